@@ -1,0 +1,14 @@
+//! Every schema change of meetplane, applied in order at start-up (or by `meetplane migrate`).
+//! Written with the schema builder so the same migration runs on SQLite and Postgres.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_foundation::Migration)]
+    }
+}

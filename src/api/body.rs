@@ -1,0 +1,122 @@
+//! JSON request bodies parsed with serde, so that a wrong type names the offending field
+//! (`meetingOptions.duration: invalid type: string "x", expected i64`). The schema in the
+//! OpenAPI document still comes from the poem-openapi `Object` derive of the same type; both
+//! derives use camelCase, and rules beyond types are checked by the domain code.
+use poem::{FromRequest, Request, RequestBody, Result, http::StatusCode};
+use poem_openapi::{
+    payload::{ParsePayload, Payload},
+    registry::{MetaSchemaRef, Registry},
+    types::Type,
+};
+use serde::de::DeserializeOwned;
+
+use super::problem::ApiError;
+
+#[derive(Debug, Clone)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: Type + Send> Payload for JsonBody<T> {
+    const CONTENT_TYPE: &'static str = "application/json";
+
+    fn check_content_type(content_type: &str) -> bool {
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        essence.eq_ignore_ascii_case("application/json")
+            || essence.to_ascii_lowercase().ends_with("+json")
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> Result<Self> {
+        let data = Vec::<u8>::from_request(request, body).await?;
+        parse(&data).map(JsonBody).map_err(Into::into)
+    }
+}
+
+poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwned + Send);
+
+pub fn parse<T: DeserializeOwned>(data: &[u8]) -> Result<T, ApiError> {
+    if data.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "missing_body",
+            "a JSON request body is required",
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(data);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_data() {
+            let message = inner.to_string();
+            // serde reports a missing field at its parent; name the field itself.
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next());
+            let field = match (path.as_str(), missing) {
+                (".", Some(name)) => name.to_string(),
+                (".", None) => "body".to_string(),
+                (parent, Some(name)) => format!("{parent}.{name}"),
+                (parent, None) => parent.to_string(),
+            };
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            ApiError::invalid(field, message)
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the request body is not valid JSON: {inner}"),
+            )
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::parse;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Inner {
+        max_peers: u32,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        options: Inner,
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = parse::<Outer>(br#"{"name":"a","options":{"maxPeers":"x"}}"#).unwrap_err();
+        assert_eq!(err.problem.status, 422);
+        assert_eq!(err.problem.errors.unwrap()[0].field, "options.maxPeers");
+        let err = parse::<Outer>(br#"{"options":{"maxPeers":1}}"#).unwrap_err();
+        assert_eq!(err.problem.status, 422);
+        assert_eq!(err.problem.errors.unwrap()[0].field, "name");
+        let err = parse::<Outer>(br#"{"name": "#).unwrap_err();
+        assert_eq!(
+            (err.problem.status, err.problem.code.as_str()),
+            (400, "malformed_json")
+        );
+        let err = parse::<Outer>(b"  ").unwrap_err();
+        assert_eq!(err.problem.code, "missing_body");
+    }
+}

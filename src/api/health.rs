@@ -1,0 +1,78 @@
+//! `/healthz` (the process answers) and `/readyz` (the database answers and its schema is the
+//! one this binary expects).
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+
+use super::Tag;
+use crate::{state::AppState, store::connect};
+
+pub struct HealthApi;
+
+#[derive(Debug, Object)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    pub status: String,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Readiness {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// `ok`, or why the database cannot be used.
+    pub database: String,
+    /// Migrations this binary has that the database lacks.
+    pub pending_migrations: Vec<String>,
+    /// Migrations the database has that this binary does not know (it is older than the schema).
+    pub unknown_migrations: Vec<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum ReadyResponse {
+    /// Ready to serve.
+    #[oai(status = 200)]
+    Ready(Json<Readiness>),
+    /// Not ready: see the details.
+    #[oai(status = 503)]
+    NotReady(Json<Readiness>),
+}
+
+#[OpenApi(tag = "Tag::Health")]
+impl HealthApi {
+    /// Liveness
+    #[oai(path = "/healthz", method = "get")]
+    async fn healthz(&self) -> Json<Health> {
+        Json(Health {
+            status: "ok".into(),
+        })
+    }
+
+    /// Readiness
+    #[oai(path = "/readyz", method = "get")]
+    async fn readyz(&self, state: Data<&AppState>) -> ReadyResponse {
+        let database = match connect::ping(&state.db).await {
+            Ok(()) => "ok".to_string(),
+            Err(e) => format!("unreachable: {e}"),
+        };
+        let (pending, unknown) = if database == "ok" {
+            match connect::migration_status(&state.db).await {
+                Ok(s) => (s.pending, s.unknown),
+                Err(e) => (vec![format!("cannot read migrations: {e}")], vec![]),
+            }
+        } else {
+            (vec![], vec![])
+        };
+        let ready = database == "ok" && pending.is_empty() && unknown.is_empty();
+        let body = Json(Readiness {
+            status: if ready { "ok" } else { "unavailable" }.into(),
+            database,
+            pending_migrations: pending,
+            unknown_migrations: unknown,
+        });
+        if ready {
+            ReadyResponse::Ready(body)
+        } else {
+            ReadyResponse::NotReady(body)
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Entering and leaving a room through its public link: no API credentials, the room's
+//! password or host key decides.
+use poem::web::Data;
+use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use serde::Deserialize;
+
+use super::{
+    Tag,
+    body::JsonBody,
+    hal::{Hal, links},
+    problem::ApiResult,
+    rooms::{Peer, PeerAdmitted, admission},
+    security::PeerAuth,
+};
+use crate::{
+    domain::rooms::{self, Entry},
+    state::AppState,
+};
+
+pub struct JoinApi;
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct JoinRequest {
+    pub display_name: String,
+    /// The room password, if the room has one.
+    pub key: Option<String>,
+    /// A host key (from `addHostKey`): enter as host, also into a locked room.
+    pub host_key: Option<String>,
+}
+
+#[OpenApi(tag = "Tag::Join")]
+impl JoinApi {
+    /// Join a room
+    ///
+    /// With a valid `hostKey` the peer is a host (also in a locked room). Otherwise the room
+    /// must be unlocked and `key` must match its password; in a webinar the peer is a viewer.
+    /// Capacity is enforced for everyone.
+    #[oai(path = "/v1/rooms/:domain/:name/join", method = "post")]
+    async fn join(
+        &self,
+        state: Data<&AppState>,
+        domain: Path<String>,
+        name: Path<String>,
+        body: JsonBody<JoinRequest>,
+    ) -> ApiResult<PeerAdmitted> {
+        let b = body.0;
+        let admitted = rooms::join(
+            &state,
+            &domain.0,
+            &name.0,
+            &b.display_name,
+            Entry::Public {
+                password: b.key,
+                host_key: b.host_key,
+            },
+        )
+        .await?;
+        Ok(PeerAdmitted::Created(Json(admission(admitted))))
+    }
+
+    /// Leave a room
+    #[oai(path = "/v1/rooms/:domain/:name/leave", method = "post")]
+    async fn leave(
+        &self,
+        state: Data<&AppState>,
+        auth: PeerAuth,
+        domain: Path<String>,
+        name: Path<String>,
+    ) -> ApiResult<Json<Hal<Peer>>> {
+        let peer = rooms::leave(&state, &domain.0, &name.0, &auth.0.token).await?;
+        let l = links([("room", format!("/v1/rooms/{}/{}/join", domain.0, name.0))]);
+        Ok(Json(Hal::new(peer.into(), l)))
+    }
+}

@@ -1,0 +1,72 @@
+//! The native HTTP API (`/v1`), described by poem-openapi. Handlers translate HTTP to domain
+//! calls and back; they hold no rules.
+pub mod auth;
+pub mod body;
+pub mod clients;
+pub mod domains;
+pub mod hal;
+pub mod health;
+pub mod join;
+pub mod orgs;
+pub mod problem;
+pub mod rooms;
+pub mod root;
+pub mod security;
+
+use poem_openapi::{OpenApiService, Tags};
+
+#[derive(Tags)]
+pub enum Tag {
+    /// OAuth2 tokens for API clients
+    Auth,
+    /// The API root and organisations
+    Organisations,
+    /// Domains and their webhook keys
+    Domains,
+    /// API clients (key + secret)
+    Clients,
+    /// Rooms, peers, locks, passwords, kicks
+    Rooms,
+    /// Entering and leaving rooms with a room link, password or host key
+    Join,
+    /// Liveness and readiness
+    Health,
+}
+
+pub type Apis = (
+    root::RootApi,
+    auth::AuthApi,
+    orgs::OrgsApi,
+    domains::DomainsApi,
+    clients::ClientsApi,
+    rooms::RoomsApi,
+    join::JoinApi,
+    health::HealthApi,
+);
+
+pub fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            root::RootApi,
+            auth::AuthApi,
+            orgs::OrgsApi,
+            domains::DomainsApi,
+            clients::ClientsApi,
+            rooms::RoomsApi,
+            join::JoinApi,
+            health::HealthApi,
+        ),
+        "meetplane",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Self-hosted conferencing control plane: rooms, peers, domains and API clients. \
+         Resources use a HAL envelope `{content, _links}` with relative hrefs; lists page with \
+         0-based `page` and `count`. Errors are RFC 9457 problem documents with a stable `code`.",
+    )
+}
+
+/// The OpenAPI document as committed in `openapi/openapi.json` (pretty JSON, trailing newline).
+pub fn openapi_json() -> String {
+    format!("{}\n", service().spec())
+}

@@ -1,0 +1,424 @@
+//! Rooms of an organisation: initialise, inspect, lock, password, kick, admit, destroy.
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    Tag,
+    body::JsonBody,
+    hal::{Hal, HalPage, Links, Paging, links},
+    problem::{ApiError, ApiResult},
+    security::ClientAuth,
+};
+use crate::{
+    domain::rooms::{self, KickTarget, PeerView, Role, RoomOptions, RoomView},
+    state::AppState,
+};
+
+pub struct RoomsApi;
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Peer {
+    pub id: Uuid,
+    /// 1 conference host, 2 conference user, 3 webinar host, 4 webinar viewer.
+    #[oai(rename = "type")]
+    pub peer_type: i16,
+    pub display_name: String,
+    pub joined_at: DateTime<Utc>,
+    #[oai(skip_serializing_if_is_none)]
+    pub left_at: Option<DateTime<Utc>>,
+    /// `left`, `kicked` or `room_closed`.
+    #[oai(skip_serializing_if_is_none)]
+    pub left_reason: Option<String>,
+}
+
+impl From<PeerView> for Peer {
+    fn from(p: PeerView) -> Self {
+        Self {
+            id: p.id,
+            peer_type: p.peer_type,
+            display_name: p.display_name,
+            joined_at: p.joined_at,
+            left_at: p.left_at,
+            left_reason: p.left_reason,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Room {
+    /// `domain/name`.
+    pub id: String,
+    pub domain: String,
+    pub name: String,
+    /// 1 conference, 2 webinar.
+    #[oai(rename = "type")]
+    pub room_type: i16,
+    pub is_locked: bool,
+    /// The room password, if one is set.
+    pub key: Option<String>,
+    /// Whether a host key exists (it is shown only when created).
+    pub has_host_key: bool,
+    pub capacity: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Peers in the room now, oldest first.
+    pub peers: Vec<Peer>,
+}
+
+impl From<RoomView> for Room {
+    fn from(v: RoomView) -> Self {
+        Self {
+            id: v.full_id(),
+            domain: v.domain,
+            name: v.name,
+            room_type: v.room_type,
+            is_locked: v.is_locked,
+            key: v.password,
+            has_host_key: v.has_host_key,
+            capacity: v.capacity,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            peers: v.peers.into_iter().map(Peer::from).collect(),
+        }
+    }
+}
+
+pub fn room_links(org_id: Uuid, domain: &str, name: &str) -> Links {
+    let this = format!("/v1/orgs/{org_id}/rooms/{domain}/{name}");
+    links([
+        ("self", this.clone()),
+        ("org", format!("/v1/orgs/{org_id}")),
+        ("domain", format!("/v1/orgs/{org_id}/domains/{domain}")),
+        ("lock", format!("{this}/lock")),
+        ("password", format!("{this}/password")),
+        ("kick", format!("{this}/kick")),
+        ("peers", format!("{this}/peers")),
+        ("join", format!("/v1/rooms/{domain}/{name}/join")),
+    ])
+}
+
+fn resource(org_id: Uuid, v: RoomView) -> Hal<Room> {
+    let l = room_links(org_id, &v.domain, &v.name);
+    Hal::new(v.into(), l)
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct NewRoom {
+    /// A domain of the org.
+    pub domain: String,
+    /// 1-128 characters of letters, digits, `.`, `_`, `~`, `-`.
+    pub name: String,
+    /// 1 conference (default), 2 webinar.
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub room_type: Option<i64>,
+    /// Locked rooms admit hosts only. Default false.
+    pub lock: Option<bool>,
+    /// Room password.
+    pub key: Option<String>,
+    /// Generate a host key and return it (once) in the response.
+    pub add_host_key: Option<bool>,
+    /// Most peers at once; default and maximum are the server's `MEETPLANE_MAX_ROOM_CAPACITY`.
+    pub capacity: Option<i64>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CreatedRoom {
+    pub room: Room,
+    /// The host key, when `addHostKey` was true. Shown only here.
+    pub host_key: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum RoomCreated {
+    /// The room is initialised.
+    #[oai(status = 201)]
+    Created(Json<Hal<CreatedRoom>>),
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct SetLock {
+    pub lock: bool,
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct SetPassword {
+    /// The new password, or null to remove it.
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct Kick {
+    /// A peer id, or `all`.
+    pub peer_id: String,
+}
+
+/// Peers removed from a room.
+#[derive(Debug, Object)]
+pub struct Removed {
+    pub removed: Vec<Peer>,
+}
+
+#[derive(Debug, Clone, Copy, Enum, Deserialize, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum PeerRole {
+    Host,
+    User,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct NewPeer {
+    pub display_name: String,
+    pub role: PeerRole,
+}
+
+/// An admitted peer and its token. The token is shown only here.
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Admission {
+    pub peer: Peer,
+    /// Bearer token of this peer (leave, realtime); shown only here.
+    pub peer_token: String,
+    /// `domain/name`.
+    pub room: String,
+}
+
+#[derive(ApiResponse)]
+pub enum PeerAdmitted {
+    /// The peer is in the room.
+    #[oai(status = 201)]
+    Created(Json<Hal<Admission>>),
+}
+
+pub fn admission(admitted: rooms::Admitted) -> Hal<Admission> {
+    let room = admitted.room.full_id();
+    let l = links([
+        ("room", format!("/v1/rooms/{room}/join")),
+        ("leave", format!("/v1/rooms/{room}/leave")),
+    ]);
+    Hal::new(
+        Admission {
+            peer: admitted.peer.into(),
+            peer_token: admitted.peer_token,
+            room,
+        },
+        l,
+    )
+}
+
+#[OpenApi(tag = "Tag::Rooms")]
+impl RoomsApi {
+    /// List live rooms with their peers
+    #[oai(path = "/v1/orgs/:orgId/rooms", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        /// Only rooms of this domain.
+        domain: Query<Option<String>>,
+        #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
+    ) -> ApiResult<Json<HalPage<Room>>> {
+        auth.0.require_org(org_id.0)?;
+        let paging = Paging::new(page.0, count.0);
+        let (views, more) =
+            rooms::list(&state, org_id.0, domain.0.as_deref(), paging.window()).await?;
+        Ok(Json(HalPage::new(
+            views.into_iter().map(Room::from).collect(),
+            paging,
+            &format!("/v1/orgs/{}/rooms", org_id.0),
+            &[("domain", domain.0)],
+            more,
+        )))
+    }
+
+    /// Initialise a room
+    #[oai(path = "/v1/orgs/:orgId/rooms", method = "post")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        body: JsonBody<NewRoom>,
+    ) -> ApiResult<RoomCreated> {
+        auth.0.require_org(org_id.0)?;
+        let b = body.0;
+        let created = rooms::init(
+            &state,
+            org_id.0,
+            &b.domain,
+            &b.name,
+            RoomOptions {
+                room_type: b.room_type,
+                lock: b.lock,
+                password: b.key,
+                add_host_key: b.add_host_key.unwrap_or(false),
+                capacity: b.capacity,
+            },
+        )
+        .await?;
+        let l = room_links(org_id.0, &created.room.domain, &created.room.name);
+        Ok(RoomCreated::Created(Json(Hal::new(
+            CreatedRoom {
+                room: created.room.into(),
+                host_key: created.host_key,
+            },
+            l,
+        ))))
+    }
+
+    /// Get a room with its peers
+    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name", method = "get")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        domain: Path<String>,
+        name: Path<String>,
+    ) -> ApiResult<Json<Hal<Room>>> {
+        auth.0.require_org(org_id.0)?;
+        let v = rooms::get(&state, org_id.0, &domain.0, &name.0).await?;
+        Ok(Json(resource(org_id.0, v)))
+    }
+
+    /// Destroy a room
+    ///
+    /// Refused with 409 `room_not_empty` while peers are in the room, unless `forceKick=true`
+    /// removes them first.
+    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name", method = "delete")]
+    async fn destroy(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        domain: Path<String>,
+        name: Path<String>,
+        #[oai(name = "forceKick")] force_kick: Query<Option<bool>>,
+    ) -> ApiResult<Json<Removed>> {
+        auth.0.require_org(org_id.0)?;
+        let removed = rooms::destroy(
+            &state,
+            org_id.0,
+            &domain.0,
+            &name.0,
+            force_kick.0.unwrap_or(false),
+        )
+        .await?;
+        Ok(Json(Removed {
+            removed: removed.into_iter().map(Peer::from).collect(),
+        }))
+    }
+
+    /// Lock or unlock a room
+    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name/lock", method = "put")]
+    async fn set_lock(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        domain: Path<String>,
+        name: Path<String>,
+        body: JsonBody<SetLock>,
+    ) -> ApiResult<Json<Hal<Room>>> {
+        auth.0.require_org(org_id.0)?;
+        let v = rooms::set_lock(&state, org_id.0, &domain.0, &name.0, body.0.lock).await?;
+        Ok(Json(resource(org_id.0, v)))
+    }
+
+    /// Set or remove the room password
+    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name/password", method = "put")]
+    async fn set_password(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        domain: Path<String>,
+        name: Path<String>,
+        body: JsonBody<SetPassword>,
+    ) -> ApiResult<Json<Hal<Room>>> {
+        auth.0.require_org(org_id.0)?;
+        let v = rooms::set_password(
+            &state,
+            org_id.0,
+            &domain.0,
+            &name.0,
+            body.0.password.as_deref(),
+        )
+        .await?;
+        Ok(Json(resource(org_id.0, v)))
+    }
+
+    /// Kick a peer, or everyone
+    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name/kick", method = "post")]
+    async fn kick(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        domain: Path<String>,
+        name: Path<String>,
+        body: JsonBody<Kick>,
+    ) -> ApiResult<Json<Removed>> {
+        auth.0.require_org(org_id.0)?;
+        let target = match body.0.peer_id.trim() {
+            "all" => KickTarget::All,
+            id => KickTarget::Peer(
+                Uuid::parse_str(id)
+                    .map_err(|_| ApiError::invalid("peerId", "must be a peer id or \"all\""))?,
+            ),
+        };
+        let removed = rooms::kick(&state, org_id.0, &domain.0, &name.0, target).await?;
+        Ok(Json(Removed {
+            removed: removed.into_iter().map(Peer::from).collect(),
+        }))
+    }
+
+    /// Admit a peer on the org's authority
+    ///
+    /// The org's client chooses the role; lock and password do not apply, capacity does.
+    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name/peers", method = "post")]
+    async fn admit(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        domain: Path<String>,
+        name: Path<String>,
+        body: JsonBody<NewPeer>,
+    ) -> ApiResult<PeerAdmitted> {
+        auth.0.require_org(org_id.0)?;
+        let role = match body.0.role {
+            PeerRole::Host => Role::Host,
+            PeerRole::User => Role::User,
+        };
+        let admitted = rooms::admit(
+            &state,
+            org_id.0,
+            &domain.0,
+            &name.0,
+            &body.0.display_name,
+            role,
+        )
+        .await?;
+        Ok(PeerAdmitted::Created(Json(admission(admitted))))
+    }
+}

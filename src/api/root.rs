@@ -1,0 +1,54 @@
+//! `GET /v1`: who the caller is and where the org's resources are.
+use poem_openapi::{Object, OpenApi, payload::Json};
+use uuid::Uuid;
+
+use super::{
+    Tag,
+    hal::{Hal, links},
+    security::ClientAuth,
+};
+
+pub struct RootApi;
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RootContent {
+    pub active: bool,
+    pub org_id: Uuid,
+    /// The calling API client's id.
+    pub client_id: Uuid,
+}
+
+fn root(auth: ClientAuth) -> Json<Hal<RootContent>> {
+    let org = format!("/v1/orgs/{}", auth.0.org_id);
+    Json(Hal::new(
+        RootContent {
+            active: true,
+            org_id: auth.0.org_id,
+            client_id: auth.0.client_id(),
+        },
+        links([
+            ("self", "/v1".to_string()),
+            ("org", org.clone()),
+            ("domains", format!("{org}/domains")),
+            ("clients", format!("{org}/clients")),
+            ("rooms", format!("{org}/rooms")),
+        ]),
+    ))
+}
+
+#[OpenApi(tag = "Tag::Organisations")]
+impl RootApi {
+    /// The API root
+    ///
+    /// The caller's organisation and client, with links to the org's collections.
+    #[oai(path = "/v1", method = "get")]
+    async fn root(&self, auth: ClientAuth) -> Json<Hal<RootContent>> {
+        root(auth)
+    }
+
+    #[oai(path = "/v1/", method = "get", hidden)]
+    async fn root_slash(&self, auth: ClientAuth) -> Json<Hal<RootContent>> {
+        root(auth)
+    }
+}

@@ -1,0 +1,127 @@
+//! Building the application: state (database, keys, clock), routes, and the HTTP server.
+use std::{future::Future, sync::Arc, time::Duration};
+
+use poem::{
+    EndpointExt, IntoEndpoint, Route, Server,
+    endpoint::BoxEndpoint,
+    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+    middleware::Tracing,
+};
+
+use crate::{
+    api::{self, problem::render_poem_error},
+    auth::seal::{KeyFileStatus, MasterKey, Sealer},
+    clock::{Clock, SystemClock},
+    config::Config,
+    domain::{
+        domains::DomainView,
+        orgs::{self, OrgView},
+        server_keys,
+    },
+    state::{AppState, Inner},
+    store::connect,
+};
+
+/// Open the database, apply migrations, load the master and signing keys. Used by `serve`
+/// and by every CLI command that touches data.
+pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    let master_key = match &config.master_key {
+        Some(key) => key.clone(),
+        None => {
+            let (key, status) = MasterKey::load_or_create(&config.data_dir)?;
+            if let KeyFileStatus::Created(path) = status {
+                tracing::warn!(
+                    path = %path.display(),
+                    "generated a new master key; back it up: without it no sealed secret can be read"
+                );
+            }
+            key
+        }
+    };
+    let sealer = Sealer::new(&master_key);
+    tracing::info!(database = %config.database_url, "opening database");
+    let db = connect::connect(&config.database_url, config.db_max_connections).await?;
+    connect::migrate(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))?;
+    let now = clock.now();
+    server_keys::check_master_key(&db, &sealer, now).await?;
+    let signing_key = server_keys::signing_key(&db, &sealer, now).await?;
+    Ok(AppState::new(Inner {
+        db,
+        config,
+        sealer,
+        signing_key,
+        clock,
+    }))
+}
+
+/// Every route of the server, with the state attached and errors rendered as problems.
+pub fn routes(state: AppState) -> BoxEndpoint<'static> {
+    let service = api::service();
+    let spec = service.spec_endpoint();
+    let docs = service.swagger_ui();
+    Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", service)
+        .data(state)
+        .with(Tracing)
+        .catch_all_error(|err| async move { render_poem_error(err) })
+        .into_endpoint()
+        .boxed()
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    port: u16,
+    state: AppState,
+    /// The default organisation, when this start created it (fresh database).
+    pub bootstrapped: Option<(OrgView, DomainView)>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let listen = config.listen;
+        let state = open_state(config, clock).await?;
+        let bootstrapped = orgs::bootstrap(&state).await?;
+        let acceptor = TcpListener::bind(listen)
+            .into_acceptor()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+            .unwrap_or(listen.port());
+        Ok(Self {
+            acceptor,
+            port,
+            state,
+            bootstrapped,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until `shutdown` completes, then finish in-flight requests (up to 30 s).
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(routes(self.state), shutdown, Some(Duration::from_secs(30)))
+            .await
+    }
+}

@@ -1,0 +1,110 @@
+//! Admin users of the dashboard. Passwords are hashed with argon2id.
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
+use uuid::Uuid;
+
+use crate::{
+    auth::password,
+    error::{Error, Result},
+    state::AppState,
+    store::{self, entities::admin_user},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Owner,
+    Admin,
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "owner" => Ok(Role::Owner),
+            "admin" => Ok(Role::Admin),
+            "viewer" => Ok(Role::Viewer),
+            _ => Err(Error::invalid("role", "must be owner, admin or viewer")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminView {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+pub fn normalise_email(field: &str, raw: &str) -> Result<String> {
+    let email = raw.trim().to_lowercase();
+    if email.len() > 254 || !email_address::EmailAddress::is_valid(&email) {
+        return Err(Error::invalid(field, "must be a valid email address"));
+    }
+    Ok(email)
+}
+
+pub async fn create_user(
+    state: &AppState,
+    org_id: Uuid,
+    email: &str,
+    password_text: &str,
+    role: Role,
+) -> Result<AdminView> {
+    let email = normalise_email("email", email)?;
+    let chars = password_text.chars().count();
+    if !(MIN_PASSWORD_CHARS..=1024).contains(&chars) {
+        return Err(Error::invalid(
+            "password",
+            format!("must be {MIN_PASSWORD_CHARS}-1024 characters"),
+        ));
+    }
+    super::orgs::get(state, org_id).await?;
+    if store::admins::find_by_email(&state.db, &email)
+        .await?
+        .is_some()
+    {
+        return Err(Error::conflict(
+            "admin_exists",
+            format!("an admin user {email} already exists"),
+        ));
+    }
+    let hash = password::hash(password_text.to_string()).await?;
+    let model = store::admins::insert(
+        &state.db,
+        admin_user::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            org_id: Set(org_id),
+            email: Set(email),
+            password_hash: Set(hash),
+            role: Set(role.as_str().to_string()),
+            created_at: Set(state.now()),
+            disabled_at: Set(None),
+        },
+    )
+    .await
+    .map_err(|e| Error::from(e).classify_db())?;
+    Ok(AdminView {
+        id: model.id,
+        org_id: model.org_id,
+        email: model.email,
+        role,
+        created_at: model.created_at,
+    })
+}

@@ -1,0 +1,218 @@
+//! Domains: DNS-like names an organisation owns; rooms live in them. Each has a webhook key
+//! that signs validation handshakes and deliveries, readable by the org so receivers can
+//! verify what meetplane sends.
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait};
+use uuid::Uuid;
+
+use crate::{
+    auth::{random, seal::Sealer},
+    error::{Error, Result},
+    state::AppState,
+    store::{self, Window, entities::domain},
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainView {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub webhook_key: String,
+    pub forbid_non_api_rooms: bool,
+    pub is_default: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn key_purpose(id: Uuid) -> String {
+    format!("domains.webhook_key:{id}")
+}
+
+/// A webhook key looks like the seed's: 32 lowercase hex characters (128 bits).
+fn new_webhook_key() -> String {
+    random::hex(32)
+}
+
+pub fn view(sealer: &Sealer, m: domain::Model) -> Result<DomainView> {
+    let webhook_key = sealer
+        .open_str(&key_purpose(m.id), &m.webhook_key_sealed)
+        .map_err(|e| anyhow::anyhow!("domain {}: {e}", m.name))?;
+    Ok(DomainView {
+        id: m.id,
+        org_id: m.org_id,
+        name: m.name,
+        webhook_key,
+        forbid_non_api_rooms: m.forbid_non_api_rooms,
+        is_default: m.is_default,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+/// Lower-case, drop a trailing dot, and check the DNS label rules (1–63 characters of
+/// `[a-z0-9-]` per label, no leading or trailing `-`, at most 253 characters).
+pub fn normalise_name(raw: &str) -> Result<String> {
+    let name = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    let labels_ok = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    if labels_ok {
+        Ok(name)
+    } else {
+        Err(Error::invalid(
+            "name",
+            "must be a DNS name such as chat.example.org (letters, digits, '-' and dots)",
+        ))
+    }
+}
+
+/// Create a domain inside a caller's transaction (org creation makes its first one).
+pub async fn create_in(
+    db: &impl ConnectionTrait,
+    sealer: &Sealer,
+    org_id: Uuid,
+    name: &str,
+    forbid_non_api_rooms: bool,
+    is_default: bool,
+    now: DateTime<Utc>,
+) -> Result<DomainView> {
+    let name = normalise_name(name)?;
+    if store::domains::find_by_name(db, &name).await?.is_some() {
+        return Err(Error::conflict(
+            "domain_exists",
+            format!("the domain {name} is already registered"),
+        ));
+    }
+    let id = Uuid::new_v4();
+    let model = store::domains::insert(
+        db,
+        domain::ActiveModel {
+            id: Set(id),
+            org_id: Set(org_id),
+            name: Set(name),
+            webhook_key_sealed: Set(sealer.seal_str(&key_purpose(id), &new_webhook_key())),
+            forbid_non_api_rooms: Set(forbid_non_api_rooms),
+            is_default: Set(is_default),
+            created_at: Set(now),
+            updated_at: Set(now),
+        },
+    )
+    .await
+    .map_err(|e| Error::from(e).classify_db())?;
+    view(sealer, model)
+}
+
+pub async fn create(
+    state: &AppState,
+    org_id: Uuid,
+    name: &str,
+    forbid_non_api_rooms: bool,
+) -> Result<DomainView> {
+    create_in(
+        &state.db,
+        &state.sealer,
+        org_id,
+        name,
+        forbid_non_api_rooms,
+        false,
+        state.now(),
+    )
+    .await
+}
+
+/// The org's domain of that name; another org's domain is reported as not found.
+pub async fn find_model(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    name: &str,
+) -> Result<domain::Model> {
+    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    store::domains::find_in_org(db, org_id, &name)
+        .await?
+        .ok_or(Error::not_found("domain"))
+}
+
+pub async fn get(state: &AppState, org_id: Uuid, name: &str) -> Result<DomainView> {
+    view(&state.sealer, find_model(&state.db, org_id, name).await?)
+}
+
+pub async fn list(
+    state: &AppState,
+    org_id: Uuid,
+    window: Window,
+) -> Result<(Vec<DomainView>, bool)> {
+    let rows = store::domains::list_for_org(&state.db, org_id, window).await?;
+    let (rows, more) = window.split(rows);
+    let views = rows
+        .into_iter()
+        .map(|m| view(&state.sealer, m))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((views, more))
+}
+
+pub async fn update(
+    state: &AppState,
+    org_id: Uuid,
+    name: &str,
+    forbid_non_api_rooms: Option<bool>,
+) -> Result<DomainView> {
+    let model = find_model(&state.db, org_id, name).await?;
+    let mut active: domain::ActiveModel = model.into();
+    if let Some(forbid) = forbid_non_api_rooms {
+        active.forbid_non_api_rooms = Set(forbid);
+    }
+    active.updated_at = Set(state.now());
+    view(
+        &state.sealer,
+        store::domains::update(&state.db, active).await?,
+    )
+}
+
+/// Replace the webhook key. Receivers must switch to the new key; the old one stops at once.
+pub async fn rotate_key(state: &AppState, org_id: Uuid, name: &str) -> Result<DomainView> {
+    let model = find_model(&state.db, org_id, name).await?;
+    let id = model.id;
+    let mut active: domain::ActiveModel = model.into();
+    active.webhook_key_sealed = Set(state.sealer.seal_str(&key_purpose(id), &new_webhook_key()));
+    active.updated_at = Set(state.now());
+    view(
+        &state.sealer,
+        store::domains::update(&state.db, active).await?,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_name;
+
+    #[test]
+    fn domain_names() {
+        assert_eq!(normalise_name("Chat.Org.").unwrap(), "chat.org");
+        assert_eq!(normalise_name("localhost").unwrap(), "localhost");
+        assert_eq!(
+            normalise_name("xn--bcher-kva.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            "-a.org",
+            "a-.org",
+            "a_b.org",
+            "a b",
+            "bücher.de",
+        ] {
+            assert!(normalise_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(normalise_name(&format!("{}.org", "a".repeat(64))).is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! The rules of meetplane, once. Every surface (native API, compat dialects, CLI, scheduler)
+//! calls these functions; none of them speaks HTTP.
+pub mod admins;
+pub mod clients;
+pub mod domains;
+pub mod orgs;
+pub mod principal;
+pub mod request_auth;
+pub mod rooms;
+pub mod server_keys;
+pub mod tokens;
+pub mod validate;

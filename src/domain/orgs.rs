@@ -1,0 +1,91 @@
+//! Organisations: the tenants. Each is created with its first (default) domain.
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait};
+use uuid::Uuid;
+
+use super::{domains, domains::DomainView, validate};
+use crate::{
+    error::{Error, Result},
+    state::AppState,
+    store::{self, entities::organisation},
+};
+
+/// Seats in a session (Coviu's default) until the org changes it.
+pub const DEFAULT_SESSION_CAPACITY: i32 = 5;
+const DEFAULT_ORG_NAME: &str = "Default";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgView {
+    pub id: Uuid,
+    pub name: String,
+    pub session_capacity: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<organisation::Model> for OrgView {
+    fn from(m: organisation::Model) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            session_capacity: m.session_capacity,
+            created_at: m.created_at,
+        }
+    }
+}
+
+pub async fn create(state: &AppState, name: &str, domain: &str) -> Result<(OrgView, DomainView)> {
+    let name = validate::display_text("name", name, 128)?;
+    let now = state.now();
+    let txn = store::connect::begin_write(&state.db).await?;
+    if store::orgs::find_by_name(&txn, &name).await?.is_some() {
+        return Err(Error::conflict(
+            "organisation_exists",
+            format!("an organisation named {name:?} already exists"),
+        ));
+    }
+    let org = store::orgs::insert(
+        &txn,
+        organisation::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            name: Set(name),
+            session_capacity: Set(DEFAULT_SESSION_CAPACITY),
+            created_at: Set(now),
+        },
+    )
+    .await
+    .map_err(|e| Error::from(e).classify_db())?;
+    let domain = domains::create_in(&txn, &state.sealer, org.id, domain, false, true, now).await?;
+    txn.commit().await?;
+    Ok((org.into(), domain))
+}
+
+/// An org by id or, failing that, by name (the CLI accepts either).
+pub async fn resolve(db: &impl ConnectionTrait, id_or_name: &str) -> Result<OrgView> {
+    let found = match Uuid::parse_str(id_or_name.trim()) {
+        Ok(id) => store::orgs::find(db, id).await?,
+        Err(_) => store::orgs::find_by_name(db, id_or_name.trim()).await?,
+    };
+    found
+        .map(OrgView::from)
+        .ok_or(Error::not_found("organisation"))
+}
+
+pub async fn get(state: &AppState, id: Uuid) -> Result<OrgView> {
+    store::orgs::find(&state.db, id)
+        .await?
+        .map(OrgView::from)
+        .ok_or(Error::not_found("organisation"))
+}
+
+/// On a database without organisations, create the default one with the configured domain.
+/// `None` when one exists already (including when another node just created it).
+pub async fn bootstrap(state: &AppState) -> Result<Option<(OrgView, DomainView)>> {
+    if store::orgs::count(&state.db).await? > 0 {
+        return Ok(None);
+    }
+    match create(state, DEFAULT_ORG_NAME, &state.config.default_domain).await {
+        Ok(created) => Ok(Some(created)),
+        Err(Error::Conflict { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

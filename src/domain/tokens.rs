@@ -1,0 +1,190 @@
+//! OAuth2 grants (RFC 6749 §4.4 client credentials, §6 refresh) and access-token checks.
+//!
+//! Refresh tokens are opaque, stored as digests, and rotate on every use. They belong to a
+//! family started by a client_credentials grant; presenting a spent refresh token is treated
+//! as theft and revokes the whole family, including its access tokens.
+use chrono::Duration;
+use sea_orm::{ActiveValue::Set, ConnectionTrait};
+use uuid::Uuid;
+
+use super::principal::{Actor, Principal};
+use crate::{
+    auth::{
+        access_token::{self, Claims, TokenError},
+        random,
+    },
+    error::{Error, Result},
+    state::AppState,
+    store::{
+        self,
+        entities::{api_client, refresh_token, token_family},
+    },
+};
+
+#[derive(Debug, Clone)]
+pub struct TokenSet {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+    pub scope: String,
+}
+
+/// Why a grant failed, in RFC 6749 §5.2 terms.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    #[error(transparent)]
+    Internal(#[from] Error),
+}
+
+impl From<sea_orm::DbErr> for GrantError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        GrantError::Internal(e.into())
+    }
+}
+
+pub async fn client_credentials(state: &AppState, client: &api_client::Model) -> Result<TokenSet> {
+    let now = state.now();
+    let txn = store::connect::begin_write(&state.db).await?;
+    let family = store::tokens::insert_family(
+        &txn,
+        token_family::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            client_id: Set(client.id),
+            created_at: Set(now),
+            revoked_at: Set(None),
+            revoke_reason: Set(None),
+        },
+    )
+    .await?;
+    let set = issue(state, &txn, client, family.id).await?;
+    txn.commit().await?;
+    Ok(set)
+}
+
+pub async fn refresh(
+    state: &AppState,
+    client: &api_client::Model,
+    presented: &str,
+) -> Result<TokenSet, GrantError> {
+    let now = state.now();
+    let txn = store::connect::begin_write(&state.db).await?;
+    let Some((token, family)) =
+        store::tokens::find_refresh(&txn, &random::digest(presented)).await?
+    else {
+        return Err(GrantError::InvalidGrant("the refresh token is unknown"));
+    };
+    if family.client_id != client.id {
+        return Err(GrantError::InvalidGrant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    if family.revoked_at.is_some() {
+        return Err(GrantError::InvalidGrant(
+            "the refresh token has been revoked",
+        ));
+    }
+    // Spending is conditional on the token being unspent, so two concurrent uses cannot both
+    // succeed: the loser is treated as a reuse, like a replay.
+    if token.used_at.is_some() || !store::tokens::spend_refresh(&txn, token.id, now).await? {
+        store::tokens::revoke_family(&txn, family.id, "refresh token reused", now).await?;
+        txn.commit().await?;
+        tracing::warn!(client = %client.api_key, family = %family.id,
+            "spent refresh token presented again; revoked its token family");
+        return Err(GrantError::InvalidGrant(
+            "the refresh token was already used; all tokens of this grant are revoked",
+        ));
+    }
+    if token.expires_at <= now {
+        return Err(GrantError::InvalidGrant("the refresh token has expired"));
+    }
+    let set = issue(state, &txn, client, family.id).await?;
+    txn.commit().await?;
+    Ok(set)
+}
+
+async fn issue(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    client: &api_client::Model,
+    family_id: Uuid,
+) -> Result<TokenSet> {
+    let now = state.now();
+    let config = &state.config;
+    let refresh = random::token("mprt_");
+    store::tokens::insert_refresh(
+        db,
+        refresh_token::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            family_id: Set(family_id),
+            token_hash: Set(random::digest(&refresh)),
+            created_at: Set(now),
+            expires_at: Set(now + Duration::from_std(config.refresh_token_ttl).unwrap_or_default()),
+            used_at: Set(None),
+        },
+    )
+    .await?;
+    let expires_in = config.access_token_ttl.as_secs();
+    let claims = Claims {
+        iss: access_token::ISSUER.to_string(),
+        sub: client.api_key.clone(),
+        org: client.org_id,
+        cid: client.id,
+        fam: family_id,
+        iat: now.timestamp(),
+        exp: now.timestamp() + expires_in as i64,
+        jti: Uuid::new_v4(),
+        scope: access_token::SCOPE.to_string(),
+    };
+    Ok(TokenSet {
+        access_token: state.signing_key.issue(&claims),
+        refresh_token: refresh,
+        expires_in,
+        scope: access_token::SCOPE.to_string(),
+    })
+}
+
+/// The principal behind an access token. Checks the signature and expiry, then that neither
+/// the client nor the token family was revoked since it was issued.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal> {
+    let claims = state
+        .signing_key
+        .verify(token, state.now())
+        .map_err(|e| match e {
+            TokenError::Expired => Error::unauthenticated("token_expired", e.to_string()),
+            TokenError::Invalid => Error::unauthenticated("invalid_token", e.to_string()),
+        })?;
+    let Some((family, client)) = store::tokens::family_with_client(&state.db, claims.fam).await?
+    else {
+        return Err(Error::unauthenticated(
+            "invalid_token",
+            "the access token is unknown",
+        ));
+    };
+    if client.id != claims.cid || client.org_id != claims.org {
+        return Err(Error::unauthenticated(
+            "invalid_token",
+            "the access token is inconsistent",
+        ));
+    }
+    if client.revoked_at.is_some() {
+        return Err(Error::unauthenticated(
+            "client_revoked",
+            "the API client has been revoked",
+        ));
+    }
+    if family.revoked_at.is_some() {
+        return Err(Error::unauthenticated(
+            "token_revoked",
+            "the access token has been revoked",
+        ));
+    }
+    Ok(Principal {
+        org_id: client.org_id,
+        actor: Actor::Client {
+            client_id: client.id,
+            api_key: client.api_key,
+        },
+    })
+}

@@ -1,0 +1,15 @@
+//! meetplane: a self-hosted conferencing control plane.
+//!
+//! Layers, outermost first: `api` (HTTP, OpenAPI) → `domain` (the rules) → `store` (sea-orm
+//! queries). `auth` holds the cryptography, `app` wires it all, `cli` is the command line.
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod state;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,11 @@
+use clap::Parser;
+use meetplane::cli::{Cli, run};
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(err) = run(cli).await {
+        eprintln!("meetplane: {err:#}");
+        std::process::exit(1);
+    }
+}

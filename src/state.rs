@@ -1,0 +1,39 @@
+//! What every request handler, background job and CLI command shares. No HTTP types here.
+use std::{ops::Deref, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    auth::{access_token::SigningKey, seal::Sealer},
+    clock::Clock,
+    config::Config,
+};
+
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    pub db: DatabaseConnection,
+    pub config: Config,
+    pub sealer: Sealer,
+    pub signing_key: SigningKey,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,55 @@
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::{
+    Window,
+    entities::api_client::{ActiveModel, Column, Entity, Model},
+};
+
+pub async fn insert(db: &impl ConnectionTrait, client: ActiveModel) -> Result<Model, DbErr> {
+    client.insert(db).await
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id).one(db).await
+}
+
+pub async fn find_by_api_key(
+    db: &impl ConnectionTrait,
+    api_key: &str,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::ApiKey.eq(api_key))
+        .one(db)
+        .await
+}
+
+pub async fn list_for_org(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    window: Window,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::OrgId.eq(org_id))
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .offset(window.offset)
+        .limit(window.limit + 1)
+        .all(db)
+        .await
+}
+
+/// Mark revoked (once; the first revocation time is kept).
+pub async fn revoke(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::RevokedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}

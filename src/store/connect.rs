@@ -1,0 +1,94 @@
+//! Opening the database (SQLite or Postgres) and applying migrations.
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::config::DatabaseUrl;
+
+pub async fn connect(
+    url: &DatabaseUrl,
+    max_connections: u32,
+) -> anyhow::Result<DatabaseConnection> {
+    if let Some(path) = url.sqlite_path()
+        && let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
+    }
+    let mut opts = ConnectOptions::new(url.expose().to_string());
+    opts.max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        // WAL lets readers run beside the one writer; the busy timeout makes writers queue
+        // instead of failing; write transactions start IMMEDIATE (see `begin_write`).
+        .map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .foreign_keys(true)
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    Database::connect(opts).await.map_err(|e| {
+        // sqlx errors do not include the URL, but say which database failed, without its password.
+        anyhow::anyhow!("cannot connect to database {}: {e}", url.redacted())
+    })
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Applied and pending migrations compared with what this binary knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    pub pending: Vec<String>,
+    /// Applied migrations this binary does not know (the database is newer than the binary).
+    pub unknown: Vec<String>,
+}
+
+pub async fn migration_status(db: &DatabaseConnection) -> Result<MigrationStatus, DbErr> {
+    let known: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect();
+    let applied: Vec<String> = Migrator::get_applied_migrations(db)
+        .await?
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect();
+    Ok(MigrationStatus {
+        pending: known
+            .iter()
+            .filter(|k| !applied.contains(k))
+            .cloned()
+            .collect(),
+        unknown: applied
+            .iter()
+            .filter(|a| !known.contains(a))
+            .cloned()
+            .collect(),
+    })
+}
+
+pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// Begin a transaction that will write. On SQLite it starts `IMMEDIATE`, taking the write
+/// lock up front, so two writers queue on the busy timeout instead of one failing with
+/// "database is locked" when it upgrades from reading. On Postgres this is a plain BEGIN;
+/// row locks (`FOR UPDATE`) serialise conflicting writers there.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}

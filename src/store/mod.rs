@@ -1,0 +1,30 @@
+//! Persistence: the sea-orm entities and the queries over them. Domain code calls these
+//! functions; no SQL is written anywhere else.
+pub mod admins;
+pub mod clients;
+pub mod connect;
+pub mod domains;
+pub mod entities;
+pub mod orgs;
+pub mod peers;
+pub mod rooms;
+pub mod salts;
+pub mod settings;
+pub mod tokens;
+
+/// One page of a list query: `offset`/`limit` rows, fetched as `limit + 1` so the caller
+/// knows whether another page follows without counting.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl Window {
+    /// Trim the extra row and tell whether there was one.
+    pub fn split<T>(&self, mut rows: Vec<T>) -> (Vec<T>, bool) {
+        let more = rows.len() as u64 > self.limit;
+        rows.truncate(self.limit as usize);
+        (rows, more)
+    }
+}

@@ -1,0 +1,74 @@
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::entities::{
+    peer::{ActiveModel, Column, Entity, Model},
+    room,
+};
+
+pub async fn insert(db: &impl ConnectionTrait, peer: ActiveModel) -> Result<Model, DbErr> {
+    peer.insert(db).await
+}
+
+/// Peers still in the given rooms, oldest first.
+pub async fn active_in_rooms(
+    db: &impl ConnectionTrait,
+    room_ids: &[Uuid],
+) -> Result<Vec<Model>, DbErr> {
+    if room_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Entity::find()
+        .filter(Column::RoomId.is_in(room_ids.iter().copied()))
+        .filter(Column::LeftAt.is_null())
+        .order_by_asc(Column::JoinedAt)
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn count_active(db: &impl ConnectionTrait, room_id: Uuid) -> Result<u64, DbErr> {
+    Entity::find()
+        .filter(Column::RoomId.eq(room_id))
+        .filter(Column::LeftAt.is_null())
+        .count(db)
+        .await
+}
+
+/// End the given peers' presence (only those still present).
+pub async fn mark_left(
+    db: &impl ConnectionTrait,
+    peer_ids: &[Uuid],
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    if peer_ids.is_empty() {
+        return Ok(0);
+    }
+    let result = Entity::update_many()
+        .col_expr(Column::LeftAt, Expr::value(now))
+        .col_expr(Column::LeftReason, Expr::value(reason))
+        .filter(Column::Id.is_in(peer_ids.iter().copied()))
+        .filter(Column::LeftAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// The present peer holding this token digest, with its room.
+pub async fn find_active_by_token(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<(Model, room::Model)>, DbErr> {
+    let found = Entity::find()
+        .filter(Column::TokenHash.eq(token_hash))
+        .filter(Column::LeftAt.is_null())
+        .find_also_related(room::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(peer, room)| room.map(|r| (peer, r))))
+}

@@ -1,0 +1,80 @@
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait,
+};
+use uuid::Uuid;
+
+use super::{
+    Window,
+    entities::{
+        domain,
+        room::{ActiveModel, Column, Entity, Model, Relation},
+    },
+};
+
+pub async fn insert(db: &impl ConnectionTrait, room: ActiveModel) -> Result<Model, DbErr> {
+    room.insert(db).await
+}
+
+pub async fn update(db: &impl ConnectionTrait, room: ActiveModel) -> Result<Model, DbErr> {
+    room.update(db).await
+}
+
+/// The live room of that name in the domain. With `for_update`, the row is locked until the
+/// transaction ends (Postgres; SQLite transactions are serialised already), so changes to
+/// one room's peers happen one after another.
+pub async fn find_live(
+    db: &impl ConnectionTrait,
+    domain_id: Uuid,
+    name: &str,
+    for_update: bool,
+) -> Result<Option<Model>, DbErr> {
+    let mut query = Entity::find()
+        .filter(Column::DomainId.eq(domain_id))
+        .filter(Column::Name.eq(name))
+        .filter(Column::RemovedAt.is_null());
+    if for_update {
+        query = query.lock_exclusive();
+    }
+    query.one(db).await
+}
+
+/// Live rooms of an org (optionally one domain), with their domain names, by domain and name.
+pub async fn list_live_for_org(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    domain_id: Option<Uuid>,
+    window: Window,
+) -> Result<Vec<(Model, String)>, DbErr> {
+    let mut query = Entity::find()
+        .join(JoinType::InnerJoin, Relation::Domain.def())
+        .filter(domain::Column::OrgId.eq(org_id))
+        .filter(Column::RemovedAt.is_null());
+    if let Some(domain_id) = domain_id {
+        query = query.filter(Column::DomainId.eq(domain_id));
+    }
+    let rows = query
+        .select_also(domain::Entity)
+        .order_by_asc(domain::Column::Name)
+        .order_by_asc(Column::Name)
+        .offset(window.offset)
+        .limit(window.limit + 1)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(room, domain)| domain.map(|d| (room, d.name)))
+        .collect())
+}
+
+pub async fn mark_removed(
+    db: &impl ConnectionTrait,
+    room: Model,
+    now: DateTime<Utc>,
+) -> Result<Model, DbErr> {
+    let mut active: ActiveModel = room.into();
+    active.removed_at = sea_orm::ActiveValue::Set(Some(now));
+    active.updated_at = sea_orm::ActiveValue::Set(now);
+    active.update(db).await
+}

@@ -1,0 +1,16 @@
+//! Logging set-up: `RUST_LOG` filters (default `info,sqlx=warn`), `MEETPLANE_LOG_FORMAT`
+//! picks text or JSON lines.
+use tracing_subscriber::{EnvFilter, fmt};
+
+use crate::config::LogFormat;
+
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // try_init: tests and repeated calls keep the first subscriber.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
