@@ -5,7 +5,7 @@ use poem::{
     EndpointExt, IntoEndpoint, Route, Server,
     endpoint::BoxEndpoint,
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-    middleware::Tracing,
+    middleware::{NormalizePath, Tracing, TrailingSlash},
 };
 
 use crate::{
@@ -66,6 +66,7 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .nest("/docs", docs)
         .nest("/", service)
         .data(state)
+        .with(NormalizePath::new(TrailingSlash::Trim))
         .with(Tracing)
         .catch_all_error(|err| async move { render_poem_error(err) })
         .into_endpoint()

@@ -13,3 +13,9 @@ pub mod error;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+
+/// Pick rustls's crypto provider explicitly. More than one provider is linked (sqlx's and
+/// reqwest's), and rustls panics at the first TLS connection if none was chosen.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

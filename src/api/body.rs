@@ -52,6 +52,13 @@ pub fn parse<T: DeserializeOwned>(data: &[u8]) -> Result<T, ApiError> {
             "a JSON request body is required",
         ));
     }
+    // Every body of this API is an object; serde would also read a struct from an array.
+    if data.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(match serde_json::from_slice::<serde_json::Value>(data) {
+            Ok(_) => ApiError::invalid("body", "must be a JSON object"),
+            Err(e) => malformed(e),
+        });
+    }
     let de = &mut serde_json::Deserializer::from_slice(data);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -75,13 +82,17 @@ pub fn parse<T: DeserializeOwned>(data: &[u8]) -> Result<T, ApiError> {
                 .to_string();
             ApiError::invalid(field, message)
         } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("the request body is not valid JSON: {inner}"),
-            )
+            malformed(inner)
         }
     })
+}
+
+fn malformed(err: serde_json::Error) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        format!("the request body is not valid JSON: {err}"),
+    )
 }
 
 #[cfg(test)]

@@ -47,21 +47,22 @@ pub struct FieldError {
 /// An error response of the native API.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    pub problem: Problem,
+    /// Boxed: errors travel through every handler's `Result`, which should stay small.
+    pub problem: Box<Problem>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: impl Into<String>, detail: impl Into<String>) -> Self {
         let code = code.into();
         Self {
-            problem: Problem {
+            problem: Box::new(Problem {
                 kind: format!("urn:meetplane:problem:{code}"),
                 title: status.canonical_reason().unwrap_or("Error").to_string(),
                 status: status.as_u16(),
                 detail: detail.into(),
                 code,
                 errors: None,
-            },
+            }),
         }
     }
 

@@ -5,6 +5,7 @@ use uuid::Uuid;
 use super::{
     Tag,
     hal::{Hal, links},
+    problem::ApiResult,
     security::ClientAuth,
 };
 
@@ -19,7 +20,7 @@ pub struct RootContent {
     pub client_id: Uuid,
 }
 
-fn root(auth: ClientAuth) -> Json<Hal<RootContent>> {
+fn root_resource(auth: ClientAuth) -> Json<Hal<RootContent>> {
     let org = format!("/v1/orgs/{}", auth.0.org_id);
     Json(Hal::new(
         RootContent {
@@ -41,14 +42,11 @@ fn root(auth: ClientAuth) -> Json<Hal<RootContent>> {
 impl RootApi {
     /// The API root
     ///
-    /// The caller's organisation and client, with links to the org's collections.
+    /// The caller's organisation and client, with links to the org's collections. `/v1/`
+    /// answers the same (trailing slashes are trimmed everywhere).
     #[oai(path = "/v1", method = "get")]
-    async fn root(&self, auth: ClientAuth) -> Json<Hal<RootContent>> {
-        root(auth)
-    }
-
-    #[oai(path = "/v1/", method = "get", hidden)]
-    async fn root_slash(&self, auth: ClientAuth) -> Json<Hal<RootContent>> {
-        root(auth)
+    async fn root(&self, auth: ClientAuth) -> ApiResult<Json<Hal<RootContent>>> {
+        // Fallible only in its security check; the result type documents those errors.
+        Ok(root_resource(auth))
     }
 }

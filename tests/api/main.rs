@@ -1,0 +1,13 @@
+//! Black-box tests of the meetplane server. One binary (faster to link), one module per area.
+mod helpers;
+
+mod auth_token;
+mod cli;
+mod domains;
+mod errors;
+mod health;
+mod isolation;
+mod openapi;
+mod restart;
+mod rooms;
+mod xroom_signature;
