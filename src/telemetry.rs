@@ -1,12 +1,14 @@
-//! Logging set-up: `RUST_LOG` filters (default `info,sqlx=warn`), `MEETPLANE_LOG_FORMAT`
+//! Logging set-up: `RUST_LOG` filters (default `info,sqlx=warn` for the server), `MEETPLANE_LOG_FORMAT`
 //! picks text or JSON lines.
 use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::config::LogFormat;
 
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+/// `default_filter` applies when RUST_LOG is unset: the server logs at info, one-shot CLI
+/// commands only warnings (their output is the result).
+pub fn init(format: LogFormat, default_filter: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // try_init: tests and repeated calls keep the first subscriber.
     let _ = match format {

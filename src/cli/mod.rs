@@ -103,11 +103,16 @@ pub enum AdminCommand {
     },
 }
 
-/// Run the parsed command line. Returns the process exit code.
+/// Run the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::from_settings(&cli.settings, std::env::vars())?;
-    crate::telemetry::init(config.log_format);
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    let default_filter = match command {
+        Command::Serve => "info,sqlx=warn,sea_orm=warn",
+        _ => "warn",
+    };
+    crate::telemetry::init(config.log_format, default_filter);
+    match command {
         Command::Serve => serve::run(config).await,
         Command::Openapi => {
             print!("{}", crate::api::openapi_json());
@@ -183,7 +188,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Create { org, name, json } => {
             let org = orgs::resolve(&state.db, &org).await.map_err(|_| {
                 anyhow::anyhow!(
-                    "no organisation {org:?}; list none exist yet? start `meetplane serve` once \
+                    "no organisation {org:?}; on a fresh database start `meetplane serve` once \
                      (it creates \"Default\") or run `meetplane org create`"
                 )
             })?;
