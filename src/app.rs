@@ -9,7 +9,7 @@ use poem::{
 };
 
 use crate::{
-    api::{self, problem::render_poem_error},
+    api::{self, limits::BodyLimit, problem::render_poem_error},
     auth::seal::{KeyFileStatus, MasterKey, Sealer},
     clock::{Clock, SystemClock},
     config::Config,
@@ -58,6 +58,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
 
 /// Every route of the server, with the state attached and errors rendered as problems.
 pub fn routes(state: AppState) -> BoxEndpoint<'static> {
+    let max_body = state.config.max_body_bytes;
     let service = api::service();
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
@@ -66,6 +67,7 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .nest("/docs", docs)
         .nest("/", service)
         .data(state)
+        .with(BodyLimit::new(max_body))
         .with(NormalizePath::new(TrailingSlash::Trim))
         .with(Tracing)
         .catch_all_error(|err| async move { render_poem_error(err) })

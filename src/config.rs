@@ -52,6 +52,9 @@ pub struct Settings {
     /// Size of the database connection pool [default: 10].
     #[arg(long, env = "MEETPLANE_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<String>,
+    /// Largest request body accepted, in bytes [default: 1048576].
+    #[arg(long, env = "MEETPLANE_MAX_BODY_BYTES", global = true)]
+    pub max_body_bytes: Option<String>,
     /// Log format: `text` or `json` [default: text]. The filter comes from RUST_LOG.
     #[arg(long, env = "MEETPLANE_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
@@ -69,6 +72,7 @@ const KNOWN_ENV: &[&str] = &[
     "MEETPLANE_REFRESH_TOKEN_TTL",
     "MEETPLANE_MAX_ROOM_CAPACITY",
     "MEETPLANE_DB_MAX_CONNECTIONS",
+    "MEETPLANE_MAX_BODY_BYTES",
     "MEETPLANE_LOG_FORMAT",
 ];
 
@@ -151,6 +155,7 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     pub max_room_capacity: u32,
     pub db_max_connections: u32,
+    pub max_body_bytes: u64,
     pub log_format: LogFormat,
 }
 
@@ -231,6 +236,12 @@ impl Config {
             10,
             1..=1000,
         )?;
+        let max_body_bytes = u64::from(parse_number(
+            "MEETPLANE_MAX_BODY_BYTES (--max-body-bytes)",
+            s.max_body_bytes.as_deref(),
+            1024 * 1024,
+            1024..=64 * 1024 * 1024,
+        )?);
         let log_format = match s.log_format.as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -252,6 +263,7 @@ impl Config {
             refresh_token_ttl,
             max_room_capacity,
             db_max_connections,
+            max_body_bytes,
             log_format,
         })
     }

@@ -7,6 +7,7 @@ pub mod domains;
 pub mod hal;
 pub mod health;
 pub mod join;
+pub mod limits;
 pub mod orgs;
 pub mod problem;
 pub mod rooms;

@@ -209,6 +209,9 @@ pub fn render_poem_error(err: poem::Error) -> Response {
     if err.is::<ApiError>() || err.is_from_response() {
         return err.into_response();
     }
+    if let Some(max) = super::limits::is_too_large(&err) {
+        return super::limits::too_large(max).as_response();
+    }
     let status = err.status();
     if status.is_server_error() {
         tracing::error!(error = %err, "request failed");

@@ -70,3 +70,54 @@ async fn unknown_routes_methods_and_bad_parameters() {
         .await;
     assert_problem(s, &b, StatusCode::BAD_REQUEST, "invalid_parameter");
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_declared_or_streamed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    let big = format!(
+        "{{\"domain\": \"localhost\", \"name\": \"{}\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let (s, b) = read(
+        app.http
+            .post(app.url(&app.org_path("/rooms")))
+            .bearer_auth(&t)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_problem(s, &b, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+
+    // Chunked, without Content-Length: counted while it streams.
+    let mut stream = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.org_path("/rooms")
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for chunk in big.as_bytes().chunks(64 * 1024) {
+        let sent = async {
+            stream
+                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .await?;
+            stream.write_all(chunk).await?;
+            stream.write_all(b"\r\n").await
+        };
+        if sent.await.is_err() {
+            break; // the server answered and closed early
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("payload_too_large"), "{response}");
+}
