@@ -18,9 +18,13 @@ use crate::{
         orgs::{self, OrgView},
         server_keys,
     },
+    events::{bus::EventBus, delivery, listener},
+    outbound::Outbound,
     state::{AppState, Inner},
     store::connect,
 };
+use sea_orm::DbBackend;
+use tokio_util::sync::CancellationToken;
 
 /// Open the database, apply migrations, load the master and signing keys. Used by `serve`
 /// and by every CLI command that touches data.
@@ -47,12 +51,16 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
     let now = clock.now();
     server_keys::check_master_key(&db, &sealer, now).await?;
     let signing_key = server_keys::signing_key(&db, &sealer, now).await?;
+    let bus = EventBus::new(db.get_database_backend() == DbBackend::Postgres);
+    let outbound = Outbound::new(config.allow_private_targets, config.webhook_timeout);
     Ok(AppState::new(Inner {
         db,
         config,
         sealer,
         signing_key,
         clock,
+        bus,
+        outbound,
     }))
 }
 
@@ -64,6 +72,7 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
     let docs = service.swagger_ui();
     Route::new()
         .at("/openapi.json", spec)
+        .at("/v1/realtime", api::realtime::realtime)
         .nest("/docs", docs)
         .nest("/", service)
         .data(state)
@@ -118,13 +127,31 @@ impl Application {
         &self.state
     }
 
-    /// Serve until `shutdown` completes, then finish in-flight requests (up to 30 s).
+    /// Serve until `shutdown` completes, then finish in-flight requests (up to 30 s) and the
+    /// delivery pass in progress.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        Server::new_with_acceptor(self.acceptor)
+        let cancel = CancellationToken::new();
+        let mut workers = Vec::new();
+        if self.state.config.background_workers {
+            workers.push(tokio::spawn(delivery::run(
+                self.state.clone(),
+                cancel.clone(),
+            )));
+            workers.push(tokio::spawn(listener::run(
+                self.state.clone(),
+                cancel.clone(),
+            )));
+        }
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes(self.state), shutdown, Some(Duration::from_secs(30)))
-            .await
+            .await;
+        cancel.cancel();
+        for worker in workers {
+            let _ = worker.await;
+        }
+        served
     }
 }

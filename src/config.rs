@@ -55,6 +55,23 @@ pub struct Settings {
     /// Largest request body accepted, in bytes [default: 1048576].
     #[arg(long, env = "MEETPLANE_MAX_BODY_BYTES", global = true)]
     pub max_body_bytes: Option<String>,
+    /// Allow webhook and callback URLs on loopback, private and link-local addresses
+    /// (on-prem receivers, tests) [default: false].
+    #[arg(long, env = "MEETPLANE_ALLOW_PRIVATE_TARGETS", global = true)]
+    pub allow_private_targets: Option<String>,
+    /// Time limit of one webhook request (delivery or validation) [default: 10s].
+    #[arg(long, env = "MEETPLANE_WEBHOOK_TIMEOUT", global = true)]
+    pub webhook_timeout: Option<String>,
+    /// A webhook failing without a success for this long is disabled [default: 5d].
+    #[arg(long, env = "MEETPLANE_WEBHOOK_DISABLE_AFTER", global = true)]
+    pub webhook_disable_after: Option<String>,
+    /// How long a worker holds a claimed delivery before another may retry it; longer than
+    /// the webhook timeout [default: 60s].
+    #[arg(long, env = "MEETPLANE_DELIVERY_LEASE", global = true)]
+    pub delivery_lease: Option<String>,
+    /// Deliveries in flight at once per node [default: 64].
+    #[arg(long, env = "MEETPLANE_DELIVERY_CONCURRENCY", global = true)]
+    pub delivery_concurrency: Option<String>,
     /// Log format: `text` or `json` [default: text]. The filter comes from RUST_LOG.
     #[arg(long, env = "MEETPLANE_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
@@ -73,6 +90,11 @@ const KNOWN_ENV: &[&str] = &[
     "MEETPLANE_MAX_ROOM_CAPACITY",
     "MEETPLANE_DB_MAX_CONNECTIONS",
     "MEETPLANE_MAX_BODY_BYTES",
+    "MEETPLANE_ALLOW_PRIVATE_TARGETS",
+    "MEETPLANE_WEBHOOK_TIMEOUT",
+    "MEETPLANE_WEBHOOK_DISABLE_AFTER",
+    "MEETPLANE_DELIVERY_LEASE",
+    "MEETPLANE_DELIVERY_CONCURRENCY",
     "MEETPLANE_LOG_FORMAT",
 ];
 
@@ -156,6 +178,13 @@ pub struct Config {
     pub max_room_capacity: u32,
     pub db_max_connections: u32,
     pub max_body_bytes: u64,
+    pub allow_private_targets: bool,
+    pub webhook_timeout: Duration,
+    pub webhook_disable_after: Duration,
+    pub delivery_lease: Duration,
+    pub delivery_concurrency: usize,
+    /// Run the delivery worker and event listener with the server (tests may drive them).
+    pub background_workers: bool,
     pub log_format: LogFormat,
 }
 
@@ -242,6 +271,40 @@ impl Config {
             1024 * 1024,
             1024..=64 * 1024 * 1024,
         )?);
+        let allow_private_targets = parse_bool(
+            "MEETPLANE_ALLOW_PRIVATE_TARGETS (--allow-private-targets)",
+            s.allow_private_targets.as_deref(),
+        )?;
+        let webhook_timeout = parse_duration(
+            "MEETPLANE_WEBHOOK_TIMEOUT (--webhook-timeout)",
+            s.webhook_timeout.as_deref(),
+            Duration::from_secs(10),
+            Duration::from_millis(100)..=Duration::from_secs(120),
+        )?;
+        let webhook_disable_after = parse_duration(
+            "MEETPLANE_WEBHOOK_DISABLE_AFTER (--webhook-disable-after)",
+            s.webhook_disable_after.as_deref(),
+            Duration::from_secs(5 * 86400),
+            Duration::from_secs(3600)..=Duration::from_secs(365 * 86400),
+        )?;
+        let delivery_lease = parse_duration(
+            "MEETPLANE_DELIVERY_LEASE (--delivery-lease)",
+            s.delivery_lease.as_deref(),
+            Duration::from_secs(60),
+            Duration::from_secs(1)..=Duration::from_secs(3600),
+        )?;
+        if delivery_lease <= webhook_timeout {
+            return Err(invalid(
+                "MEETPLANE_DELIVERY_LEASE (--delivery-lease)",
+                "must be longer than MEETPLANE_WEBHOOK_TIMEOUT, or a slow delivery would be retried while in flight",
+            ));
+        }
+        let delivery_concurrency = parse_number(
+            "MEETPLANE_DELIVERY_CONCURRENCY (--delivery-concurrency)",
+            s.delivery_concurrency.as_deref(),
+            64,
+            1..=4096,
+        )? as usize;
         let log_format = match s.log_format.as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -264,6 +327,12 @@ impl Config {
             max_room_capacity,
             db_max_connections,
             max_body_bytes,
+            allow_private_targets,
+            webhook_timeout,
+            webhook_disable_after,
+            delivery_lease,
+            delivery_concurrency,
+            background_workers: true,
             log_format,
         })
     }
@@ -330,6 +399,17 @@ fn parse_duration(
         ));
     }
     Ok(d)
+}
+
+fn parse_bool(name: &str, v: Option<&str>) -> Result<bool, ConfigError> {
+    match v.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("false" | "0" | "no" | "off") => Ok(false),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some(other) => Err(invalid(
+            name,
+            format!("{other:?} is neither true nor false"),
+        )),
+    }
 }
 
 fn parse_number(

@@ -10,6 +10,8 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
+pub mod outbound;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -8,6 +8,8 @@ use crate::{
     auth::{access_token::SigningKey, seal::Sealer},
     clock::Clock,
     config::Config,
+    events::bus::EventBus,
+    outbound::Outbound,
 };
 
 #[derive(Clone, Debug)]
@@ -20,6 +22,8 @@ pub struct Inner {
     pub sealer: Sealer,
     pub signing_key: SigningKey,
     pub clock: Arc<dyn Clock>,
+    pub bus: EventBus,
+    pub outbound: Outbound,
 }
 
 impl AppState {

@@ -13,7 +13,7 @@ use super::{
     security::PeerAuth,
 };
 use crate::{
-    domain::rooms::{self, Entry},
+    domain::peers::{self, Entry},
     state::AppState,
 };
 
@@ -46,7 +46,7 @@ impl JoinApi {
         body: JsonBody<JoinRequest>,
     ) -> ApiResult<PeerAdmitted> {
         let b = body.0;
-        let admitted = rooms::join(
+        let admitted = peers::join(
             &state,
             &domain.0,
             &name.0,
@@ -69,7 +69,7 @@ impl JoinApi {
         domain: Path<String>,
         name: Path<String>,
     ) -> ApiResult<Json<Hal<Peer>>> {
-        let peer = rooms::leave(&state, &domain.0, &name.0, &auth.0.token).await?;
+        let peer = peers::leave(&state, &domain.0, &name.0, &auth.0.token).await?;
         let l = links([("room", format!("/v1/rooms/{}/{}/join", domain.0, name.0))]);
         Ok(Json(Hal::new(peer.into(), l)))
     }

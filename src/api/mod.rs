@@ -3,16 +3,20 @@
 pub mod auth;
 pub mod body;
 pub mod clients;
+pub mod deliveries;
 pub mod domains;
+pub mod event_types;
 pub mod hal;
 pub mod health;
 pub mod join;
 pub mod limits;
 pub mod orgs;
 pub mod problem;
+pub mod realtime;
 pub mod rooms;
 pub mod root;
 pub mod security;
+pub mod webhooks;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -30,6 +34,8 @@ pub enum Tag {
     Rooms,
     /// Entering and leaving rooms with a room link, password or host key
     Join,
+    /// Webhooks, their validation and delivery log
+    Webhooks,
     /// Liveness and readiness
     Health,
 }
@@ -42,6 +48,8 @@ pub type Apis = (
     clients::ClientsApi,
     rooms::RoomsApi,
     join::JoinApi,
+    webhooks::WebhooksApi,
+    deliveries::DeliveriesApi,
     health::HealthApi,
 );
 
@@ -55,6 +63,8 @@ pub fn service() -> OpenApiService<Apis, ()> {
             clients::ClientsApi,
             rooms::RoomsApi,
             join::JoinApi,
+            webhooks::WebhooksApi,
+            deliveries::DeliveriesApi,
             health::HealthApi,
         ),
         "meetplane",

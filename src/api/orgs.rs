@@ -44,6 +44,7 @@ pub fn org_links(org_id: Uuid) -> super::hal::Links {
         ("domains", format!("{org}/domains")),
         ("clients", format!("{org}/clients")),
         ("rooms", format!("{org}/rooms")),
+        ("webhooks", format!("{org}/webhooks")),
     ])
 }
 

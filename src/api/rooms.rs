@@ -17,7 +17,10 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::rooms::{self, KickTarget, PeerView, Role, RoomOptions, RoomView},
+    domain::{
+        peers,
+        rooms::{self, KickTarget, PeerView, Role, RoomOptions, RoomView},
+    },
     state::AppState,
 };
 
@@ -70,6 +73,9 @@ pub struct Room {
     pub capacity: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Sequence number of the room's last event; with `peers`, the snapshot to resynchronise
+    /// from after a gap in the event stream.
+    pub seq: i64,
     /// Peers in the room now, oldest first.
     pub peers: Vec<Peer>,
 }
@@ -87,6 +93,7 @@ impl From<RoomView> for Room {
             capacity: v.capacity,
             created_at: v.created_at,
             updated_at: v.updated_at,
+            seq: v.seq,
             peers: v.peers.into_iter().map(Peer::from).collect(),
         }
     }
@@ -410,7 +417,7 @@ impl RoomsApi {
             PeerRole::Host => Role::Host,
             PeerRole::User => Role::User,
         };
-        let admitted = rooms::admit(
+        let admitted = peers::admit(
             &state,
             org_id.0,
             &domain.0,

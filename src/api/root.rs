@@ -34,6 +34,8 @@ fn root_resource(auth: ClientAuth) -> Json<Hal<RootContent>> {
             ("domains", format!("{org}/domains")),
             ("clients", format!("{org}/clients")),
             ("rooms", format!("{org}/rooms")),
+            ("webhooks", format!("{org}/webhooks")),
+            ("realtime", "/v1/realtime".to_string()),
         ]),
     ))
 }

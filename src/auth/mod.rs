@@ -4,4 +4,5 @@ pub mod access_token;
 pub mod password;
 pub mod random;
 pub mod seal;
+pub mod webhook_signature;
 pub mod xroom_hmac;

@@ -2,11 +2,14 @@
 //! calls these functions; none of them speaks HTTP.
 pub mod admins;
 pub mod clients;
+pub mod deliveries;
 pub mod domains;
 pub mod orgs;
+pub mod peers;
 pub mod principal;
 pub mod request_auth;
 pub mod rooms;
 pub mod server_keys;
 pub mod tokens;
 pub mod validate;
+pub mod webhooks;

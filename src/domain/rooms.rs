@@ -5,18 +5,17 @@
 //! webinar only hosts speak: everyone else joins as a viewer. Every change to one room runs
 //! in a write transaction that locks the room row, so capacity holds under concurrent joins.
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction};
-use subtle::ConstantTimeEq;
+use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
 use super::{domains, validate};
 use crate::{
     auth::{random, seal::Sealer},
     error::{Error, Result},
+    events::{EventKind, payloads, tx::WriteTx},
     state::AppState,
     store::{
         self, Window,
-        connect::begin_write,
         entities::{domain, peer, room},
     },
 };
@@ -103,6 +102,9 @@ pub struct RoomView {
     pub capacity: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Sequence number of the room's last event (0: none yet); with `peers`, a snapshot a
+    /// consumer that saw a gap can resynchronise from.
+    pub seq: i64,
     pub peers: Vec<PeerView>,
 }
 
@@ -134,14 +136,18 @@ pub enum KickTarget {
     Peer(Uuid),
 }
 
-fn password_purpose(room_id: Uuid) -> String {
+pub(super) fn password_purpose(room_id: Uuid) -> String {
     format!("rooms.password:{room_id}")
 }
-fn host_key_purpose(room_id: Uuid) -> String {
+pub(super) fn host_key_purpose(room_id: Uuid) -> String {
     format!("rooms.host_key:{room_id}")
 }
 
-fn open(sealer: &Sealer, purpose: String, sealed: &Option<String>) -> Result<Option<String>> {
+pub(super) fn open(
+    sealer: &Sealer,
+    purpose: String,
+    sealed: &Option<String>,
+) -> Result<Option<String>> {
     sealed
         .as_deref()
         .map(|s| {
@@ -169,11 +175,12 @@ fn view(
         capacity: r.capacity,
         created_at: r.created_at,
         updated_at: r.updated_at,
+        seq: r.event_seq,
         peers: peers.into_iter().map(PeerView::from).collect(),
     })
 }
 
-async fn view_with_peers(
+pub(super) async fn view_with_peers(
     db: &impl ConnectionTrait,
     sealer: &Sealer,
     domain: &str,
@@ -195,20 +202,21 @@ fn capacity(opts: Option<i64>, max: u32) -> Result<i32> {
 }
 
 /// Open a write transaction holding the org's domain and its live room, row-locked.
-async fn lock_room(
+pub(super) async fn lock_room(
     state: &AppState,
     org_id: Uuid,
     domain_name: &str,
     name: &str,
-) -> Result<(DatabaseTransaction, domain::Model, room::Model)> {
-    let txn = begin_write(&state.db).await?;
-    let domain = domains::find_model(&txn, org_id, domain_name).await?;
-    let room = store::rooms::find_live(&txn, domain.id, name, true)
+) -> Result<(WriteTx, domain::Model, room::Model)> {
+    let tx = WriteTx::begin(state).await?;
+    let domain = domains::find_model(tx.conn(), org_id, domain_name).await?;
+    let room = store::rooms::find_live(tx.conn(), domain.id, name, true)
         .await?
         .ok_or(Error::not_found("room"))?;
-    Ok((txn, domain, room))
+    Ok((tx, domain, room))
 }
 
+/// Initialise a room; emits `roomCreated`.
 pub async fn init(
     state: &AppState,
     org_id: Uuid,
@@ -225,45 +233,55 @@ pub async fn init(
         .map(|p| validate::password("key", p))
         .transpose()?;
     let now = state.now();
-    let txn = begin_write(&state.db).await?;
-    let domain = domains::find_model(&txn, org_id, domain_name).await?;
-    if store::rooms::find_live(&txn, domain.id, &name, false)
+    let mut tx = WriteTx::begin(state).await?;
+    let domain = domains::find_model(tx.conn(), org_id, domain_name).await?;
+    let exists = || {
+        Error::conflict(
+            "room_exists",
+            format!("the room {}/{name} is already initialised", domain.name),
+        )
+    };
+    if store::rooms::find_live(tx.conn(), domain.id, &name, false)
         .await?
         .is_some()
     {
-        return Err(Error::conflict(
-            "room_exists",
-            format!("the room {}/{name} is already initialised", domain.name),
-        ));
+        return Err(exists());
     }
     let id = Uuid::new_v4();
     let host_key = opts.add_host_key.then(|| random::alphanumeric(32));
-    let model =
-        store::rooms::insert(
-            &txn,
-            room::ActiveModel {
-                id: Set(id),
-                domain_id: Set(domain.id),
-                name: Set(name),
-                room_type: Set(room_type.code()),
-                is_locked: Set(opts.lock.unwrap_or(false)),
-                password_sealed: Set(
-                    password.map(|p| state.sealer.seal_str(&password_purpose(id), &p))
-                ),
-                host_key_sealed: Set(host_key
-                    .as_deref()
-                    .map(|k| state.sealer.seal_str(&host_key_purpose(id), k))),
-                capacity: Set(capacity),
-                created_at: Set(now),
-                updated_at: Set(now),
-                removed_at: Set(None),
-            },
-        )
-        .await
-        .map_err(|e| Error::from(e).classify_db())?;
-    txn.commit().await?;
+    let seal = |purpose: String, value: &str| state.sealer.seal_str(&purpose, value);
+    let row = room::ActiveModel {
+        id: Set(id),
+        domain_id: Set(domain.id),
+        name: Set(name.clone()),
+        room_type: Set(room_type.code()),
+        is_locked: Set(opts.lock.unwrap_or(false)),
+        password_sealed: Set(password.as_deref().map(|p| seal(password_purpose(id), p))),
+        host_key_sealed: Set(host_key.as_deref().map(|k| seal(host_key_purpose(id), k))),
+        capacity: Set(capacity),
+        created_at: Set(now),
+        updated_at: Set(now),
+        removed_at: Set(None),
+        event_seq: Set(0),
+    };
+    // Two concurrent inits both pass the check above; the partial unique index stops one.
+    let mut model = store::rooms::insert(tx.conn(), row).await.map_err(|e| {
+        if Error::is_unique_violation(&e) {
+            exists()
+        } else {
+            e.into()
+        }
+    })?;
+    let view_now = view(&state.sealer, &domain.name, model.clone(), Vec::new())?;
+    let payload = payloads::room_created(&view_now, host_key.as_deref());
+    tx.emit_room(&domain, &mut model, EventKind::RoomCreated, payload)
+        .await?;
+    tx.commit().await?;
     Ok(CreatedRoom {
-        room: view(&state.sealer, &domain.name, model, Vec::new())?,
+        room: RoomView {
+            seq: model.event_seq,
+            ..view_now
+        },
         host_key,
     })
 }
@@ -306,6 +324,25 @@ pub async fn list(
     Ok((views, more))
 }
 
+/// Change room settings inside the room's lock (no event: the seed has none for this).
+async fn update_settings(
+    state: &AppState,
+    org_id: Uuid,
+    domain_name: &str,
+    name: &str,
+    change: impl FnOnce(&mut room::ActiveModel, Uuid),
+) -> Result<RoomView> {
+    let (tx, domain, room) = lock_room(state, org_id, domain_name, name).await?;
+    let id = room.id;
+    let mut active: room::ActiveModel = room.into();
+    change(&mut active, id);
+    active.updated_at = Set(state.now());
+    let room = store::rooms::update(tx.conn(), active).await?;
+    let view = view_with_peers(tx.conn(), &state.sealer, &domain.name, room).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
 pub async fn set_lock(
     state: &AppState,
     org_id: Uuid,
@@ -313,14 +350,10 @@ pub async fn set_lock(
     name: &str,
     lock: bool,
 ) -> Result<RoomView> {
-    let (txn, domain, room) = lock_room(state, org_id, domain_name, name).await?;
-    let mut active: room::ActiveModel = room.into();
-    active.is_locked = Set(lock);
-    active.updated_at = Set(state.now());
-    let room = store::rooms::update(&txn, active).await?;
-    let view = view_with_peers(&txn, &state.sealer, &domain.name, room).await?;
-    txn.commit().await?;
-    Ok(view)
+    update_settings(state, org_id, domain_name, name, |room, _| {
+        room.is_locked = Set(lock);
+    })
+    .await
 }
 
 /// Set the room password, or remove it with `None`.
@@ -334,19 +367,14 @@ pub async fn set_password(
     let password = password
         .map(|p| validate::password("password", p))
         .transpose()?;
-    let (txn, domain, room) = lock_room(state, org_id, domain_name, name).await?;
-    let id = room.id;
-    let mut active: room::ActiveModel = room.into();
-    active.password_sealed =
-        Set(password.map(|p| state.sealer.seal_str(&password_purpose(id), &p)));
-    active.updated_at = Set(state.now());
-    let room = store::rooms::update(&txn, active).await?;
-    let view = view_with_peers(&txn, &state.sealer, &domain.name, room).await?;
-    txn.commit().await?;
-    Ok(view)
+    let sealer = state.sealer.clone();
+    update_settings(state, org_id, domain_name, name, move |room, id| {
+        room.password_sealed = Set(password.map(|p| sealer.seal_str(&password_purpose(id), &p)));
+    })
+    .await
 }
 
-/// Remove one peer or everyone; returns the peers removed.
+/// Remove one peer or everyone; emits `clientsRemoved`. Returns the peers removed.
 pub async fn kick(
     state: &AppState,
     org_id: Uuid,
@@ -354,8 +382,8 @@ pub async fn kick(
     name: &str,
     target: KickTarget,
 ) -> Result<Vec<PeerView>> {
-    let (txn, _domain, room) = lock_room(state, org_id, domain_name, name).await?;
-    let present = store::peers::active_in_rooms(&txn, &[room.id]).await?;
+    let (mut tx, domain, mut room) = lock_room(state, org_id, domain_name, name).await?;
+    let present = store::peers::active_in_rooms(tx.conn(), &[room.id]).await?;
     let targets: Vec<peer::Model> = match target {
         KickTarget::All => present,
         KickTarget::Peer(id) => vec![
@@ -365,31 +393,41 @@ pub async fn kick(
                 .ok_or(Error::not_found("peer"))?,
         ],
     };
-    let kicked = end_presence(&txn, targets, "kicked", state.now()).await?;
-    txn.commit().await?;
+    let kicked = end_presence(&mut tx, &domain, &mut room, targets, "kicked").await?;
+    tx.commit().await?;
     Ok(kicked)
 }
 
-async fn end_presence(
-    db: &impl ConnectionTrait,
+/// End the given peers' presence and emit `clientsRemoved` for them (nothing when none).
+pub(super) async fn end_presence(
+    tx: &mut WriteTx,
+    domain: &domain::Model,
+    room: &mut room::Model,
     peers: Vec<peer::Model>,
     reason: &str,
-    now: DateTime<Utc>,
 ) -> Result<Vec<PeerView>> {
+    if peers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = tx.now();
     let ids: Vec<Uuid> = peers.iter().map(|p| p.id).collect();
-    store::peers::mark_left(db, &ids, reason, now).await?;
-    Ok(peers
+    store::peers::mark_left(tx.conn(), &ids, reason, now).await?;
+    let removed: Vec<PeerView> = peers
         .into_iter()
         .map(|p| PeerView {
             left_at: Some(now),
             left_reason: Some(reason.to_string()),
             ..PeerView::from(p)
         })
-        .collect())
+        .collect();
+    let payload = payloads::clients_removed(&room.name, &removed, reason);
+    tx.emit_room(domain, room, EventKind::ClientsRemoved, payload)
+        .await?;
+    Ok(removed)
 }
 
-/// Close a room. Refused while peers are in it unless `force_kick`, which removes them first.
-/// Returns the peers that were removed.
+/// Close a room. Refused while peers are in it unless `force_kick`, which removes them first
+/// (`clientsRemoved`); then `roomRemoved`. Returns the peers that were removed.
 pub async fn destroy(
     state: &AppState,
     org_id: Uuid,
@@ -397,8 +435,8 @@ pub async fn destroy(
     name: &str,
     force_kick: bool,
 ) -> Result<Vec<PeerView>> {
-    let (txn, _domain, room) = lock_room(state, org_id, domain_name, name).await?;
-    let present = store::peers::active_in_rooms(&txn, &[room.id]).await?;
+    let (mut tx, domain, mut room) = lock_room(state, org_id, domain_name, name).await?;
+    let present = store::peers::active_in_rooms(tx.conn(), &[room.id]).await?;
     if !present.is_empty() && !force_kick {
         return Err(Error::conflict(
             "room_not_empty",
@@ -408,187 +446,12 @@ pub async fn destroy(
             ),
         ));
     }
-    let now = state.now();
-    let removed = end_presence(&txn, present, "room_closed", now).await?;
-    store::rooms::mark_removed(&txn, room, now).await?;
-    txn.commit().await?;
+    let removed = end_presence(&mut tx, &domain, &mut room, present, "room_closed").await?;
+    let payload = payloads::room_removed(&room.name);
+    tx.emit_room(&domain, &mut room, EventKind::RoomRemoved, payload)
+        .await?;
+    let now = tx.now();
+    store::rooms::mark_removed(tx.conn(), room, now).await?;
+    tx.commit().await?;
     Ok(removed)
-}
-
-/// How a peer asks to enter.
-#[derive(Debug, Clone)]
-pub enum Entry {
-    /// Anyone with the room's link: a host key makes a host; otherwise the lock and password
-    /// apply.
-    Public {
-        password: Option<String>,
-        host_key: Option<String>,
-    },
-    /// The org's own API client admits someone with a chosen role (lock and password do not
-    /// apply; capacity does).
-    Trusted(Role),
-}
-
-fn matches_secret(given: &str, expected: &str) -> bool {
-    given.as_bytes().ct_eq(expected.as_bytes()).into()
-}
-
-fn decide_role(state: &AppState, room: &room::Model, entry: &Entry) -> Result<Role> {
-    match entry {
-        Entry::Trusted(role) => Ok(*role),
-        Entry::Public {
-            host_key: Some(given),
-            ..
-        } => {
-            let expected = open(
-                &state.sealer,
-                host_key_purpose(room.id),
-                &room.host_key_sealed,
-            )?;
-            match expected {
-                Some(k) if matches_secret(given, &k) => Ok(Role::Host),
-                _ => Err(Error::forbidden(
-                    "invalid_host_key",
-                    "the host key is not valid for this room",
-                )),
-            }
-        }
-        Entry::Public { password, .. } => {
-            if room.is_locked {
-                return Err(Error::forbidden(
-                    "room_locked",
-                    "the room is locked; only hosts may enter",
-                ));
-            }
-            let expected = open(
-                &state.sealer,
-                password_purpose(room.id),
-                &room.password_sealed,
-            )?;
-            match (expected, password) {
-                (None, _) => Ok(Role::User),
-                (Some(_), None) => Err(Error::forbidden(
-                    "password_required",
-                    "the room has a password; pass it as key",
-                )),
-                (Some(k), Some(given)) if matches_secret(given, &k) => Ok(Role::User),
-                (Some(_), Some(_)) => Err(Error::forbidden(
-                    "invalid_password",
-                    "the room password is wrong",
-                )),
-            }
-        }
-    }
-}
-
-async fn admit_locked(
-    state: &AppState,
-    txn: DatabaseTransaction,
-    domain: &domain::Model,
-    room: room::Model,
-    display_name: &str,
-    entry: Entry,
-) -> Result<Admitted> {
-    let display_name = validate::display_text("displayName", display_name, 128)?;
-    let role = decide_role(state, &room, &entry)?;
-    let present = store::peers::count_active(&txn, room.id).await?;
-    if present >= room.capacity as u64 {
-        return Err(Error::conflict(
-            "room_full",
-            format!(
-                "the room is full ({} of {} places taken)",
-                present, room.capacity
-            ),
-        ));
-    }
-    let room_type = RoomType::from_code(i64::from(room.room_type))?;
-    let token = random::token("mppt_");
-    let peer = store::peers::insert(
-        &txn,
-        peer::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            room_id: Set(room.id),
-            peer_type: Set(peer_type(room_type, role)),
-            display_name: Set(display_name),
-            token_hash: Set(random::digest(&token)),
-            joined_at: Set(state.now()),
-            left_at: Set(None),
-            left_reason: Set(None),
-        },
-    )
-    .await?;
-    let room = view_with_peers(&txn, &state.sealer, &domain.name, room).await?;
-    txn.commit().await?;
-    Ok(Admitted {
-        peer: peer.into(),
-        room,
-        peer_token: token,
-    })
-}
-
-/// Enter a room through its public link (no API credentials): the domain name is global.
-pub async fn join(
-    state: &AppState,
-    domain_name: &str,
-    name: &str,
-    display_name: &str,
-    entry: Entry,
-) -> Result<Admitted> {
-    let txn = begin_write(&state.db).await?;
-    let domain = store::domains::find_by_name(&txn, &domain_name.to_ascii_lowercase())
-        .await?
-        .ok_or(Error::not_found("room"))?;
-    let room = store::rooms::find_live(&txn, domain.id, name, true)
-        .await?
-        .ok_or(Error::not_found("room"))?;
-    admit_locked(state, txn, &domain, room, display_name, entry).await
-}
-
-/// Admit a peer on behalf of the org's API client.
-pub async fn admit(
-    state: &AppState,
-    org_id: Uuid,
-    domain_name: &str,
-    name: &str,
-    display_name: &str,
-    role: Role,
-) -> Result<Admitted> {
-    let (txn, domain, room) = lock_room(state, org_id, domain_name, name).await?;
-    admit_locked(
-        state,
-        txn,
-        &domain,
-        room,
-        display_name,
-        Entry::Trusted(role),
-    )
-    .await
-}
-
-/// The peer holding `token` leaves the room `domain/name`.
-pub async fn leave(
-    state: &AppState,
-    domain_name: &str,
-    name: &str,
-    token: &str,
-) -> Result<PeerView> {
-    let txn = begin_write(&state.db).await?;
-    let (peer, room) = store::peers::find_active_by_token(&txn, &random::digest(token))
-        .await?
-        .ok_or_else(|| {
-            Error::unauthenticated(
-                "invalid_peer_token",
-                "the peer token is unknown or has left",
-            )
-        })?;
-    let domain = store::domains::find_by_name(&txn, &domain_name.to_ascii_lowercase()).await?;
-    if domain.map(|d| d.id) != Some(room.domain_id) || room.name != name {
-        return Err(Error::forbidden(
-            "peer_not_in_room",
-            "the peer token belongs to another room",
-        ));
-    }
-    let mut left = end_presence(&txn, vec![peer], "left", state.now()).await?;
-    txn.commit().await?;
-    Ok(left.remove(0))
 }

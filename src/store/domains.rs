@@ -46,3 +46,7 @@ pub async fn list_for_org(
         .all(db)
         .await
 }
+
+pub async fn find_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id).one(db).await
+}

@@ -3,14 +3,17 @@
 pub mod admins;
 pub mod clients;
 pub mod connect;
+pub mod deliveries;
 pub mod domains;
 pub mod entities;
+pub mod events;
 pub mod orgs;
 pub mod peers;
 pub mod rooms;
 pub mod salts;
 pub mod settings;
 pub mod tokens;
+pub mod webhooks;
 
 /// One page of a list query: `offset`/`limit` rows, fetched as `limit + 1` so the caller
 /// knows whether another page follows without counting.

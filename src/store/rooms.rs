@@ -78,3 +78,12 @@ pub async fn mark_removed(
     active.updated_at = sea_orm::ActiveValue::Set(now);
     active.update(db).await
 }
+
+pub async fn set_event_seq(db: &impl ConnectionTrait, id: Uuid, seq: i64) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::EventSeq, sea_orm::sea_query::Expr::value(seq))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

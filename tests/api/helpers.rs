@@ -129,6 +129,10 @@ pub fn config_for(db: &TestDb, master_key: &MasterKey) -> Config {
     config.data_dir = db.dir().to_path_buf();
     config.master_key = Some(master_key.clone());
     config.db_max_connections = 5;
+    // Receivers in tests are local servers; the SSRF test turns this off again.
+    config.allow_private_targets = true;
+    config.webhook_timeout = Duration::from_secs(2);
+    config.delivery_lease = Duration::from_secs(5);
     config
 }
 
@@ -142,6 +146,12 @@ impl TestApp {
         Self::start(db, MasterKey::generate(), clock, None).await
     }
 
+    /// Spawn with a changed configuration.
+    pub async fn spawn_configured(clock: Arc<dyn Clock>, change: impl FnOnce(&mut Config)) -> Self {
+        let db = Arc::new(TestDb::create().await);
+        Self::start_configured(db, MasterKey::generate(), clock, None, change).await
+    }
+
     /// Start a server on an existing test database (e.g. after a restart).
     pub async fn start(
         db: Arc<TestDb>,
@@ -149,8 +159,19 @@ impl TestApp {
         clock: Arc<dyn Clock>,
         client: Option<TestClient>,
     ) -> Self {
+        Self::start_configured(db, master_key, clock, client, |_| {}).await
+    }
+
+    pub async fn start_configured(
+        db: Arc<TestDb>,
+        master_key: MasterKey,
+        clock: Arc<dyn Clock>,
+        client: Option<TestClient>,
+        change: impl FnOnce(&mut Config),
+    ) -> Self {
         meetplane::install_crypto_provider();
-        let config = config_for(&db, &master_key);
+        let mut config = config_for(&db, &master_key);
+        change(&mut config);
         let app = Application::build_with_clock(config, clock)
             .await
             .expect("the application starts");

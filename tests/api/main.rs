@@ -8,6 +8,8 @@ mod errors;
 mod health;
 mod isolation;
 mod openapi;
+mod receiver;
 mod restart;
 mod rooms;
+mod webhooks;
 mod xroom_signature;

@@ -1,7 +1,9 @@
 //! sea-orm entities, one per table, in the shape `sea-orm-cli generate entity` produces.
 pub mod admin_user;
 pub mod api_client;
+pub mod delivery;
 pub mod domain;
+pub mod event;
 pub mod organisation;
 pub mod peer;
 pub mod refresh_token;
@@ -9,3 +11,4 @@ pub mod room;
 pub mod seen_salt;
 pub mod server_setting;
 pub mod token_family;
+pub mod webhook;

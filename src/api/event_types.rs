@@ -1,0 +1,117 @@
+//! The bodies meetplane POSTs to webhooks, as schemas: `WebhookEvent` is a union keyed by
+//! `event`. They are referenced from `GET …/deliveries/{deliveryId}/body` so that generated
+//! clients get typed event handlers.
+use chrono::{DateTime, Utc};
+use poem_openapi::{Object, Union};
+use uuid::Uuid;
+
+/// A room, named within its domain.
+#[derive(Debug, Clone, Object)]
+pub struct EventRoom {
+    pub name: String,
+}
+
+/// A room's options when it was created.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CreatedRoomInfo {
+    pub name: String,
+    /// 1 conference, 2 webinar.
+    #[oai(rename = "type")]
+    pub room_type: i16,
+    pub capacity: i32,
+    pub is_locked: bool,
+    #[oai(skip_serializing_if_is_none)]
+    pub password: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub host_key: Option<String>,
+}
+
+/// A peer.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct EventClient {
+    pub id: Uuid,
+    /// 1 conference host, 2 conference user, 3 webinar host, 4 webinar viewer.
+    #[oai(rename = "type")]
+    pub peer_type: i16,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct RoomCreatedPayload {
+    pub room: CreatedRoomInfo,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct RoomRemovedPayload {
+    pub room: EventRoom,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct ClientAddedPayload {
+    pub room: EventRoom,
+    pub client: EventClient,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct ClientsRemovedPayload {
+    pub room: EventRoom,
+    pub clients: Vec<EventClient>,
+    /// `left`, `kicked` or `room_closed`.
+    pub reason: String,
+}
+
+macro_rules! event_body {
+    ($name:ident, $payload:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, Object)]
+        #[oai(rename_all = "camelCase")]
+        pub struct $name {
+            pub webhook_id: i64,
+            pub domain: String,
+            pub payload: $payload,
+            /// Unique id of the event (the same in every webhook's copy).
+            pub event_id: Uuid,
+            /// The event's number in its room: 1, 2, … A jump means a missed event.
+            pub seq: i64,
+            pub room: Option<String>,
+            pub occurred_at: DateTime<Utc>,
+        }
+    };
+}
+
+event_body!(
+    RoomCreatedEvent,
+    RoomCreatedPayload,
+    "A room was initialised."
+);
+event_body!(
+    RoomRemovedEvent,
+    RoomRemovedPayload,
+    "A room was destroyed."
+);
+event_body!(
+    ClientAddedEvent,
+    ClientAddedPayload,
+    "A peer entered a room."
+);
+event_body!(
+    ClientsRemovedEvent,
+    ClientsRemovedPayload,
+    "Peers left, were kicked or the room closed."
+);
+
+/// The body of a webhook delivery, by `event`.
+#[derive(Debug, Clone, Union)]
+#[oai(discriminator_name = "event")]
+pub enum WebhookEvent {
+    #[oai(mapping = "roomCreated")]
+    RoomCreated(RoomCreatedEvent),
+    #[oai(mapping = "roomRemoved")]
+    RoomRemoved(RoomRemovedEvent),
+    #[oai(mapping = "clientAdded")]
+    ClientAdded(ClientAddedEvent),
+    #[oai(mapping = "clientsRemoved")]
+    ClientsRemoved(ClientsRemovedEvent),
+}

@@ -1,0 +1,264 @@
+//! `GET /v1/realtime`: a WebSocket carrying events as they happen.
+//!
+//! Authenticate with `Authorization: Bearer <access token or peer token>` or, where a browser
+//! cannot set headers, `?token=`. An API client subscribes with text messages:
+//! `{"type":"subscribe","room":"domain/name"}`, `{"type":"subscribe","org":true}` (every event
+//! of its org) or `{"type":"subscribe","robotId":7}` (the events of its robot webhooks with id
+//! 7, in the webhook body format); `"unsubscribe"` undoes each. A peer is subscribed to its own
+//! room, sees no passwords or host keys, and is disconnected after it leaves or is removed.
+//!
+//! The server sends `{"type":"welcome",…}`, `{"type":"subscribed",…}`,
+//! `{"type":"event","eventId","event","domain","room","seq","payload","occurredAt"}`,
+//! `{"type":"robot","robotId","webhookId","body":{…}}`, `{"type":"error","code","message"}`, and
+//! `{"type":"lagged","missed":n}` when it had to drop events for a slow reader (resynchronise
+//! from `GET` of the room, which carries `seq`).
+use std::{collections::HashSet, sync::Arc};
+
+use futures_util::{SinkExt, StreamExt};
+use poem::{
+    IntoResponse, Request, handler,
+    http::header,
+    web::{
+        Data, Query,
+        websocket::{Message, WebSocket, WebSocketStream},
+    },
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use super::problem::ApiError;
+use crate::{
+    domain::{domains, peers, tokens},
+    error::Error,
+    events::{Event, payloads},
+    state::AppState,
+};
+
+#[derive(Debug, Deserialize)]
+pub struct RealtimeQuery {
+    token: Option<String>,
+}
+
+/// Who is on the other end.
+enum Session {
+    Client { org_id: Uuid },
+    Peer(peers::PeerSession),
+}
+
+#[derive(Default)]
+struct Subscriptions {
+    org: bool,
+    rooms: HashSet<String>,
+    robots: HashSet<i64>,
+}
+
+#[handler]
+pub async fn realtime(
+    req: &Request,
+    ws: WebSocket,
+    Data(state): Data<&AppState>,
+    Query(query): Query<RealtimeQuery>,
+) -> poem::Result<impl IntoResponse> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let token = bearer.or(query.token).ok_or_else(|| {
+        ApiError::from(Error::unauthenticated(
+            "unauthenticated",
+            "pass an access token or peer token as Bearer or ?token=",
+        ))
+    })?;
+    let session = if token.starts_with("mppt_") {
+        Session::Peer(
+            peers::authenticate(state, &token)
+                .await
+                .map_err(ApiError::from)?,
+        )
+    } else {
+        let principal = tokens::authenticate(state, &token)
+            .await
+            .map_err(ApiError::from)?;
+        Session::Client {
+            org_id: principal.org_id,
+        }
+    };
+    let state = state.clone();
+    Ok(ws.on_upgrade(move |socket| run(state, session, socket)))
+}
+
+async fn run(state: AppState, session: Session, socket: WebSocketStream) {
+    let (mut sink, mut stream) = socket.split();
+    let mut events = state.bus.subscribe();
+    let mut subs = Subscriptions::default();
+    let welcome = match &session {
+        Session::Client { org_id } => json!({"type": "welcome", "orgId": org_id, "as": "client"}),
+        Session::Peer(p) => {
+            subs.rooms.insert(format!("{}/{}", p.domain, p.room));
+            json!({"type": "welcome", "orgId": p.org_id, "as": "peer", "peerId": p.peer_id,
+                   "room": format!("{}/{}", p.domain, p.room)})
+        }
+    };
+    if sink.send(Message::Text(welcome.to_string())).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    let reply = command(&state, &session, &mut subs, &text).await;
+                    if sink.send(Message::Text(reply.to_string())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            received = events.recv() => match received {
+                Ok(event) => {
+                    let (messages, leave) = outgoing(&session, &subs, &event);
+                    for m in messages {
+                        if sink.send(Message::Text(m.to_string())).await.is_err() {
+                            return;
+                        }
+                    }
+                    if leave {
+                        let _ = sink.send(Message::Close(None)).await;
+                        break;
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    let m = json!({"type": "lagged", "missed": missed});
+                    if sink.send(Message::Text(m.to_string())).await.is_err() {
+                        break;
+                    }
+                }
+                Err(RecvError::Closed) => break,
+            },
+        }
+    }
+}
+
+fn error(code: &str, message: impl Into<String>) -> Value {
+    json!({"type": "error", "code": code, "message": message.into()})
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Command {
+    #[serde(rename = "type")]
+    kind: String,
+    room: Option<String>,
+    #[serde(default)]
+    org: bool,
+    robot_id: Option<i64>,
+}
+
+async fn command(
+    state: &AppState,
+    session: &Session,
+    subs: &mut Subscriptions,
+    text: &str,
+) -> Value {
+    let Ok(cmd) = serde_json::from_str::<Command>(text) else {
+        return error(
+            "malformed_message",
+            "expected {\"type\": \"subscribe\", …} as JSON",
+        );
+    };
+    let subscribe = match cmd.kind.as_str() {
+        "subscribe" => true,
+        "unsubscribe" => false,
+        other => return error("unknown_message", format!("unknown type {other:?}")),
+    };
+    let Session::Client { org_id } = session else {
+        return error("forbidden", "a peer is subscribed to its own room only");
+    };
+    if let Some(room) = cmd.room {
+        let Some((domain, name)) = room.split_once('/') else {
+            return error("invalid_room", "room must be domain/name");
+        };
+        let domain = match domains::find_model(&state.db, *org_id, domain).await {
+            Ok(d) => d.name,
+            Err(_) => return error("domain_not_found", "no such domain in this organisation"),
+        };
+        let key = format!("{domain}/{name}");
+        if subscribe {
+            subs.rooms.insert(key.clone());
+        } else {
+            subs.rooms.remove(&key);
+        }
+        return json!({"type": if subscribe {"subscribed"} else {"unsubscribed"}, "room": key});
+    }
+    if let Some(robot) = cmd.robot_id {
+        if subscribe {
+            subs.robots.insert(robot);
+        } else {
+            subs.robots.remove(&robot);
+        }
+        return json!({"type": if subscribe {"subscribed"} else {"unsubscribed"}, "robotId": robot});
+    }
+    if cmd.org {
+        subs.org = subscribe;
+        return json!({"type": if subscribe {"subscribed"} else {"unsubscribed"}, "org": true});
+    }
+    error(
+        "invalid_subscription",
+        "name a room, org: true or a robotId",
+    )
+}
+
+/// Messages for this socket about one event, and whether the socket should close after.
+fn outgoing(session: &Session, subs: &Subscriptions, event: &Arc<Event>) -> (Vec<Value>, bool) {
+    let org_id = match session {
+        Session::Client { org_id } => *org_id,
+        Session::Peer(p) => p.org_id,
+    };
+    if event.org_id != org_id {
+        return (Vec::new(), false);
+    }
+    let mut out = Vec::new();
+    let key = event.order_key();
+    if subs.org || subs.rooms.contains(&key) {
+        let payload = match session {
+            Session::Peer(_) => payloads::redacted_for_peers(&event.payload),
+            Session::Client { .. } => event.payload.clone(),
+        };
+        out.push(json!({
+            "type": "event",
+            "eventId": event.id,
+            "event": event.kind,
+            "domain": event.domain,
+            "room": event.room,
+            "seq": event.seq,
+            "payload": payload,
+            "occurredAt": event.created_at,
+        }));
+    }
+    for robot in event
+        .robots
+        .iter()
+        .filter(|r| subs.robots.contains(&r.robot_id))
+    {
+        out.push(json!({
+            "type": "robot",
+            "robotId": robot.robot_id,
+            "webhookId": robot.webhook_id,
+            "body": event.webhook_body(robot.webhook_id),
+        }));
+    }
+    let leave = match session {
+        Session::Peer(p) if subs.rooms.contains(&key) => {
+            event.kind == "roomRemoved"
+                || event.payload["clients"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["id"] == json!(p.peer_id)))
+        }
+        _ => false,
+    };
+    (out, leave)
+}

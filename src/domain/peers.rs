@@ -1,0 +1,233 @@
+//! Who enters a room, with which role: the public link (password, host key, lock) or the
+//! org's own API client; and leaving. Every admission and departure is an event.
+use sea_orm::ActiveValue::Set;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use super::{
+    rooms::{
+        Admitted, PeerView, Role, RoomType, end_presence, host_key_purpose, lock_room, open,
+        password_purpose, peer_type, view_with_peers,
+    },
+    validate,
+};
+use crate::{
+    auth::random,
+    error::{Error, Result},
+    events::{EventKind, payloads, tx::WriteTx},
+    state::AppState,
+    store::{
+        self,
+        entities::{domain, peer, room},
+    },
+};
+
+/// How a peer asks to enter.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// Anyone with the room's link: a host key makes a host; otherwise the lock and password
+    /// apply.
+    Public {
+        password: Option<String>,
+        host_key: Option<String>,
+    },
+    /// The org's own API client admits someone with a chosen role (lock and password do not
+    /// apply; capacity does).
+    Trusted(Role),
+}
+
+fn matches_secret(given: &str, expected: &str) -> bool {
+    given.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+fn decide_role(state: &AppState, room: &room::Model, entry: &Entry) -> Result<Role> {
+    match entry {
+        Entry::Trusted(role) => Ok(*role),
+        Entry::Public {
+            host_key: Some(given),
+            ..
+        } => {
+            let expected = open(
+                &state.sealer,
+                host_key_purpose(room.id),
+                &room.host_key_sealed,
+            )?;
+            match expected {
+                Some(k) if matches_secret(given, &k) => Ok(Role::Host),
+                _ => Err(Error::forbidden(
+                    "invalid_host_key",
+                    "the host key is not valid for this room",
+                )),
+            }
+        }
+        Entry::Public { password, .. } => {
+            if room.is_locked {
+                return Err(Error::forbidden(
+                    "room_locked",
+                    "the room is locked; only hosts may enter",
+                ));
+            }
+            let expected = open(
+                &state.sealer,
+                password_purpose(room.id),
+                &room.password_sealed,
+            )?;
+            match (expected, password) {
+                (None, _) => Ok(Role::User),
+                (Some(_), None) => Err(Error::forbidden(
+                    "password_required",
+                    "the room has a password; pass it as key",
+                )),
+                (Some(k), Some(given)) if matches_secret(given, &k) => Ok(Role::User),
+                (Some(_), Some(_)) => Err(Error::forbidden(
+                    "invalid_password",
+                    "the room password is wrong",
+                )),
+            }
+        }
+    }
+}
+
+/// Admit into a room whose row `tx` holds locked; emits `clientAdded`.
+async fn admit_locked(
+    state: &AppState,
+    mut tx: WriteTx,
+    domain: &domain::Model,
+    mut room: room::Model,
+    display_name: &str,
+    entry: Entry,
+) -> Result<Admitted> {
+    let display_name = validate::display_text("displayName", display_name, 128)?;
+    let role = decide_role(state, &room, &entry)?;
+    let present = store::peers::count_active(tx.conn(), room.id).await?;
+    if present >= room.capacity as u64 {
+        return Err(Error::conflict(
+            "room_full",
+            format!(
+                "the room is full ({} of {} places taken)",
+                present, room.capacity
+            ),
+        ));
+    }
+    let room_type = RoomType::from_code(i64::from(room.room_type))?;
+    let token = random::token("mppt_");
+    let peer = store::peers::insert(
+        tx.conn(),
+        peer::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            room_id: Set(room.id),
+            peer_type: Set(peer_type(room_type, role)),
+            display_name: Set(display_name),
+            token_hash: Set(random::digest(&token)),
+            joined_at: Set(tx.now()),
+            left_at: Set(None),
+            left_reason: Set(None),
+        },
+    )
+    .await?;
+    let peer = PeerView::from(peer);
+    let payload = payloads::client_added(&room.name, &peer);
+    tx.emit_room(domain, &mut room, EventKind::ClientAdded, payload)
+        .await?;
+    let room = view_with_peers(tx.conn(), &state.sealer, &domain.name, room).await?;
+    tx.commit().await?;
+    Ok(Admitted {
+        peer,
+        room,
+        peer_token: token,
+    })
+}
+
+/// Enter a room through its public link (no API credentials): the domain name is global.
+pub async fn join(
+    state: &AppState,
+    domain_name: &str,
+    name: &str,
+    display_name: &str,
+    entry: Entry,
+) -> Result<Admitted> {
+    let tx = WriteTx::begin(state).await?;
+    let domain = store::domains::find_by_name(tx.conn(), &domain_name.to_ascii_lowercase())
+        .await?
+        .ok_or(Error::not_found("room"))?;
+    let room = store::rooms::find_live(tx.conn(), domain.id, name, true)
+        .await?
+        .ok_or(Error::not_found("room"))?;
+    admit_locked(state, tx, &domain, room, display_name, entry).await
+}
+
+/// Admit a peer on behalf of the org's API client.
+pub async fn admit(
+    state: &AppState,
+    org_id: Uuid,
+    domain_name: &str,
+    name: &str,
+    display_name: &str,
+    role: Role,
+) -> Result<Admitted> {
+    let (tx, domain, room) = lock_room(state, org_id, domain_name, name).await?;
+    admit_locked(state, tx, &domain, room, display_name, Entry::Trusted(role)).await
+}
+
+/// The peer holding `token` leaves the room `domain/name`; emits `clientsRemoved`.
+pub async fn leave(
+    state: &AppState,
+    domain_name: &str,
+    name: &str,
+    token: &str,
+) -> Result<PeerView> {
+    let mut tx = WriteTx::begin(state).await?;
+    let (peer, _) = store::peers::find_active_by_token(tx.conn(), &random::digest(token))
+        .await?
+        .ok_or_else(|| {
+            Error::unauthenticated(
+                "invalid_peer_token",
+                "the peer token is unknown or has left",
+            )
+        })?;
+    let domain = store::domains::find_by_name(tx.conn(), &domain_name.to_ascii_lowercase())
+        .await?
+        .ok_or_else(|| {
+            Error::forbidden("peer_not_in_room", "the peer token belongs to another room")
+        })?;
+    // Lock the room row before changing its peers, like every other room change.
+    let mut room = store::rooms::find_live(tx.conn(), domain.id, name, true)
+        .await?
+        .filter(|r| r.id == peer.room_id)
+        .ok_or_else(|| {
+            Error::forbidden("peer_not_in_room", "the peer token belongs to another room")
+        })?;
+    let mut left = end_presence(&mut tx, &domain, &mut room, vec![peer], "left").await?;
+    tx.commit().await?;
+    Ok(left.remove(0))
+}
+
+/// A present peer, identified by its token (for the realtime socket).
+#[derive(Debug, Clone)]
+pub struct PeerSession {
+    pub peer_id: Uuid,
+    pub org_id: Uuid,
+    pub domain: String,
+    pub room: String,
+}
+
+pub async fn authenticate(state: &AppState, token: &str) -> Result<PeerSession> {
+    let invalid = || {
+        Error::unauthenticated(
+            "invalid_peer_token",
+            "the peer token is unknown or has left",
+        )
+    };
+    let (peer, room) = store::peers::find_active_by_token(&state.db, &random::digest(token))
+        .await?
+        .ok_or_else(invalid)?;
+    let domain = store::domains::find_by_id(&state.db, room.domain_id)
+        .await?
+        .ok_or_else(invalid)?;
+    Ok(PeerSession {
+        peer_id: peer.id,
+        org_id: domain.org_id,
+        domain: domain.name,
+        room: room.name,
+    })
+}

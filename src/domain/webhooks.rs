@@ -1,0 +1,305 @@
+//! Webhooks: per domain (optionally one room), of type `url` (HTTP POST, after passing the
+//! validation handshake) or `robot` (events over the realtime socket, valid from the start).
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
+use uuid::Uuid;
+
+use super::{domains, validate};
+use crate::{
+    auth::{random, xroom_hmac},
+    error::{Error, Result},
+    events::{EventKind, delivery},
+    outbound::{self, TargetError},
+    state::AppState,
+    store::{
+        self, Window,
+        entities::webhook,
+        webhooks::{ACTIVE, Filter},
+    },
+};
+
+pub const URL: &str = "url";
+pub const ROBOT: &str = "robot";
+
+#[derive(Debug, Clone)]
+pub struct WebhookView {
+    pub id: i64,
+    pub org_id: Uuid,
+    pub domain: String,
+    pub room_name: Option<String>,
+    pub kind: String,
+    pub url: Option<String>,
+    pub robot_id: Option<i64>,
+    pub events: Option<Vec<String>>,
+    pub validated: bool,
+    pub status: String,
+    pub disabled_reason: Option<String>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewWebhook {
+    pub domain: String,
+    pub kind: String,
+    pub room_name: Option<String>,
+    pub url: Option<String>,
+    pub robot_id: Option<i64>,
+    pub events: Option<Vec<String>>,
+}
+
+/// Result of a validation handshake.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    pub validated: bool,
+    /// Why it failed, for the admin.
+    pub reason: Option<String>,
+}
+
+fn event_filter(w: &webhook::Model) -> Option<Vec<String>> {
+    w.events
+        .as_deref()
+        .and_then(|e| serde_json::from_str(e).ok())
+}
+
+/// Whether an event of `kind` in `room` (None: domain-wide) goes to this webhook.
+pub fn matches(w: &webhook::Model, room: Option<&str>, kind: EventKind) -> bool {
+    let room_ok = match (&w.room_name, room) {
+        (None, _) => true,
+        (Some(wanted), Some(room)) => wanted == room,
+        (Some(_), None) => false,
+    };
+    let kind_ok = event_filter(w).is_none_or(|names| names.iter().any(|n| n == kind.as_str()));
+    w.status == ACTIVE && w.validated && room_ok && kind_ok
+}
+
+fn view(w: webhook::Model, domain: String) -> WebhookView {
+    WebhookView {
+        events: event_filter(&w),
+        id: w.id,
+        org_id: w.org_id,
+        domain,
+        room_name: w.room_name,
+        kind: w.kind,
+        url: w.url,
+        robot_id: w.robot_id,
+        validated: w.validated,
+        status: w.status,
+        disabled_reason: w.disabled_reason,
+        disabled_at: w.disabled_at,
+        failing_since: w.failing_since,
+        created_at: w.created_at,
+        updated_at: w.updated_at,
+    }
+}
+
+fn target_error(e: TargetError) -> Error {
+    match e {
+        TargetError::NotAllowed(m) => Error::forbidden("target_not_allowed", format!("url: {m}")),
+        TargetError::InvalidUrl(m) | TargetError::Unresolvable(m) => Error::invalid("url", m),
+    }
+}
+
+fn check_events(events: Option<Vec<String>>) -> Result<Option<Vec<String>>> {
+    let Some(events) = events else {
+        return Ok(None);
+    };
+    if events.is_empty() {
+        return Err(Error::invalid(
+            "events",
+            "must name at least one event (omit it for all)",
+        ));
+    }
+    for name in &events {
+        if EventKind::parse(name).is_none() {
+            let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+            return Err(Error::invalid(
+                "events",
+                format!("unknown event {name:?}; known: {}", known.join(", ")),
+            ));
+        }
+    }
+    Ok(Some(events))
+}
+
+pub async fn add(state: &AppState, org_id: Uuid, new: NewWebhook) -> Result<WebhookView> {
+    let domain = domains::find_model(&state.db, org_id, &new.domain).await?;
+    let room_name = new
+        .room_name
+        .as_deref()
+        .map(|r| validate::room_name("roomName", r))
+        .transpose()?;
+    let events = check_events(new.events)?;
+    let (url, robot_id, validated) = match new.kind.as_str() {
+        URL => {
+            if new.robot_id.is_some() {
+                return Err(Error::invalid(
+                    "robotId",
+                    "only robot webhooks have a robotId",
+                ));
+            }
+            let raw = new
+                .url
+                .ok_or_else(|| Error::invalid("url", "is required for url webhooks"))?;
+            let url = outbound::check_target(&raw, state.outbound.allow_private())
+                .await
+                .map_err(target_error)?;
+            (Some(url.to_string()), None, false)
+        }
+        ROBOT => {
+            if new.url.is_some() {
+                return Err(Error::invalid("url", "only url webhooks have a url"));
+            }
+            let robot = new
+                .robot_id
+                .ok_or_else(|| Error::invalid("robotId", "is required for robot webhooks"))?;
+            if robot < 0 {
+                return Err(Error::invalid("robotId", "must not be negative"));
+            }
+            (None, Some(robot), true)
+        }
+        _ => return Err(Error::invalid("type", "must be \"url\" or \"robot\"")),
+    };
+    let now = state.now();
+    let model = store::webhooks::insert(
+        &state.db,
+        webhook::ActiveModel {
+            org_id: Set(org_id),
+            domain_id: Set(domain.id),
+            room_name: Set(room_name),
+            kind: Set(new.kind),
+            url: Set(url),
+            robot_id: Set(robot_id),
+            events: Set(events.map(|e| serde_json::to_string(&e).unwrap_or_default())),
+            validated: Set(validated),
+            status: Set(ACTIVE.to_string()),
+            disabled_reason: Set(None),
+            disabled_at: Set(None),
+            failing_since: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(view(model, domain.name))
+}
+
+/// The org's webhook with its domain name.
+pub async fn find(state: &AppState, org_id: Uuid, id: i64) -> Result<(webhook::Model, String)> {
+    let hook = store::webhooks::find_in_org(&state.db, org_id, id)
+        .await?
+        .ok_or(Error::not_found("webhook"))?;
+    let domain = store::domains::find_by_id(&state.db, hook.domain_id)
+        .await?
+        .ok_or(Error::not_found("webhook"))?;
+    Ok((hook, domain.name))
+}
+
+pub async fn get(state: &AppState, org_id: Uuid, id: i64) -> Result<WebhookView> {
+    let (hook, domain) = find(state, org_id, id).await?;
+    Ok(view(hook, domain))
+}
+
+/// Remove a webhook with its delivery log.
+pub async fn remove(state: &AppState, org_id: Uuid, id: i64) -> Result<()> {
+    find(state, org_id, id).await?;
+    store::webhooks::delete(&state.db, id).await?;
+    Ok(())
+}
+
+pub async fn list(
+    state: &AppState,
+    org_id: Uuid,
+    domain: Option<&str>,
+    token: Option<String>,
+    validated: Option<bool>,
+    window: Window,
+) -> Result<(Vec<WebhookView>, bool)> {
+    let domain_model = match domain {
+        Some(d) => Some(domains::find_model(&state.db, org_id, d).await?),
+        None => None,
+    };
+    let filter = Filter {
+        domain_id: domain_model.as_ref().map(|d| d.id),
+        token: token.filter(|t| !t.trim().is_empty()),
+        validated,
+    };
+    let rows = store::webhooks::list(&state.db, org_id, filter, window).await?;
+    let (rows, more) = window.split(rows);
+    let mut views = Vec::with_capacity(rows.len());
+    for w in rows {
+        let name = match &domain_model {
+            Some(d) => d.name.clone(),
+            None => store::domains::find_by_id(&state.db, w.domain_id)
+                .await?
+                .map(|d| d.name)
+                .unwrap_or_default(),
+        };
+        views.push(view(w, name));
+    }
+    Ok((views, more))
+}
+
+/// Run the validation handshake: POST `{"event":"validation","signThis":…}` and expect the
+/// hex HMAC-SHA256 of signThis under the domain's webhook key. Success validates (and
+/// re-enables a disabled webhook); failure marks it not validated, with the reason.
+pub async fn validate(
+    state: &AppState,
+    org_id: Uuid,
+    id: i64,
+) -> Result<(WebhookView, Validation)> {
+    let (hook, domain_name) = find(state, org_id, id).await?;
+    if hook.kind == ROBOT {
+        return Ok((
+            view(hook, domain_name),
+            Validation {
+                validated: true,
+                reason: None,
+            },
+        ));
+    }
+    let domain = store::domains::find_by_id(&state.db, hook.domain_id)
+        .await?
+        .ok_or(Error::not_found("webhook"))?;
+    let key = domains::view(&state.sealer, domain)?.webhook_key;
+    let raw = hook.url.clone().unwrap_or_default();
+    let url = outbound::check_target(&raw, state.outbound.allow_private())
+        .await
+        .map_err(target_error)?;
+    let sign_this = random::hex(32);
+    let body = serde_json::json!({"event": "validation", "signThis": sign_this}).to_string();
+    let message_id = format!("msg_{}", Uuid::new_v4().simple());
+    let expected = xroom_hmac::sign(&key, &sign_this);
+    let reason = match delivery::post_signed(state, &url, &key, &message_id, &body).await {
+        Err(e) => Some(e),
+        Ok(resp) if !(200..300).contains(&resp.status) => {
+            Some(format!("the receiver answered HTTP {}", resp.status))
+        }
+        Ok(resp) => {
+            let answer = resp.body.trim().trim_matches('"').to_ascii_lowercase();
+            (answer != expected).then(|| {
+                "the answer is not the hex HMAC-SHA256 of signThis under the domain's webhook key"
+                    .to_string()
+            })
+        }
+    };
+    let validated = reason.is_none();
+    let now = state.now();
+    let mut active: webhook::ActiveModel = hook.into();
+    active.validated = Set(validated);
+    if validated {
+        active.status = Set(ACTIVE.to_string());
+        active.disabled_reason = Set(None);
+        active.disabled_at = Set(None);
+        active.failing_since = Set(None);
+    }
+    active.updated_at = Set(now);
+    let hook = store::webhooks::update(&state.db, active).await?;
+    if validated {
+        state.bus.wake_delivery();
+    }
+    Ok((view(hook, domain_name), Validation { validated, reason }))
+}

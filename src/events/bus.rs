@@ -1,0 +1,59 @@
+//! Fan-out of recorded events inside one node: realtime sockets subscribe here, and the
+//! delivery worker is woken when new deliveries exist. On SQLite (one node) committed events
+//! are published directly; on Postgres every node, this one included, learns of them through
+//! LISTEN/NOTIFY (see `listener`), so a socket on any node sees changes made on any other.
+use std::sync::Arc;
+
+use tokio::sync::{Notify, broadcast};
+
+use super::Event;
+
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    sender: broadcast::Sender<Arc<Event>>,
+    delivery_wake: Arc<Notify>,
+    /// True on Postgres: publishing goes through NOTIFY, not directly.
+    distributed: bool,
+}
+
+/// Events a slow socket may fall behind by before it is told it lagged.
+const CAPACITY: usize = 4096;
+
+impl EventBus {
+    pub fn new(distributed: bool) -> Self {
+        Self {
+            sender: broadcast::channel(CAPACITY).0,
+            delivery_wake: Arc::new(Notify::new()),
+            distributed,
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.sender.subscribe()
+    }
+
+    /// Called after a transaction that recorded events committed.
+    pub fn committed(&self, events: Vec<Event>, deliveries_created: bool) {
+        if !self.distributed {
+            for event in events {
+                self.publish(Arc::new(event));
+            }
+        }
+        if deliveries_created {
+            self.delivery_wake.notify_one();
+        }
+    }
+
+    /// Hand an event to this node's subscribers (no subscribers is fine).
+    pub fn publish(&self, event: Arc<Event>) {
+        let _ = self.sender.send(event);
+    }
+
+    pub fn wake_delivery(&self) {
+        self.delivery_wake.notify_one();
+    }
+
+    pub fn delivery_wake(&self) -> Arc<Notify> {
+        self.delivery_wake.clone()
+    }
+}

@@ -1,0 +1,279 @@
+//! The delivery worker: claims due deliveries, POSTs them signed per Standard Webhooks, and
+//! records what happened. `run_once` is one pass (tests drive it directly); `run` loops it
+//! until shutdown, woken when new deliveries are committed and otherwise polling for retries.
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::StreamExt;
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+use uuid::Uuid;
+
+use super::Event;
+use crate::{
+    auth::webhook_signature,
+    domain::{
+        deliveries::{self, DELIVERED, Decision, Outcome},
+        domains,
+    },
+    error::Result,
+    state::AppState,
+    store::{
+        self,
+        entities::{delivery, event, webhook},
+    },
+};
+
+/// Deliveries claimed per pass.
+pub const BATCH: u64 = 256;
+/// How much of a receiver's answer is read (enough for the validation handshake).
+const MAX_ANSWER_BYTES: usize = 4096;
+/// Pause between passes when there is nothing due.
+const POLL: Duration = Duration::from_secs(1);
+
+/// What a receiver answered.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub body: String,
+    pub latency_ms: u32,
+}
+
+fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
+    (at - now).to_std().ok()
+}
+
+/// POST `body` to `url` with the Standard Webhooks headers under `webhook_key`. The signature
+/// timestamp is wall-clock time: receivers compare it with theirs.
+pub async fn post_signed(
+    state: &AppState,
+    url: &Url,
+    webhook_key: &str,
+    message_id: &str,
+    body: &str,
+) -> std::result::Result<Answer, String> {
+    state.outbound.vet(url).map_err(|e| e.to_string())?;
+    let timestamp = Utc::now().timestamp();
+    let signature = webhook_signature::sign(webhook_key, message_id, timestamp, body);
+    let started = std::time::Instant::now();
+    let mut resp = state
+        .outbound
+        .client()
+        .post(url.clone())
+        .header(CONTENT_TYPE, "application/json")
+        .header("webhook-id", message_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(describe)?;
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, Utc::now()));
+    let mut answer = Vec::new();
+    while answer.len() < MAX_ANSWER_BYTES {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => answer.extend_from_slice(&chunk),
+            Ok(None) => break,
+            Err(e) => return Err(describe(e)),
+        }
+    }
+    answer.truncate(MAX_ANSWER_BYTES);
+    Ok(Answer {
+        status,
+        retry_after,
+        body: String::from_utf8_lossy(&answer).into_owned(),
+        latency_ms: u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX),
+    })
+}
+
+fn describe(e: reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut text = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "could not connect".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// One pass: claim due deliveries and attempt them concurrently. Returns how many were
+/// attempted.
+pub async fn run_once(state: &AppState) -> Result<usize> {
+    let now = state.now();
+    let lease =
+        now + TimeDelta::from_std(state.config.delivery_lease).unwrap_or(TimeDelta::minutes(1));
+    let claimed = store::deliveries::claim(&state.db, now, lease, BATCH).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let mut keys: HashMap<Uuid, Arc<str>> = HashMap::new();
+    for (_, _, e) in &claimed {
+        if !keys.contains_key(&e.domain_id)
+            && let Some(domain) = store::domains::find_by_id(&state.db, e.domain_id).await?
+        {
+            let key = domains::view(&state.sealer, domain)?.webhook_key;
+            keys.insert(e.domain_id, Arc::from(key));
+        }
+    }
+    let count = claimed.len();
+    futures_util::stream::iter(claimed)
+        .map(|(d, hook, e)| {
+            let key = keys.get(&e.domain_id).cloned();
+            attempt(state, d, hook, e, key, lease)
+        })
+        .buffer_unordered(state.config.delivery_concurrency)
+        .for_each(|result| async {
+            if let Err(e) = result {
+                tracing::error!(error = ?e, "recording a delivery attempt failed");
+            }
+        })
+        .await;
+    Ok(count)
+}
+
+async fn attempt(
+    state: &AppState,
+    d: delivery::Model,
+    hook: webhook::Model,
+    e: event::Model,
+    key: Option<Arc<str>>,
+    lease: DateTime<Utc>,
+) -> Result<()> {
+    let event = Event::from_model(e);
+    let body = event.webhook_body(hook.id).to_string();
+    let answer = match (key, hook.url.as_deref().map(Url::parse)) {
+        (Some(key), Some(Ok(url))) => post_signed(state, &url, &key, &d.message_id, &body).await,
+        (None, _) => Err("the webhook's domain is gone".to_string()),
+        _ => Err("the webhook has no valid url".to_string()),
+    };
+    let outcome = match answer {
+        Ok(a) if (200..300).contains(&a.status) => Outcome::Delivered {
+            status: a.status,
+            latency_ms: a.latency_ms,
+        },
+        Ok(a) => Outcome::Failed {
+            status: Some(a.status),
+            latency_ms: a.latency_ms,
+            error: format!("the receiver answered HTTP {}", a.status),
+            retry_after: a.retry_after,
+        },
+        Err(error) => Outcome::Failed {
+            status: None,
+            latency_ms: 0,
+            error,
+            retry_after: None,
+        },
+    };
+    let now = state.now();
+    let attempts = d.attempts + 1;
+    let decision = deliveries::decide(
+        attempts,
+        &outcome,
+        now,
+        hook.failing_since,
+        state.config.webhook_disable_after,
+    );
+    record(state, &d, lease, attempts, &outcome, &decision, now).await?;
+    if decision.failing {
+        store::webhooks::mark_failing(&state.db, hook.id, now).await?;
+    } else if hook.failing_since.is_some() {
+        store::webhooks::clear_failing(&state.db, hook.id).await?;
+    }
+    if let Some(reason) = &decision.disable_webhook {
+        tracing::warn!(webhook = hook.id, %reason, "disabling webhook");
+        store::webhooks::disable(&state.db, hook.id, reason, now).await?;
+    }
+    if decision.status != DELIVERED {
+        tracing::info!(webhook = hook.id, delivery = d.id, attempts, status = decision.status,
+            outcome = ?outcome, "webhook delivery attempt failed");
+    }
+    Ok(())
+}
+
+/// Store the attempt, but only while this worker still holds the lease: if the lease ran
+/// out and another worker took the delivery over, its result stands.
+async fn record(
+    state: &AppState,
+    d: &delivery::Model,
+    lease: DateTime<Utc>,
+    attempts: i32,
+    outcome: &Outcome,
+    decision: &Decision,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use delivery::Column as C;
+    let (status_code, latency, error) = match outcome {
+        Outcome::Delivered { status, latency_ms } => (Some(*status), *latency_ms, None),
+        Outcome::Failed {
+            status,
+            latency_ms,
+            error,
+            ..
+        } => (*status, *latency_ms, Some(error.clone())),
+    };
+    delivery::Entity::update_many()
+        .col_expr(C::Status, Expr::value(decision.status))
+        .col_expr(C::Attempts, Expr::value(attempts))
+        .col_expr(C::NextAttemptAt, Expr::value(decision.next_attempt_at))
+        .col_expr(C::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(C::LastAttemptAt, Expr::value(now))
+        .col_expr(C::LastStatusCode, Expr::value(status_code.map(i32::from)))
+        .col_expr(
+            C::LastLatencyMs,
+            Expr::value(i32::try_from(latency).unwrap_or(i32::MAX)),
+        )
+        .col_expr(C::LastError, Expr::value(error))
+        .col_expr(
+            C::DeliveredAt,
+            Expr::value((decision.status == DELIVERED).then_some(now)),
+        )
+        .filter(C::Id.eq(d.id))
+        .filter(C::LeaseUntil.eq(lease))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+/// Loop `run_once` until `cancel` fires; a pass in progress is finished first.
+pub async fn run(state: AppState, cancel: CancellationToken) {
+    let wake = state.bus.delivery_wake();
+    loop {
+        if cancel.is_cancelled() {
+            break;
+        }
+        match run_once(&state).await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = ?e, "delivery pass failed"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+    tracing::info!("delivery worker stopped");
+}

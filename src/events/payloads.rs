@@ -1,0 +1,52 @@
+//! Event payloads, shaped as in the xroom manual's Appendix C.
+use serde_json::{Value, json};
+
+use crate::domain::rooms::{PeerView, RoomView};
+
+/// `roomCreated`: the room's options, with its password and host key when it has them
+/// (webhook receivers are the org's own systems; realtime peers get them stripped).
+pub fn room_created(room: &RoomView, host_key: Option<&str>) -> Value {
+    let mut r = json!({
+        "name": room.name,
+        "type": room.room_type,
+        "capacity": room.capacity,
+        "isLocked": room.is_locked,
+    });
+    if let Some(password) = &room.password {
+        r["password"] = json!(password);
+    }
+    if let Some(key) = host_key {
+        r["hostKey"] = json!(key);
+    }
+    json!({ "room": r })
+}
+
+pub fn room_removed(name: &str) -> Value {
+    json!({ "room": { "name": name } })
+}
+
+fn client(peer: &PeerView) -> Value {
+    json!({ "id": peer.id, "type": peer.peer_type, "displayName": peer.display_name })
+}
+
+pub fn client_added(room: &str, peer: &PeerView) -> Value {
+    json!({ "room": { "name": room }, "client": client(peer) })
+}
+
+pub fn clients_removed(room: &str, peers: &[PeerView], reason: &str) -> Value {
+    json!({
+        "room": { "name": room },
+        "clients": peers.iter().map(client).collect::<Vec<_>>(),
+        "reason": reason,
+    })
+}
+
+/// The payload as a room's peers may see it: no password, no host key.
+pub fn redacted_for_peers(payload: &Value) -> Value {
+    let mut p = payload.clone();
+    if let Some(room) = p.get_mut("room").and_then(Value::as_object_mut) {
+        room.remove("password");
+        room.remove("hostKey");
+    }
+    p
+}

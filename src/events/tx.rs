@@ -1,0 +1,176 @@
+//! A write transaction that records events: each event is written to the outbox, with one
+//! delivery per matching webhook, in the same transaction as the change it describes. After
+//! commit the node's bus learns of them.
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Event, EventKind, RobotTarget};
+use crate::{
+    domain::webhooks,
+    error::Result,
+    state::AppState,
+    store::{
+        self,
+        connect::begin_write,
+        entities::{delivery, domain, event, room},
+    },
+};
+
+/// The Postgres NOTIFY channel carrying ids of committed events.
+pub const CHANNEL: &str = "meetplane_events";
+
+pub struct WriteTx {
+    txn: DatabaseTransaction,
+    state: AppState,
+    recorded: Vec<Event>,
+    deliveries: usize,
+}
+
+impl WriteTx {
+    pub async fn begin(state: &AppState) -> Result<Self> {
+        Ok(Self {
+            txn: begin_write(&state.db).await?,
+            state: state.clone(),
+            recorded: Vec::new(),
+            deliveries: 0,
+        })
+    }
+
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.state.now()
+    }
+
+    /// Record an event of `room` (whose row this transaction holds locked): bump the room's
+    /// sequence number, write the event, and queue it for every matching webhook.
+    pub async fn emit_room(
+        &mut self,
+        domain: &domain::Model,
+        room: &mut room::Model,
+        kind: EventKind,
+        payload: Value,
+    ) -> Result<()> {
+        room.event_seq += 1;
+        store::rooms::set_event_seq(&self.txn, room.id, room.event_seq).await?;
+        self.record(
+            domain,
+            Some((room.id, room.name.clone())),
+            room.event_seq,
+            kind,
+            payload,
+        )
+        .await
+    }
+
+    async fn record(
+        &mut self,
+        domain: &domain::Model,
+        room: Option<(Uuid, String)>,
+        seq: i64,
+        kind: EventKind,
+        payload: Value,
+    ) -> Result<()> {
+        let now = self.now();
+        let room_name = room.as_ref().map(|(_, name)| name.as_str());
+        let hooks: Vec<_> = store::webhooks::active_for_domain(&self.txn, domain.id)
+            .await?
+            .into_iter()
+            .filter(|w| webhooks::matches(w, room_name, kind))
+            .collect();
+        let robots: Vec<RobotTarget> = hooks
+            .iter()
+            .filter_map(|w| {
+                w.robot_id.map(|robot_id| RobotTarget {
+                    webhook_id: w.id,
+                    robot_id,
+                })
+            })
+            .collect();
+        let event = Event {
+            id: Uuid::new_v4(),
+            org_id: domain.org_id,
+            domain_id: domain.id,
+            domain: domain.name.clone(),
+            room_id: room.as_ref().map(|(id, _)| *id),
+            room: room.map(|(_, name)| name),
+            seq,
+            kind: kind.as_str().to_string(),
+            payload,
+            robots,
+            created_at: now,
+        };
+        store::events::insert(
+            &self.txn,
+            event::ActiveModel {
+                id: Set(event.id),
+                org_id: Set(event.org_id),
+                domain_id: Set(event.domain_id),
+                domain_name: Set(event.domain.clone()),
+                room_id: Set(event.room_id),
+                room_name: Set(event.room.clone()),
+                seq: Set(event.seq),
+                kind: Set(event.kind.clone()),
+                payload: Set(event.payload.to_string()),
+                robots: Set(serde_json::to_string(&event.robots).unwrap_or_else(|_| "[]".into())),
+                created_at: Set(now),
+            },
+        )
+        .await?;
+        let order_key = event.order_key();
+        let rows: Vec<delivery::ActiveModel> = hooks
+            .iter()
+            .filter(|w| w.url.is_some())
+            .map(|w| new_delivery(w.id, event.id, &order_key, now))
+            .collect();
+        self.deliveries += rows.len();
+        store::deliveries::insert_many(&self.txn, rows).await?;
+        if self.txn.get_database_backend() == DbBackend::Postgres {
+            // Delivered to listeners on commit only, like the rows themselves.
+            self.txn
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [CHANNEL.into(), event.id.to_string().into()],
+                ))
+                .await?;
+        }
+        self.recorded.push(event);
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        self.txn.commit().await?;
+        self.state.bus.committed(self.recorded, self.deliveries > 0);
+        Ok(())
+    }
+}
+
+pub fn new_delivery(
+    webhook_id: i64,
+    event_id: Uuid,
+    order_key: &str,
+    now: DateTime<Utc>,
+) -> delivery::ActiveModel {
+    delivery::ActiveModel {
+        message_id: Set(format!("msg_{}", Uuid::new_v4().simple())),
+        webhook_id: Set(webhook_id),
+        event_id: Set(event_id),
+        order_key: Set(order_key.to_string()),
+        status: Set(crate::domain::deliveries::PENDING.to_string()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        lease_until: Set(None),
+        last_attempt_at: Set(None),
+        last_status_code: Set(None),
+        last_latency_ms: Set(None),
+        last_error: Set(None),
+        delivered_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,44 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "webhooks")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub org_id: Uuid,
+    pub domain_id: Uuid,
+    pub room_name: Option<String>,
+    pub kind: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub url: Option<String>,
+    pub robot_id: Option<i64>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub events: Option<String>,
+    pub validated: bool,
+    pub status: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub disabled_reason: Option<String>,
+    pub disabled_at: Option<DateTimeUtc>,
+    pub failing_since: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::domain::Entity",
+        from = "Column::DomainId",
+        to = "super::domain::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Domain,
+}
+
+impl Related<super::domain::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Domain.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,138 @@
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::{
+    Window,
+    entities::webhook::{ActiveModel, Column, Entity, Model},
+};
+
+pub const ACTIVE: &str = "active";
+pub const DISABLED: &str = "disabled";
+
+pub async fn insert(db: &impl ConnectionTrait, hook: ActiveModel) -> Result<Model, DbErr> {
+    hook.insert(db).await
+}
+
+pub async fn update(db: &impl ConnectionTrait, hook: ActiveModel) -> Result<Model, DbErr> {
+    hook.update(db).await
+}
+
+pub async fn find_in_org(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: i64,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id)
+        .filter(Column::OrgId.eq(org_id))
+        .one(db)
+        .await
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id).one(db).await
+}
+
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// Active webhooks of a domain (url webhooks only once validated).
+pub async fn active_for_domain(
+    db: &impl ConnectionTrait,
+    domain_id: Uuid,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::DomainId.eq(domain_id))
+        .filter(Column::Status.eq(ACTIVE))
+        .filter(Column::Validated.eq(true))
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub domain_id: Option<Uuid>,
+    /// Substring of the URL or room name.
+    pub token: Option<String>,
+    pub validated: Option<bool>,
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    filter: Filter,
+    window: Window,
+) -> Result<Vec<Model>, DbErr> {
+    let mut query = Entity::find().filter(Column::OrgId.eq(org_id));
+    if let Some(domain_id) = filter.domain_id {
+        query = query.filter(Column::DomainId.eq(domain_id));
+    }
+    if let Some(validated) = filter.validated {
+        query = query.filter(Column::Validated.eq(validated));
+    }
+    if let Some(token) = filter.token {
+        query = query.filter(
+            Condition::any()
+                .add(Column::Url.contains(&token))
+                .add(Column::RoomName.contains(&token)),
+        );
+    }
+    query
+        .order_by_asc(Column::Id)
+        .offset(window.offset)
+        .limit(window.limit + 1)
+        .all(db)
+        .await
+}
+
+/// Record a failure time (kept from the first failure of a streak).
+pub async fn mark_failing(
+    db: &impl ConnectionTrait,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::FailingSince, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::FailingSince.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn clear_failing(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(
+            Column::FailingSince,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(Column::Id.eq(id))
+        .filter(Column::FailingSince.is_not_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn disable(
+    db: &impl ConnectionTrait,
+    id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Status, Expr::value(DISABLED))
+        .col_expr(Column::DisabledReason, Expr::value(reason))
+        .col_expr(Column::DisabledAt, Expr::value(now))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(ACTIVE))
+        .exec(db)
+        .await?;
+    Ok(())
+}
