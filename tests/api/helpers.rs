@@ -29,7 +29,16 @@ pub enum TestDb {
 impl TestDb {
     pub async fn create() -> Self {
         match std::env::var("MEETPLANE_TEST_DATABASE_URL") {
-            Ok(admin_url) if !admin_url.is_empty() => {
+            Ok(admin_url) if !admin_url.is_empty() => Self::create_postgres(&admin_url).await,
+            _ => TestDb::Sqlite(tempfile::tempdir().unwrap()),
+        }
+    }
+
+    /// A fresh database on the Postgres server behind `admin_url`.
+    pub async fn create_postgres(admin_url: &str) -> Self {
+        let admin_url = admin_url.to_string();
+        {
+            {
                 let name = format!("mp_test_{}", Uuid::new_v4().simple());
                 let admin = sea_orm::Database::connect(&admin_url)
                     .await
@@ -46,7 +55,6 @@ impl TestDb {
                     dir: tempfile::tempdir().unwrap(),
                 }
             }
-            _ => TestDb::Sqlite(tempfile::tempdir().unwrap()),
         }
     }
 

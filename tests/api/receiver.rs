@@ -76,11 +76,12 @@ async fn receive(req: &Request, body: String, Data(inner): Data<&Arc<Inner>>) ->
             .or_else(|| inner.default.lock().unwrap().clone())
             .unwrap_or(Reply::Status(200))
     };
+    // Recorded before any delay: a client that gives up (or dies) still counts as sent.
+    inner.received.lock().unwrap().push(received);
+    inner.arrived.notify_waiters();
     if let Reply::Slow(delay) = &reply {
         tokio::time::sleep(*delay).await;
     }
-    inner.received.lock().unwrap().push(received);
-    inner.arrived.notify_waiters();
     match reply {
         Reply::Status(s) => StatusCode::from_u16(s).unwrap().into_response(),
         Reply::StatusWithHeader(s, name, value) => Response::builder()

@@ -1,0 +1,382 @@
+//! meetplane as real processes: killed with SIGKILL mid-delivery and restarted, and several
+//! nodes sharing one Postgres (exactly-once delivery attempts, realtime across nodes).
+use std::{
+    collections::{BTreeMap, HashMap},
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::{Arc, mpsc},
+    time::Duration,
+};
+
+use meetplane::auth::seal::MasterKey;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{TestClient, TestDb, read},
+    realtime::{connect, next, next_of, send},
+    receiver::{Receiver, Reply},
+};
+
+/// A `meetplane serve` process.
+pub struct Node {
+    child: Child,
+    pub address: String,
+    http: reqwest::Client,
+}
+
+pub struct Cluster {
+    pub db: Arc<TestDb>,
+    key: MasterKey,
+}
+
+impl Cluster {
+    pub fn new(db: TestDb) -> Self {
+        Self {
+            db: Arc::new(db),
+            key: MasterKey::generate(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_meetplane"));
+        cmd.args(args)
+            .env("DATABASE_URL", self.db.url())
+            .env("MEETPLANE_MASTER_KEY", self.key.to_hex())
+            .env("MEETPLANE_DATA_DIR", self.db.dir())
+            .env("MEETPLANE_LISTEN", "127.0.0.1:0")
+            .env("MEETPLANE_LOG_FORMAT", "json")
+            .env("MEETPLANE_ALLOW_PRIVATE_TARGETS", "true")
+            .env("MEETPLANE_WEBHOOK_TIMEOUT", "1s")
+            .env("MEETPLANE_DELIVERY_LEASE", "2s")
+            .env("RUST_LOG", "info,sqlx=warn,sea_orm=warn");
+        cmd
+    }
+
+    /// Start a node and wait until it listens.
+    pub fn start(&self) -> Node {
+        let mut child = self
+            .command(&["serve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let port = serde_json::from_str::<Value>(&line)
+                    .ok()
+                    .and_then(|v| v["port"].as_u64());
+                if let Some(port) = port
+                    && let Some(sender) = tx.take()
+                {
+                    let _ = sender.send(port);
+                }
+                if std::env::var("MEETPLANE_TEST_NODE_LOGS").is_ok() {
+                    eprintln!("node: {line}");
+                }
+            }
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the node starts and logs its port");
+        Node {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// An API client created with the CLI.
+    pub fn client(&self) -> TestClient {
+        let out = self
+            .command(&[
+                "client", "create", "--org", "Default", "--name", "nodes", "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        TestClient {
+            org_id: v["orgId"].as_str().unwrap().parse().unwrap(),
+            api_key: v["apiKey"].as_str().unwrap().into(),
+            secret: v["apiKeySecret"].as_str().unwrap().into(),
+        }
+    }
+}
+
+impl Node {
+    pub async fn token(&self, c: &TestClient) -> String {
+        let resp = self
+            .http
+            .post(format!("{}/v1/auth/token", self.address))
+            .basic_auth(&c.api_key, Some(&c.secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        resp.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .into()
+    }
+
+    pub async fn call(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// SIGKILL: no shutdown handling at all.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The Postgres server multi-node tests run against. In CI its absence is a failure.
+fn postgres_url() -> Option<String> {
+    let url = std::env::var("MEETPLANE_TEST_DATABASE_URL")
+        .ok()
+        .or_else(|| std::env::var("MEETPLANE_TEST_POSTGRES_URL").ok())
+        .filter(|u| u.starts_with("postgres"));
+    if url.is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "multi-node tests need Postgres: set MEETPLANE_TEST_POSTGRES_URL"
+        );
+        eprintln!("skipped: multi-node tests need Postgres (set MEETPLANE_TEST_POSTGRES_URL)");
+    }
+    url
+}
+
+async fn validated_hook(node: &Node, token: &str, org: &str, receiver: &Receiver) -> i64 {
+    let (_, d) = node
+        .call(
+            token,
+            Method::GET,
+            &format!("/v1/orgs/{org}/domains/localhost"),
+            None,
+        )
+        .await;
+    let key = d["content"]["webhookKey"].as_str().unwrap().to_string();
+    let (_, hook) = node
+        .call(
+            token,
+            Method::POST,
+            &format!("/v1/orgs/{org}/webhooks"),
+            Some(json!({"domain": "localhost", "type": "url", "url": receiver.url})),
+        )
+        .await;
+    let id = hook["content"]["webhookId"].as_i64().unwrap();
+    receiver.answer_next(Reply::Validate(key));
+    let (_, v) = node
+        .call(
+            token,
+            Method::POST,
+            &format!("/v1/orgs/{org}/webhooks/{id}/validate"),
+            None,
+        )
+        .await;
+    assert_eq!(v["content"]["validated"], true, "{v}");
+    id
+}
+
+#[tokio::test]
+async fn a_killed_node_loses_nothing_and_repeats_with_the_same_webhook_id() {
+    let cluster = Cluster::new(TestDb::create().await);
+    let mut node = cluster.start();
+    let client = cluster.client();
+    let org = client.org_id.to_string();
+    let t = node.token(&client).await;
+    let receiver = Receiver::start().await;
+    validated_hook(&node, &t, &org, &receiver).await;
+
+    // The receiver hangs: the first delivery is in flight when the node dies; the rest wait
+    // behind it (one room, so one order).
+    receiver.answer(Reply::Slow(Duration::from_secs(30)));
+    node.call(
+        &t,
+        Method::POST,
+        &format!("/v1/orgs/{org}/rooms"),
+        Some(json!({"domain": "localhost", "name": "crash"})),
+    )
+    .await;
+    for i in 0..5 {
+        let (s, b) = node
+            .call(
+                &t,
+                Method::POST,
+                &format!("/v1/orgs/{org}/rooms/localhost/crash/peers"),
+                Some(json!({"displayName": format!("p{i}"), "role": "user"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    receiver.wait_for(2).await; // the handshake and the in-flight first event
+    node.kill();
+
+    receiver.answer(Reply::Status(200));
+    let node = cluster.start();
+    let got = receiver.wait_for(2 + 6).await;
+    let deliveries: Vec<_> = got
+        .iter()
+        .filter(|r| r.json["event"] != "validation")
+        .collect();
+    let mut ids_by_event: HashMap<String, Vec<String>> = HashMap::new();
+    let mut first_seen = Vec::new();
+    for r in &deliveries {
+        let event = r.json["eventId"].as_str().unwrap().to_string();
+        if !ids_by_event.contains_key(&event) {
+            first_seen.push(r.json["seq"].as_i64().unwrap());
+        }
+        ids_by_event
+            .entry(event)
+            .or_default()
+            .push(r.header("webhook-id").unwrap().to_string());
+    }
+    assert_eq!(ids_by_event.len(), 6, "every event arrived");
+    assert_eq!(first_seen, [1, 2, 3, 4, 5, 6], "in order");
+    for ids in ids_by_event.values() {
+        assert!(
+            ids.iter().all(|id| id == &ids[0]),
+            "a repeat carries the same webhook-id: {ids:?}"
+        );
+    }
+    assert!(
+        ids_by_event.values().any(|ids| ids.len() >= 2),
+        "the in-flight delivery was repeated"
+    );
+    drop(node);
+}
+
+#[tokio::test]
+async fn nodes_on_one_postgres_deliver_each_attempt_once_and_share_realtime() {
+    let Some(admin_url) = postgres_url() else {
+        return;
+    };
+    let db = TestDb::create_postgres(&admin_url).await;
+    let cluster = Cluster::new(db);
+    let a = cluster.start();
+    let b = cluster.start();
+    let c = cluster.start();
+    let client = cluster.client();
+    let org = client.org_id.to_string();
+    let (ta, tb, tc) = (
+        a.token(&client).await,
+        b.token(&client).await,
+        c.token(&client).await,
+    );
+    let receiver = Receiver::start().await;
+    let hook = validated_hook(&a, &ta, &org, &receiver).await;
+
+    // A socket on node A sees what happens through node B.
+    let mut socket = connect(&a.address, &ta).await;
+    next(&mut socket).await;
+    send(&mut socket, json!({"type": "subscribe", "org": true})).await;
+    next_of(&mut socket, "subscribed").await;
+    b.call(
+        &tb,
+        Method::POST,
+        &format!("/v1/orgs/{org}/rooms"),
+        Some(json!({"domain": "localhost", "name": "seen-on-a"})),
+    )
+    .await;
+    let e = next_of(&mut socket, "event").await;
+    assert_eq!(
+        (e["event"].clone(), e["room"].clone()),
+        (json!("roomCreated"), json!("seen-on-a"))
+    );
+
+    // Many events, caused through all three nodes; every node's worker competes for them.
+    let nodes = [(&a, &ta), (&b, &tb), (&c, &tc)];
+    let mut expected = 1;
+    for room in 0..12 {
+        let (node, t) = nodes[room % 3];
+        node.call(
+            t,
+            Method::POST,
+            &format!("/v1/orgs/{org}/rooms"),
+            Some(json!({"domain": "localhost", "name": format!("r{room}")})),
+        )
+        .await;
+        expected += 1;
+        for p in 0..4 {
+            let (node, t) = nodes[(room + p + 1) % 3];
+            let (s, body) = node
+                .call(
+                    t,
+                    Method::POST,
+                    &format!("/v1/orgs/{org}/rooms/localhost/r{room}/peers"),
+                    Some(json!({"displayName": format!("p{p}"), "role": "user"})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{body}");
+            expected += 1;
+        }
+    }
+    let got = receiver.wait_for(1 + expected).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got_after = receiver.received();
+    assert_eq!(got_after.len(), got.len(), "no extra deliveries");
+    let mut per_message: HashMap<String, usize> = HashMap::new();
+    let mut per_room: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for r in got_after.iter().filter(|r| r.json["event"] != "validation") {
+        *per_message
+            .entry(r.header("webhook-id").unwrap().to_string())
+            .or_default() += 1;
+        per_room
+            .entry(r.json["room"].as_str().unwrap().to_string())
+            .or_default()
+            .push(r.json["seq"].as_i64().unwrap());
+    }
+    assert_eq!(per_message.len(), expected);
+    assert!(
+        per_message.values().all(|n| *n == 1),
+        "each delivery attempted once"
+    );
+    for (room, seqs) in per_room {
+        let mut sorted = seqs.clone();
+        sorted.sort();
+        assert_eq!(seqs, sorted, "events of {room} arrived in order");
+    }
+    let (_, log) = a
+        .call(
+            &ta,
+            Method::GET,
+            &format!("/v1/orgs/{org}/webhooks/{hook}/deliveries?count=500"),
+            None,
+        )
+        .await;
+    assert!(
+        log["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["attempts"] == 1 && d["status"] == "delivered"),
+        "{log}"
+    );
+}
