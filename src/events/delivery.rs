@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// Deliveries claimed per pass.
-pub const BATCH: u64 = 256;
+pub const BATCH: u64 = 512;
 /// How much of a receiver's answer is read (enough for the validation handshake).
 const MAX_ANSWER_BYTES: usize = 4096;
 /// Pause between passes when there is nothing due.
@@ -139,19 +139,26 @@ pub async fn run_once(state: &AppState) -> Result<usize> {
         }
     }
     let count = claimed.len();
-    futures_util::stream::iter(claimed)
+    let attempted: Vec<Attempted> = futures_util::stream::iter(claimed)
         .map(|(d, hook, e)| {
             let key = keys.get(&e.domain_id).cloned();
-            attempt(state, d, hook, e, key, lease)
+            attempt(state, d, hook, e, key)
         })
         .buffer_unordered(state.config.delivery_concurrency)
-        .for_each(|result| async {
-            if let Err(e) = result {
-                tracing::error!(error = ?e, "recording a delivery attempt failed");
-            }
-        })
+        .collect()
         .await;
+    record_all(state, lease, attempted).await?;
     Ok(count)
+}
+
+/// One attempt's result, recorded with the rest of its pass.
+struct Attempted {
+    delivery: delivery::Model,
+    hook: webhook::Model,
+    outcome: Outcome,
+    decision: Decision,
+    attempts: i32,
+    at: DateTime<Utc>,
 }
 
 async fn attempt(
@@ -160,8 +167,7 @@ async fn attempt(
     hook: webhook::Model,
     e: event::Model,
     key: Option<Arc<str>>,
-    lease: DateTime<Utc>,
-) -> Result<()> {
+) -> Attempted {
     let event = Event::from_model(e);
     let body = event.webhook_body(hook.id).to_string();
     let answer = match (key, hook.url.as_deref().map(Url::parse)) {
@@ -187,43 +193,71 @@ async fn attempt(
             retry_after: None,
         },
     };
-    let now = state.now();
+    let at = state.now();
     let attempts = d.attempts + 1;
     let decision = deliveries::decide(
         attempts,
         &outcome,
-        now,
+        at,
         hook.failing_since,
         state.config.webhook_disable_after,
     );
-    record(state, &d, lease, attempts, &outcome, &decision, now).await?;
-    if decision.failing {
-        store::webhooks::mark_failing(&state.db, hook.id, now).await?;
-    } else if hook.failing_since.is_some() {
-        store::webhooks::clear_failing(&state.db, hook.id).await?;
-    }
-    if let Some(reason) = &decision.disable_webhook {
-        tracing::warn!(webhook = hook.id, %reason, "disabling webhook");
-        store::webhooks::disable(&state.db, hook.id, reason, now).await?;
-    }
     if decision.status != DELIVERED {
         tracing::info!(webhook = hook.id, delivery = d.id, attempts, status = decision.status,
             outcome = ?outcome, "webhook delivery attempt failed");
     }
+    Attempted {
+        delivery: d,
+        hook,
+        outcome,
+        decision,
+        attempts,
+        at,
+    }
+}
+
+/// Write a pass's results in one transaction (one commit, not one per delivery), and the
+/// webhooks' failure streaks and disabling.
+async fn record_all(
+    state: &AppState,
+    lease: DateTime<Utc>,
+    attempted: Vec<Attempted>,
+) -> Result<()> {
+    let txn = store::connect::begin_write(&state.db).await?;
+    let mut failing = std::collections::BTreeSet::new();
+    let mut recovered = std::collections::BTreeSet::new();
+    for a in &attempted {
+        record(&txn, a, lease).await?;
+        if a.decision.failing {
+            failing.insert(a.hook.id);
+        } else if a.hook.failing_since.is_some() {
+            recovered.insert(a.hook.id);
+        }
+        if let Some(reason) = &a.decision.disable_webhook {
+            tracing::warn!(webhook = a.hook.id, %reason, "disabling webhook");
+            store::webhooks::disable(&txn, a.hook.id, reason, a.at).await?;
+        }
+    }
+    let now = state.now();
+    for id in &failing {
+        store::webhooks::mark_failing(&txn, *id, now).await?;
+    }
+    for id in recovered.difference(&failing) {
+        store::webhooks::clear_failing(&txn, *id).await?;
+    }
+    txn.commit().await?;
     Ok(())
 }
 
 /// Store the attempt, but only while this worker still holds the lease: if the lease ran
 /// out and another worker took the delivery over, its result stands.
 async fn record(
-    state: &AppState,
-    d: &delivery::Model,
+    db: &impl sea_orm::ConnectionTrait,
+    a: &Attempted,
     lease: DateTime<Utc>,
-    attempts: i32,
-    outcome: &Outcome,
-    decision: &Decision,
-    now: DateTime<Utc>,
 ) -> Result<()> {
+    let (d, outcome, decision, attempts, now) =
+        (&a.delivery, &a.outcome, &a.decision, a.attempts, a.at);
     use delivery::Column as C;
     let (status_code, latency, error) = match outcome {
         Outcome::Delivered { status, latency_ms } => (Some(*status), *latency_ms, None),
@@ -252,7 +286,7 @@ async fn record(
         )
         .filter(C::Id.eq(d.id))
         .filter(C::LeaseUntil.eq(lease))
-        .exec(&state.db)
+        .exec(db)
         .await?;
     Ok(())
 }
