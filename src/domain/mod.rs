@@ -8,6 +8,7 @@ pub mod orgs;
 pub mod peers;
 pub mod principal;
 pub mod request_auth;
+pub mod room_model;
 pub mod rooms;
 pub mod server_keys;
 pub mod tokens;

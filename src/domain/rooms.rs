@@ -4,10 +4,10 @@
 //! only; a password (`key`) guards everyone else; a host key makes its bearer a host. In a
 //! webinar only hosts speak: everyone else joins as a viewer. Every change to one room runs
 //! in a write transaction that locks the room row, so capacity holds under concurrent joins.
-use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
+pub use super::room_model::*;
 use super::{domains, validate};
 use crate::{
     auth::{random, seal::Sealer},
@@ -19,122 +19,6 @@ use crate::{
         entities::{domain, peer, room},
     },
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RoomType {
-    Conference = 1,
-    Webinar = 2,
-}
-
-impl RoomType {
-    pub fn from_code(code: i64) -> Result<Self> {
-        match code {
-            1 => Ok(RoomType::Conference),
-            2 => Ok(RoomType::Webinar),
-            _ => Err(Error::invalid(
-                "type",
-                "must be 1 (conference) or 2 (webinar)",
-            )),
-        }
-    }
-    pub fn code(self) -> i16 {
-        self as i16
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Host,
-    User,
-}
-
-/// Peer type codes of the xroom manual (Appendix A).
-pub fn peer_type(room_type: RoomType, role: Role) -> i16 {
-    match (room_type, role) {
-        (RoomType::Conference, Role::Host) => 1,
-        (RoomType::Conference, Role::User) => 2,
-        (RoomType::Webinar, Role::Host) => 3,
-        (RoomType::Webinar, Role::User) => 4,
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct RoomOptions {
-    pub room_type: Option<i64>,
-    pub lock: Option<bool>,
-    pub password: Option<String>,
-    pub add_host_key: bool,
-    pub capacity: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerView {
-    pub id: Uuid,
-    pub peer_type: i16,
-    pub display_name: String,
-    pub joined_at: DateTime<Utc>,
-    pub left_at: Option<DateTime<Utc>>,
-    pub left_reason: Option<String>,
-}
-
-impl From<peer::Model> for PeerView {
-    fn from(p: peer::Model) -> Self {
-        Self {
-            id: p.id,
-            peer_type: p.peer_type,
-            display_name: p.display_name,
-            joined_at: p.joined_at,
-            left_at: p.left_at,
-            left_reason: p.left_reason,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomView {
-    pub id: Uuid,
-    pub domain: String,
-    pub name: String,
-    pub room_type: i16,
-    pub is_locked: bool,
-    pub password: Option<String>,
-    pub has_host_key: bool,
-    pub capacity: i32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Sequence number of the room's last event (0: none yet); with `peers`, a snapshot a
-    /// consumer that saw a gap can resynchronise from.
-    pub seq: i64,
-    pub peers: Vec<PeerView>,
-}
-
-impl RoomView {
-    /// The xroom room id, `domain/name`.
-    pub fn full_id(&self) -> String {
-        format!("{}/{}", self.domain, self.name)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct CreatedRoom {
-    pub room: RoomView,
-    /// Present when a host key was asked for; shown here only.
-    pub host_key: Option<String>,
-}
-
-/// A peer admitted to a room, with its bearer token (shown once).
-#[derive(Debug, Clone)]
-pub struct Admitted {
-    pub peer: PeerView,
-    pub room: RoomView,
-    pub peer_token: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KickTarget {
-    All,
-    Peer(Uuid),
-}
 
 pub(super) fn password_purpose(room_id: Uuid) -> String {
     format!("rooms.password:{room_id}")
