@@ -17,7 +17,7 @@ use meetplane::{
     app::Application,
     auth::{seal::MasterKey, xroom_hmac},
     config::{Config, DatabaseUrl, Settings},
-    domain::{domains, orgs, peers, rooms, webhooks},
+    domain::{clients, domains, orgs, peers, rooms, webhooks},
     events::delivery,
     store,
 };
@@ -102,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(async move { Server::new_with_acceptor(acceptor).run(ep).await });
 
     let org = orgs::resolve(&state.db, "Default").await?.id;
+    let client = clients::create(&state, org, "bench").await?.client.id;
     *seen.key.lock().unwrap() = domains::get(&state, org, "localhost").await?.webhook_key;
     let hook = webhooks::add(
         &state,
@@ -128,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
         async move {
             rooms::init(
                 &state,
+                rooms::Origin::Client(client),
                 org,
                 "localhost",
                 &format!("room-{r}"),

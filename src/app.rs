@@ -20,6 +20,7 @@ use crate::{
     },
     events::{bus::EventBus, delivery, listener},
     outbound::Outbound,
+    scheduler,
     state::{AppState, Inner},
     store::connect,
 };
@@ -135,7 +136,15 @@ impl Application {
     ) -> std::io::Result<()> {
         let cancel = CancellationToken::new();
         let mut workers = Vec::new();
+        let mut jobs = None;
+        // Missed transitions are caught up before the first request is served.
+        scheduler::catch_up(&self.state).await;
         if self.state.config.background_workers {
+            jobs = Some(
+                scheduler::start(self.state.clone())
+                    .await
+                    .map_err(std::io::Error::other)?,
+            );
             workers.push(tokio::spawn(delivery::run(
                 self.state.clone(),
                 cancel.clone(),
@@ -148,6 +157,9 @@ impl Application {
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes(self.state), shutdown, Some(Duration::from_secs(30)))
             .await;
+        if let Some(jobs) = jobs {
+            jobs.stop().await;
+        }
         cancel.cancel();
         for worker in workers {
             let _ = worker.await;

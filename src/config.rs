@@ -183,7 +183,8 @@ pub struct Config {
     pub webhook_disable_after: Duration,
     pub delivery_lease: Duration,
     pub delivery_concurrency: usize,
-    /// Run the delivery worker and event listener with the server (tests may drive them).
+    /// Run the delivery worker, event listener and scheduler with the server (tests may
+    /// drive them by hand instead).
     pub background_workers: bool,
     pub log_format: LogFormat,
 }

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod outbound;
+pub mod scheduler;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_foundation;
 mod m20261124_000002_events_webhooks;
+mod m20261124_000003_bookings;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_foundation::Migration),
             Box::new(m20261124_000002_events_webhooks::Migration),
+            Box::new(m20261124_000003_bookings::Migration),
         ]
     }
 }

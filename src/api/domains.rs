@@ -34,7 +34,8 @@ pub struct Domain {
     /// The same key as Standard Webhooks libraries take it: `whsec_` + base64 of the key's
     /// UTF-8 bytes.
     pub signing_secret: String,
-    /// When true, rooms of this domain can only be created through the API.
+    /// When true (the default), rooms of this domain are created through the API only;
+    /// when false, opening a room's link opens the room (xroom's behaviour).
     pub forbid_non_api_rooms: bool,
     /// The org's default domain (sessions live here).
     pub is_default: bool,
@@ -131,7 +132,7 @@ impl DomainsApi {
             &state,
             org_id.0,
             &body.0.name,
-            body.0.forbid_non_api_rooms.unwrap_or(false),
+            body.0.forbid_non_api_rooms.unwrap_or(true),
         )
         .await?;
         Ok(Created::Created(Json(resource(v))))

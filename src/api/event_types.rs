@@ -62,6 +62,24 @@ pub struct ClientsRemovedPayload {
     pub reason: String,
 }
 
+/// A booking as it is after the change.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct EventBooking {
+    pub id: i64,
+    pub domain: String,
+    pub room_name: String,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    /// `active`, `completed`, `expired` or `cancelled`.
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct BookingPayload {
+    pub booking: EventBooking,
+}
+
 macro_rules! event_body {
     ($name:ident, $payload:ty, $doc:literal) => {
         #[doc = $doc]
@@ -73,7 +91,8 @@ macro_rules! event_body {
             pub payload: $payload,
             /// Unique id of the event (the same in every webhook's copy).
             pub event_id: Uuid,
-            /// The event's number in its room: 1, 2, … A jump means a missed event.
+            /// The event's number in its room: 1, 2, … A jump means a missed event. Booking
+            /// events are outside the room's sequence and carry 0.
             pub seq: i64,
             pub room: Option<String>,
             pub occurred_at: DateTime<Utc>,
@@ -102,6 +121,27 @@ event_body!(
     "Peers left, were kicked or the room closed."
 );
 
+event_body!(
+    BookingActivatedEvent,
+    BookingPayload,
+    "A booking started: its room is open."
+);
+event_body!(
+    BookingExpiredEvent,
+    BookingPayload,
+    "Nobody came within a booking's grace; its room was released."
+);
+event_body!(
+    BookingCompletedEvent,
+    BookingPayload,
+    "A booking ended; its room was closed."
+);
+event_body!(
+    BookingCancelledEvent,
+    BookingPayload,
+    "A booking was cancelled."
+);
+
 /// The body of a webhook delivery, by `event`.
 #[derive(Debug, Clone, Union)]
 #[oai(discriminator_name = "event")]
@@ -114,4 +154,12 @@ pub enum WebhookEvent {
     ClientAdded(ClientAddedEvent),
     #[oai(mapping = "clientsRemoved")]
     ClientsRemoved(ClientsRemovedEvent),
+    #[oai(mapping = "bookingActivated")]
+    BookingActivated(BookingActivatedEvent),
+    #[oai(mapping = "bookingExpired")]
+    BookingExpired(BookingExpiredEvent),
+    #[oai(mapping = "bookingCompleted")]
+    BookingCompleted(BookingCompletedEvent),
+    #[oai(mapping = "bookingCancelled")]
+    BookingCancelled(BookingCancelledEvent),
 }

@@ -2,6 +2,7 @@
 //! calls and back; they hold no rules.
 pub mod auth;
 pub mod body;
+pub mod bookings;
 pub mod clients;
 pub mod deliveries;
 pub mod domains;
@@ -34,6 +35,8 @@ pub enum Tag {
     Rooms,
     /// Entering and leaving rooms with a room link, password or host key
     Join,
+    /// Room reservations that the scheduler activates and ends
+    Bookings,
     /// Webhooks, their validation and delivery log
     Webhooks,
     /// Liveness and readiness
@@ -48,6 +51,7 @@ pub type Apis = (
     clients::ClientsApi,
     rooms::RoomsApi,
     join::JoinApi,
+    bookings::BookingsApi,
     webhooks::WebhooksApi,
     deliveries::DeliveriesApi,
     health::HealthApi,
@@ -63,6 +67,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             clients::ClientsApi,
             rooms::RoomsApi,
             join::JoinApi,
+            bookings::BookingsApi,
             webhooks::WebhooksApi,
             deliveries::DeliveriesApi,
             health::HealthApi,

@@ -45,6 +45,7 @@ pub fn org_links(org_id: Uuid) -> super::hal::Links {
         ("clients", format!("{org}/clients")),
         ("rooms", format!("{org}/rooms")),
         ("webhooks", format!("{org}/webhooks")),
+        ("bookings", format!("{org}/bookings")),
     ])
 }
 

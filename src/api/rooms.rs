@@ -19,7 +19,7 @@ use super::{
 use crate::{
     domain::{
         peers,
-        rooms::{self, KickTarget, PeerView, Role, RoomOptions, RoomView},
+        rooms::{self, KickTarget, Origin, PeerView, Role, RoomOptions, RoomView},
     },
     state::AppState,
 };
@@ -270,6 +270,7 @@ impl RoomsApi {
         let b = body.0;
         let created = rooms::init(
             &state,
+            Origin::Client(auth.0.client_id()),
             org_id.0,
             &b.domain,
             &b.name,

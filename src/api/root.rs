@@ -35,6 +35,7 @@ fn root_resource(auth: ClientAuth) -> Json<Hal<RootContent>> {
             ("clients", format!("{org}/clients")),
             ("rooms", format!("{org}/rooms")),
             ("webhooks", format!("{org}/webhooks")),
+            ("bookings", format!("{org}/bookings")),
             ("realtime", "/v1/realtime".to_string()),
         ]),
     ))

@@ -1,9 +1,13 @@
 //! The rules of meetplane, once. Every surface (native API, compat dialects, CLI, scheduler)
 //! calls these functions; none of them speaks HTTP.
 pub mod admins;
+pub mod booking_changes;
+pub mod booking_schedule;
+pub mod bookings;
 pub mod clients;
 pub mod deliveries;
 pub mod domains;
+pub mod housekeeping;
 pub mod orgs;
 pub mod peers;
 pub mod principal;

@@ -54,7 +54,7 @@ pub async fn create(state: &AppState, name: &str, domain: &str) -> Result<(OrgVi
     )
     .await
     .map_err(|e| Error::from(e).classify_db())?;
-    let domain = domains::create_in(&txn, &state.sealer, org.id, domain, false, true, now).await?;
+    let domain = domains::create_in(&txn, &state.sealer, org.id, domain, true, true, now).await?;
     txn.commit().await?;
     Ok((org.into(), domain))
 }

@@ -5,9 +5,10 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::{
+    room_model::{Origin, RoomOptions},
     rooms::{
-        Admitted, PeerView, Role, RoomType, end_presence, host_key_purpose, lock_room, open,
-        password_purpose, peer_type, view_with_peers,
+        self, Admitted, PeerView, Role, RoomSpec, RoomType, end_presence, host_key_purpose,
+        lock_room, open, password_purpose, peer_type, view_with_peers,
     },
     validate,
 };
@@ -146,13 +147,29 @@ pub async fn join(
     display_name: &str,
     entry: Entry,
 ) -> Result<Admitted> {
-    let tx = WriteTx::begin(state).await?;
+    let mut tx = WriteTx::begin(state).await?;
     let domain = store::domains::find_by_name(tx.conn(), &domain_name.to_ascii_lowercase())
         .await?
         .ok_or(Error::not_found("room"))?;
-    let room = store::rooms::find_live(tx.conn(), domain.id, name, true)
-        .await?
-        .ok_or(Error::not_found("room"))?;
+    let room = match store::rooms::find_live(tx.conn(), domain.id, name, true).await? {
+        Some(room) => room,
+        None => {
+            // Where the domain allows rooms outside the API (and no booking holds the name),
+            // opening a room's link opens the room, and its opener is the host.
+            let name = validate::room_name("name", name)?;
+            validate::display_text("displayName", display_name, 128)?;
+            match rooms::check_creation(&tx, &domain, &name, Origin::PublicLink).await {
+                // For a link, a room that may not open does not exist.
+                Err(Error::Forbidden { .. }) => return Err(Error::not_found("room")),
+                other => other?,
+            }
+            let spec =
+                RoomSpec::from_options(&RoomOptions::default(), state.config.max_room_capacity)?;
+            let room = rooms::create_in(state, &mut tx, &domain, &name, spec).await?;
+            let entry = Entry::Trusted(Role::Host);
+            return admit_locked(state, tx, &domain, room, display_name, entry).await;
+        }
+    };
     admit_locked(state, tx, &domain, room, display_name, entry).await
 }
 

@@ -123,3 +123,14 @@ pub enum KickTarget {
     All,
     Peer(Uuid),
 }
+
+/// Who is initialising a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// An API client of the org.
+    Client(Uuid),
+    /// Someone opening the room's public link (allowed only where the domain permits).
+    PublicLink,
+    /// The scheduler, activating this booking.
+    Booking(i64),
+}

@@ -27,11 +27,7 @@ pub(super) fn host_key_purpose(room_id: Uuid) -> String {
     format!("rooms.host_key:{room_id}")
 }
 
-pub(super) fn open(
-    sealer: &Sealer,
-    purpose: String,
-    sealed: &Option<String>,
-) -> Result<Option<String>> {
+pub fn open(sealer: &Sealer, purpose: String, sealed: &Option<String>) -> Result<Option<String>> {
     sealed
         .as_deref()
         .map(|s| {
@@ -42,7 +38,7 @@ pub(super) fn open(
         .transpose()
 }
 
-fn view(
+pub(super) fn view(
     sealer: &Sealer,
     domain: &str,
     r: room::Model,
@@ -100,49 +96,75 @@ pub(super) async fn lock_room(
     Ok((tx, domain, room))
 }
 
-/// Initialise a room; emits `roomCreated`.
-pub async fn init(
+/// Options of a room about to be created, already validated.
+#[derive(Debug, Clone)]
+pub struct RoomSpec {
+    pub room_type: RoomType,
+    pub lock: bool,
+    pub password: Option<String>,
+    pub capacity: i32,
+    pub host_key: Option<String>,
+}
+
+impl RoomSpec {
+    /// Validate API-given options (`add_host_key` generates a host key).
+    pub fn from_options(opts: &RoomOptions, max_capacity: u32) -> Result<Self> {
+        Ok(Self {
+            room_type: RoomType::from_code(opts.room_type.unwrap_or(1))?,
+            lock: opts.lock.unwrap_or(false),
+            password: opts
+                .password
+                .as_deref()
+                .map(|p| validate::password("key", p))
+                .transpose()?,
+            capacity: capacity(opts.capacity, max_capacity)?,
+            host_key: opts.add_host_key.then(new_host_key),
+        })
+    }
+}
+
+pub fn new_host_key() -> String {
+    random::alphanumeric(32)
+}
+
+/// Insert a live room and emit `roomCreated`, inside the caller's transaction.
+pub(super) async fn create_in(
     state: &AppState,
-    org_id: Uuid,
-    domain_name: &str,
+    tx: &mut WriteTx,
+    domain: &domain::Model,
     name: &str,
-    opts: RoomOptions,
-) -> Result<CreatedRoom> {
-    let name = validate::room_name("name", name)?;
-    let room_type = RoomType::from_code(opts.room_type.unwrap_or(1))?;
-    let capacity = capacity(opts.capacity, state.config.max_room_capacity)?;
-    let password = opts
-        .password
-        .as_deref()
-        .map(|p| validate::password("key", p))
-        .transpose()?;
-    let now = state.now();
-    let mut tx = WriteTx::begin(state).await?;
-    let domain = domains::find_model(tx.conn(), org_id, domain_name).await?;
+    spec: RoomSpec,
+) -> Result<room::Model> {
     let exists = || {
         Error::conflict(
             "room_exists",
             format!("the room {}/{name} is already initialised", domain.name),
         )
     };
-    if store::rooms::find_live(tx.conn(), domain.id, &name, false)
+    if store::rooms::find_live(tx.conn(), domain.id, name, false)
         .await?
         .is_some()
     {
         return Err(exists());
     }
+    let now = tx.now();
     let id = Uuid::new_v4();
-    let host_key = opts.add_host_key.then(|| random::alphanumeric(32));
     let seal = |purpose: String, value: &str| state.sealer.seal_str(&purpose, value);
     let row = room::ActiveModel {
         id: Set(id),
         domain_id: Set(domain.id),
-        name: Set(name.clone()),
-        room_type: Set(room_type.code()),
-        is_locked: Set(opts.lock.unwrap_or(false)),
-        password_sealed: Set(password.as_deref().map(|p| seal(password_purpose(id), p))),
-        host_key_sealed: Set(host_key.as_deref().map(|k| seal(host_key_purpose(id), k))),
-        capacity: Set(capacity),
+        name: Set(name.to_string()),
+        room_type: Set(spec.room_type.code()),
+        is_locked: Set(spec.lock),
+        password_sealed: Set(spec
+            .password
+            .as_deref()
+            .map(|p| seal(password_purpose(id), p))),
+        host_key_sealed: Set(spec
+            .host_key
+            .as_deref()
+            .map(|k| seal(host_key_purpose(id), k))),
+        capacity: Set(spec.capacity),
         created_at: Set(now),
         updated_at: Set(now),
         removed_at: Set(None),
@@ -156,18 +178,66 @@ pub async fn init(
             e.into()
         }
     })?;
-    let view_now = view(&state.sealer, &domain.name, model.clone(), Vec::new())?;
-    let payload = payloads::room_created(&view_now, host_key.as_deref());
-    tx.emit_room(&domain, &mut model, EventKind::RoomCreated, payload)
+    let created = view(&state.sealer, &domain.name, model.clone(), Vec::new())?;
+    let payload = payloads::room_created(&created, spec.host_key.as_deref());
+    tx.emit_room(domain, &mut model, EventKind::RoomCreated, payload)
         .await?;
+    Ok(model)
+}
+
+/// May `origin` create a room `name` in `domain` now? A booking holding the room refuses
+/// everyone but the booking itself; a domain may refuse rooms opened by their public link.
+pub(super) async fn check_creation(
+    tx: &WriteTx,
+    domain: &domain::Model,
+    name: &str,
+    origin: Origin,
+) -> Result<()> {
+    if origin == Origin::PublicLink && domain.forbid_non_api_rooms {
+        return Err(Error::forbidden(
+            "room_creation_forbidden",
+            format!("rooms of {} are opened through the API only", domain.name),
+        ));
+    }
+    let holding = store::bookings::holding_room(tx.conn(), domain.id, name).await?;
+    match holding.first() {
+        Some(b) if origin != Origin::Booking(b.id) => Err(Error::conflict(
+            "room_booked",
+            format!(
+                "the room {}/{name} is reserved by booking {} ({} from {})",
+                domain.name, b.id, b.state, b.start_time
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Initialise a room for `origin`; emits `roomCreated`. While a booking holds the room, only
+/// the client that booked it may, once the booking is active: it gets the booked room back,
+/// with the booking's host key when asked (xroom Appendix B).
+pub async fn init(
+    state: &AppState,
+    origin: Origin,
+    org_id: Uuid,
+    domain_name: &str,
+    name: &str,
+    opts: RoomOptions,
+) -> Result<CreatedRoom> {
+    let name = validate::room_name("name", name)?;
+    let spec = RoomSpec::from_options(&opts, state.config.max_room_capacity)?;
+    let mut tx = WriteTx::begin(state).await?;
+    let domain = domains::find_model(tx.conn(), org_id, domain_name).await?;
+    if let Origin::Client(client) = origin
+        && let Some(booking) = super::bookings::active_held_by(&tx, &domain, &name, client).await?
+    {
+        return super::bookings::init_booked_room(state, tx, &domain, booking, &opts).await;
+    }
+    check_creation(&tx, &domain, &name, origin).await?;
+    let host_key = spec.host_key.clone();
+    let model = create_in(state, &mut tx, &domain, &name, spec).await?;
+    let room = view(&state.sealer, &domain.name, model, Vec::new())?;
     tx.commit().await?;
-    Ok(CreatedRoom {
-        room: RoomView {
-            seq: model.event_seq,
-            ..view_now
-        },
-        host_key,
-    })
+    Ok(CreatedRoom { room, host_key })
 }
 
 pub async fn get(
@@ -319,7 +389,7 @@ pub async fn destroy(
     name: &str,
     force_kick: bool,
 ) -> Result<Vec<PeerView>> {
-    let (mut tx, domain, mut room) = lock_room(state, org_id, domain_name, name).await?;
+    let (mut tx, domain, room) = lock_room(state, org_id, domain_name, name).await?;
     let present = store::peers::active_in_rooms(tx.conn(), &[room.id]).await?;
     if !present.is_empty() && !force_kick {
         return Err(Error::conflict(
@@ -330,12 +400,25 @@ pub async fn destroy(
             ),
         ));
     }
-    let removed = end_presence(&mut tx, &domain, &mut room, present, "room_closed").await?;
+    let removed = close_in(&mut tx, &domain, room, present, "room_closed").await?;
+    tx.commit().await?;
+    Ok(removed)
+}
+
+/// Close a live room inside the caller's transaction: remove `present` peers
+/// (`clientsRemoved` with `reason`), then `roomRemoved`.
+pub(super) async fn close_in(
+    tx: &mut WriteTx,
+    domain: &domain::Model,
+    mut room: room::Model,
+    present: Vec<peer::Model>,
+    reason: &str,
+) -> Result<Vec<PeerView>> {
+    let removed = end_presence(tx, domain, &mut room, present, reason).await?;
     let payload = payloads::room_removed(&room.name);
-    tx.emit_room(&domain, &mut room, EventKind::RoomRemoved, payload)
+    tx.emit_room(domain, &mut room, EventKind::RoomRemoved, payload)
         .await?;
     let now = tx.now();
     store::rooms::mark_removed(tx.conn(), room, now).await?;
-    tx.commit().await?;
     Ok(removed)
 }

@@ -13,13 +13,17 @@ use uuid::Uuid;
 
 use crate::store::entities::event;
 
-/// Event names, as in the xroom manual's Appendix C.
+/// Event names: the room events of the xroom manual's Appendix C, and booking events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
     RoomCreated,
     RoomRemoved,
     ClientAdded,
     ClientsRemoved,
+    BookingActivated,
+    BookingExpired,
+    BookingCompleted,
+    BookingCancelled,
 }
 
 impl EventKind {
@@ -28,6 +32,10 @@ impl EventKind {
         EventKind::RoomRemoved,
         EventKind::ClientAdded,
         EventKind::ClientsRemoved,
+        EventKind::BookingActivated,
+        EventKind::BookingExpired,
+        EventKind::BookingCompleted,
+        EventKind::BookingCancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +44,10 @@ impl EventKind {
             EventKind::RoomRemoved => "roomRemoved",
             EventKind::ClientAdded => "clientAdded",
             EventKind::ClientsRemoved => "clientsRemoved",
+            EventKind::BookingActivated => "bookingActivated",
+            EventKind::BookingExpired => "bookingExpired",
+            EventKind::BookingCompleted => "bookingCompleted",
+            EventKind::BookingCancelled => "bookingCancelled",
         }
     }
 
@@ -62,7 +74,8 @@ pub struct Event {
     pub domain: String,
     pub room_id: Option<Uuid>,
     pub room: Option<String>,
-    /// Position in the room's event sequence (1, 2, …), so consumers can see a gap.
+    /// Position in the room's event sequence (1, 2, …), so consumers can see a gap; 0 for
+    /// events outside a room's sequence (booking events).
     pub seq: i64,
     pub kind: String,
     pub payload: Value,

@@ -1,7 +1,10 @@
 //! Event payloads, shaped as in the xroom manual's Appendix C.
 use serde_json::{Value, json};
 
-use crate::domain::rooms::{PeerView, RoomView};
+use crate::domain::{
+    bookings::BookingView,
+    rooms::{PeerView, RoomView},
+};
 
 /// `roomCreated`: the room's options, with its password and host key when it has them
 /// (webhook receivers are the org's own systems; realtime peers get them stripped).
@@ -49,4 +52,18 @@ pub fn redacted_for_peers(payload: &Value) -> Value {
         room.remove("hostKey");
     }
     p
+}
+
+/// Booking events: the booking as it is after the change.
+pub fn booking(b: &BookingView) -> Value {
+    json!({
+        "booking": {
+            "id": b.id,
+            "domain": b.domain,
+            "roomName": b.room_name,
+            "startTime": b.start_time.to_rfc3339(),
+            "endTime": b.end_time.to_rfc3339(),
+            "state": b.state,
+        }
+    })
 }

@@ -59,8 +59,27 @@ impl WriteTx {
         store::rooms::set_event_seq(&self.txn, room.id, room.event_seq).await?;
         self.record(
             domain,
-            Some((room.id, room.name.clone())),
+            Some((Some(room.id), room.name.clone())),
             room.event_seq,
+            kind,
+            payload,
+        )
+        .await
+    }
+
+    /// Record an event about a room that is not part of the room's own sequence (booking
+    /// events, which also happen while no room exists): its `seq` is 0.
+    pub async fn emit_unsequenced(
+        &mut self,
+        domain: &domain::Model,
+        room_name: &str,
+        kind: EventKind,
+        payload: Value,
+    ) -> Result<()> {
+        self.record(
+            domain,
+            Some((None, room_name.to_string())),
+            0,
             kind,
             payload,
         )
@@ -70,7 +89,7 @@ impl WriteTx {
     async fn record(
         &mut self,
         domain: &domain::Model,
-        room: Option<(Uuid, String)>,
+        room: Option<(Option<Uuid>, String)>,
         seq: i64,
         kind: EventKind,
         payload: Value,
@@ -96,7 +115,7 @@ impl WriteTx {
             org_id: domain.org_id,
             domain_id: domain.id,
             domain: domain.name.clone(),
-            room_id: room.as_ref().map(|(id, _)| *id),
+            room_id: room.as_ref().and_then(|(id, _)| *id),
             room: room.map(|(_, name)| name),
             seq,
             kind: kind.as_str().to_string(),

@@ -50,3 +50,8 @@ pub async fn list_for_org(
 pub async fn find_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
     Entity::find_by_id(id).one(db).await
 }
+
+/// Lock a domain row for this transaction (serialises bookings of the domain's rooms).
+pub async fn lock(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id).lock_exclusive().one(db).await
+}

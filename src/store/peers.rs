@@ -72,3 +72,12 @@ pub async fn find_active_by_token(
         .await?;
     Ok(found.and_then(|(peer, room)| room.map(|r| (peer, r))))
 }
+
+/// Whether anybody ever entered the room (present or since left).
+pub async fn anyone_joined(db: &impl ConnectionTrait, room_id: Uuid) -> Result<bool, DbErr> {
+    Ok(Entity::find()
+        .filter(Column::RoomId.eq(room_id))
+        .count(db)
+        .await?
+        > 0)
+}

@@ -1,8 +1,14 @@
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, TryInsertResult};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, TryInsertResult,
+};
 use uuid::Uuid;
 
-use super::entities::seen_salt::{ActiveModel, Entity};
+use super::entities::{
+    api_client,
+    seen_salt::{ActiveModel, Column, Entity},
+};
 
 /// Record a salt; `false` when this client used it before.
 pub async fn record(
@@ -20,4 +26,18 @@ pub async fn record(
     .exec(db)
     .await?;
     Ok(!matches!(result, TryInsertResult::Conflicted))
+}
+
+/// Forget the salts of revoked clients.
+pub async fn prune_revoked_clients(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    let revoked = api_client::Entity::find()
+        .select_only()
+        .column(api_client::Column::Id)
+        .filter(api_client::Column::RevokedAt.is_not_null())
+        .into_query();
+    let result = Entity::delete_many()
+        .filter(Column::ClientId.in_subquery(revoked))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }

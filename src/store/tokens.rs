@@ -96,3 +96,20 @@ pub async fn family_with_client(
         .await?;
     Ok(found.and_then(|(family, client)| client.map(|c| (family, c))))
 }
+
+/// Delete refresh tokens that expired, or were spent before `spent_before`.
+pub async fn prune_refresh(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    spent_before: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let result = refresh_token::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(refresh_token::Column::ExpiresAt.lt(now))
+                .add(refresh_token::Column::UsedAt.lt(spent_before)),
+        )
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}

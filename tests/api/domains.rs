@@ -28,7 +28,10 @@ async fn register_read_update_and_rotate_a_domain() {
     let d = &created["content"];
     assert_eq!(d["name"], "chat.example.org");
     assert_eq!(d["isDefault"], false);
-    assert_eq!(d["forbidNonApiRooms"], false);
+    assert_eq!(
+        d["forbidNonApiRooms"], true,
+        "rooms through the API only, by default"
+    );
     let key = d["webhookKey"].as_str().unwrap().to_string();
     assert_eq!(key.len(), 32);
     assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));

@@ -2,6 +2,7 @@
 mod helpers;
 
 mod auth_token;
+mod bookings;
 mod cli;
 mod domains;
 mod errors;

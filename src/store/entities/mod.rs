@@ -1,6 +1,7 @@
 //! sea-orm entities, one per table, in the shape `sea-orm-cli generate entity` produces.
 pub mod admin_user;
 pub mod api_client;
+pub mod booking;
 pub mod delivery;
 pub mod domain;
 pub mod event;

@@ -1,0 +1,139 @@
+//! The transitions the scheduler drives: activate a booking at its start, expire it when
+//! nobody came within the grace, complete it at its end. Each runs in one transaction that
+//! holds the booking row locked (`FOR UPDATE SKIP LOCKED` on Postgres), so with several nodes
+//! every transition happens exactly once; missed ones are caught up in order of due time.
+use sea_orm::ActiveValue::Set;
+
+use super::{
+    bookings::{self, ACTIVE, COMPLETED, EXPIRED, RoomChange, SCHEDULED},
+    rooms,
+};
+use crate::{
+    error::Result,
+    events::{EventKind, tx::WriteTx},
+    state::AppState,
+    store::{
+        self,
+        entities::{booking, domain},
+    },
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Activated(i64),
+    /// Somebody came within the grace: the booking runs to its end.
+    Attended(i64),
+    Expired(i64),
+    Completed(i64),
+}
+
+/// Perform the most overdue transition, if one is due.
+pub async fn process_next(state: &AppState) -> Result<Option<Transition>> {
+    let mut tx = WriteTx::begin(state).await?;
+    let now = tx.now();
+    let Some(b) = store::bookings::claim_due(tx.conn(), now).await? else {
+        return Ok(None);
+    };
+    let Some(domain) = store::domains::find_by_id(tx.conn(), b.domain_id).await? else {
+        return Ok(None);
+    };
+    let done = if b.state == SCHEDULED {
+        activate(state, &mut tx, &domain, b).await?
+    } else if b.state == ACTIVE && b.due_at.is_some_and(|due| due < b.end_time) {
+        check_attendance(state, &mut tx, &domain, b).await?
+    } else {
+        finish(state, &mut tx, &domain, b, COMPLETED).await?
+    };
+    tx.commit().await?;
+    Ok(Some(done))
+}
+
+/// Open the booked room with the booking's options and host key (`roomCreated`), or take
+/// over a room of that name that is still open, then `bookingActivated`.
+async fn activate(
+    state: &AppState,
+    tx: &mut WriteTx,
+    domain: &domain::Model,
+    b: booking::Model,
+) -> Result<Transition> {
+    let spec = bookings::room_spec(state, &b)?;
+    let room = match store::rooms::find_live(tx.conn(), domain.id, &b.room_name, true).await? {
+        Some(existing) => {
+            let change = RoomChange {
+                password: spec.password.as_deref(),
+                lock: Some(spec.lock),
+                host_key: spec.host_key.as_deref(),
+                capacity: Some(spec.capacity),
+            };
+            bookings::apply_to_room(state, tx, existing, change).await?
+        }
+        None => rooms::create_in(state, tx, domain, &b.room_name, spec).await?,
+    };
+    let now = tx.now();
+    let id = b.id;
+    let due = bookings::active_due(&b);
+    let mut row: booking::ActiveModel = b.into();
+    row.state = Set(ACTIVE.to_string());
+    row.room_id = Set(Some(room.id));
+    row.activated_at = Set(Some(now));
+    row.due_at = Set(Some(due));
+    row.updated_at = Set(now);
+    let b = store::bookings::update(tx.conn(), row).await?;
+    bookings::emit(state, tx, domain, &b, EventKind::BookingActivated).await?;
+    Ok(Transition::Activated(id))
+}
+
+/// At start + grace: if anybody entered, run on to the end; otherwise expire.
+async fn check_attendance(
+    state: &AppState,
+    tx: &mut WriteTx,
+    domain: &domain::Model,
+    b: booking::Model,
+) -> Result<Transition> {
+    let attended = match b.room_id {
+        Some(room) => store::peers::anyone_joined(tx.conn(), room).await?,
+        None => false,
+    };
+    if !attended {
+        return finish(state, tx, domain, b, EXPIRED).await;
+    }
+    let id = b.id;
+    let end = b.end_time;
+    let mut row: booking::ActiveModel = b.into();
+    row.due_at = Set(Some(end));
+    row.updated_at = Set(tx.now());
+    store::bookings::update(tx.conn(), row).await?;
+    Ok(Transition::Attended(id))
+}
+
+/// Close the booked room (peers removed, `roomRemoved`) and end the booking as `state`.
+async fn finish(
+    state: &AppState,
+    tx: &mut WriteTx,
+    domain: &domain::Model,
+    b: booking::Model,
+    end_state: &str,
+) -> Result<Transition> {
+    if let Some(room) = store::rooms::find_live(tx.conn(), domain.id, &b.room_name, true)
+        .await?
+        .filter(|r| Some(r.id) == b.room_id)
+    {
+        let present = store::peers::active_in_rooms(tx.conn(), &[room.id]).await?;
+        rooms::close_in(tx, domain, room, present, "booking_ended").await?;
+    }
+    let now = tx.now();
+    let id = b.id;
+    let mut row: booking::ActiveModel = b.into();
+    row.state = Set(end_state.to_string());
+    row.due_at = Set(None);
+    row.finished_at = Set(Some(now));
+    row.updated_at = Set(now);
+    let b = store::bookings::update(tx.conn(), row).await?;
+    let (kind, done) = if end_state == EXPIRED {
+        (EventKind::BookingExpired, Transition::Expired(id))
+    } else {
+        (EventKind::BookingCompleted, Transition::Completed(id))
+    };
+    bookings::emit(state, tx, domain, &b, kind).await?;
+    Ok(done)
+}

@@ -1,0 +1,440 @@
+//! Bookings: a room reserved from `startTime` for `duration` minutes with meeting options.
+//! States: scheduled → active → completed, scheduled → expired (nobody came within the
+//! grace), scheduled|active → cancelled. Two bookings of one room never overlap; while one
+//! holds the room (scheduled or active), nobody else may initialise it.
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::ActiveValue::Set;
+use uuid::Uuid;
+
+use super::{
+    domains,
+    principal::Principal,
+    room_model::{CreatedRoom, RoomOptions, RoomType},
+    rooms::{self, RoomSpec},
+    validate,
+};
+use crate::{
+    auth::seal::Sealer,
+    error::{Error, Result},
+    events::{EventKind, payloads, tx::WriteTx},
+    state::AppState,
+    store::{
+        self, Window,
+        entities::{booking, domain, room},
+    },
+};
+
+pub const SCHEDULED: &str = "scheduled";
+pub const ACTIVE: &str = "active";
+pub const COMPLETED: &str = "completed";
+pub const EXPIRED: &str = "expired";
+pub const CANCELLED: &str = "cancelled";
+pub const STATES: [&str; 5] = [SCHEDULED, ACTIVE, COMPLETED, EXPIRED, CANCELLED];
+
+/// Longest booking: one week.
+pub const MAX_DURATION_MINUTES: i64 = 7 * 24 * 60;
+pub const DEFAULT_GRACE_MINUTES: i64 = 15;
+
+#[derive(Debug, Clone, Default)]
+pub struct MeetingOptions {
+    pub duration: Option<i64>,
+    pub lock: Option<bool>,
+    pub room_type: Option<i64>,
+    pub capacity: Option<i64>,
+    pub key: Option<String>,
+    pub add_host_key: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub domain: String,
+    pub room_name: String,
+    pub start_time: DateTime<Utc>,
+    pub options: MeetingOptions,
+    pub grace_minutes: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BookingChange {
+    pub start_time: Option<DateTime<Utc>>,
+    pub options: Option<MeetingOptions>,
+    pub grace_minutes: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingView {
+    pub id: i64,
+    pub org_id: Uuid,
+    pub domain: String,
+    pub room_name: String,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub grace_minutes: i32,
+    pub room_type: i16,
+    pub is_locked: bool,
+    pub capacity: i32,
+    pub password: Option<String>,
+    pub host_key: Option<String>,
+    pub state: String,
+    pub activated_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub(super) fn password_purpose(id: i64) -> String {
+    format!("bookings.password:{id}")
+}
+pub(super) fn host_key_purpose(id: i64) -> String {
+    format!("bookings.host_key:{id}")
+}
+
+pub fn view(sealer: &Sealer, b: booking::Model, domain: &str) -> Result<BookingView> {
+    Ok(BookingView {
+        password: rooms::open(sealer, password_purpose(b.id), &b.password_sealed)?,
+        host_key: rooms::open(sealer, host_key_purpose(b.id), &b.host_key_sealed)?,
+        id: b.id,
+        org_id: b.org_id,
+        domain: domain.to_string(),
+        room_name: b.room_name,
+        start_time: b.start_time,
+        end_time: b.end_time,
+        duration_minutes: b.duration_minutes,
+        grace_minutes: b.grace_minutes,
+        room_type: b.room_type,
+        is_locked: b.is_locked,
+        capacity: b.capacity,
+        state: b.state,
+        activated_at: b.activated_at,
+        finished_at: b.finished_at,
+        created_at: b.created_at,
+        updated_at: b.updated_at,
+    })
+}
+
+/// The options a booked room is created with.
+pub(super) fn room_spec(state: &AppState, b: &booking::Model) -> Result<RoomSpec> {
+    Ok(RoomSpec {
+        room_type: RoomType::from_code(i64::from(b.room_type))?,
+        lock: b.is_locked,
+        password: rooms::open(&state.sealer, password_purpose(b.id), &b.password_sealed)?,
+        capacity: b.capacity,
+        host_key: rooms::open(&state.sealer, host_key_purpose(b.id), &b.host_key_sealed)?,
+    })
+}
+
+fn duration(d: Option<i64>) -> Result<i64> {
+    let d = d.ok_or_else(|| Error::invalid("meetingOptions.duration", "is required"))?;
+    if !(1..=MAX_DURATION_MINUTES).contains(&d) {
+        return Err(Error::invalid(
+            "meetingOptions.duration",
+            format!("must be 1-{MAX_DURATION_MINUTES} minutes"),
+        ));
+    }
+    Ok(d)
+}
+
+fn grace(g: Option<i64>, duration: i64) -> Result<i64> {
+    let g = g.unwrap_or(DEFAULT_GRACE_MINUTES.min(duration));
+    if !(0..=duration).contains(&g) {
+        return Err(Error::invalid(
+            "graceMinutes",
+            "must be between 0 and the duration (0: never expire)",
+        ));
+    }
+    Ok(g)
+}
+
+fn not_in_past(start: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
+    if start < now {
+        return Err(Error::invalid("startTime", "must not be in the past"));
+    }
+    Ok(())
+}
+
+/// When the scheduler must look at an active booking next: the grace check (if a grace
+/// applies and has not passed), else the end.
+pub(super) fn active_due(b: &booking::Model) -> DateTime<Utc> {
+    let grace_end = b.start_time + TimeDelta::minutes(i64::from(b.grace_minutes));
+    if b.grace_minutes > 0 && grace_end < b.end_time {
+        grace_end
+    } else {
+        b.end_time
+    }
+}
+
+pub(super) async fn refuse_overlap(
+    tx: &WriteTx,
+    domain: &domain::Model,
+    room_name: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    except: Option<i64>,
+) -> Result<()> {
+    if let Some(other) =
+        store::bookings::overlapping(tx.conn(), domain.id, room_name, start, end, except).await?
+    {
+        return Err(Error::conflict(
+            "booking_conflict",
+            format!(
+                "the room is already booked from {} to {} by booking {}",
+                other.start_time.to_rfc3339(),
+                other.end_time.to_rfc3339(),
+                other.id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn add(state: &AppState, principal: &Principal, new: NewBooking) -> Result<BookingView> {
+    let room_name = validate::room_name("roomName", &new.room_name)?;
+    let now = state.now();
+    not_in_past(new.start_time, now)?;
+    let duration = duration(new.options.duration)?;
+    let grace = grace(new.grace_minutes, duration)?;
+    let spec = RoomSpec::from_options(
+        &RoomOptions {
+            room_type: new.options.room_type,
+            lock: new.options.lock,
+            password: new.options.key.clone(),
+            add_host_key: new.options.add_host_key,
+            capacity: new.options.capacity,
+        },
+        state.config.max_room_capacity,
+    )
+    .map_err(|e| prefix_field(e, "meetingOptions."))?;
+    let end = new.start_time + TimeDelta::minutes(duration);
+    let tx = WriteTx::begin(state).await?;
+    let domain = domains::find_model(tx.conn(), principal.org_id, &new.domain).await?;
+    // Serialise bookings of this domain so two overlapping adds cannot both pass the check.
+    store::domains::lock(tx.conn(), domain.id).await?;
+    refuse_overlap(&tx, &domain, &room_name, new.start_time, end, None).await?;
+    let model = store::bookings::insert(
+        tx.conn(),
+        booking::ActiveModel {
+            org_id: Set(principal.org_id),
+            domain_id: Set(domain.id),
+            room_name: Set(room_name),
+            client_id: Set(Some(principal.client_id())),
+            start_time: Set(new.start_time),
+            end_time: Set(end),
+            duration_minutes: Set(duration as i32),
+            grace_minutes: Set(grace as i32),
+            room_type: Set(spec.room_type.code()),
+            is_locked: Set(spec.lock),
+            capacity: Set(spec.capacity),
+            password_sealed: Set(None),
+            host_key_sealed: Set(None),
+            state: Set(SCHEDULED.to_string()),
+            due_at: Set(Some(new.start_time)),
+            room_id: Set(None),
+            activated_at: Set(None),
+            finished_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    // Sealed values are bound to the row id, known only now.
+    let id = model.id;
+    let mut active: booking::ActiveModel = model.into();
+    active.password_sealed = Set(spec
+        .password
+        .map(|p| state.sealer.seal_str(&password_purpose(id), &p)));
+    active.host_key_sealed = Set(spec
+        .host_key
+        .map(|k| state.sealer.seal_str(&host_key_purpose(id), &k)));
+    let model = store::bookings::update(tx.conn(), active).await?;
+    let view = view(&state.sealer, model, &domain.name)?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// Rename a validation error's field, e.g. `capacity` → `meetingOptions.capacity`.
+fn prefix_field(e: Error, prefix: &str) -> Error {
+    match e {
+        Error::Invalid { field, message } => Error::Invalid {
+            field: format!("{prefix}{field}"),
+            message,
+        },
+        other => other,
+    }
+}
+
+pub async fn find(state: &AppState, org_id: Uuid, id: i64) -> Result<(booking::Model, String)> {
+    let b = store::bookings::find_in_org(&state.db, org_id, id, false)
+        .await?
+        .ok_or(Error::not_found("booking"))?;
+    let domain = store::domains::find_by_id(&state.db, b.domain_id)
+        .await?
+        .ok_or(Error::not_found("booking"))?;
+    Ok((b, domain.name))
+}
+
+pub async fn get(state: &AppState, org_id: Uuid, id: i64) -> Result<BookingView> {
+    let (b, domain) = find(state, org_id, id).await?;
+    view(&state.sealer, b, &domain)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub domain: Option<String>,
+    pub room_name: Option<String>,
+    pub state: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+pub async fn list(
+    state: &AppState,
+    org_id: Uuid,
+    f: ListFilter,
+    window: Window,
+) -> Result<(Vec<BookingView>, bool)> {
+    if let Some(s) = &f.state
+        && !STATES.contains(&s.as_str())
+    {
+        return Err(Error::invalid(
+            "state",
+            format!("must be one of {}", STATES.join(", ")),
+        ));
+    }
+    let domain = match &f.domain {
+        Some(d) => Some(domains::find_model(&state.db, org_id, d).await?),
+        None => None,
+    };
+    let filter = store::bookings::Filter {
+        domain_id: domain.as_ref().map(|d| d.id),
+        room_name: f.room_name,
+        state: f.state,
+        from: f.from,
+        to: f.to,
+    };
+    let rows = store::bookings::list(&state.db, org_id, filter, window).await?;
+    let (rows, more) = window.split(rows);
+    let mut views = Vec::with_capacity(rows.len());
+    for b in rows {
+        let name = match &domain {
+            Some(d) => d.name.clone(),
+            None => store::domains::find_by_id(&state.db, b.domain_id)
+                .await?
+                .map(|d| d.name)
+                .unwrap_or_default(),
+        };
+        views.push(view(&state.sealer, b, &name)?);
+    }
+    Ok((views, more))
+}
+
+/// An active booking of this room held by `client`, if any.
+pub(super) async fn active_held_by(
+    tx: &WriteTx,
+    domain: &domain::Model,
+    name: &str,
+    client: Uuid,
+) -> Result<Option<booking::Model>> {
+    Ok(store::bookings::holding_room(tx.conn(), domain.id, name)
+        .await?
+        .into_iter()
+        .find(|b| b.state == ACTIVE && b.client_id == Some(client)))
+}
+
+/// The booking holder initialises its active room (xroom Appendix B, step 2): it gets the
+/// room, with `key` and `lock` applied and the booking's host key when asked.
+pub(super) async fn init_booked_room(
+    state: &AppState,
+    mut tx: WriteTx,
+    domain: &domain::Model,
+    booking: booking::Model,
+    opts: &RoomOptions,
+) -> Result<CreatedRoom> {
+    let name = booking.room_name.clone();
+    let mut host_key = rooms::open(
+        &state.sealer,
+        host_key_purpose(booking.id),
+        &booking.host_key_sealed,
+    )?;
+    if opts.add_host_key && host_key.is_none() {
+        let key = rooms::new_host_key();
+        let id = booking.id;
+        let mut b: booking::ActiveModel = booking.clone().into();
+        b.host_key_sealed = Set(Some(state.sealer.seal_str(&host_key_purpose(id), &key)));
+        store::bookings::update(tx.conn(), b).await?;
+        host_key = Some(key);
+    }
+    let room = match store::rooms::find_live(tx.conn(), domain.id, &name, true).await? {
+        Some(room) => room,
+        // The holder closed the room meanwhile: open it again with the booking's options.
+        None => {
+            let mut spec = room_spec(state, &booking)?;
+            spec.host_key = host_key.clone();
+            rooms::create_in(state, &mut tx, domain, &name, spec).await?
+        }
+    };
+    let change = RoomChange {
+        password: opts.password.as_deref(),
+        lock: opts.lock,
+        host_key: host_key.as_deref(),
+        capacity: None,
+    };
+    let room = apply_to_room(state, &tx, room, change).await?;
+    let view = rooms::view_with_peers(tx.conn(), &state.sealer, &domain.name, room).await?;
+    tx.commit().await?;
+    Ok(CreatedRoom {
+        room: view,
+        host_key: opts.add_host_key.then_some(host_key).flatten(),
+    })
+}
+
+/// Changes to a live booked room; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RoomChange<'a> {
+    pub password: Option<&'a str>,
+    pub lock: Option<bool>,
+    pub host_key: Option<&'a str>,
+    pub capacity: Option<i32>,
+}
+
+pub(super) async fn apply_to_room(
+    state: &AppState,
+    tx: &WriteTx,
+    room: room::Model,
+    change: RoomChange<'_>,
+) -> Result<room::Model> {
+    let id = room.id;
+    let seal = |purpose: String, value: &str| Some(state.sealer.seal_str(&purpose, value));
+    let mut active: room::ActiveModel = room.into();
+    if let Some(p) = change.password {
+        let p = validate::password("key", p)?;
+        active.password_sealed = Set(seal(rooms::password_purpose(id), &p));
+    }
+    if let Some(lock) = change.lock {
+        active.is_locked = Set(lock);
+    }
+    if let Some(k) = change.host_key {
+        active.host_key_sealed = Set(seal(rooms::host_key_purpose(id), k));
+    }
+    if let Some(capacity) = change.capacity {
+        active.capacity = Set(capacity);
+    }
+    active.updated_at = Set(tx.now());
+    Ok(store::rooms::update(tx.conn(), active).await?)
+}
+
+pub use super::booking_changes::{cancel, update};
+
+/// Emit a booking event (outside the room's sequence).
+pub(super) async fn emit(
+    state: &AppState,
+    tx: &mut WriteTx,
+    domain: &domain::Model,
+    b: &booking::Model,
+    kind: EventKind,
+) -> Result<()> {
+    let v = view(&state.sealer, b.clone(), &domain.name)?;
+    tx.emit_unsequenced(domain, &b.room_name, kind, payloads::booking(&v))
+        .await
+}

@@ -1,0 +1,26 @@
+//! Pruning what is no longer needed: spent or expired refresh tokens, and the replay cache of
+//! revoked clients (a revoked client's signatures are refused anyway).
+use chrono::TimeDelta;
+
+use crate::{error::Result, state::AppState, store};
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub refresh_tokens: u64,
+    pub salts: u64,
+}
+
+pub async fn run_once(state: &AppState) -> Result<Pruned> {
+    let now = state.now();
+    // Spent tokens are kept a day so that a late replay is still recognised as reuse.
+    let refresh_tokens =
+        store::tokens::prune_refresh(&state.db, now, now - TimeDelta::days(1)).await?;
+    let salts = store::salts::prune_revoked_clients(&state.db).await?;
+    if refresh_tokens + salts > 0 {
+        tracing::info!(refresh_tokens, salts, "housekeeping pruned");
+    }
+    Ok(Pruned {
+        refresh_tokens,
+        salts,
+    })
+}
