@@ -1,5 +1,8 @@
-//! The scheduler: tokio-cron-scheduler drives `run_once` passes over due booking
-//! transitions every 200 ms, and hourly housekeeping. `run_once` is what tests call.
+//! The scheduler: tokio-cron-scheduler starts a pass over due booking transitions every
+//! second (its finest granularity), and hourly housekeeping. A pass keeps going while any
+//! transition is due within the next tick, sleeping until each one, and ends only when the
+//! next is at least a tick away; so a transition is late by its processing time, not by up to
+//! a tick. `run_once` is what tests call.
 use std::{
     sync::{
         Arc,
@@ -15,11 +18,12 @@ use crate::{
     domain::{booking_schedule, housekeeping},
     error::Result,
     state::AppState,
+    store,
 };
 
 /// Transitions per pass and worker, so one pass never runs unbounded.
 const MAX_PER_PASS: usize = 1000;
-const TICK: Duration = Duration::from_millis(200);
+const TICK: Duration = Duration::from_secs(1);
 
 /// Perform every due booking transition (most overdue first). Returns how many.
 pub async fn run_once(state: &AppState) -> Result<usize> {
@@ -43,30 +47,43 @@ fn workers(state: &AppState) -> usize {
     }
 }
 
-async fn pass(state: &AppState) -> usize {
-    let results =
-        futures_util::future::join_all((0..workers(state)).map(|_| run_once(state))).await;
-    results
-        .into_iter()
-        .map(|r| {
-            r.unwrap_or_else(|e| {
-                tracing::error!(error = ?e, "booking transition failed");
-                0
+async fn pass(state: &AppState, stopping: &AtomicBool) -> usize {
+    let tick = chrono::TimeDelta::from_std(TICK).unwrap_or_default();
+    let mut total = 0;
+    loop {
+        let results =
+            futures_util::future::join_all((0..workers(state)).map(|_| run_once(state))).await;
+        total += results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|e| {
+                    tracing::error!(error = ?e, "booking transition failed");
+                    0
+                })
             })
-        })
-        .sum()
+            .sum::<usize>();
+        if stopping.load(Ordering::Acquire) {
+            break;
+        }
+        match store::bookings::next_due(&state.db).await {
+            Ok(Some(next)) if next - state.now() < tick => {
+                let wait = (next - state.now()).to_std().unwrap_or_default();
+                tokio::time::sleep(wait).await;
+            }
+            Ok(_) => break,
+            Err(e) => {
+                tracing::error!(error = ?e, "reading the next booking transition failed");
+                break;
+            }
+        }
+    }
+    total
 }
 
 /// Catch up on transitions missed while no node ran (called before serving).
 pub async fn catch_up(state: &AppState) -> usize {
-    let mut total = 0;
-    loop {
-        let n = pass(state).await;
-        total += n;
-        if n == 0 {
-            break;
-        }
-    }
+    // Only what is overdue: stop rather than wait for the next transition.
+    let total = pass(state, &AtomicBool::new(true)).await;
     if total > 0 {
         tracing::info!(
             transitions = total,
@@ -80,20 +97,22 @@ pub async fn catch_up(state: &AppState) -> usize {
 pub struct Scheduler {
     jobs: JobScheduler,
     busy: Arc<AtomicBool>,
+    stopping: Arc<AtomicBool>,
 }
 
 pub async fn start(state: AppState) -> anyhow::Result<Scheduler> {
     let jobs = JobScheduler::new().await?;
     let busy = Arc::new(AtomicBool::new(false));
-    let (s, b) = (state.clone(), busy.clone());
+    let stopping = Arc::new(AtomicBool::new(false));
+    let (s, b, st) = (state.clone(), busy.clone(), stopping.clone());
     jobs.add(Job::new_repeated_async(TICK, move |_, _| {
-        let (state, busy) = (s.clone(), b.clone());
+        let (state, busy, stopping) = (s.clone(), b.clone(), st.clone());
         Box::pin(async move {
-            // A pass still running (a big catch-up) is not joined by another.
+            // A pass still running is not joined by another.
             if busy.swap(true, Ordering::AcqRel) {
                 return;
             }
-            pass(&state).await;
+            pass(&state, &stopping).await;
             busy.store(false, Ordering::Release);
         })
     })?)
@@ -109,11 +128,16 @@ pub async fn start(state: AppState) -> anyhow::Result<Scheduler> {
     })?)
     .await?;
     jobs.start().await?;
-    Ok(Scheduler { jobs, busy })
+    Ok(Scheduler {
+        jobs,
+        busy,
+        stopping,
+    })
 }
 
 impl Scheduler {
     pub async fn stop(mut self) {
+        self.stopping.store(true, Ordering::Release);
         let _ = self.jobs.shutdown().await;
         while self.busy.load(Ordering::Acquire) {
             tokio::time::sleep(Duration::from_millis(20)).await;

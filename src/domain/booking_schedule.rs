@@ -34,6 +34,7 @@ pub async fn process_next(state: &AppState) -> Result<Option<Transition>> {
     let Some(b) = store::bookings::claim_due(tx.conn(), now).await? else {
         return Ok(None);
     };
+    let due = b.due_at.unwrap_or(now);
     let Some(domain) = store::domains::find_by_id(tx.conn(), b.domain_id).await? else {
         return Ok(None);
     };
@@ -45,6 +46,7 @@ pub async fn process_next(state: &AppState) -> Result<Option<Transition>> {
         finish(state, &mut tx, &domain, b, COMPLETED).await?
     };
     tx.commit().await?;
+    tracing::info!(transition = ?done, late_ms = (now - due).num_milliseconds(), "booking transition");
     Ok(Some(done))
 }
 

@@ -129,3 +129,14 @@ pub async fn due_count(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<
         .count(db)
         .await
 }
+
+/// The earliest pending transition time.
+pub async fn next_due(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
+    Ok(Entity::find()
+        .filter(Column::DueAt.is_not_null())
+        .filter(Column::State.is_in(HOLDING))
+        .order_by_asc(Column::DueAt)
+        .one(db)
+        .await?
+        .and_then(|b| b.due_at))
+}

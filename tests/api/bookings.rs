@@ -695,3 +695,25 @@ async fn public_links_open_rooms_only_where_the_domain_allows() {
         .await;
     assert_problem(s, &b, StatusCode::CONFLICT, "room_booked");
 }
+
+#[tokio::test]
+async fn the_running_scheduler_activates_on_time() {
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    let start = Utc::now() + TimeDelta::milliseconds(700);
+    let (_, b) = book(&app, &t, json!({"domain": "localhost", "roomName": "live", "startTime": start.to_rfc3339(), "meetingOptions": {"duration": 5}})).await;
+    let id = b["content"]["bookingId"].clone();
+    for _ in 0..100 {
+        if booking(&app, &t, &id).await["state"] == "active" {
+            let activated: DateTime<Utc> = booking(&app, &t, &id).await["activatedAt"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(activated >= start, "not before its start");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the scheduler did not activate the booking within 5 s");
+}

@@ -7,6 +7,7 @@ mod cli;
 mod domains;
 mod errors;
 mod health;
+mod housekeeping;
 mod isolation;
 mod nodes;
 mod openapi;

@@ -8,6 +8,7 @@ use std::{
     time::Duration,
 };
 
+use futures_util::StreamExt;
 use meetplane::auth::seal::MasterKey;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -378,5 +379,97 @@ async fn nodes_on_one_postgres_deliver_each_attempt_once_and_share_realtime() {
             .iter()
             .all(|d| d["attempts"] == 1 && d["status"] == "delivered"),
         "{log}"
+    );
+}
+
+#[tokio::test]
+async fn nodes_on_one_postgres_activate_each_booking_once() {
+    let Some(admin_url) = postgres_url() else {
+        return;
+    };
+    let cluster = Cluster::new(TestDb::create_postgres(&admin_url).await);
+    let nodes = [cluster.start(), cluster.start(), cluster.start()];
+    let client = cluster.client();
+    let org = client.org_id.to_string();
+    let t = nodes[0].token(&client).await;
+    let receiver = Receiver::start().await;
+    let (_, d) = nodes[0]
+        .call(
+            &t,
+            Method::GET,
+            &format!("/v1/orgs/{org}/domains/localhost"),
+            None,
+        )
+        .await;
+    let key = d["content"]["webhookKey"].as_str().unwrap().to_string();
+    let (_, hook) = nodes[0]
+        .call(&t, Method::POST, &format!("/v1/orgs/{org}/webhooks"),
+            Some(json!({"domain": "localhost", "type": "url", "url": receiver.url, "events": ["bookingActivated"]})))
+        .await;
+    receiver.answer_next(Reply::Validate(key));
+    let id = hook["content"]["webhookId"].as_i64().unwrap();
+    nodes[0]
+        .call(
+            &t,
+            Method::POST,
+            &format!("/v1/orgs/{org}/webhooks/{id}/validate"),
+            None,
+        )
+        .await;
+
+    const N: usize = 500;
+    let first_start = chrono::Utc::now() + chrono::TimeDelta::seconds(12);
+    let adds = (0..N).map(|i| {
+        let node = &nodes[i % 3];
+        let (t, org) = (&t, &org);
+        let start = first_start + chrono::TimeDelta::milliseconds(10 * i as i64);
+        async move {
+            let body = json!({"domain": "localhost", "roomName": format!("b{i}"), "startTime": start.to_rfc3339(), "meetingOptions": {"duration": 30}});
+            let (s, b) = node.call(t, Method::POST, &format!("/v1/orgs/{org}/bookings"), Some(body)).await;
+            assert_eq!(s, StatusCode::CREATED, "{b}");
+        }
+    });
+    futures_util::stream::iter(adds)
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+
+    let got = receiver.wait_for(1 + N).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let activations: Vec<_> = receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.json["event"] == "bookingActivated")
+        .collect();
+    let mut per_booking: HashMap<i64, usize> = HashMap::new();
+    for r in &activations {
+        *per_booking
+            .entry(r.json["payload"]["booking"]["id"].as_i64().unwrap())
+            .or_default() += 1;
+    }
+    assert_eq!(got.len(), 1 + N);
+    assert_eq!(per_booking.len(), N, "every booking activated");
+    assert!(per_booking.values().all(|n| *n == 1), "each exactly once");
+    let (_, active) = nodes[1]
+        .call(
+            &t,
+            Method::GET,
+            &format!("/v1/orgs/{org}/bookings?state=active&count=500"),
+            None,
+        )
+        .await;
+    assert_eq!(active["content"].as_array().unwrap().len(), N);
+    let (_, rooms) = nodes[2]
+        .call(
+            &t,
+            Method::GET,
+            &format!("/v1/orgs/{org}/rooms?count=500"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        rooms["content"].as_array().unwrap().len(),
+        N,
+        "one room per booking"
     );
 }

@@ -1,0 +1,98 @@
+//! Housekeeping prunes what can no longer be used, and nothing else.
+use std::sync::Arc;
+
+use chrono::{TimeDelta, Utc};
+use meetplane::{
+    auth::xroom_hmac,
+    clock::ManualClock,
+    domain::{clients, housekeeping, request_auth},
+};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn spent_refresh_tokens_and_revoked_clients_salts_are_pruned() {
+    let clock = ManualClock::new(Utc::now());
+    let app =
+        TestApp::spawn_configured(Arc::new(clock.clone()), |c| c.background_workers = false).await;
+    let grant = |form: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let resp = app
+                .request(Method::POST, "/v1/auth/token")
+                .basic_auth(&app.client.api_key, Some(&app.client.secret))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (_, first) = grant(vec![("grant_type", "client_credentials".into())]).await;
+    let r1 = first["refresh_token"].as_str().unwrap().to_string();
+    let (_, second) = grant(vec![
+        ("grant_type", "refresh_token".into()),
+        ("refresh_token", r1.clone()),
+    ])
+    .await;
+    let r2 = second["refresh_token"].as_str().unwrap().to_string();
+
+    // A revoked client's salts go; a live client's stay.
+    let doomed = clients::create(&app.state, app.org_id, "doomed")
+        .await
+        .unwrap();
+    for (id, secret) in [
+        (&doomed.client.api_key, &doomed.secret),
+        (&app.client.api_key, &app.client.secret),
+    ] {
+        let salt = "s".repeat(40);
+        let key = xroom_hmac::sign(secret, &salt);
+        request_auth::verify_xroom(
+            &app.state,
+            request_auth::SignedRequest {
+                auth_id: Some(id),
+                random: Some(&salt),
+                auth_key: Some(&key),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let model = clients::find_by_api_key(&app.state.db, &doomed.client.api_key)
+        .await
+        .unwrap();
+    clients::revoke(&app.state, &model).await.unwrap();
+
+    let pruned = housekeeping::run_once(&app.state).await.unwrap();
+    assert_eq!(
+        (pruned.refresh_tokens, pruned.salts),
+        (0, 1),
+        "a just-spent token is kept a day"
+    );
+    clock.advance(TimeDelta::days(2));
+    let pruned = housekeeping::run_once(&app.state).await.unwrap();
+    assert_eq!(pruned.refresh_tokens, 1);
+
+    // The live refresh token still works; the live client's salt is still remembered.
+    let (s, _) = grant(vec![
+        ("grant_type", "refresh_token".into()),
+        ("refresh_token", r2),
+    ])
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let salt = "s".repeat(40);
+    let key = xroom_hmac::sign(&app.client.secret, &salt);
+    let err = request_auth::verify_xroom(
+        &app.state,
+        request_auth::SignedRequest {
+            auth_id: Some(&app.client.api_key),
+            random: Some(&salt),
+            auth_key: Some(&key),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("used before"), "{err}");
+}
