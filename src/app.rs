@@ -45,7 +45,12 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
     };
     let sealer = Sealer::new(&master_key);
     tracing::info!(database = %config.database_url, "opening database");
-    let db = connect::connect(&config.database_url, config.db_max_connections).await?;
+    let db = connect::connect(
+        &config.database_url,
+        config.db_max_connections,
+        config.log_sql,
+    )
+    .await?;
     connect::migrate(&db)
         .await
         .map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))?;
@@ -74,6 +79,7 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
     Route::new()
         .at("/openapi.json", spec)
         .at("/v1/realtime", api::realtime::realtime)
+        .at("/join/:domain/:room", api::join_page::join_page)
         .nest("/docs", docs)
         .nest("/", service)
         .data(state)

@@ -72,6 +72,10 @@ pub struct Settings {
     /// Deliveries in flight at once per node [default: 64].
     #[arg(long, env = "MEETPLANE_DELIVERY_CONCURRENCY", global = true)]
     pub delivery_concurrency: Option<String>,
+    /// Log every SQL statement (target `sqlx::query`; RUST_LOG must let it through)
+    /// [default: false].
+    #[arg(long, env = "MEETPLANE_LOG_SQL", global = true)]
+    pub log_sql: Option<String>,
     /// Log format: `text` or `json` [default: text]. The filter comes from RUST_LOG.
     #[arg(long, env = "MEETPLANE_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
@@ -95,6 +99,7 @@ const KNOWN_ENV: &[&str] = &[
     "MEETPLANE_WEBHOOK_DISABLE_AFTER",
     "MEETPLANE_DELIVERY_LEASE",
     "MEETPLANE_DELIVERY_CONCURRENCY",
+    "MEETPLANE_LOG_SQL",
     "MEETPLANE_LOG_FORMAT",
 ];
 
@@ -186,6 +191,7 @@ pub struct Config {
     /// Run the delivery worker, event listener and scheduler with the server (tests may
     /// drive them by hand instead).
     pub background_workers: bool,
+    pub log_sql: bool,
     pub log_format: LogFormat,
 }
 
@@ -306,6 +312,7 @@ impl Config {
             64,
             1..=4096,
         )? as usize;
+        let log_sql = parse_bool("MEETPLANE_LOG_SQL (--log-sql)", s.log_sql.as_deref())?;
         let log_format = match s.log_format.as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -334,6 +341,7 @@ impl Config {
             delivery_lease,
             delivery_concurrency,
             background_workers: true,
+            log_sql,
             log_format,
         })
     }

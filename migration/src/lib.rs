@@ -5,6 +5,9 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_foundation;
 mod m20261124_000002_events_webhooks;
 mod m20261124_000003_bookings;
+mod m20261125_000004_sessions;
+mod m20261125_000005_notify_trigger;
+mod m20261125_000006_room_headcount;
 
 pub struct Migrator;
 
@@ -15,6 +18,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_foundation::Migration),
             Box::new(m20261124_000002_events_webhooks::Migration),
             Box::new(m20261124_000003_bookings::Migration),
+            Box::new(m20261125_000004_sessions::Migration),
+            Box::new(m20261125_000005_notify_trigger::Migration),
+            Box::new(m20261125_000006_room_headcount::Migration),
         ]
     }
 }

@@ -142,6 +142,29 @@ event_body!(
     "A booking was cancelled."
 );
 
+/// A session (the `sid` of its links).
+#[derive(Debug, Clone, Object)]
+pub struct EventSession {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct SessionPayload {
+    pub room: EventRoom,
+    pub session: EventSession,
+}
+
+event_body!(
+    SessionStartedEvent,
+    SessionPayload,
+    "The first session link opened a session's room."
+);
+event_body!(
+    SessionEndedEvent,
+    SessionPayload,
+    "A session's room closed (its last peer left, or it was destroyed)."
+);
+
 /// The body of a webhook delivery, by `event`.
 #[derive(Debug, Clone, Union)]
 #[oai(discriminator_name = "event")]
@@ -162,4 +185,8 @@ pub enum WebhookEvent {
     BookingCompleted(BookingCompletedEvent),
     #[oai(mapping = "bookingCancelled")]
     BookingCancelled(BookingCancelledEvent),
+    #[oai(mapping = "sessionStarted")]
+    SessionStarted(SessionStartedEvent),
+    #[oai(mapping = "sessionEnded")]
+    SessionEnded(SessionEndedEvent),
 }

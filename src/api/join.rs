@@ -19,6 +19,21 @@ use crate::{
 
 pub struct JoinApi;
 
+/// A room as its peers see it.
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct PeerRoom {
+    /// `domain/name`.
+    pub id: String,
+    pub name: String,
+    #[oai(rename = "type")]
+    pub room_type: i16,
+    pub is_locked: bool,
+    pub capacity: i32,
+    pub seq: i64,
+    pub peers: Vec<Peer>,
+}
+
 #[derive(Debug, Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
@@ -58,6 +73,33 @@ impl JoinApi {
         )
         .await?;
         Ok(PeerAdmitted::Created(Json(admission(admitted))))
+    }
+
+    /// The room, as one of its peers sees it
+    ///
+    /// For the join page: the room's settings (no password) and who is in it.
+    #[oai(path = "/v1/rooms/:domain/:name", method = "get")]
+    async fn room(
+        &self,
+        state: Data<&AppState>,
+        auth: PeerAuth,
+        domain: Path<String>,
+        name: Path<String>,
+    ) -> ApiResult<Json<Hal<PeerRoom>>> {
+        let v = peers::room_for_peer(&state, &domain.0, &name.0, &auth.0.token).await?;
+        let l = links([("leave", format!("/v1/rooms/{}/{}/leave", domain.0, name.0))]);
+        Ok(Json(Hal::new(
+            PeerRoom {
+                id: v.full_id(),
+                name: v.name,
+                room_type: v.room_type,
+                is_locked: v.is_locked,
+                capacity: v.capacity,
+                seq: v.seq,
+                peers: v.peers.into_iter().map(Peer::from).collect(),
+            },
+            l,
+        )))
     }
 
     /// Leave a room

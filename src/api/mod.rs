@@ -10,6 +10,7 @@ pub mod event_types;
 pub mod hal;
 pub mod health;
 pub mod join;
+pub mod join_page;
 pub mod limits;
 pub mod orgs;
 pub mod problem;
@@ -17,6 +18,9 @@ pub mod realtime;
 pub mod rooms;
 pub mod root;
 pub mod security;
+pub mod session_links;
+pub mod sessions;
+pub mod subscriptions;
 pub mod webhooks;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -37,6 +41,8 @@ pub enum Tag {
     Join,
     /// Room reservations that the scheduler activates and ends
     Bookings,
+    /// Subscriptions, session links and session entries (the Coviu API)
+    Sessions,
     /// Webhooks, their validation and delivery log
     Webhooks,
     /// Liveness and readiness
@@ -52,6 +58,9 @@ pub type Apis = (
     rooms::RoomsApi,
     join::JoinApi,
     bookings::BookingsApi,
+    subscriptions::SubscriptionsApi,
+    session_links::SessionLinksApi,
+    sessions::SessionsApi,
     webhooks::WebhooksApi,
     deliveries::DeliveriesApi,
     health::HealthApi,
@@ -68,6 +77,9 @@ pub fn service() -> OpenApiService<Apis, ()> {
             rooms::RoomsApi,
             join::JoinApi,
             bookings::BookingsApi,
+            subscriptions::SubscriptionsApi,
+            session_links::SessionLinksApi,
+            sessions::SessionsApi,
             webhooks::WebhooksApi,
             deliveries::DeliveriesApi,
             health::HealthApi,

@@ -23,7 +23,17 @@ pub struct Org {
     pub name: String,
     /// Seats in one session (session links).
     pub session_capacity: i32,
+    /// Whether a peer kicked from a session may come back with the same link.
+    pub allow_rejoin_after_kick: bool,
     pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Object, serde::Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct OrgSettings {
+    pub session_capacity: Option<i64>,
+    pub allow_rejoin_after_kick: Option<bool>,
 }
 
 impl From<OrgView> for Org {
@@ -32,6 +42,7 @@ impl From<OrgView> for Org {
             org_id: v.id,
             name: v.name,
             session_capacity: v.session_capacity,
+            allow_rejoin_after_kick: v.allow_rejoin_after_kick,
             created_at: v.created_at,
         }
     }
@@ -46,6 +57,8 @@ pub fn org_links(org_id: Uuid) -> super::hal::Links {
         ("rooms", format!("{org}/rooms")),
         ("webhooks", format!("{org}/webhooks")),
         ("bookings", format!("{org}/bookings")),
+        ("sessions", format!("{org}/sessions")),
+        ("subscriptions", format!("{org}/subscriptions")),
     ])
 }
 
@@ -61,6 +74,27 @@ impl OrgsApi {
     ) -> ApiResult<Json<Hal<Org>>> {
         auth.0.require_org(org_id.0)?;
         let org = orgs::get(&state, org_id.0).await?;
+        Ok(Json(Hal::new(org.into(), org_links(org_id.0))))
+    }
+
+    /// Change the organisation's settings
+    #[oai(path = "/v1/orgs/:orgId", method = "patch")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        body: super::body::JsonBody<OrgSettings>,
+    ) -> ApiResult<Json<Hal<Org>>> {
+        auth.0.require_org(org_id.0)?;
+        let b = body.0;
+        let org = orgs::update_settings(
+            &state,
+            org_id.0,
+            b.session_capacity,
+            b.allow_rejoin_after_kick,
+        )
+        .await?;
         Ok(Json(Hal::new(org.into(), org_links(org_id.0))))
     }
 }

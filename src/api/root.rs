@@ -36,6 +36,8 @@ fn root_resource(auth: ClientAuth) -> Json<Hal<RootContent>> {
             ("rooms", format!("{org}/rooms")),
             ("webhooks", format!("{org}/webhooks")),
             ("bookings", format!("{org}/bookings")),
+            ("sessions", format!("{org}/sessions")),
+            ("subscriptions", format!("{org}/subscriptions")),
             ("realtime", "/v1/realtime".to_string()),
         ]),
     ))

@@ -4,5 +4,6 @@ pub mod access_token;
 pub mod password;
 pub mod random;
 pub mod seal;
+pub mod session_link;
 pub mod webhook_signature;
 pub mod xroom_hmac;

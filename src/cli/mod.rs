@@ -1,5 +1,6 @@
 //! The command line: `serve` (default), `migrate`, `openapi`, and administration commands.
 mod admin;
+mod link;
 mod serve;
 
 use std::sync::Arc;
@@ -47,6 +48,8 @@ pub enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Print a session link signed with an API client's secret.
+    Link(link::LinkArgs),
     /// Manage dashboard admin users.
     Admin {
         #[command(subcommand)]
@@ -119,7 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            let db = connect::connect(&config.database_url, 1).await?;
+            let db = connect::connect(&config.database_url, 1, config.log_sql).await?;
             connect::migrate(&db).await?;
             let status = connect::migration_status(&db).await?;
             println!(
@@ -132,6 +135,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Org { command } => org(config, command).await,
         Command::Client { command } => client(config, command).await,
         Command::Admin { command } => admin::run(state(config).await?, command).await,
+        Command::Link(args) => link::run(state(config).await?, args).await,
     }
 }
 

@@ -121,6 +121,7 @@ pub(super) fn room_spec(state: &AppState, b: &booking::Model) -> Result<RoomSpec
         password: rooms::open(&state.sealer, password_purpose(b.id), &b.password_sealed)?,
         capacity: b.capacity,
         host_key: rooms::open(&state.sealer, host_key_purpose(b.id), &b.host_key_sealed)?,
+        session: false,
     })
 }
 

@@ -19,6 +19,7 @@ pub struct OrgView {
     pub id: Uuid,
     pub name: String,
     pub session_capacity: i32,
+    pub allow_rejoin_after_kick: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -28,6 +29,7 @@ impl From<organisation::Model> for OrgView {
             id: m.id,
             name: m.name,
             session_capacity: m.session_capacity,
+            allow_rejoin_after_kick: m.allow_rejoin_after_kick,
             created_at: m.created_at,
         }
     }
@@ -49,6 +51,7 @@ pub async fn create(state: &AppState, name: &str, domain: &str) -> Result<(OrgVi
             id: Set(Uuid::new_v4()),
             name: Set(name),
             session_capacity: Set(DEFAULT_SESSION_CAPACITY),
+            allow_rejoin_after_kick: Set(false),
             created_at: Set(now),
         },
     )
@@ -88,4 +91,31 @@ pub async fn bootstrap(state: &AppState) -> Result<Option<(OrgView, DomainView)>
         Err(Error::Conflict { .. }) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// Change the org's session settings.
+pub async fn update_settings(
+    state: &AppState,
+    id: Uuid,
+    session_capacity: Option<i64>,
+    allow_rejoin_after_kick: Option<bool>,
+) -> Result<OrgView> {
+    let org = store::orgs::find(&state.db, id)
+        .await?
+        .ok_or(Error::not_found("organisation"))?;
+    let max = i64::from(state.config.max_room_capacity);
+    let mut active: organisation::ActiveModel = org.into();
+    if let Some(cap) = session_capacity {
+        if !(1..=max).contains(&cap) {
+            return Err(Error::invalid(
+                "sessionCapacity",
+                format!("must be between 1 and {max}"),
+            ));
+        }
+        active.session_capacity = Set(cap as i32);
+    }
+    if let Some(allow) = allow_rejoin_after_kick {
+        active.allow_rejoin_after_kick = Set(allow);
+    }
+    Ok(store::orgs::update(&state.db, active).await?.into())
 }

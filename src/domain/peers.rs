@@ -35,6 +35,9 @@ pub enum Entry {
     /// The org's own API client admits someone with a chosen role (lock and password do not
     /// apply; capacity does).
     Trusted(Role),
+    /// A session link signed by the org's client: its role; the link's digest is kept with
+    /// the peer so that a kick can refuse the link afterwards.
+    Link { role: Role, link_hash: String },
 }
 
 fn matches_secret(given: &str, expected: &str) -> bool {
@@ -43,7 +46,7 @@ fn matches_secret(given: &str, expected: &str) -> bool {
 
 fn decide_role(state: &AppState, room: &room::Model, entry: &Entry) -> Result<Role> {
     match entry {
-        Entry::Trusted(role) => Ok(*role),
+        Entry::Trusted(role) | Entry::Link { role, .. } => Ok(*role),
         Entry::Public {
             host_key: Some(given),
             ..
@@ -89,19 +92,21 @@ fn decide_role(state: &AppState, room: &room::Model, entry: &Entry) -> Result<Ro
     }
 }
 
-/// Admit into a room whose row `tx` holds locked; emits `clientAdded`.
-async fn admit_locked(
+/// Admit into a room whose row `tx` holds locked; emits `clientAdded`. Returns the peer and
+/// its token; the caller commits (and may record more in the same transaction).
+pub(super) async fn admit_in(
     state: &AppState,
-    mut tx: WriteTx,
+    tx: &mut WriteTx,
     domain: &domain::Model,
-    mut room: room::Model,
+    room: &mut room::Model,
     display_name: &str,
-    entry: Entry,
-) -> Result<Admitted> {
+    entry: &Entry,
+) -> Result<(PeerView, String)> {
     let display_name = validate::display_text("displayName", display_name, 128)?;
-    let role = decide_role(state, &room, &entry)?;
-    let present = store::peers::count_active(tx.conn(), room.id).await?;
-    if present >= room.capacity as u64 {
+    let role = decide_role(state, room, entry)?;
+    // The headcount on the locked room row (kept with every admission and departure).
+    let present = room.present_count;
+    if present >= room.capacity {
         return Err(Error::conflict(
             "room_full",
             format!(
@@ -123,19 +128,37 @@ async fn admit_locked(
             joined_at: Set(tx.now()),
             left_at: Set(None),
             left_reason: Set(None),
+            link_hash: Set(match entry {
+                Entry::Link { link_hash, .. } => Some(link_hash.clone()),
+                _ => None,
+            }),
         },
     )
     .await?;
+    room.present_count += 1;
     let peer = PeerView::from(peer);
     let payload = payloads::client_added(&room.name, &peer);
-    tx.emit_room(domain, &mut room, EventKind::ClientAdded, payload)
+    tx.emit_room(domain, room, EventKind::ClientAdded, payload)
         .await?;
+    Ok((peer, token))
+}
+
+async fn admit_locked(
+    state: &AppState,
+    mut tx: WriteTx,
+    domain: &domain::Model,
+    mut room: room::Model,
+    display_name: &str,
+    entry: Entry,
+) -> Result<Admitted> {
+    let (peer, peer_token) =
+        admit_in(state, &mut tx, domain, &mut room, display_name, &entry).await?;
     let room = view_with_peers(tx.conn(), &state.sealer, &domain.name, room).await?;
     tx.commit().await?;
     Ok(Admitted {
         peer,
         room,
-        peer_token: token,
+        peer_token,
     })
 }
 
@@ -215,6 +238,7 @@ pub async fn leave(
             Error::forbidden("peer_not_in_room", "the peer token belongs to another room")
         })?;
     let mut left = end_presence(&mut tx, &domain, &mut room, vec![peer], "left").await?;
+    super::sessions::after_departure(&mut tx, &domain, room).await?;
     tx.commit().await?;
     Ok(left.remove(0))
 }
@@ -247,4 +271,30 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<PeerSession> 
         domain: domain.name,
         room: room.name,
     })
+}
+
+/// The room as its peer may see it (no password, no host key).
+pub async fn room_for_peer(
+    state: &AppState,
+    domain_name: &str,
+    name: &str,
+    token: &str,
+) -> Result<super::room_model::RoomView> {
+    let (_, room) = store::peers::find_active_by_token(&state.db, &random::digest(token))
+        .await?
+        .ok_or_else(|| {
+            Error::unauthenticated(
+                "invalid_peer_token",
+                "the peer token is unknown or has left",
+            )
+        })?;
+    let domain = store::domains::find_by_id(&state.db, room.domain_id)
+        .await?
+        .filter(|d| d.name == domain_name.to_ascii_lowercase() && room.name == name)
+        .ok_or_else(|| {
+            Error::forbidden("peer_not_in_room", "the peer token belongs to another room")
+        })?;
+    let mut view = view_with_peers(&state.db, &state.sealer, &domain.name, room).await?;
+    view.password = None;
+    Ok(view)
 }

@@ -104,6 +104,8 @@ pub struct RoomSpec {
     pub password: Option<String>,
     pub capacity: i32,
     pub host_key: Option<String>,
+    /// A session room (session links) closes when its last peer leaves.
+    pub session: bool,
 }
 
 impl RoomSpec {
@@ -119,6 +121,7 @@ impl RoomSpec {
                 .transpose()?,
             capacity: capacity(opts.capacity, max_capacity)?,
             host_key: opts.add_host_key.then(new_host_key),
+            session: false,
         })
     }
 }
@@ -169,6 +172,8 @@ pub(super) async fn create_in(
         updated_at: Set(now),
         removed_at: Set(None),
         event_seq: Set(0),
+        kind: Set(if spec.session { "session" } else { "room" }.to_string()),
+        present_count: Set(0),
     };
     // Two concurrent inits both pass the check above; the partial unique index stops one.
     let mut model = store::rooms::insert(tx.conn(), row).await.map_err(|e| {
@@ -347,7 +352,11 @@ pub async fn kick(
                 .ok_or(Error::not_found("peer"))?,
         ],
     };
+    let links: Vec<String> = targets.iter().filter_map(|p| p.link_hash.clone()).collect();
     let kicked = end_presence(&mut tx, &domain, &mut room, targets, "kicked").await?;
+    let now = tx.now();
+    super::revocations::after_kick(tx.conn(), domain.org_id, links, now).await?;
+    super::sessions::after_departure(&mut tx, &domain, room).await?;
     tx.commit().await?;
     Ok(kicked)
 }
@@ -365,7 +374,8 @@ pub(super) async fn end_presence(
     }
     let now = tx.now();
     let ids: Vec<Uuid> = peers.iter().map(|p| p.id).collect();
-    store::peers::mark_left(tx.conn(), &ids, reason, now).await?;
+    let left = store::peers::mark_left(tx.conn(), &ids, reason, now).await?;
+    room.present_count = (room.present_count - left as i32).max(0);
     let removed: Vec<PeerView> = peers
         .into_iter()
         .map(|p| PeerView {
@@ -418,6 +428,7 @@ pub(super) async fn close_in(
     let payload = payloads::room_removed(&room.name);
     tx.emit_room(domain, &mut room, EventKind::RoomRemoved, payload)
         .await?;
+    super::sessions::on_close(tx, domain, &mut room).await?;
     let now = tx.now();
     store::rooms::mark_removed(tx.conn(), room, now).await?;
     Ok(removed)

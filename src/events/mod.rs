@@ -24,6 +24,8 @@ pub enum EventKind {
     BookingExpired,
     BookingCompleted,
     BookingCancelled,
+    SessionStarted,
+    SessionEnded,
 }
 
 impl EventKind {
@@ -36,6 +38,8 @@ impl EventKind {
         EventKind::BookingExpired,
         EventKind::BookingCompleted,
         EventKind::BookingCancelled,
+        EventKind::SessionStarted,
+        EventKind::SessionEnded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +52,8 @@ impl EventKind {
             EventKind::BookingExpired => "bookingExpired",
             EventKind::BookingCompleted => "bookingCompleted",
             EventKind::BookingCancelled => "bookingCancelled",
+            EventKind::SessionStarted => "sessionStarted",
+            EventKind::SessionEnded => "sessionEnded",
         }
     }
 

@@ -67,3 +67,8 @@ pub fn booking(b: &BookingView) -> Value {
         }
     })
 }
+
+/// Session events: the session id of its links and the room it lives in.
+pub fn session(session_id: &str, room: &str) -> Value {
+    json!({ "room": { "name": room }, "session": { "id": session_id } })
+}

@@ -2,7 +2,7 @@
 //! delivery per matching webhook, in the same transaction as the change it describes. After
 //! commit the node's bus learns of them.
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::{ActiveValue::Set, DatabaseTransaction};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -18,7 +18,8 @@ use crate::{
     },
 };
 
-/// The Postgres NOTIFY channel carrying ids of committed events.
+/// The Postgres NOTIFY channel carrying ids of committed events (a trigger on `events`
+/// notifies it; see the migration `notify_trigger`).
 pub const CHANNEL: &str = "meetplane_events";
 
 pub struct WriteTx {
@@ -56,7 +57,8 @@ impl WriteTx {
         payload: Value,
     ) -> Result<()> {
         room.event_seq += 1;
-        store::rooms::set_event_seq(&self.txn, room.id, room.event_seq).await?;
+        // Also stores the headcount the caller changed, in the same statement.
+        store::rooms::set_counters(&self.txn, room).await?;
         self.record(
             domain,
             Some((Some(room.id), room.name.clone())),
@@ -148,16 +150,6 @@ impl WriteTx {
             .collect();
         self.deliveries += rows.len();
         store::deliveries::insert_many(&self.txn, rows).await?;
-        if self.txn.get_database_backend() == DbBackend::Postgres {
-            // Delivered to listeners on commit only, like the rows themselves.
-            self.txn
-                .execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT pg_notify($1, $2)",
-                    [CHANNEL.into(), event.id.to_string().into()],
-                ))
-                .await?;
-        }
         self.recorded.push(event);
         Ok(())
     }

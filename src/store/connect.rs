@@ -12,6 +12,7 @@ use crate::config::DatabaseUrl;
 pub async fn connect(
     url: &DatabaseUrl,
     max_connections: u32,
+    log_sql: bool,
 ) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = url.sqlite_path()
         && let Some(parent) = path.parent()
@@ -25,7 +26,8 @@ pub async fn connect(
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false)
+        // Statements are logged at INFO under `sqlx::query` when asked (MEETPLANE_LOG_SQL).
+        .sqlx_logging(log_sql)
         // WAL lets readers run beside the one writer; the busy timeout makes writers queue
         // instead of failing; write transactions start IMMEDIATE (see `begin_write`).
         .map_sqlx_sqlite_opts(|o| {

@@ -10,9 +10,12 @@ pub mod entities;
 pub mod events;
 pub mod orgs;
 pub mod peers;
+pub mod revocations;
 pub mod rooms;
 pub mod salts;
+pub mod session_entries;
 pub mod settings;
+pub mod subscriptions;
 pub mod tokens;
 pub mod webhooks;
 

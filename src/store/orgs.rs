@@ -25,3 +25,21 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
 pub async fn first(db: &impl ConnectionTrait) -> Result<Option<Model>, DbErr> {
     Entity::find().order_by_asc(Column::CreatedAt).one(db).await
 }
+
+pub async fn update(db: &impl ConnectionTrait, org: ActiveModel) -> Result<Model, DbErr> {
+    org.update(db).await
+}
+
+/// The org with its default domain, in one query.
+pub async fn with_default_domain(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<(Model, super::entities::domain::Model)>, DbErr> {
+    use super::entities::domain;
+    let found = Entity::find_by_id(id)
+        .find_also_related(domain::Entity)
+        .filter(domain::Column::IsDefault.eq(true))
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(org, domain)| domain.map(|d| (org, d))))
+}

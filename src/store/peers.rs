@@ -31,14 +31,6 @@ pub async fn active_in_rooms(
         .await
 }
 
-pub async fn count_active(db: &impl ConnectionTrait, room_id: Uuid) -> Result<u64, DbErr> {
-    Entity::find()
-        .filter(Column::RoomId.eq(room_id))
-        .filter(Column::LeftAt.is_null())
-        .count(db)
-        .await
-}
-
 /// End the given peers' presence (only those still present).
 pub async fn mark_left(
     db: &impl ConnectionTrait,

@@ -79,11 +79,23 @@ pub async fn mark_removed(
     active.update(db).await
 }
 
-pub async fn set_event_seq(db: &impl ConnectionTrait, id: Uuid, seq: i64) -> Result<(), DbErr> {
+/// Store the room's event sequence number and headcount (one statement per event).
+pub async fn set_counters(db: &impl ConnectionTrait, room: &Model) -> Result<(), DbErr> {
     Entity::update_many()
-        .col_expr(Column::EventSeq, sea_orm::sea_query::Expr::value(seq))
-        .filter(Column::Id.eq(id))
+        .col_expr(
+            Column::EventSeq,
+            sea_orm::sea_query::Expr::value(room.event_seq),
+        )
+        .col_expr(
+            Column::PresentCount,
+            sea_orm::sea_query::Expr::value(room.present_count),
+        )
+        .filter(Column::Id.eq(room.id))
         .exec(db)
         .await?;
     Ok(())
+}
+
+pub async fn find_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id).one(db).await
 }

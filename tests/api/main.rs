@@ -15,5 +15,6 @@ mod realtime;
 mod receiver;
 mod restart;
 mod rooms;
+mod sessions;
 mod webhooks;
 mod xroom_signature;

@@ -8,6 +8,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub name: String,
     pub session_capacity: i32,
+    pub allow_rejoin_after_kick: bool,
     pub created_at: DateTimeUtc,
 }
 

@@ -13,6 +13,7 @@ pub struct Model {
     pub joined_at: DateTimeUtc,
     pub left_at: Option<DateTimeUtc>,
     pub left_reason: Option<String>,
+    pub link_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

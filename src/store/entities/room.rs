@@ -18,6 +18,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub removed_at: Option<DateTimeUtc>,
     pub event_seq: i64,
+    pub kind: String,
+    pub present_count: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,155 @@
+//! Subscriptions (Coviu): users allowed to host sessions. Times are epoch milliseconds.
+use poem::web::Data;
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    Tag,
+    body::JsonBody,
+    hal::{Hal, HalPage, Links, Paging, links},
+    problem::ApiResult,
+    security::ClientAuth,
+};
+use crate::{
+    domain::subscriptions::{self, SubscriptionView},
+    state::AppState,
+};
+
+pub struct SubscriptionsApi;
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Subscription {
+    /// The org's own id for the user.
+    #[oai(rename = "ref")]
+    pub reference: String,
+    pub name: String,
+    /// Epoch milliseconds.
+    pub started: i64,
+    /// Epoch milliseconds, once deactivated.
+    pub ended: Option<i64>,
+    pub org_id: Uuid,
+    pub active: bool,
+    pub subscription_id: Uuid,
+    pub email: String,
+}
+
+impl From<SubscriptionView> for Subscription {
+    fn from(v: SubscriptionView) -> Self {
+        Self {
+            reference: v.reference,
+            name: v.name,
+            started: v.started.timestamp_millis(),
+            ended: v.ended.map(|t| t.timestamp_millis()),
+            org_id: v.org_id,
+            active: v.active,
+            subscription_id: v.id,
+            email: v.email,
+        }
+    }
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct NewSubscription {
+    /// Unique among the org's active subscriptions; at most 256 characters.
+    #[oai(rename = "ref")]
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub email: String,
+    pub name: String,
+}
+
+pub fn subscription_links(org_id: Uuid, id: Uuid) -> Links {
+    links([
+        ("self", format!("/v1/orgs/{org_id}/subscriptions/{id}")),
+        ("org", format!("/v1/orgs/{org_id}")),
+    ])
+}
+
+fn resource(v: SubscriptionView) -> Hal<Subscription> {
+    let l = subscription_links(v.org_id, v.id);
+    Hal::new(v.into(), l)
+}
+
+#[OpenApi(tag = "Tag::Sessions")]
+impl SubscriptionsApi {
+    /// List subscriptions
+    #[oai(path = "/v1/orgs/:orgId/subscriptions", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
+    ) -> ApiResult<Json<HalPage<Subscription>>> {
+        auth.0.require_org(org_id.0)?;
+        let paging = Paging::new(page.0, count.0);
+        let (views, more) = subscriptions::list(&state, org_id.0, paging.window()).await?;
+        Ok(Json(HalPage::new(
+            views.into_iter().map(Subscription::from).collect(),
+            paging,
+            &format!("/v1/orgs/{}/subscriptions", org_id.0),
+            &[],
+            more,
+        )))
+    }
+
+    /// Create a subscription
+    ///
+    /// Answers 200 with the subscription, as the Coviu API does.
+    #[oai(path = "/v1/orgs/:orgId/subscriptions", method = "post")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        body: JsonBody<NewSubscription>,
+    ) -> ApiResult<Json<Hal<Subscription>>> {
+        auth.0.require_org(org_id.0)?;
+        let b = body.0;
+        let v = subscriptions::create(&state, org_id.0, &b.reference, &b.email, &b.name).await?;
+        Ok(Json(resource(v)))
+    }
+
+    /// Get a subscription
+    #[oai(path = "/v1/orgs/:orgId/subscriptions/:subscriptionId", method = "get")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        #[oai(name = "subscriptionId")] id: Path<Uuid>,
+    ) -> ApiResult<Json<Hal<Subscription>>> {
+        auth.0.require_org(org_id.0)?;
+        Ok(Json(resource(
+            subscriptions::get(&state, org_id.0, id.0).await?,
+        )))
+    }
+
+    /// Deactivate a subscription
+    ///
+    /// Answers 200 with the subscription, `active: false` and `ended` set; its owner's
+    /// session links are refused from now on.
+    #[oai(
+        path = "/v1/orgs/:orgId/subscriptions/:subscriptionId",
+        method = "delete"
+    )]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        #[oai(name = "subscriptionId")] id: Path<Uuid>,
+    ) -> ApiResult<Json<Hal<Subscription>>> {
+        auth.0.require_org(org_id.0)?;
+        Ok(Json(resource(
+            subscriptions::deactivate(&state, org_id.0, id.0).await?,
+        )))
+    }
+}

@@ -1,0 +1,102 @@
+//! Reading session entries: the org's attendance ledger, one session, and CSV export.
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{room_model::PeerView, sessions::EntryView};
+use crate::{
+    error::{Error, Result},
+    state::AppState,
+    store::{self, Window},
+};
+
+pub async fn entries(
+    state: &AppState,
+    org_id: Uuid,
+    window: Window,
+) -> Result<(Vec<EntryView>, bool)> {
+    let rows = store::session_entries::list(&state.db, org_id, None, None, Some(window)).await?;
+    let (rows, more) = window.split(rows);
+    Ok((rows.into_iter().map(Into::into).collect(), more))
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub session_id: String,
+    /// `domain/name` of its room.
+    pub room: String,
+    pub live: bool,
+    pub entries: Vec<EntryView>,
+    pub peers: Vec<PeerView>,
+}
+
+pub async fn session(state: &AppState, org_id: Uuid, sid: &str) -> Result<SessionView> {
+    let rows = store::session_entries::for_session(&state.db, org_id, sid).await?;
+    let Some(latest) = rows.first() else {
+        return Err(Error::not_found("session"));
+    };
+    let room_id = latest.room_id;
+    let room = store::rooms::find_by_id(&state.db, room_id).await?;
+    let domain = match &room {
+        Some(r) => store::domains::find_by_id(&state.db, r.domain_id).await?,
+        None => None,
+    };
+    let peers = store::peers::active_in_rooms(&state.db, &[room_id]).await?;
+    Ok(SessionView {
+        session_id: sid.to_string(),
+        room: match (&domain, &room) {
+            (Some(d), Some(r)) => format!("{}/{}", d.name, r.name),
+            _ => String::new(),
+        },
+        live: room.is_some_and(|r| r.removed_at.is_none()),
+        entries: rows.into_iter().map(Into::into).collect(),
+        peers: peers.into_iter().map(Into::into).collect(),
+    })
+}
+
+/// Entries in `[from, to)`, oldest first, as CSV with a header row.
+pub async fn csv(
+    state: &AppState,
+    org_id: Uuid,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<String> {
+    if let (Some(f), Some(t)) = (from, to)
+        && f >= t
+    {
+        return Err(Error::invalid("to", "must be after from"));
+    }
+    let mut rows = store::session_entries::list(&state.db, org_id, from, to, None).await?;
+    rows.reverse();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "entryTime",
+        "entryId",
+        "sessionId",
+        "role",
+        "name",
+        "peerId",
+        "subscriptionId",
+        "clientId",
+        "accessToken",
+    ];
+    let io = |e: csv::Error| Error::Internal(anyhow::anyhow!("writing CSV: {e}"));
+    out.write_record(header).map_err(io)?;
+    for e in rows {
+        out.write_record([
+            e.entry_time.to_rfc3339(),
+            e.id.to_string(),
+            e.session_id,
+            e.role,
+            e.name,
+            e.peer_id.to_string(),
+            e.subscription_id.to_string(),
+            e.client_id.to_string(),
+            e.access_token_id,
+        ])
+        .map_err(io)?;
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
+    String::from_utf8(bytes).map_err(|e| Error::Internal(e.into()))
+}

@@ -1,0 +1,80 @@
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::{
+    Window,
+    entities::subscription::{ActiveModel, Column, Entity, Model},
+};
+
+pub async fn insert(db: &impl ConnectionTrait, s: ActiveModel) -> Result<Model, DbErr> {
+    s.insert(db).await
+}
+
+pub async fn find_in_org(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id)
+        .filter(Column::OrgId.eq(org_id))
+        .one(db)
+        .await
+}
+
+pub async fn find_active_by_ref(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    reference: &str,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::OrgId.eq(org_id))
+        .filter(Column::Reference.eq(reference))
+        .filter(Column::Active.eq(true))
+        .one(db)
+        .await
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    window: Window,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::OrgId.eq(org_id))
+        .order_by_asc(Column::StartedAt)
+        .order_by_asc(Column::Id)
+        .offset(window.offset)
+        .limit(window.limit + 1)
+        .all(db)
+        .await
+}
+
+pub async fn deactivate(
+    db: &impl ConnectionTrait,
+    s: Model,
+    now: DateTime<Utc>,
+) -> Result<Model, DbErr> {
+    let mut active: ActiveModel = s.into();
+    active.active = Set(false);
+    active.ended_at = Set(Some(now));
+    active.update(db).await
+}
+
+/// The active subscription with this ref, locked for the transaction.
+pub async fn lock_active_by_ref(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    reference: &str,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::OrgId.eq(org_id))
+        .filter(Column::Reference.eq(reference))
+        .filter(Column::Active.eq(true))
+        .lock_exclusive()
+        .one(db)
+        .await
+}
