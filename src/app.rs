@@ -80,6 +80,10 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .at("/openapi.json", spec)
         .at("/v1/realtime", api::realtime::realtime)
         .at("/join/:domain/:room", api::join_page::join_page)
+        .at(
+            "/api/:collection",
+            poem::post(crate::compat::xroom::endpoint),
+        )
         .nest("/docs", docs)
         .nest("/", service)
         .data(state)

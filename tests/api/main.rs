@@ -17,4 +17,5 @@ mod restart;
 mod rooms;
 mod sessions;
 mod webhooks;
+mod xroom;
 mod xroom_signature;

@@ -1,0 +1,3 @@
+//! The seed dialects, as thin adapters over the domain: the same rules, their wire formats.
+pub mod xroom;
+mod xroom_methods;

@@ -1,0 +1,137 @@
+//! xroom compatibility (seed 003, PROTOCOLS.md): `POST /api/{room|booking|webhook}` with
+//! `{"method": …, "data": {…}}`, signed with `x-random`/`x-auth-id`/`x-auth-key`, version 2 in
+//! `x-api-version`. Answers in the envelope the public wrappers parse:
+//! `{"isError": false, "data": …}` or `{"isError": true, "errMsg": "…"}`, with an HTTP status
+//! that fits (the same mapping as the native API).
+use poem::{
+    Request, Response, handler,
+    http::{HeaderMap, StatusCode, header},
+    web::{Data, Path},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::xroom_methods;
+use crate::{
+    api::problem::ApiError,
+    domain::{
+        principal::{Actor, Principal},
+        request_auth::{SignedRequest, verify_xroom},
+    },
+    error::Error,
+    state::AppState,
+};
+
+/// A failure in the xroom dialect: status and message.
+pub struct Failure(pub StatusCode, pub String);
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let api = ApiError::from(e);
+        Failure(api.status_code(), api.problem.detail.clone())
+    }
+}
+
+pub type Outcome = Result<Value, Failure>;
+
+fn envelope(status: StatusCode, body: Value) -> Response {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.to_string())
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[derive(Debug, Deserialize)]
+struct Call {
+    method: Option<Value>,
+    #[serde(default)]
+    data: Option<Value>,
+}
+
+#[handler]
+pub async fn endpoint(
+    req: &Request,
+    Path(collection): Path<String>,
+    body: Vec<u8>,
+    Data(state): Data<&AppState>,
+) -> Response {
+    match call(state, req.headers(), &collection, &body).await {
+        Ok(data) => envelope(StatusCode::OK, json!({"isError": false, "data": data})),
+        Err(Failure(status, message)) => {
+            envelope(status, json!({"isError": true, "errMsg": message}))
+        }
+    }
+}
+
+async fn call(state: &AppState, headers: &HeaderMap, collection: &str, body: &[u8]) -> Outcome {
+    if !xroom_methods::COLLECTIONS.contains(&collection) {
+        return Err(Failure(
+            StatusCode::NOT_FOUND,
+            format!("unknown collection {collection:?}; use room, booking or webhook"),
+        ));
+    }
+    match header_str(headers, "x-api-version").map(str::trim) {
+        Some("2") => {}
+        Some(other) => {
+            return Err(Failure(
+                StatusCode::BAD_REQUEST,
+                format!("x-api-version {other:?} is not supported; send x-api-version: 2"),
+            ));
+        }
+        None => {
+            return Err(Failure(
+                StatusCode::BAD_REQUEST,
+                "the x-api-version header is required (send x-api-version: 2)".into(),
+            ));
+        }
+    }
+    let client = verify_xroom(
+        state,
+        SignedRequest {
+            auth_id: header_str(headers, "x-auth-id"),
+            random: header_str(headers, "x-random"),
+            auth_key: header_str(headers, "x-auth-key"),
+        },
+    )
+    .await?;
+    let call: Call = serde_json::from_slice(body).map_err(|e| {
+        Failure(
+            StatusCode::BAD_REQUEST,
+            format!("the body must be JSON {{\"method\": …, \"data\": {{…}}}}: {e}"),
+        )
+    })?;
+    let method = match call.method {
+        Some(Value::String(m)) => m,
+        _ => {
+            return Err(Failure(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "method is required; {collection} methods: {}",
+                    xroom_methods::methods(collection).join(", ")
+                ),
+            ));
+        }
+    };
+    let data = match call.data {
+        None | Some(Value::Null) => json!({}),
+        Some(v @ Value::Object(_)) => v,
+        Some(_) => {
+            return Err(Failure(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "data must be an object".into(),
+            ));
+        }
+    };
+    let principal = Principal {
+        org_id: client.org_id,
+        actor: Actor::Client {
+            client_id: client.id,
+            api_key: client.api_key,
+        },
+    };
+    xroom_methods::dispatch(state, &principal, collection, &method, data).await
+}

@@ -1,0 +1,465 @@
+//! The methods of the xroom collections, each mapped onto the domain function that owns its
+//! rules, with the seed's input and output shapes.
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use poem::http::StatusCode;
+use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::xroom::{Failure, Outcome};
+use crate::{
+    domain::{
+        bookings::{self, BookingChange, BookingView, ListFilter, MeetingOptions, NewBooking},
+        principal::Principal,
+        rooms::{self, KickTarget, Origin, RoomOptions},
+        webhooks::{self, NewWebhook, WebhookView},
+    },
+    error::Error,
+    state::AppState,
+    store::Window,
+};
+
+pub const COLLECTIONS: [&str; 3] = ["room", "booking", "webhook"];
+
+pub fn methods(collection: &str) -> &'static [&'static str] {
+    match collection {
+        "room" => &[
+            "init",
+            "destroy",
+            "kickOut",
+            "setLock",
+            "setPassword",
+            "list",
+        ],
+        "booking" => &["add", "remove", "update", "list", "get"],
+        _ => &["add", "remove", "list", "validate"],
+    }
+}
+
+/// Everything at once: xroom lists are not paged.
+const ALL: Window = Window {
+    offset: 0,
+    limit: 100_000,
+};
+
+fn parse<T: DeserializeOwned>(data: Value) -> Result<T, Failure> {
+    serde_path_to_error::deserialize(data).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path.as_str(), missing) {
+            (".", Some(name)) => name.to_string(),
+            (p, Some(name)) => format!("{p}.{name}"),
+            (p, None) => p.to_string(),
+        };
+        Failure(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("data.{field}: {message}"),
+        )
+    })
+}
+
+fn room_id(id: &str) -> Result<(&str, &str), Failure> {
+    id.split_once('/')
+        .filter(|(d, n)| !d.is_empty() && !n.is_empty())
+        .ok_or_else(|| {
+            Failure(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "data.id: must be a room id such as chat.org/my-room".into(),
+            )
+        })
+}
+
+/// A time "in JS format": an ISO 8601 string or epoch milliseconds.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum JsTime {
+    Millis(i64),
+    Text(String),
+}
+
+impl JsTime {
+    fn parse(&self, field: &str) -> Result<DateTime<Utc>, Failure> {
+        let bad = || {
+            Failure(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("data.{field}: must be an ISO 8601 time or epoch milliseconds"),
+            )
+        };
+        match self {
+            JsTime::Millis(ms) => Utc.timestamp_millis_opt(*ms).single().ok_or_else(bad),
+            JsTime::Text(s) => DateTime::parse_from_rfc3339(s.trim())
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| bad()),
+        }
+    }
+}
+
+fn js(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn not_found(resource: &'static str) -> Failure {
+    Error::not_found(resource).into()
+}
+
+pub async fn dispatch(
+    state: &AppState,
+    who: &Principal,
+    collection: &str,
+    method: &str,
+    data: Value,
+) -> Outcome {
+    match (collection, method) {
+        ("room", "init") => room_init(state, who, parse(data)?).await,
+        ("room", "destroy") => {
+            let d: Destroy = parse(data)?;
+            let (domain, name) = room_id(&d.id)?;
+            rooms::destroy(
+                state,
+                who.org_id,
+                domain,
+                name,
+                d.force_kick.unwrap_or(false),
+            )
+            .await?;
+            Ok(json!(true))
+        }
+        ("room", "kickOut") => {
+            let k: KickOut = parse(data)?;
+            let (domain, name) = room_id(&k.id)?;
+            let target = match k.peer_id.as_str() {
+                "all" => KickTarget::All,
+                id => KickTarget::Peer(Uuid::parse_str(id).map_err(|_| not_found("peer"))?),
+            };
+            rooms::kick(state, who.org_id, domain, name, target).await?;
+            Ok(json!(true))
+        }
+        ("room", "setLock") => {
+            let l: SetLock = parse(data)?;
+            let (domain, name) = room_id(&l.id)?;
+            rooms::set_lock(state, who.org_id, domain, name, l.lock).await?;
+            Ok(json!(true))
+        }
+        ("room", "setPassword") => {
+            let p: SetPassword = parse(data)?;
+            let (domain, name) = room_id(&p.id)?;
+            rooms::set_password(state, who.org_id, domain, name, p.password.as_deref()).await?;
+            Ok(json!(true))
+        }
+        ("room", "list") => room_list(state, who, parse(data)?).await,
+        ("booking", "add") => booking_add(state, who, parse(data)?).await,
+        ("booking", "remove") => {
+            let b: ById = parse(data)?;
+            bookings::cancel(state, who.org_id, b.id).await?;
+            Ok(json!(true))
+        }
+        ("booking", "update") => booking_update(state, who, parse(data)?).await,
+        ("booking", "list") => {
+            let l: ByDomain = parse(data)?;
+            let filter = ListFilter {
+                domain: Some(l.domain),
+                ..Default::default()
+            };
+            let (views, _) = bookings::list(state, who.org_id, filter, ALL).await?;
+            Ok(Value::Array(
+                views.into_iter().map(booking_object).collect(),
+            ))
+        }
+        ("booking", "get") => {
+            let b: ById = parse(data)?;
+            Ok(booking_object(
+                bookings::get(state, who.org_id, b.id).await?,
+            ))
+        }
+        ("webhook", "add") => {
+            let w: WebhookAdd = parse(data)?;
+            let v = webhooks::add(
+                state,
+                who.org_id,
+                NewWebhook {
+                    domain: w.domain,
+                    kind: w.kind,
+                    room_name: w.room_name,
+                    url: w.url,
+                    robot_id: w.robot_id,
+                    events: None,
+                },
+            )
+            .await?;
+            Ok(json!({"id": v.id, "validated": v.validated}))
+        }
+        ("webhook", "remove") => {
+            let w: ById = parse(data)?;
+            webhooks::remove(state, who.org_id, w.id).await?;
+            Ok(json!(true))
+        }
+        ("webhook", "list") => {
+            let l: WebhookList = parse(data)?;
+            let (views, _) = webhooks::list(
+                state,
+                who.org_id,
+                Some(&l.domain),
+                l.token,
+                l.validated,
+                ALL,
+            )
+            .await?;
+            Ok(Value::Array(
+                views.into_iter().map(webhook_object).collect(),
+            ))
+        }
+        ("webhook", "validate") => {
+            let w: ById = parse(data)?;
+            let (_, result) = webhooks::validate(state, who.org_id, w.id).await?;
+            Ok(json!({"validated": result.validated}))
+        }
+        _ => Err(Failure(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unknown method {method:?} for {collection}; valid methods: {}",
+                methods(collection).join(", ")
+            ),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Init {
+    id: String,
+    #[serde(rename = "type")]
+    room_type: Option<i64>,
+    lock: Option<bool>,
+    key: Option<String>,
+    add_host_key: Option<bool>,
+    capacity: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Destroy {
+    id: String,
+    force_kick: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KickOut {
+    id: String,
+    peer_id: String,
+}
+
+#[derive(Deserialize)]
+struct SetLock {
+    id: String,
+    lock: bool,
+}
+
+#[derive(Deserialize)]
+struct SetPassword {
+    id: String,
+    /// `null` (or absent) removes the password.
+    password: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct OptionalDomain {
+    domain: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ById {
+    id: i64,
+}
+
+#[derive(Deserialize)]
+struct ByDomain {
+    domain: String,
+}
+
+async fn room_init(state: &AppState, who: &Principal, i: Init) -> Outcome {
+    let (domain, name) = room_id(&i.id)?;
+    let created = rooms::init(
+        state,
+        Origin::Client(who.client_id()),
+        who.org_id,
+        domain,
+        name,
+        RoomOptions {
+            room_type: i.room_type,
+            lock: i.lock,
+            password: i.key,
+            add_host_key: i.add_host_key.unwrap_or(false),
+            capacity: i.capacity,
+        },
+    )
+    .await?;
+    let r = created.room;
+    let mut out =
+        json!({"id": r.full_id(), "type": r.room_type, "isLocked": r.is_locked, "key": r.password});
+    if let Some(key) = created.host_key {
+        out["hostKey"] = key.into();
+    }
+    Ok(out)
+}
+
+async fn room_list(state: &AppState, who: &Principal, l: OptionalDomain) -> Outcome {
+    let (views, _) = rooms::list(state, who.org_id, l.domain.as_deref(), ALL).await?;
+    let mut by_domain: Map<String, Value> = Map::new();
+    for r in views {
+        let object = json!({
+            "options": {"type": r.room_type, "isLocked": r.is_locked, "password": r.password},
+            "clients": r.peers.iter().map(|p| json!({"id": p.id, "type": p.peer_type})).collect::<Vec<_>>(),
+        });
+        let entry = by_domain
+            .entry(r.domain.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(rooms) = entry {
+            rooms.insert(r.full_id(), object);
+        }
+    }
+    if let Some(d) = l.domain
+        && by_domain.is_empty()
+    {
+        by_domain.insert(d.to_ascii_lowercase(), json!({}));
+    }
+    Ok(Value::Object(by_domain))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Options {
+    duration: Option<i64>,
+    lock: Option<bool>,
+    #[serde(rename = "type")]
+    room_type: Option<i64>,
+    capacity: Option<i64>,
+    key: Option<String>,
+    add_host_key: Option<bool>,
+}
+
+impl From<Options> for MeetingOptions {
+    fn from(o: Options) -> Self {
+        Self {
+            duration: o.duration,
+            lock: o.lock,
+            room_type: o.room_type,
+            capacity: o.capacity,
+            key: o.key,
+            add_host_key: o.add_host_key.unwrap_or(false),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BookingAdd {
+    domain: String,
+    room_name: String,
+    start_time: JsTime,
+    meeting_options: Options,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BookingUpdate {
+    id: i64,
+    start_time: Option<JsTime>,
+    meeting_options: Option<Options>,
+}
+
+async fn booking_add(state: &AppState, who: &Principal, b: BookingAdd) -> Outcome {
+    let start_time = b.start_time.parse("startTime")?;
+    let v = bookings::add(
+        state,
+        who,
+        NewBooking {
+            domain: b.domain,
+            room_name: b.room_name,
+            start_time,
+            options: b.meeting_options.into(),
+            grace_minutes: None,
+        },
+    )
+    .await?;
+    let mut out = json!({"id": v.id});
+    if let Some(key) = v.host_key {
+        out["hostKey"] = key.into();
+    }
+    Ok(out)
+}
+
+async fn booking_update(state: &AppState, who: &Principal, b: BookingUpdate) -> Outcome {
+    let start_time = b.start_time.map(|t| t.parse("startTime")).transpose()?;
+    let v = bookings::update(
+        state,
+        who.org_id,
+        b.id,
+        BookingChange {
+            start_time,
+            options: b.meeting_options.map(Into::into),
+            grace_minutes: None,
+        },
+    )
+    .await?;
+    let mut out = json!({});
+    if let Some(key) = v.host_key {
+        out["hostKey"] = key.into();
+    }
+    Ok(out)
+}
+
+fn booking_object(v: BookingView) -> Value {
+    let mut options = json!({
+        "duration": v.duration_minutes,
+        "type": v.room_type,
+        "isLocked": v.is_locked,
+        "capacity": v.capacity,
+    });
+    if let Some(p) = v.password {
+        options["password"] = p.into();
+    }
+    if let Some(k) = v.host_key {
+        options["hostKey"] = k.into();
+    }
+    json!({
+        "id": v.id,
+        "domainName": v.domain,
+        "roomName": v.room_name,
+        "startTime": js(v.start_time),
+        "meetingOptions": options,
+        "state": v.state,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookAdd {
+    domain: String,
+    #[serde(rename = "type")]
+    kind: String,
+    room_name: Option<String>,
+    url: Option<String>,
+    robot_id: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct WebhookList {
+    domain: String,
+    token: Option<String>,
+    validated: Option<bool>,
+}
+
+fn webhook_object(v: WebhookView) -> Value {
+    json!({
+        "id": v.id,
+        "domain": v.domain,
+        "roomName": v.room_name,
+        "url": v.url,
+        "robotId": v.robot_id,
+        "validated": v.validated,
+    })
+}
