@@ -8,6 +8,7 @@ mod m20261124_000003_bookings;
 mod m20261125_000004_sessions;
 mod m20261125_000005_notify_trigger;
 mod m20261125_000006_room_headcount;
+mod m20261126_000007_chat;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_sessions::Migration),
             Box::new(m20261125_000005_notify_trigger::Migration),
             Box::new(m20261125_000006_room_headcount::Migration),
+            Box::new(m20261126_000007_chat::Migration),
         ]
     }
 }

@@ -165,6 +165,37 @@ event_body!(
     "A session's room closed (its last peer left, or it was destroyed)."
 );
 
+/// Who wrote a chat message.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct EventSender {
+    /// `peer`, `client` or `xmpp`.
+    pub kind: String,
+    pub peer_id: Option<Uuid>,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct EventMessage {
+    pub id: i64,
+    pub sender: EventSender,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct ChatMessagePayload {
+    pub room: EventRoom,
+    pub message: EventMessage,
+}
+
+event_body!(
+    ChatMessageEvent,
+    ChatMessagePayload,
+    "A message in a room's chat."
+);
+
 /// The body of a webhook delivery, by `event`.
 #[derive(Debug, Clone, Union)]
 #[oai(discriminator_name = "event")]
@@ -189,4 +220,6 @@ pub enum WebhookEvent {
     SessionStarted(SessionStartedEvent),
     #[oai(mapping = "sessionEnded")]
     SessionEnded(SessionEndedEvent),
+    #[oai(mapping = "chatMessage")]
+    ChatMessage(ChatMessageEvent),
 }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod body;
 pub mod bookings;
+pub mod chat;
 pub mod clients;
 pub mod deliveries;
 pub mod domains;
@@ -43,6 +44,8 @@ pub enum Tag {
     Bookings,
     /// Subscriptions, session links and session entries (the Coviu API)
     Sessions,
+    /// Room chat
+    Chat,
     /// Webhooks, their validation and delivery log
     Webhooks,
     /// Liveness and readiness
@@ -61,6 +64,7 @@ pub type Apis = (
     subscriptions::SubscriptionsApi,
     session_links::SessionLinksApi,
     sessions::SessionsApi,
+    chat::ChatApi,
     webhooks::WebhooksApi,
     deliveries::DeliveriesApi,
     health::HealthApi,
@@ -80,6 +84,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             subscriptions::SubscriptionsApi,
             session_links::SessionLinksApi,
             sessions::SessionsApi,
+            chat::ChatApi,
             webhooks::WebhooksApi,
             deliveries::DeliveriesApi,
             health::HealthApi,

@@ -4,6 +4,7 @@ pub mod admins;
 pub mod booking_changes;
 pub mod booking_schedule;
 pub mod bookings;
+pub mod chat;
 pub mod clients;
 pub mod deliveries;
 pub mod domains;

@@ -12,6 +12,7 @@ use super::Event;
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Event>>,
     delivery_wake: Arc<Notify>,
+    bridge_wake: Arc<Notify>,
     /// True on Postgres: publishing goes through NOTIFY, not directly.
     distributed: bool,
 }
@@ -24,6 +25,7 @@ impl EventBus {
         Self {
             sender: broadcast::channel(CAPACITY).0,
             delivery_wake: Arc::new(Notify::new()),
+            bridge_wake: Arc::new(Notify::new()),
             distributed,
         }
     }
@@ -51,6 +53,14 @@ impl EventBus {
 
     pub fn wake_delivery(&self) {
         self.delivery_wake.notify_one();
+    }
+
+    pub fn wake_bridge(&self) {
+        self.bridge_wake.notify_one();
+    }
+
+    pub fn bridge_wake(&self) -> Arc<Notify> {
+        self.bridge_wake.clone()
     }
 
     pub fn delivery_wake(&self) -> Arc<Notify> {

@@ -26,6 +26,7 @@ pub enum EventKind {
     BookingCancelled,
     SessionStarted,
     SessionEnded,
+    ChatMessage,
 }
 
 impl EventKind {
@@ -40,6 +41,7 @@ impl EventKind {
         EventKind::BookingCancelled,
         EventKind::SessionStarted,
         EventKind::SessionEnded,
+        EventKind::ChatMessage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +56,7 @@ impl EventKind {
             EventKind::BookingCancelled => "bookingCancelled",
             EventKind::SessionStarted => "sessionStarted",
             EventKind::SessionEnded => "sessionEnded",
+            EventKind::ChatMessage => "chatMessage",
         }
     }
 

@@ -72,3 +72,16 @@ pub fn booking(b: &BookingView) -> Value {
 pub fn session(session_id: &str, room: &str) -> Value {
     json!({ "room": { "name": room }, "session": { "id": session_id } })
 }
+
+/// `chatMessage`: the message as the chat API shows it.
+pub fn chat_message(room: &str, m: &crate::domain::chat::MessageView) -> Value {
+    json!({
+        "room": { "name": room },
+        "message": {
+            "id": m.id,
+            "sender": { "kind": m.sender_kind, "peerId": m.peer_id, "displayName": m.display_name },
+            "text": m.text,
+            "createdAt": m.created_at.to_rfc3339(),
+        }
+    })
+}

@@ -27,6 +27,7 @@ pub struct WriteTx {
     state: AppState,
     recorded: Vec<Event>,
     deliveries: usize,
+    wake_bridge: bool,
 }
 
 impl WriteTx {
@@ -36,6 +37,7 @@ impl WriteTx {
             state: state.clone(),
             recorded: Vec::new(),
             deliveries: 0,
+            wake_bridge: false,
         })
     }
 
@@ -154,8 +156,32 @@ impl WriteTx {
         Ok(())
     }
 
+    /// After commit, tell this node's XMPP bridge that messages wait to be sent.
+    pub fn wake_bridge(&mut self) {
+        self.wake_bridge = true;
+    }
+
+    /// The last recorded event (to address a delivery to it explicitly).
+    pub fn last_event(&self) -> Option<&Event> {
+        self.recorded.last()
+    }
+
+    /// Queue a delivery of the last recorded event to one webhook (chat-bridge callbacks).
+    pub async fn deliver_last_to(&mut self, webhook_id: i64) -> Result<()> {
+        let Some(event) = self.recorded.last() else {
+            return Ok(());
+        };
+        let row = new_delivery(webhook_id, event.id, &event.order_key(), self.now());
+        store::deliveries::insert_many(&self.txn, vec![row]).await?;
+        self.deliveries += 1;
+        Ok(())
+    }
+
     pub async fn commit(self) -> Result<()> {
         self.txn.commit().await?;
+        if self.wake_bridge {
+            self.state.bus.wake_bridge();
+        }
         self.state.bus.committed(self.recorded, self.deliveries > 0);
         Ok(())
     }

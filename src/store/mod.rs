@@ -2,6 +2,7 @@
 //! functions; no SQL is written anywhere else.
 pub mod admins;
 pub mod bookings;
+pub mod chat;
 pub mod clients;
 pub mod connect;
 pub mod deliveries;

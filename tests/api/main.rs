@@ -3,6 +3,7 @@ mod helpers;
 
 mod auth_token;
 mod bookings;
+mod chat;
 mod cli;
 mod domains;
 mod errors;

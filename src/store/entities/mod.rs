@@ -2,6 +2,8 @@
 pub mod admin_user;
 pub mod api_client;
 pub mod booking;
+pub mod chat_binding;
+pub mod chat_message;
 pub mod delivery;
 pub mod domain;
 pub mod event;

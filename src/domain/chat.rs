@@ -1,0 +1,230 @@
+//! Room chat: messages from peers, from the org's API clients (under a display name) and from
+//! a bridged XMPP room. Each message is a `chatMessage` event (webhooks, realtime); in a room
+//! bridged to XMPP it also waits, durably, to be sent to the MUC.
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
+use uuid::Uuid;
+
+use super::{domains, validate};
+use crate::{
+    auth::random,
+    error::{Error, Result},
+    events::{EventKind, payloads, tx::WriteTx},
+    state::AppState,
+    store::{
+        self,
+        entities::{chat_message, domain, room},
+    },
+};
+
+/// Longest message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageView {
+    pub id: i64,
+    /// `domain/name`.
+    pub room: String,
+    /// `peer`, `client` or `xmpp`.
+    pub sender_kind: String,
+    pub peer_id: Option<Uuid>,
+    pub display_name: String,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+}
+
+fn view(domain: &str, room: &str, m: chat_message::Model) -> MessageView {
+    MessageView {
+        id: m.id,
+        room: format!("{domain}/{room}"),
+        sender_kind: m.sender_kind,
+        peer_id: m.peer_id,
+        display_name: m.display_name,
+        text: m.text,
+        created_at: m.created_at,
+    }
+}
+
+fn check_text(text: &str) -> Result<String> {
+    if text.trim().is_empty() {
+        return Err(Error::invalid("text", "must not be empty"));
+    }
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(Error::invalid(
+            "text",
+            format!("must be at most {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone)]
+pub enum Sender {
+    Peer { id: Uuid, display_name: String },
+    Client { display_name: String },
+    Xmpp { nick: String },
+}
+
+/// Store a message in a live room (locked by `tx`) and emit `chatMessage`. Returns the
+/// message and the event's id.
+pub(crate) async fn post_in(
+    tx: &mut WriteTx,
+    domain: &domain::Model,
+    room: &mut room::Model,
+    sender: Sender,
+    text: &str,
+) -> Result<MessageView> {
+    let text = check_text(text)?;
+    let bridged = store::chat::binding_of_room(tx.conn(), room.id)
+        .await?
+        .is_some();
+    let (kind, peer_id, display_name) = match sender {
+        Sender::Peer { id, display_name } => ("peer", Some(id), display_name),
+        Sender::Client { display_name } => ("client", None, display_name),
+        Sender::Xmpp { nick } => ("xmpp", None, nick),
+    };
+    // Messages from XMPP are already in the MUC; others wait to be sent there.
+    let xmpp_state = (bridged && kind != "xmpp").then(|| store::chat::PENDING.to_string());
+    let model = store::chat::insert(
+        tx.conn(),
+        chat_message::ActiveModel {
+            org_id: Set(domain.org_id),
+            room_id: Set(room.id),
+            sender_kind: Set(kind.to_string()),
+            peer_id: Set(peer_id),
+            display_name: Set(display_name),
+            text: Set(text),
+            xmpp_state: Set(xmpp_state),
+            created_at: Set(tx.now()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let message = view(&domain.name, &room.name, model);
+    let payload = payloads::chat_message(&room.name, &message);
+    tx.emit_room(domain, room, EventKind::ChatMessage, payload)
+        .await?;
+    if bridged {
+        tx.wake_bridge();
+    }
+    Ok(message)
+}
+
+/// An API client of the org posts under a display name.
+pub async fn post_as_client(
+    state: &AppState,
+    org_id: Uuid,
+    domain_name: &str,
+    name: &str,
+    display_name: &str,
+    text: &str,
+) -> Result<MessageView> {
+    let display_name = validate::display_text("displayName", display_name, 128)?;
+    let mut tx = WriteTx::begin(state).await?;
+    let domain = domains::find_model(tx.conn(), org_id, domain_name).await?;
+    let mut room = store::rooms::find_live(tx.conn(), domain.id, name, true)
+        .await?
+        .ok_or(Error::not_found("room"))?;
+    let m = post_in(
+        &mut tx,
+        &domain,
+        &mut room,
+        Sender::Client { display_name },
+        text,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// A peer posts in its room.
+pub async fn post_as_peer(
+    state: &AppState,
+    domain_name: &str,
+    name: &str,
+    token: &str,
+    text: &str,
+) -> Result<MessageView> {
+    let mut tx = WriteTx::begin(state).await?;
+    let (domain, mut room, peer) = peer_room(&tx, domain_name, name, token).await?;
+    let sender = Sender::Peer {
+        id: peer.id,
+        display_name: peer.display_name,
+    };
+    let m = post_in(&mut tx, &domain, &mut room, sender, text).await?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+async fn peer_room(
+    tx: &WriteTx,
+    domain_name: &str,
+    name: &str,
+    token: &str,
+) -> Result<(domain::Model, room::Model, store::entities::peer::Model)> {
+    let (peer, room) = store::peers::find_active_by_token(tx.conn(), &random::digest(token))
+        .await?
+        .ok_or_else(|| {
+            Error::unauthenticated(
+                "invalid_peer_token",
+                "the peer token is unknown or has left",
+            )
+        })?;
+    let domain = store::domains::find_by_id(tx.conn(), room.domain_id)
+        .await?
+        .filter(|d| d.name == domain_name.to_ascii_lowercase() && room.name == name)
+        .ok_or_else(|| {
+            Error::forbidden("peer_not_in_room", "the peer token belongs to another room")
+        })?;
+    let room = store::rooms::find_live(tx.conn(), domain.id, name, true)
+        .await?
+        .ok_or(Error::not_found("room"))?;
+    Ok((domain, room, peer))
+}
+
+/// A page of a room's messages, newest first, and whether older ones exist.
+pub async fn list(
+    state: &AppState,
+    room_id: Uuid,
+    domain: &str,
+    room: &str,
+    before: Option<i64>,
+    since: Option<i64>,
+    count: u64,
+) -> Result<(Vec<MessageView>, bool)> {
+    let rows = store::chat::list(&state.db, room_id, before, since, count).await?;
+    let more = rows.len() as u64 > count;
+    Ok((
+        rows.into_iter()
+            .take(count as usize)
+            .map(|m| view(domain, room, m))
+            .collect(),
+        more,
+    ))
+}
+
+/// The live room of the org for a message listing.
+pub async fn org_room(
+    state: &AppState,
+    org_id: Uuid,
+    domain_name: &str,
+    name: &str,
+) -> Result<(Uuid, String)> {
+    let domain = domains::find_model(&state.db, org_id, domain_name).await?;
+    let room = store::rooms::find_live(&state.db, domain.id, name, false)
+        .await?
+        .ok_or(Error::not_found("room"))?;
+    Ok((room.id, domain.name))
+}
+
+/// The peer's room for a message listing.
+pub async fn peer_room_id(
+    state: &AppState,
+    domain_name: &str,
+    name: &str,
+    token: &str,
+) -> Result<(Uuid, String)> {
+    let room = super::peers::room_for_peer(state, domain_name, name, token).await?;
+    Ok((room.id, room.domain))
+}

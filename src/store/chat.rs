@@ -1,0 +1,110 @@
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::entities::{
+    chat_binding,
+    chat_message::{ActiveModel, Column, Entity, Model},
+};
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+
+pub async fn insert(db: &impl ConnectionTrait, m: ActiveModel) -> Result<Model, DbErr> {
+    m.insert(db).await
+}
+
+/// A room's messages, newest first: older than `before`, newer than `since`, at most `limit + 1`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    room_id: Uuid,
+    before: Option<i64>,
+    since: Option<i64>,
+    limit: u64,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::RoomId.eq(room_id))
+        .apply_if(before, |q, id| q.filter(Column::Id.lt(id)))
+        .apply_if(since, |q, id| q.filter(Column::Id.gt(id)))
+        .order_by_desc(Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await
+}
+
+/// Messages waiting to go to an XMPP room, oldest first.
+pub async fn pending_for_room(
+    db: &impl ConnectionTrait,
+    room_id: Uuid,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::RoomId.eq(room_id))
+        .filter(Column::XmppState.eq(PENDING))
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn mark_sent(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::XmppState, Expr::value(SENT))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_binding(
+    db: &impl ConnectionTrait,
+    b: chat_binding::ActiveModel,
+) -> Result<chat_binding::Model, DbErr> {
+    b.insert(db).await
+}
+
+pub async fn binding_by_jid(
+    db: &impl ConnectionTrait,
+    jid: &str,
+) -> Result<Option<chat_binding::Model>, DbErr> {
+    chat_binding::Entity::find()
+        .filter(chat_binding::Column::Jid.eq(jid))
+        .one(db)
+        .await
+}
+
+pub async fn binding_of_room(
+    db: &impl ConnectionTrait,
+    room_id: Uuid,
+) -> Result<Option<chat_binding::Model>, DbErr> {
+    chat_binding::Entity::find()
+        .filter(chat_binding::Column::RoomId.eq(room_id))
+        .one(db)
+        .await
+}
+
+pub async fn all_bindings(db: &impl ConnectionTrait) -> Result<Vec<chat_binding::Model>, DbErr> {
+    chat_binding::Entity::find()
+        .order_by_asc(chat_binding::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+pub async fn delete_binding(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    chat_binding::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// Most recent message time of a room (for the bridge's history cut-off after a reconnect).
+pub async fn latest_at(
+    db: &impl ConnectionTrait,
+    room_id: Uuid,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    Ok(Entity::find()
+        .filter(Column::RoomId.eq(room_id))
+        .order_by_desc(Column::Id)
+        .one(db)
+        .await?
+        .map(|m| m.created_at))
+}
