@@ -81,6 +81,18 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .at("/v1/realtime", api::realtime::realtime)
         .at("/join/:domain/:room", api::join_page::join_page)
         .at(
+            "/api/startChatForRoom",
+            poem::post(crate::compat::bbb_chat::start_chat),
+        )
+        .at(
+            "/api/sendChatMessage/:jid",
+            poem::post(crate::compat::bbb_chat::send_message),
+        )
+        .at(
+            "/api/endChatForRoom",
+            poem::post(crate::compat::bbb_chat::end_chat),
+        )
+        .at(
             "/api/:collection",
             poem::post(crate::compat::xroom::endpoint),
         )

@@ -10,6 +10,9 @@ use url::Url;
 
 use crate::auth::seal::MasterKey;
 
+mod chat;
+pub use chat::{ChatConfig, SecretString, XmppConfig};
+
 /// The settings as given on the command line or in the environment, before validation.
 #[derive(Args, Debug, Clone, Default)]
 pub struct Settings {
@@ -79,6 +82,41 @@ pub struct Settings {
     /// Log format: `text` or `json` [default: text]. The filter comes from RUST_LOG.
     #[arg(long, env = "MEETPLANE_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// Shared secret of the chat-bridge API (`/api/startChatForRoom` …) for clients that are
+    /// not API clients; API clients use their own secret [default: none].
+    #[arg(
+        long,
+        env = "MEETPLANE_CHAT_SHARED_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub chat_shared_secret: Option<String>,
+    /// Organisation (id or name) that owns chats started with the shared secret
+    /// [default: the only organisation, if there is one].
+    #[arg(long, env = "MEETPLANE_CHAT_ORG", global = true)]
+    pub chat_org: Option<String>,
+    /// How far a chat-bridge checksum's time may be from the server's, in seconds [default: 5].
+    #[arg(long, env = "MEETPLANE_CHAT_TIME_DELTA", global = true)]
+    pub chat_time_delta: Option<String>,
+    /// JID of the XMPP account the chat bridge logs in with; with the password it enables the
+    /// bridge [default: none].
+    #[arg(long, env = "MEETPLANE_XMPP_JID", global = true)]
+    pub xmpp_jid: Option<String>,
+    /// Password of the XMPP account.
+    #[arg(
+        long,
+        env = "MEETPLANE_XMPP_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub xmpp_password: Option<String>,
+    /// XMPP server as `host:port`, connected without TLS (loopback or a private network only);
+    /// unset: the JID's domain via DNS SRV with STARTTLS [default: none].
+    #[arg(long, env = "MEETPLANE_XMPP_SERVER", global = true)]
+    pub xmpp_server: Option<String>,
+    /// Nickname of the bridge in the multi-user chats [default: meetplane].
+    #[arg(long, env = "MEETPLANE_XMPP_NICK", global = true)]
+    pub xmpp_nick: Option<String>,
 }
 
 /// Environment variables meetplane reads; any other `MEETPLANE_*` variable is refused.
@@ -101,6 +139,13 @@ const KNOWN_ENV: &[&str] = &[
     "MEETPLANE_DELIVERY_CONCURRENCY",
     "MEETPLANE_LOG_SQL",
     "MEETPLANE_LOG_FORMAT",
+    "MEETPLANE_CHAT_SHARED_SECRET",
+    "MEETPLANE_CHAT_ORG",
+    "MEETPLANE_CHAT_TIME_DELTA",
+    "MEETPLANE_XMPP_JID",
+    "MEETPLANE_XMPP_PASSWORD",
+    "MEETPLANE_XMPP_SERVER",
+    "MEETPLANE_XMPP_NICK",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +155,7 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-fn invalid(setting: &str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(setting: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         setting: setting.to_string(),
         reason: reason.into(),
@@ -193,6 +238,7 @@ pub struct Config {
     pub background_workers: bool,
     pub log_sql: bool,
     pub log_format: LogFormat,
+    pub chat: ChatConfig,
 }
 
 impl Config {
@@ -343,6 +389,7 @@ impl Config {
             background_workers: true,
             log_sql,
             log_format,
+            chat: ChatConfig::from_settings(s)?,
         })
     }
 }
@@ -384,7 +431,7 @@ fn parse_database_url(v: &str) -> Result<DatabaseUrl, ConfigError> {
     ))
 }
 
-fn parse_duration(
+pub(crate) fn parse_duration(
     name: &str,
     v: Option<&str>,
     default: Duration,

@@ -1,7 +1,9 @@
 //! Credentials: sealing secrets, password hashing, random tokens, access tokens and the
 //! request signatures of the compatibility surfaces.
 pub mod access_token;
+pub mod chat_checksum;
 pub mod password;
+pub mod python_json;
 pub mod random;
 pub mod seal;
 pub mod session_link;

@@ -1,3 +1,4 @@
 //! The seed dialects, as thin adapters over the domain: the same rules, their wire formats.
+pub mod bbb_chat;
 pub mod xroom;
 mod xroom_methods;

@@ -5,6 +5,8 @@ pub mod booking_changes;
 pub mod booking_schedule;
 pub mod bookings;
 pub mod chat;
+pub mod chat_bridge;
+pub mod chat_bridge_auth;
 pub mod clients;
 pub mod deliveries;
 pub mod domains;

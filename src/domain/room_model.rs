@@ -133,4 +133,6 @@ pub enum Origin {
     PublicLink,
     /// The scheduler, activating this booking.
     Booking(i64),
+    /// The chat-bridge API under the configured shared secret.
+    ChatBridge,
 }

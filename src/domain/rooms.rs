@@ -429,6 +429,7 @@ pub(super) async fn close_in(
     tx.emit_room(domain, &mut room, EventKind::RoomRemoved, payload)
         .await?;
     super::sessions::on_close(tx, domain, &mut room).await?;
+    super::chat_bridge::on_close(tx, &room).await?;
     let now = tx.now();
     store::rooms::mark_removed(tx.conn(), room, now).await?;
     Ok(removed)

@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use super::Event;
 use crate::{
-    auth::webhook_signature,
+    auth::{chat_checksum, webhook_signature},
     domain::{
+        chat_bridge,
         deliveries::{self, DELIVERED, Decision, Outcome},
         domains,
     },
@@ -65,19 +66,62 @@ pub async fn post_signed(
     state.outbound.vet(url).map_err(|e| e.to_string())?;
     let timestamp = Utc::now().timestamp();
     let signature = webhook_signature::sign(webhook_key, message_id, timestamp, body);
+    let headers = [
+        ("webhook-id", message_id.to_string()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", signature),
+    ];
+    send(state, url, body.to_string(), &headers).await
+}
+
+/// POST a chat message to a chat-bridge callback: `{"user_name", "message", "checksum"}` with
+/// the seed's checksum under the callback secret, made now (the receiver checks its clock).
+async fn post_callback(
+    state: &AppState,
+    hook: &webhook::Model,
+    event: &Event,
+) -> std::result::Result<Answer, String> {
+    let url = hook
+        .url
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+        .ok_or("the callback has no valid url")?;
+    state.outbound.vet(&url).map_err(|e| e.to_string())?;
+    let secret = chat_bridge::callback_secret(state, hook)
+        .map_err(|e| e.to_string())?
+        .ok_or("the callback has no secret")?;
+    let message = &event.payload["message"];
+    let fields = [
+        (
+            "user_name",
+            message["sender"]["displayName"]
+                .as_str()
+                .unwrap_or_default(),
+        ),
+        ("message", message["text"].as_str().unwrap_or_default()),
+    ];
+    let body =
+        chat_checksum::signed_body("sendChatMessage", &fields, &secret, Utc::now().timestamp());
+    send(state, &url, body, &[]).await
+}
+
+/// POST a JSON body with extra headers and read (the start of) the answer.
+async fn send(
+    state: &AppState,
+    url: &Url,
+    body: String,
+    headers: &[(&str, String)],
+) -> std::result::Result<Answer, String> {
     let started = std::time::Instant::now();
-    let mut resp = state
+    let mut req = state
         .outbound
         .client()
         .post(url.clone())
-        .header(CONTENT_TYPE, "application/json")
-        .header("webhook-id", message_id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(body.to_string())
-        .send()
-        .await
-        .map_err(describe)?;
+        .header(CONTENT_TYPE, "application/json");
+    for (name, value) in headers {
+        req = req.header(*name, value);
+    }
+    let mut resp = req.body(body).send().await.map_err(describe)?;
     let status = resp.status().as_u16();
     let retry_after = resp
         .headers()
@@ -169,11 +213,17 @@ async fn attempt(
     key: Option<Arc<str>>,
 ) -> Attempted {
     let event = Event::from_model(e);
-    let body = event.webhook_body(hook.id).to_string();
-    let answer = match (key, hook.url.as_deref().map(Url::parse)) {
-        (Some(key), Some(Ok(url))) => post_signed(state, &url, &key, &d.message_id, &body).await,
-        (None, _) => Err("the webhook's domain is gone".to_string()),
-        _ => Err("the webhook has no valid url".to_string()),
+    let answer = if hook.kind == chat_bridge::CALLBACK {
+        post_callback(state, &hook, &event).await
+    } else {
+        let body = event.webhook_body(hook.id).to_string();
+        match (key, hook.url.as_deref().map(Url::parse)) {
+            (Some(key), Some(Ok(url))) => {
+                post_signed(state, &url, &key, &d.message_id, &body).await
+            }
+            (None, _) => Err("the webhook's domain is gone".to_string()),
+            _ => Err("the webhook has no valid url".to_string()),
+        }
     };
     let outcome = match answer {
         Ok(a) if (200..300).contains(&a.status) => Outcome::Delivered {

@@ -53,3 +53,12 @@ pub async fn revoke(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> 
         .await?;
     Ok(())
 }
+
+/// Every client that is not revoked (the chat bridge tries their secrets).
+pub async fn all_active(db: &impl ConnectionTrait) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::RevokedAt.is_null())
+        .order_by_asc(Column::CreatedAt)
+        .all(db)
+        .await
+}

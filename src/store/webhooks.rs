@@ -12,6 +12,8 @@ use super::{
 
 pub const ACTIVE: &str = "active";
 pub const DISABLED: &str = "disabled";
+/// Chat-bridge callbacks live in this table for their deliveries, but are not webhooks.
+const CALLBACK: &str = "callback";
 
 pub async fn insert(db: &impl ConnectionTrait, hook: ActiveModel) -> Result<Model, DbErr> {
     hook.insert(db).await
@@ -28,6 +30,7 @@ pub async fn find_in_org(
 ) -> Result<Option<Model>, DbErr> {
     Entity::find_by_id(id)
         .filter(Column::OrgId.eq(org_id))
+        .filter(Column::Kind.ne(CALLBACK))
         .one(db)
         .await
 }
@@ -50,6 +53,7 @@ pub async fn active_for_domain(
         .filter(Column::DomainId.eq(domain_id))
         .filter(Column::Status.eq(ACTIVE))
         .filter(Column::Validated.eq(true))
+        .filter(Column::Kind.ne(CALLBACK))
         .order_by_asc(Column::Id)
         .all(db)
         .await
@@ -69,7 +73,9 @@ pub async fn list(
     filter: Filter,
     window: Window,
 ) -> Result<Vec<Model>, DbErr> {
-    let mut query = Entity::find().filter(Column::OrgId.eq(org_id));
+    let mut query = Entity::find()
+        .filter(Column::OrgId.eq(org_id))
+        .filter(Column::Kind.ne(CALLBACK));
     if let Some(domain_id) = filter.domain_id {
         query = query.filter(Column::DomainId.eq(domain_id));
     }

@@ -4,6 +4,7 @@ mod helpers;
 mod auth_token;
 mod bookings;
 mod chat;
+mod chat_bridge;
 mod cli;
 mod domains;
 mod errors;

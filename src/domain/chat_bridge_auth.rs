@@ -1,0 +1,93 @@
+//! Who made a chat-bridge checksum (seed 000, PROTOCOLS.md). Existing clients send only the
+//! body, so the server finds the secret: with an `x-auth-id` header only that API client's
+//! secret is tried; otherwise the configured shared secret, then every active API client's.
+use uuid::Uuid;
+
+use super::{chat_bridge::Caller, clients};
+use crate::{
+    auth::{chat_checksum, python_json},
+    error::{Error, Result},
+    state::AppState,
+    store,
+};
+
+/// Check `checksum` over `call` and the body (`python_json::dumps` of it without the checksum).
+pub async fn verify(
+    state: &AppState,
+    call: &str,
+    body_json: &str,
+    checksum: Option<&str>,
+    auth_id: Option<&str>,
+) -> Result<Caller> {
+    let checksum = checksum
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| Error::unauthenticated("missing_checksum", "the body has no checksum"))?;
+    let now = state.now().timestamp();
+    let delta = state.config.chat.time_delta.as_secs() as i64;
+    let matches =
+        |secret: &str| chat_checksum::verify(call, body_json, secret, checksum, now, delta);
+
+    if let Some(api_key) = auth_id {
+        let client = store::clients::find_by_api_key(&state.db, api_key.trim())
+            .await?
+            .filter(|c| c.revoked_at.is_none())
+            .ok_or_else(|| {
+                Error::unauthenticated("unknown_client", "x-auth-id names no active API client")
+            })?;
+        if matches(&clients::secret_of(&state.sealer, &client)?) {
+            return Ok(Caller {
+                org_id: client.org_id,
+                client_id: Some(client.id),
+            });
+        }
+        return Err(bad_checksum(delta));
+    }
+    if let Some(shared) = &state.config.chat.shared_secret
+        && matches(shared.expose())
+    {
+        return Ok(Caller {
+            org_id: shared_secret_org(state).await?,
+            client_id: None,
+        });
+    }
+    for client in store::clients::all_active(&state.db).await? {
+        if matches(&clients::secret_of(&state.sealer, &client)?) {
+            return Ok(Caller {
+                org_id: client.org_id,
+                client_id: Some(client.id),
+            });
+        }
+    }
+    Err(bad_checksum(delta))
+}
+
+fn bad_checksum(delta: i64) -> Error {
+    Error::unauthenticated(
+        "bad_checksum",
+        format!(
+            "the checksum does not match: check the secret, that it covers the call name and the body without the checksum as Python's json.dumps writes it, and that the clock is within {delta} s"
+        ),
+    )
+}
+
+/// The org that owns chats started under the shared secret.
+async fn shared_secret_org(state: &AppState) -> Result<Uuid> {
+    if let Some(org) = &state.config.chat.org {
+        return Ok(super::orgs::resolve(&state.db, org).await?.id);
+    }
+    match store::orgs::count(&state.db).await? {
+        1 => Ok(store::orgs::first(&state.db)
+            .await?
+            .ok_or(Error::not_found("organisation"))?
+            .id),
+        _ => Err(Error::forbidden(
+            "chat_org_unset",
+            "several organisations exist: set MEETPLANE_CHAT_ORG to the one that owns shared-secret chats",
+        )),
+    }
+}
+
+/// The JSON a checksum covers: the body as Python re-serialises it, without `checksum`.
+pub fn covered_json(body: &python_json::PyValue) -> String {
+    python_json::dumps(&body.without("checksum"))
+}
