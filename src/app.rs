@@ -67,6 +67,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
         clock,
         bus,
         outbound,
+        bridge: Default::default(),
     }))
 }
 
@@ -172,6 +173,10 @@ impl Application {
                 cancel.clone(),
             )));
             workers.push(tokio::spawn(listener::run(
+                self.state.clone(),
+                cancel.clone(),
+            )));
+            workers.push(tokio::spawn(crate::xmpp::run(
                 self.state.clone(),
                 cancel.clone(),
             )));

@@ -17,6 +17,7 @@ pub mod scheduler;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod xmpp;
 
 /// Pick rustls's crypto provider explicitly. More than one provider is linked (sqlx's and
 /// reqwest's), and rustls panics at the first TLS connection if none was chosen.

@@ -10,6 +10,7 @@ use crate::{
     config::Config,
     events::bus::EventBus,
     outbound::Outbound,
+    xmpp::StatusCell,
 };
 
 #[derive(Clone, Debug)]
@@ -24,6 +25,8 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     pub bus: EventBus,
     pub outbound: Outbound,
+    /// This node's XMPP bridge status.
+    pub bridge: StatusCell,
 }
 
 impl AppState {

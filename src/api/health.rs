@@ -25,6 +25,19 @@ pub struct Readiness {
     pub pending_migrations: Vec<String>,
     /// Migrations the database has that this binary does not know (it is older than the schema).
     pub unknown_migrations: Vec<String>,
+    /// The XMPP chat bridge, when configured. Informational: it does not affect readiness.
+    pub xmpp_bridge: Option<XmppBridgeHealth>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct XmppBridgeHealth {
+    /// `standby`, `connecting`, `connected` or `disconnected`.
+    pub state: String,
+    /// How many MUCs the bridge is in.
+    pub rooms_joined: usize,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(ApiResponse)]
@@ -68,6 +81,15 @@ impl HealthApi {
             database,
             pending_migrations: pending,
             unknown_migrations: unknown,
+            xmpp_bridge: state.config.chat.xmpp.as_ref().map(|_| {
+                let b = state.bridge.get();
+                XmppBridgeHealth {
+                    state: b.state,
+                    rooms_joined: b.rooms_joined.len(),
+                    last_error: b.last_error,
+                    last_error_at: b.last_error_at,
+                }
+            }),
         });
         if ready {
             ReadyResponse::Ready(body)

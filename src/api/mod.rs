@@ -4,6 +4,7 @@ pub mod auth;
 pub mod body;
 pub mod bookings;
 pub mod chat;
+pub mod chat_bridge;
 pub mod clients;
 pub mod deliveries;
 pub mod domains;
@@ -65,6 +66,7 @@ pub type Apis = (
     session_links::SessionLinksApi,
     sessions::SessionsApi,
     chat::ChatApi,
+    chat_bridge::ChatBridgeApi,
     webhooks::WebhooksApi,
     deliveries::DeliveriesApi,
     health::HealthApi,
@@ -85,6 +87,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             session_links::SessionLinksApi,
             sessions::SessionsApi,
             chat::ChatApi,
+            chat_bridge::ChatBridgeApi,
             webhooks::WebhooksApi,
             deliveries::DeliveriesApi,
             health::HealthApi,

@@ -46,7 +46,7 @@ pub struct XmppConfig {
 }
 
 impl ChatConfig {
-    pub(super) fn from_settings(s: &Settings) -> Result<Self, ConfigError> {
+    pub fn from_settings(s: &Settings) -> Result<Self, ConfigError> {
         let shared_secret = match s.chat_shared_secret.as_deref() {
             None => None,
             Some(v) if v.len() < 8 => {

@@ -303,3 +303,13 @@ pub async fn from_xmpp(
 pub fn muc_text(m: &MessageView) -> String {
     format!("{} wrote:\n{}", m.display_name, m.text)
 }
+
+/// The MUCs an org bridges.
+pub async fn jids_of_org(state: &AppState, org_id: Uuid) -> Result<Vec<String>> {
+    Ok(store::chat::all_bindings(&state.db)
+        .await?
+        .into_iter()
+        .filter(|b| b.org_id == org_id)
+        .map(|b| b.jid)
+        .collect())
+}

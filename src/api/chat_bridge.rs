@@ -1,0 +1,61 @@
+//! The XMPP bridge's state, as this node sees it.
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{Object, OpenApi, payload::Json};
+
+use super::{Tag, problem::ApiResult, security::ClientAuth};
+use crate::{domain::chat_bridge, state::AppState, xmpp::BridgeStatus};
+
+pub struct ChatBridgeApi;
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ChatBridge {
+    /// `disabled` (no XMPP account configured), `standby` (another node bridges),
+    /// `connecting`, `connected` or `disconnected`.
+    pub state: String,
+    /// The bridge's XMPP account.
+    pub jid: Option<String>,
+    /// The caller's bridged MUCs the bridge is in now.
+    pub rooms_joined: Vec<String>,
+    /// The caller's bridged MUCs.
+    pub rooms_bridged: Vec<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub connected_since: Option<DateTime<Utc>>,
+}
+
+#[OpenApi(tag = "Tag::Chat")]
+impl ChatBridgeApi {
+    /// State of the XMPP chat bridge
+    ///
+    /// Rooms are limited to the caller's organisation.
+    #[oai(path = "/v1/chat-bridge", method = "get")]
+    async fn status(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+    ) -> ApiResult<Json<ChatBridge>> {
+        let bridged = chat_bridge::jids_of_org(&state, auth.0.org_id).await?;
+        let BridgeStatus {
+            state: bridge_state,
+            jid,
+            rooms_joined,
+            last_error,
+            last_error_at,
+            connected_since,
+        } = state.bridge.get();
+        Ok(Json(ChatBridge {
+            state: bridge_state,
+            jid,
+            rooms_joined: rooms_joined
+                .into_iter()
+                .filter(|r| bridged.contains(r))
+                .collect(),
+            rooms_bridged: bridged,
+            last_error,
+            last_error_at,
+            connected_since,
+        }))
+    }
+}

@@ -1,0 +1,165 @@
+//! The XMPP bridge: one c2s connection that joins the multi-user chat of every chat binding,
+//! sends the rooms' pending messages there and stores what others say in the rooms' chats.
+//!
+//! One node bridges at a time: on Postgres the node holding an advisory lock (on a connection
+//! kept for the purpose) is the leader, the others wait; on SQLite there is one node. The
+//! bridge's state is kept here for `/readyz` and the API.
+use std::{
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    DbBackend,
+    sqlx::{self, pool::PoolConnection, postgres::Postgres},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::state::AppState;
+
+mod incoming;
+mod session;
+
+/// Advisory lock key of the bridge leader ("meetplane xmpp").
+const LEADER_LOCK: i64 = 0x6d70_786d_7070;
+/// Pause before trying to become leader again, or after a lost lock connection.
+const RETRY: Duration = Duration::from_secs(2);
+
+/// What the bridge is doing, as shown by `/readyz` and `GET /v1/chat-bridge`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BridgeStatus {
+    /// `disabled` (not configured), `standby` (another node bridges), `connecting`,
+    /// `connected`, `disconnected`.
+    pub state: String,
+    pub jid: Option<String>,
+    /// MUCs the bridge is in.
+    pub rooms_joined: Vec<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub connected_since: Option<DateTime<Utc>>,
+}
+
+/// The bridge status of this node, shared with the HTTP side.
+#[derive(Debug, Clone)]
+pub struct StatusCell(Arc<RwLock<BridgeStatus>>);
+
+impl Default for StatusCell {
+    fn default() -> Self {
+        Self(Arc::new(RwLock::new(BridgeStatus {
+            state: "disabled".into(),
+            ..Default::default()
+        })))
+    }
+}
+
+impl StatusCell {
+    pub fn get(&self) -> BridgeStatus {
+        self.0.read().map(|s| s.clone()).unwrap_or_default()
+    }
+    pub(crate) fn update(&self, change: impl FnOnce(&mut BridgeStatus)) {
+        if let Ok(mut s) = self.0.write() {
+            change(&mut s);
+        }
+    }
+    pub(crate) fn error(&self, now: DateTime<Utc>, error: impl Into<String>) {
+        let error = error.into();
+        tracing::warn!(error = %error, "xmpp bridge");
+        self.update(|s| {
+            s.last_error = Some(error);
+            s.last_error_at = Some(now);
+        });
+    }
+}
+
+/// Run the bridge until `cancel`, when it is configured.
+pub async fn run(state: AppState, cancel: CancellationToken) {
+    let Some(xmpp) = state.config.chat.xmpp.clone() else {
+        return;
+    };
+    state.bridge.update(|s| {
+        s.state = "standby".into();
+        s.jid = Some(xmpp.jid.to_string());
+    });
+    while !cancel.is_cancelled() {
+        let lock = match lead(&state).await {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                state.bridge.update(|s| s.state = "standby".into());
+                if sleep_or_cancel(&cancel, RETRY).await {
+                    break;
+                }
+                continue;
+            }
+            Err(e) => {
+                state
+                    .bridge
+                    .error(state.now(), format!("cannot take the bridge lock: {e}"));
+                if sleep_or_cancel(&cancel, RETRY).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        tracing::info!(jid = %xmpp.jid, "this node bridges XMPP");
+        session::run(&state, &xmpp, &cancel, lock).await;
+        state.bridge.update(|s| {
+            s.state = "disconnected".into();
+            s.rooms_joined.clear();
+            s.connected_since = None;
+        });
+    }
+}
+
+/// True when cancelled during the pause.
+async fn sleep_or_cancel(cancel: &CancellationToken, pause: Duration) -> bool {
+    tokio::select! {
+        _ = cancel.cancelled() => true,
+        _ = tokio::time::sleep(pause) => false,
+    }
+}
+
+/// Proof of leadership: on Postgres the connection holding the advisory lock.
+pub(crate) struct Leadership(Option<PoolConnection<Postgres>>);
+
+impl Leadership {
+    /// Whether the lock is still held (its connection answers).
+    pub(crate) async fn still_held(&mut self) -> bool {
+        match &mut self.0 {
+            None => true,
+            Some(conn) => sqlx::query("SELECT 1").execute(&mut **conn).await.is_ok(),
+        }
+    }
+}
+
+/// Become the bridging node, if no other node is.
+async fn lead(state: &AppState) -> Result<Option<Leadership>, sqlx::Error> {
+    if state.db.get_database_backend() != DbBackend::Postgres {
+        return Ok(Some(Leadership(None)));
+    }
+    let pool = state.db.get_postgres_connection_pool();
+    let mut conn = pool.acquire().await?;
+    let (got,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+        .bind(LEADER_LOCK)
+        .fetch_one(&mut *conn)
+        .await?;
+    if got {
+        // The connection leaves the pool for good: closing it is what releases the lock.
+        Ok(Some(Leadership(Some(conn))))
+    } else {
+        Ok(None)
+    }
+}
+
+impl Drop for Leadership {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            // Detach and close, so the session ends and Postgres releases the lock; a
+            // connection returned to the pool would keep holding it.
+            let conn = conn.detach();
+            tokio::spawn(async move {
+                let _ = sqlx::Connection::close(conn).await;
+            });
+        }
+    }
+}
