@@ -200,3 +200,33 @@ async fn chat_input_is_checked() {
     .await;
     assert_problem(s, &b, StatusCode::UNAUTHORIZED, "invalid_peer_token");
 }
+
+#[tokio::test]
+async fn messages_reach_webhooks_as_chat_message_events() {
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    let receiver = crate::receiver::Receiver::start().await;
+    crate::webhooks::validated_webhook(&app, &t, &receiver, json!({"events": ["chatMessage"]}))
+        .await;
+    app.create_room(&t, json!({"domain": "localhost", "name": "hooked"}))
+        .await;
+    let path = app.org_path("/rooms/localhost/hooked/messages");
+    let (s, m) = app
+        .call(
+            &t,
+            Method::POST,
+            &path,
+            Some(json!({"displayName": "Bot", "text": "ping"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    // The validation handshake came first; then the one chatMessage (roomCreated is filtered out).
+    let got = receiver.wait_for(2).await;
+    let event = &got[1].json;
+    assert_eq!(
+        (event["event"].clone(), event["room"].clone()),
+        (json!("chatMessage"), json!("hooked"))
+    );
+    assert_eq!(event["payload"]["message"]["text"], "ping");
+    assert_eq!(event["payload"]["message"]["sender"]["displayName"], "Bot");
+}
