@@ -300,16 +300,15 @@ pub async fn from_xmpp(
 }
 
 /// The text the bridge sends to the MUC for a message (seed 000).
-pub fn muc_text(m: &MessageView) -> String {
-    format!("{} wrote:\n{}", m.display_name, m.text)
+pub fn muc_text(display_name: &str, text: &str) -> String {
+    format!("{display_name} wrote:\n{text}")
 }
 
 /// The MUCs an org bridges.
 pub async fn jids_of_org(state: &AppState, org_id: Uuid) -> Result<Vec<String>> {
-    Ok(store::chat::all_bindings(&state.db)
+    Ok(store::chat::bindings_of_org(&state.db, org_id)
         .await?
         .into_iter()
-        .filter(|b| b.org_id == org_id)
         .map(|b| b.jid)
         .collect())
 }

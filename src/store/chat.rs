@@ -91,6 +91,17 @@ pub async fn all_bindings(db: &impl ConnectionTrait) -> Result<Vec<chat_binding:
         .await
 }
 
+pub async fn bindings_of_org(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+) -> Result<Vec<chat_binding::Model>, DbErr> {
+    chat_binding::Entity::find()
+        .filter(chat_binding::Column::OrgId.eq(org_id))
+        .order_by_asc(chat_binding::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
 pub async fn delete_binding(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
     chat_binding::Entity::delete_by_id(id).exec(db).await?;
     Ok(())

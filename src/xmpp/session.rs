@@ -26,12 +26,7 @@ use xmpp_parsers::{
 };
 
 use super::Leadership;
-use crate::{
-    config::XmppConfig,
-    domain::{chat::MessageView, chat_bridge},
-    state::AppState,
-    store,
-};
+use crate::{config::XmppConfig, domain::chat_bridge, state::AppState, store};
 
 /// How often bindings and pending messages are looked at without a wake-up (bindings made
 /// on other nodes, retries).
@@ -324,20 +319,12 @@ impl Session<'_> {
                 if self.in_flight.contains(&m.id) {
                     continue;
                 }
-                let view = MessageView {
-                    id: m.id,
-                    room: String::new(),
-                    sender_kind: m.sender_kind,
-                    peer_id: m.peer_id,
-                    display_name: m.display_name,
-                    text: m.text,
-                    created_at: m.created_at,
-                };
                 let mut message = Message::groupchat(Some(Jid::from(jid.clone())));
                 message.id = Some(Id(format!("{ID_PREFIX}{}", m.id)));
-                message
-                    .bodies
-                    .insert(Lang::default(), chat_bridge::muc_text(&view));
+                message.bodies.insert(
+                    Lang::default(),
+                    chat_bridge::muc_text(&m.display_name, &m.text),
+                );
                 if !self.send(message).await {
                     return;
                 }
