@@ -93,6 +93,7 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
             "/api/endChatForRoom",
             poem::post(crate::compat::bbb_chat::end_chat),
         )
+        .nest("/imbachat/v1", crate::compat::imbachat::routes())
         .at(
             "/api/:collection",
             poem::post(crate::compat::xroom::endpoint),

@@ -117,6 +117,12 @@ pub struct Settings {
     /// Nickname of the bridge in the multi-user chats [default: meetplane].
     #[arg(long, env = "MEETPLANE_XMPP_NICK", global = true)]
     pub xmpp_nick: Option<String>,
+    /// How long names and avatars from a widget's users-info URL are cached [default: 5m].
+    #[arg(long, env = "MEETPLANE_WIDGET_USERS_TTL", global = true)]
+    pub widget_users_ttl: Option<String>,
+    /// Timeout of one users-info request to a widget's site [default: 5s].
+    #[arg(long, env = "MEETPLANE_WIDGET_USERS_TIMEOUT", global = true)]
+    pub widget_users_timeout: Option<String>,
 }
 
 /// Environment variables meetplane reads; any other `MEETPLANE_*` variable is refused.
@@ -146,6 +152,8 @@ const KNOWN_ENV: &[&str] = &[
     "MEETPLANE_XMPP_PASSWORD",
     "MEETPLANE_XMPP_SERVER",
     "MEETPLANE_XMPP_NICK",
+    "MEETPLANE_WIDGET_USERS_TTL",
+    "MEETPLANE_WIDGET_USERS_TIMEOUT",
 ];
 
 #[derive(Debug, thiserror::Error)]

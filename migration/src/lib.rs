@@ -9,6 +9,7 @@ mod m20261125_000004_sessions;
 mod m20261125_000005_notify_trigger;
 mod m20261125_000006_room_headcount;
 mod m20261126_000007_chat;
+mod m20261127_000008_widgets;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_notify_trigger::Migration),
             Box::new(m20261125_000006_room_headcount::Migration),
             Box::new(m20261126_000007_chat::Migration),
+            Box::new(m20261127_000008_widgets::Migration),
         ]
     }
 }

@@ -196,6 +196,36 @@ event_body!(
     "A message in a room's chat."
 );
 
+/// A message of a direct dialog between two site users of a chat widget.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct EventDialogMessage {
+    pub id: i64,
+    pub dialog_id: i64,
+    /// The site user id of the sender.
+    pub from: String,
+    /// The sender's name from the site's users-info URL (or `User {id}`).
+    pub from_name: String,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct DialogMessagePayload {
+    pub widget_id: String,
+    pub dialog_id: i64,
+    /// The dialog's two site user ids.
+    pub users: Vec<String>,
+    pub message: EventDialogMessage,
+}
+
+event_body!(
+    DialogMessageEvent,
+    DialogMessagePayload,
+    "A message in a chat widget's direct dialog (an event of the org's default domain)."
+);
+
 /// The body of a webhook delivery, by `event`.
 #[derive(Debug, Clone, Union)]
 #[oai(discriminator_name = "event")]
@@ -222,4 +252,6 @@ pub enum WebhookEvent {
     SessionEnded(SessionEndedEvent),
     #[oai(mapping = "chatMessage")]
     ChatMessage(ChatMessageEvent),
+    #[oai(mapping = "dialogMessage")]
+    DialogMessage(DialogMessageEvent),
 }

@@ -24,6 +24,7 @@ pub mod session_links;
 pub mod sessions;
 pub mod subscriptions;
 pub mod webhooks;
+pub mod widgets;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -47,6 +48,8 @@ pub enum Tag {
     Sessions,
     /// Room chat
     Chat,
+    /// Embeddable chat widgets (ImbaChat): settings, secret keys, the site's users-info URL
+    Widgets,
     /// Webhooks, their validation and delivery log
     Webhooks,
     /// Liveness and readiness
@@ -65,8 +68,12 @@ pub type Apis = (
     subscriptions::SubscriptionsApi,
     session_links::SessionLinksApi,
     sessions::SessionsApi,
-    chat::ChatApi,
-    chat_bridge::ChatBridgeApi,
+    // Tuples implement OpenApi up to 16 members: the chat surfaces share one.
+    (
+        chat::ChatApi,
+        chat_bridge::ChatBridgeApi,
+        widgets::WidgetsApi,
+    ),
     webhooks::WebhooksApi,
     deliveries::DeliveriesApi,
     health::HealthApi,
@@ -86,8 +93,11 @@ pub fn service() -> OpenApiService<Apis, ()> {
             subscriptions::SubscriptionsApi,
             session_links::SessionLinksApi,
             sessions::SessionsApi,
-            chat::ChatApi,
-            chat_bridge::ChatBridgeApi,
+            (
+                chat::ChatApi,
+                chat_bridge::ChatBridgeApi,
+                widgets::WidgetsApi,
+            ),
             webhooks::WebhooksApi,
             deliveries::DeliveriesApi,
             health::HealthApi,

@@ -8,4 +8,5 @@ pub mod random;
 pub mod seal;
 pub mod session_link;
 pub mod webhook_signature;
+pub mod widget_token;
 pub mod xroom_hmac;

@@ -53,7 +53,7 @@ pub struct LinkClaims {
     pub jti: Option<String>,
 }
 
-fn segment(token: &str, index: usize) -> Result<Map<String, Value>, LinkError> {
+pub(crate) fn segment(token: &str, index: usize) -> Result<Map<String, Value>, LinkError> {
     let part = token
         .split('.')
         .nth(index)
@@ -67,9 +67,8 @@ fn segment(token: &str, index: usize) -> Result<Map<String, Value>, LinkError> {
     }
 }
 
-/// Check the shape and the header, and read the issuer, without trusting anything yet: the
-/// issuer names whose secret to verify with.
-pub fn issuer(token: &str) -> Result<String, LinkError> {
+/// Check a token's size, its three parts and that its header names HS256 (and nothing else).
+pub(crate) fn check_hs256_shape(token: &str) -> Result<(), LinkError> {
     if token.len() > MAX_LINK_BYTES {
         return Err(LinkError::TooLong);
     }
@@ -80,10 +79,30 @@ pub fn issuer(token: &str) -> Result<String, LinkError> {
     }
     let header = segment(token, 0)?;
     match header.get("alg").and_then(Value::as_str) {
-        Some("HS256") => {}
-        Some(other) => return Err(LinkError::UnsupportedAlgorithm(other.to_string())),
-        None => return Err(LinkError::UnsupportedAlgorithm("a missing alg".into())),
+        Some("HS256") => Ok(()),
+        Some(other) => Err(LinkError::UnsupportedAlgorithm(other.to_string())),
+        None => Err(LinkError::UnsupportedAlgorithm("a missing alg".into())),
     }
+}
+
+/// Verify an HS256 signature under `secret` (the header was checked by `check_hs256_shape`).
+pub(crate) fn check_hs256_signature(token: &str, secret: &[u8]) -> Result<(), LinkError> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Value>(token, &DecodingKey::from_secret(secret), &validation)
+        .map(|_| ())
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => LinkError::BadSignature,
+            _ => LinkError::Malformed(e.to_string()),
+        })
+}
+
+/// Check the shape and the header, and read the issuer, without trusting anything yet: the
+/// issuer names whose secret to verify with.
+pub fn issuer(token: &str) -> Result<String, LinkError> {
+    check_hs256_shape(token)?;
     let claims = segment(token, 1)?;
     match claims.get("iss") {
         Some(Value::String(iss)) if !iss.is_empty() => Ok(iss.clone()),
@@ -112,7 +131,7 @@ fn text(
     }
 }
 
-fn time(
+pub(crate) fn time(
     claims: &Map<String, Value>,
     name: &'static str,
 ) -> Result<Option<DateTime<Utc>>, LinkError> {
@@ -140,19 +159,7 @@ fn url(claims: &Map<String, Value>, name: &'static str) -> Result<Option<String>
 /// Verify the signature under `secret`, the time window against `now`, and the claims.
 pub fn verify(token: &str, secret: &str, now: DateTime<Utc>) -> Result<LinkClaims, LinkError> {
     let iss = issuer(token)?;
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.required_spec_claims.clear();
-    jsonwebtoken::decode::<Value>(
-        token,
-        &DecodingKey::from_secret(secret.as_bytes()),
-        &validation,
-    )
-    .map_err(|e| match e.kind() {
-        jsonwebtoken::errors::ErrorKind::InvalidSignature => LinkError::BadSignature,
-        _ => LinkError::Malformed(e.to_string()),
-    })?;
+    check_hs256_signature(token, secret.as_bytes())?;
     let claims = segment(token, 1)?;
     let leeway = chrono::TimeDelta::seconds(LEEWAY_SECONDS);
     let nbf = time(&claims, "nbf")?;

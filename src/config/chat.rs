@@ -34,6 +34,10 @@ pub struct ChatConfig {
     pub time_delta: Duration,
     /// The XMPP bridge, when configured.
     pub xmpp: Option<XmppConfig>,
+    /// How long a widget's site users (names, avatars) are cached.
+    pub users_info_ttl: Duration,
+    /// Timeout of one users-info request.
+    pub users_info_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +109,18 @@ impl ChatConfig {
             org: s.chat_org.clone(),
             time_delta,
             xmpp,
+            users_info_ttl: parse_duration(
+                "MEETPLANE_WIDGET_USERS_TTL (--widget-users-ttl)",
+                s.widget_users_ttl.as_deref(),
+                Duration::from_secs(300),
+                Duration::ZERO..=Duration::from_secs(7 * 86_400),
+            )?,
+            users_info_timeout: parse_duration(
+                "MEETPLANE_WIDGET_USERS_TIMEOUT (--widget-users-timeout)",
+                s.widget_users_timeout.as_deref(),
+                Duration::from_secs(5),
+                Duration::from_millis(100)..=Duration::from_secs(60),
+            )?,
         })
     }
 }

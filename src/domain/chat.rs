@@ -45,7 +45,7 @@ fn view(domain: &str, room: &str, m: chat_message::Model) -> MessageView {
     }
 }
 
-fn check_text(text: &str) -> Result<String> {
+pub(crate) fn check_text(text: &str) -> Result<String> {
     if text.trim().is_empty() {
         return Err(Error::invalid("text", "must not be empty"));
     }

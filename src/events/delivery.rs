@@ -145,7 +145,8 @@ async fn send(
     })
 }
 
-fn describe(e: reqwest::Error) -> String {
+/// An outbound request's failure with its cause chain (for logs and the admin).
+pub fn describe(e: reqwest::Error) -> String {
     use std::error::Error as _;
     let mut text = if e.is_timeout() {
         "timed out".to_string()

@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use crate::store::entities::event;
 
-/// Event names: the room events of the xroom manual's Appendix C, and booking events.
+/// Event names: the room events of the xroom manual's Appendix C, booking, session and chat
+/// events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
     RoomCreated,
@@ -27,6 +28,7 @@ pub enum EventKind {
     SessionStarted,
     SessionEnded,
     ChatMessage,
+    DialogMessage,
 }
 
 impl EventKind {
@@ -42,6 +44,7 @@ impl EventKind {
         EventKind::SessionStarted,
         EventKind::SessionEnded,
         EventKind::ChatMessage,
+        EventKind::DialogMessage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +60,7 @@ impl EventKind {
             EventKind::SessionStarted => "sessionStarted",
             EventKind::SessionEnded => "sessionEnded",
             EventKind::ChatMessage => "chatMessage",
+            EventKind::DialogMessage => "dialogMessage",
         }
     }
 

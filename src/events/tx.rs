@@ -90,6 +90,16 @@ impl WriteTx {
         .await
     }
 
+    /// Record an event of a domain outside any room (direct dialogs of a chat widget).
+    pub async fn emit_domain(
+        &mut self,
+        domain: &domain::Model,
+        kind: EventKind,
+        payload: Value,
+    ) -> Result<()> {
+        self.record(domain, None, 0, kind, payload).await
+    }
+
     async fn record(
         &mut self,
         domain: &domain::Model,

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod clients;
 pub mod connect;
 pub mod deliveries;
+pub mod dialogs;
 pub mod domains;
 pub mod entities;
 pub mod events;
@@ -19,6 +20,7 @@ pub mod settings;
 pub mod subscriptions;
 pub mod tokens;
 pub mod webhooks;
+pub mod widgets;
 
 /// One page of a list query: `offset`/`limit` rows, fetched as `limit + 1` so the caller
 /// knows whether another page follows without counting.

@@ -3,6 +3,7 @@ mod helpers;
 
 mod auth_token;
 mod bookings;
+mod browser;
 mod chat;
 mod chat_bridge;
 mod cli;
@@ -19,7 +20,10 @@ mod receiver;
 mod restart;
 mod rooms;
 mod sessions;
+mod site;
 mod webhooks;
+mod widget_browser;
+mod widgets;
 mod xmpp_bridge;
 mod xroom;
 mod xroom_signature;

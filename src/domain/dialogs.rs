@@ -1,0 +1,283 @@
+//! Direct dialogs between two site users of a chat widget (ImbaChat's `openDialog`): one
+//! dialog per pair, created on first open; messages, history paging, unread counts. Each
+//! message is a `dialogMessage` event of the org's default domain, which carries it live to
+//! both users' widgets (on every node) and to the org's webhooks.
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
+use serde_json::{Value, json};
+
+use super::{
+    chat::check_text,
+    widget_users::{self, SiteUser},
+};
+use crate::{
+    auth::widget_token::user_id_of,
+    error::{Error, Result},
+    events::{EventKind, tx::WriteTx},
+    state::AppState,
+    store::{
+        self, Window,
+        entities::{dialog, dialog_message, widget},
+    },
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DialogMessageView {
+    pub id: i64,
+    pub dialog_id: i64,
+    pub from: String,
+    pub from_name: String,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DialogView {
+    pub id: i64,
+    /// The other participant.
+    pub with: SiteUser,
+    pub unread: u64,
+    pub last_message: Option<DialogMessageView>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The side of `me` in a dialog (`true`: the low side), or 404 for non-participants.
+fn side(d: &dialog::Model, me: &str) -> Result<bool> {
+    if d.user_low == me {
+        Ok(true)
+    } else if d.user_high == me {
+        Ok(false)
+    } else {
+        Err(Error::not_found("dialog"))
+    }
+}
+
+fn other(d: &dialog::Model, me: &str) -> String {
+    if d.user_low == me {
+        d.user_high.clone()
+    } else {
+        d.user_low.clone()
+    }
+}
+
+fn message_view(m: dialog_message::Model, from_name: String) -> DialogMessageView {
+    DialogMessageView {
+        id: m.id,
+        dialog_id: m.dialog_id,
+        from: m.sender_user_id,
+        from_name,
+        text: m.text,
+        created_at: m.created_at,
+    }
+}
+
+async fn dialog_view(
+    state: &AppState,
+    d: &dialog::Model,
+    me: &str,
+    with: SiteUser,
+    my_name: &str,
+) -> Result<DialogView> {
+    let low = side(d, me)?;
+    let read = if low { d.read_low } else { d.read_high };
+    let unread = store::dialogs::unread(&state.db, d.id, me, read).await?;
+    let last_message = match d.last_message_id {
+        0 => None,
+        id => store::dialogs::message(&state.db, id).await?.map(|m| {
+            let name = if m.sender_user_id == me {
+                my_name.to_string()
+            } else {
+                with.name.clone()
+            };
+            message_view(m, name)
+        }),
+    };
+    Ok(DialogView {
+        id: d.id,
+        with,
+        unread,
+        last_message,
+        updated_at: d.updated_at,
+    })
+}
+
+/// Create or get the dialog of `me` with `other` (ImbaChat's `openDialog(userId)`).
+pub async fn open(
+    state: &AppState,
+    w: &widget::Model,
+    me: &str,
+    other_raw: &Value,
+) -> Result<DialogView> {
+    let other = user_id_of(other_raw).ok_or_else(|| {
+        Error::invalid(
+            "userId",
+            "must be an integer or a short string without commas",
+        )
+    })?;
+    if other == me {
+        return Err(Error::invalid(
+            "userId",
+            "cannot open a dialog with yourself",
+        ));
+    }
+    let (low, high) = if me < other.as_str() {
+        (me, other.as_str())
+    } else {
+        (other.as_str(), me)
+    };
+    let now = state.now();
+    store::dialogs::insert_if_absent(
+        &state.db,
+        dialog::ActiveModel {
+            widget_id: Set(w.id.clone()),
+            user_low: Set(low.to_string()),
+            user_high: Set(high.to_string()),
+            read_low: Set(0),
+            read_high: Set(0),
+            last_message_id: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let d = store::dialogs::find_pair(&state.db, &w.id, low, high)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("dialog {low}/{high} vanished after insert"))?;
+    let names = widget_users::resolve(state, w, &[me.to_string(), other.clone()]).await?;
+    let with = names[&other].clone();
+    dialog_view(state, &d, me, with, &names[me].name).await
+}
+
+/// The dialogs of `me`, most recently active first.
+pub async fn list(
+    state: &AppState,
+    w: &widget::Model,
+    me: &str,
+    window: Window,
+) -> Result<(Vec<DialogView>, bool)> {
+    let rows = store::dialogs::list_for_user(&state.db, &w.id, me, window).await?;
+    let (rows, more) = window.split(rows);
+    let mut ids: Vec<String> = rows.iter().map(|d| other(d, me)).collect();
+    ids.push(me.to_string());
+    let names = widget_users::resolve(state, w, &ids).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for d in &rows {
+        let with = names[&other(d, me)].clone();
+        out.push(dialog_view(state, d, me, with, &names[me].name).await?);
+    }
+    Ok((out, more))
+}
+
+async fn participant(
+    state: &AppState,
+    w: &widget::Model,
+    me: &str,
+    id: i64,
+) -> Result<(dialog::Model, bool)> {
+    let d = store::dialogs::find(&state.db, &w.id, id)
+        .await?
+        .ok_or(Error::not_found("dialog"))?;
+    let low = side(&d, me)?;
+    Ok((d, low))
+}
+
+/// A page of a dialog's messages, newest first, and whether older ones exist.
+pub async fn messages(
+    state: &AppState,
+    w: &widget::Model,
+    me: &str,
+    id: i64,
+    before: Option<i64>,
+    count: u64,
+) -> Result<(Vec<DialogMessageView>, bool)> {
+    let (d, _) = participant(state, w, me, id).await?;
+    let rows = store::dialogs::messages(&state.db, d.id, before, count).await?;
+    let more = rows.len() as u64 > count;
+    let names = widget_users::resolve(state, w, &[d.user_low.clone(), d.user_high.clone()]).await?;
+    Ok((
+        rows.into_iter()
+            .take(count as usize)
+            .map(|m| {
+                let name = names[&m.sender_user_id].name.clone();
+                message_view(m, name)
+            })
+            .collect(),
+        more,
+    ))
+}
+
+/// `me` writes in a dialog.
+pub async fn post(
+    state: &AppState,
+    w: &widget::Model,
+    me: &str,
+    id: i64,
+    text: &str,
+) -> Result<DialogMessageView> {
+    let (d, low) = participant(state, w, me, id).await?;
+    let text = check_text(text)?;
+    // Resolved before the transaction: the site may be slow.
+    let from_name = widget_users::resolve_one(state, w, me).await?.name;
+    let (_, domain) = store::orgs::with_default_domain(&state.db, w.org_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("org {} has no default domain", w.org_id))?;
+    let mut tx = WriteTx::begin(state).await?;
+    let now = tx.now();
+    let m = store::dialogs::insert_message(
+        tx.conn(),
+        dialog_message::ActiveModel {
+            dialog_id: Set(d.id),
+            sender_user_id: Set(me.to_string()),
+            text: Set(text),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    store::dialogs::touch(tx.conn(), &d, m.id, low, now).await?;
+    let view = message_view(m, from_name);
+    tx.emit_domain(&domain, EventKind::DialogMessage, payload(w, &d, &view))
+        .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+fn payload(w: &widget::Model, d: &dialog::Model, m: &DialogMessageView) -> Value {
+    json!({
+        "widgetId": w.id,
+        "dialogId": d.id,
+        "users": [d.user_low, d.user_high],
+        "message": {
+            "id": m.id,
+            "dialogId": m.dialog_id,
+            "from": m.from,
+            "fromName": m.from_name,
+            "text": m.text,
+            "createdAt": m.created_at.to_rfc3339(),
+        }
+    })
+}
+
+/// `me` has read up to `up_to` (default: everything); returns what is still unread.
+pub async fn mark_read(
+    state: &AppState,
+    w: &widget::Model,
+    me: &str,
+    id: i64,
+    up_to: Option<i64>,
+) -> Result<u64> {
+    let (d, low) = participant(state, w, me, id).await?;
+    let up_to = up_to.unwrap_or(d.last_message_id).min(d.last_message_id);
+    store::dialogs::mark_read(&state.db, d.id, low, up_to).await?;
+    let read = (if low { d.read_low } else { d.read_high }).max(up_to);
+    Ok(store::dialogs::unread(&state.db, d.id, me, read).await?)
+}
+
+/// Whether a `dialogMessage` event is for this widget user.
+pub fn event_is_for(payload: &Value, widget_id: &str, me: &str) -> bool {
+    payload["widgetId"] == widget_id
+        && payload["users"]
+            .as_array()
+            .is_some_and(|u| u.iter().any(|u| u == me))
+}

@@ -1,0 +1,159 @@
+//! Direct dialogs between two site users of a widget, and their messages.
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, sea_query::Expr,
+};
+
+use super::{
+    Window,
+    entities::{
+        dialog::{ActiveModel, Column, Entity, Model},
+        dialog_message,
+    },
+};
+
+pub async fn find_pair(
+    db: &impl ConnectionTrait,
+    widget_id: &str,
+    low: &str,
+    high: &str,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::WidgetId.eq(widget_id))
+        .filter(Column::UserLow.eq(low))
+        .filter(Column::UserHigh.eq(high))
+        .one(db)
+        .await
+}
+
+/// Insert a dialog unless the pair has one already (two users opening it at once).
+pub async fn insert_if_absent(db: &impl ConnectionTrait, d: ActiveModel) -> Result<(), DbErr> {
+    Entity::insert(d)
+        .on_conflict_do_nothing_on([Column::WidgetId, Column::UserLow, Column::UserHigh])
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    widget_id: &str,
+    id: i64,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id)
+        .filter(Column::WidgetId.eq(widget_id))
+        .one(db)
+        .await
+}
+
+/// A user's dialogs, the most recently active first.
+pub async fn list_for_user(
+    db: &impl ConnectionTrait,
+    widget_id: &str,
+    user_id: &str,
+    window: Window,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::WidgetId.eq(widget_id))
+        .filter(
+            Condition::any()
+                .add(Column::UserLow.eq(user_id))
+                .add(Column::UserHigh.eq(user_id)),
+        )
+        .order_by_desc(Column::UpdatedAt)
+        .order_by_desc(Column::Id)
+        .offset(window.offset)
+        .limit(window.limit + 1)
+        .all(db)
+        .await
+}
+
+pub async fn insert_message(
+    db: &impl ConnectionTrait,
+    m: dialog_message::ActiveModel,
+) -> Result<dialog_message::Model, DbErr> {
+    m.insert(db).await
+}
+
+/// After a message: the dialog's last message and activity time, and the sender has read it.
+pub async fn touch(
+    db: &impl ConnectionTrait,
+    dialog: &Model,
+    message_id: i64,
+    sender_is_low: bool,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let read = if sender_is_low {
+        Column::ReadLow
+    } else {
+        Column::ReadHigh
+    };
+    Entity::update_many()
+        .col_expr(Column::LastMessageId, Expr::value(message_id))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .col_expr(read, Expr::value(message_id))
+        .filter(Column::Id.eq(dialog.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Move one side's read mark forward (never back).
+pub async fn mark_read(
+    db: &impl ConnectionTrait,
+    dialog_id: i64,
+    low_side: bool,
+    up_to: i64,
+) -> Result<(), DbErr> {
+    let read = if low_side {
+        Column::ReadLow
+    } else {
+        Column::ReadHigh
+    };
+    Entity::update_many()
+        .col_expr(read, Expr::value(up_to))
+        .filter(Column::Id.eq(dialog_id))
+        .filter(read.lt(up_to))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Messages from the other side after `read`.
+pub async fn unread(
+    db: &impl ConnectionTrait,
+    dialog_id: i64,
+    reader: &str,
+    read: i64,
+) -> Result<u64, DbErr> {
+    dialog_message::Entity::find()
+        .filter(dialog_message::Column::DialogId.eq(dialog_id))
+        .filter(dialog_message::Column::Id.gt(read))
+        .filter(dialog_message::Column::SenderUserId.ne(reader))
+        .count(db)
+        .await
+}
+
+pub async fn message(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<dialog_message::Model>, DbErr> {
+    dialog_message::Entity::find_by_id(id).one(db).await
+}
+
+/// A dialog's messages, newest first, older than `before`, at most `limit + 1`.
+pub async fn messages(
+    db: &impl ConnectionTrait,
+    dialog_id: i64,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<dialog_message::Model>, DbErr> {
+    dialog_message::Entity::find()
+        .filter(dialog_message::Column::DialogId.eq(dialog_id))
+        .apply_if(before, |q, id| q.filter(dialog_message::Column::Id.lt(id)))
+        .order_by_desc(dialog_message::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await
+}
