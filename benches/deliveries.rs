@@ -147,6 +147,7 @@ async fn main() -> anyhow::Result<()> {
                     &format!("room-{r}"),
                     &format!("peer {p}"),
                     rooms::Role::User,
+                    None,
                 )
                 .await?;
             }

@@ -1,5 +1,6 @@
 //! Chat widgets (the ImbaChat surface): per-org widget settings, a cache of the site's users
-//! (from its users-info URL), and direct dialogs between two site users of a widget.
+//! (from its users-info URL), direct dialogs between two site users of a widget, and the site
+//! user a peer was admitted for.
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -137,10 +138,40 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // A peer admitted for a site user of a chat widget: their widget shows the room's chat.
+        m.alter_table(
+            Table::alter()
+                .table("peers")
+                .add_column(string_null("site_user_id"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_peers_site_user")
+                .table("peers")
+                .col("site_user_id")
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name("idx_peers_site_user")
+                .table("peers")
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("peers")
+                .drop_column("site_user_id")
+                .to_owned(),
+        )
+        .await?;
         for table in ["dialog_messages", "dialogs", "widget_users", "widgets"] {
             m.drop_table(Table::drop().table(table).to_owned()).await?;
         }

@@ -194,6 +194,9 @@ pub enum PeerRole {
 pub struct NewPeer {
     pub display_name: String,
     pub role: PeerRole,
+    /// The chat-widget site user this peer is: their widget shows this room's chat while
+    /// the peer is in the room.
+    pub site_user_id: Option<String>,
 }
 
 /// An admitted peer and its token. The token is shown only here.
@@ -425,6 +428,7 @@ impl RoomsApi {
             &name.0,
             &body.0.display_name,
             role,
+            body.0.site_user_id,
         )
         .await?;
         Ok(PeerAdmitted::Created(Json(admission(admitted))))

@@ -7,7 +7,10 @@
 //! - `POST …/dialogs` `{"userId": 2}`: create or get the dialog with user 2 (`openDialog`);
 //! - `GET  …/dialogs/{id}/messages?before=&count=`: history, newest first;
 //! - `POST …/dialogs/{id}/messages` `{"text": …}`; `POST …/dialogs/{id}/read` `{"upTo"?: id}`;
-//! - `GET  …/socket?token=`: a WebSocket pushing `{"type":"message",…}` for the user's dialogs.
+//! - `GET  …/rooms`: the rooms where the user is a peer (admitted with `siteUserId`), and
+//!   `GET|POST …/rooms/{domain}/{name}/messages`: their chat, written as that peer;
+//! - `GET  …/socket?token=`: a WebSocket pushing `{"type":"message",…}` for the user's dialogs
+//!   and `{"type":"roomMessage",…}` for their rooms.
 //!
 //! Pages on the widget's allowed origins may call these (CORS); other origins are refused.
 use poem::{
@@ -24,7 +27,9 @@ use super::imbachat_socket;
 use crate::{
     api::{body, problem::ApiError, problem::render_poem_error},
     domain::{
+        chat::MessageView,
         dialogs::{self, DialogMessageView, DialogView},
+        widget_rooms,
         widget_users::{self, SiteUser},
         widgets,
     },
@@ -300,6 +305,67 @@ pub async fn mark_read(
     Ok(Json(json!({ "unread": unread })))
 }
 
+/// A room chat message as the widget shows it.
+pub fn room_message_json(m: &MessageView) -> Value {
+    json!({
+        "id": m.id,
+        "room": m.room,
+        "peerId": m.peer_id,
+        "fromName": m.display_name,
+        "text": m.text,
+        "createdAt": m.created_at.to_rfc3339(),
+    })
+}
+
+#[handler]
+pub async fn list_rooms(
+    req: &Request,
+    Data(state): Data<&AppState>,
+) -> Result<Json<Value>, ApiError> {
+    let c = caller(state, req)?;
+    let rooms: Vec<Value> = widget_rooms::list(state, &c.widget, &c.user_id)
+        .await?
+        .into_iter()
+        .map(|r| json!({"room": r.room, "peerId": r.peer_id, "displayName": r.display_name}))
+        .collect();
+    Ok(Json(json!({ "rooms": rooms })))
+}
+
+#[handler]
+pub async fn room_messages(
+    req: &Request,
+    Data(state): Data<&AppState>,
+    Path((_, domain, name)): Path<(String, String, String)>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let c = caller(state, req)?;
+    let (messages, more) = widget_rooms::messages(
+        state,
+        &c.widget,
+        &c.user_id,
+        &domain,
+        &name,
+        q.before,
+        count(&q)?,
+    )
+    .await?;
+    let list: Vec<Value> = messages.iter().map(room_message_json).collect();
+    Ok(Json(json!({ "messages": list, "more": more })))
+}
+
+#[handler]
+pub async fn post_room_message(
+    req: &Request,
+    Data(state): Data<&AppState>,
+    Path((_, domain, name)): Path<(String, String, String)>,
+    data: Vec<u8>,
+) -> Result<Json<Value>, ApiError> {
+    let c = caller(state, req)?;
+    let body: NewMessage = body::parse(&data)?;
+    let m = widget_rooms::post(state, &c.widget, &c.user_id, &domain, &name, &body.text).await?;
+    Ok(Json(json!({ "message": room_message_json(&m) })))
+}
+
 /// `GET …/socket?token=`: browsers cannot set headers on WebSockets.
 #[handler]
 pub async fn socket(
@@ -336,6 +402,13 @@ pub fn routes() -> impl Endpoint {
         .at(
             "/:widget/dialogs/:id/read",
             post(mark_read).options(preflight),
+        )
+        .at("/:widget/rooms", get(list_rooms).options(preflight))
+        .at(
+            "/:widget/rooms/:domain/:name/messages",
+            get(room_messages)
+                .post(post_room_message)
+                .options(preflight),
         )
         .at("/:widget/socket", get(socket))
         .around(cors)

@@ -1,5 +1,7 @@
 //! The widget's live channel: a WebSocket that pushes `dialogMessage` events of the user's
-//! dialogs as `{"type":"message","dialogId","users","message":{…}}`. Events come from the
+//! dialogs as `{"type":"message","dialogId","users","message":{…}}`, and `chatMessage` events
+//! of rooms where the user is a peer as `{"type":"roomMessage","room","message":{…}}` (the set
+//! of rooms is reloaded when peers come and go in the org). Events come from the
 //! node's bus, which carries every node's commits, so both users see a message wherever their
 //! sockets are connected.
 use futures_util::{SinkExt, StreamExt};
@@ -9,7 +11,11 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::imbachat::WidgetUser;
-use crate::{domain::dialogs, events::EventKind, state::AppState};
+use crate::{
+    domain::{dialogs, widget_rooms},
+    events::EventKind,
+    state::AppState,
+};
 
 #[derive(Debug, Deserialize)]
 pub struct SocketQuery {
@@ -24,6 +30,9 @@ pub async fn run(state: AppState, user: WidgetUser, socket: WebSocketStream) {
         return;
     }
     let kind = EventKind::DialogMessage.as_str();
+    let mut rooms = widget_rooms::keys(&state, &user.widget, &user.user_id)
+        .await
+        .unwrap_or_default();
     loop {
         tokio::select! {
             incoming = stream.next() => match incoming {
@@ -33,8 +42,38 @@ pub async fn run(state: AppState, user: WidgetUser, socket: WebSocketStream) {
             },
             received = events.recv() => match received {
                 Ok(event) => {
-                    if event.kind != kind
-                        || event.org_id != user.widget.org_id
+                    if event.org_id != user.widget.org_id {
+                        continue;
+                    }
+                    let k = event.kind.as_str();
+                    if k == EventKind::ClientAdded.as_str() || k == EventKind::ClientsRemoved.as_str()
+                        || k == EventKind::RoomRemoved.as_str()
+                    {
+                        if let Ok(fresh) = widget_rooms::keys(&state, &user.widget, &user.user_id).await {
+                            rooms = fresh;
+                        }
+                        continue;
+                    }
+                    if k == EventKind::ChatMessage.as_str() && rooms.contains(&event.order_key()) {
+                        let m = &event.payload["message"];
+                        let out = json!({
+                            "type": "roomMessage",
+                            "room": event.order_key(),
+                            "message": {
+                                "id": m["id"],
+                                "room": event.order_key(),
+                                "peerId": m["sender"]["peerId"],
+                                "fromName": m["sender"]["displayName"],
+                                "text": m["text"],
+                                "createdAt": m["createdAt"],
+                            },
+                        });
+                        if sink.send(Message::Text(out.to_string())).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    if k != kind
                         || !dialogs::event_is_for(&event.payload, &user.widget.id, &user.user_id)
                     {
                         continue;

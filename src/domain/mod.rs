@@ -26,5 +26,6 @@ pub mod subscriptions;
 pub mod tokens;
 pub mod validate;
 pub mod webhooks;
+pub mod widget_rooms;
 pub mod widget_users;
 pub mod widgets;

@@ -101,6 +101,7 @@ pub(super) async fn admit_in(
     room: &mut room::Model,
     display_name: &str,
     entry: &Entry,
+    site_user_id: Option<String>,
 ) -> Result<(PeerView, String)> {
     let display_name = validate::display_text("displayName", display_name, 128)?;
     let role = decide_role(state, room, entry)?;
@@ -132,6 +133,7 @@ pub(super) async fn admit_in(
                 Entry::Link { link_hash, .. } => Some(link_hash.clone()),
                 _ => None,
             }),
+            site_user_id: Set(site_user_id),
         },
     )
     .await?;
@@ -150,9 +152,18 @@ async fn admit_locked(
     mut room: room::Model,
     display_name: &str,
     entry: Entry,
+    site_user_id: Option<String>,
 ) -> Result<Admitted> {
-    let (peer, peer_token) =
-        admit_in(state, &mut tx, domain, &mut room, display_name, &entry).await?;
+    let (peer, peer_token) = admit_in(
+        state,
+        &mut tx,
+        domain,
+        &mut room,
+        display_name,
+        &entry,
+        site_user_id,
+    )
+    .await?;
     let room = view_with_peers(tx.conn(), &state.sealer, &domain.name, room).await?;
     tx.commit().await?;
     Ok(Admitted {
@@ -190,13 +201,14 @@ pub async fn join(
                 RoomSpec::from_options(&RoomOptions::default(), state.config.max_room_capacity)?;
             let room = rooms::create_in(state, &mut tx, &domain, &name, spec).await?;
             let entry = Entry::Trusted(Role::Host);
-            return admit_locked(state, tx, &domain, room, display_name, entry).await;
+            return admit_locked(state, tx, &domain, room, display_name, entry, None).await;
         }
     };
-    admit_locked(state, tx, &domain, room, display_name, entry).await
+    admit_locked(state, tx, &domain, room, display_name, entry, None).await
 }
 
-/// Admit a peer on behalf of the org's API client.
+/// Admit a peer on behalf of the org's API client; `site_user_id` names the chat-widget user
+/// it stands for (whose widget then shows the room's chat).
 pub async fn admit(
     state: &AppState,
     org_id: Uuid,
@@ -204,9 +216,17 @@ pub async fn admit(
     name: &str,
     display_name: &str,
     role: Role,
+    site_user_id: Option<String>,
 ) -> Result<Admitted> {
+    let site_user_id = site_user_id
+        .map(|id| {
+            crate::auth::widget_token::user_id_of(&serde_json::Value::String(id))
+                .ok_or_else(|| Error::invalid("siteUserId", "must be a short id without commas"))
+        })
+        .transpose()?;
     let (tx, domain, room) = lock_room(state, org_id, domain_name, name).await?;
-    admit_locked(state, tx, &domain, room, display_name, Entry::Trusted(role)).await
+    let entry = Entry::Trusted(role);
+    admit_locked(state, tx, &domain, room, display_name, entry, site_user_id).await
 }
 
 /// The peer holding `token` leaves the room `domain/name`; emits `clientsRemoved`.

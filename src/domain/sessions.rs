@@ -146,7 +146,7 @@ pub async fn enter(state: &AppState, token: &str) -> Result<Entered> {
         link_hash: link_hash.clone(),
     };
     let (peer, peer_token) =
-        peers::admit_in(state, &mut tx, &domain, &mut room, &claims.un, &entry).await?;
+        peers::admit_in(state, &mut tx, &domain, &mut room, &claims.un, &entry, None).await?;
     let entry_id = Uuid::new_v4();
     let role_name = match claims.role {
         LinkRole::Owner => "owner",

@@ -73,3 +73,22 @@ pub async fn anyone_joined(db: &impl ConnectionTrait, room_id: Uuid) -> Result<b
         .await?
         > 0)
 }
+
+/// The peers standing for a chat-widget site user, still in live rooms, with their rooms.
+pub async fn active_for_site_user(
+    db: &impl ConnectionTrait,
+    site_user_id: &str,
+) -> Result<Vec<(Model, room::Model)>, DbErr> {
+    let found = Entity::find()
+        .filter(Column::SiteUserId.eq(site_user_id))
+        .filter(Column::LeftAt.is_null())
+        .find_also_related(room::Entity)
+        .filter(room::Column::RemovedAt.is_null())
+        .order_by_asc(Column::JoinedAt)
+        .all(db)
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(peer, room)| room.map(|r| (peer, r)))
+        .collect())
+}

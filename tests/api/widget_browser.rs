@@ -63,6 +63,19 @@ async fn a_message_reaches_the_other_user_live_in_the_browser() {
     );
     let bob_page = site.page("bob", page(&app, &id, "2", &get_jwt("2", &key, 3600), "1"));
 
+    // Bob is also a peer in a room, admitted for his site user id: his widget lists its chat.
+    app.create_room(&t, json!({"domain": "localhost", "name": "lobby"}))
+        .await;
+    let (s, b) = app
+        .call(
+            &t,
+            reqwest::Method::POST,
+            &app.org_path("/rooms/localhost/lobby/peers"),
+            Some(json!({"displayName": "Bob B.", "role": "user", "siteUserId": "2"})),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{b}");
+
     let mut driver = Driver::start().await;
     let bob = driver.browser().await;
     let alice = driver.browser().await;
@@ -126,7 +139,7 @@ async fn a_message_reaches_the_other_user_live_in_the_browser() {
 
     // Bob's widget learns of it live: the dialog appears with Alice's name and an unread badge.
     let bob_root_script = "const r = document.getElementById('meetplane-imbachat').shadowRoot; \
-        const d = r.querySelector('.dialog'); \
+        const d = r.querySelector('.dialog:not(.room)'); \
         return d ? {name: d.querySelector('.name').textContent, preview: d.querySelector('.preview').textContent, \
                     badge: r.querySelector('.launcher .badge').textContent} : null";
     let seen: Value = wait_for(&bob, "the dialog in Bob's widget", bob_root_script, |v| {
@@ -138,6 +151,11 @@ async fn a_message_reaches_the_other_user_live_in_the_browser() {
         (&json!("Alice"), &json!("1")),
         "{seen}"
     );
+    let listed = bob
+        .execute("return [...document.getElementById('meetplane-imbachat').shadowRoot.querySelectorAll('.dialog .name')].map(e => e.textContent)", Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(listed.json(), &json!(["# lobby", "Alice"]));
     let bob_root = bob
         .find(By::Id("meetplane-imbachat"))
         .await
@@ -153,7 +171,7 @@ async fn a_message_reaches_the_other_user_live_in_the_browser() {
         .await
         .unwrap();
     bob_root
-        .find(By::Css("button.dialog"))
+        .find(By::Css("button.dialog[data-user-id='1']"))
         .await
         .unwrap()
         .click()
@@ -163,8 +181,8 @@ async fn a_message_reaches_the_other_user_live_in_the_browser() {
         &bob,
         "the message in Bob's dialog",
         "const m = document.getElementById('meetplane-imbachat').shadowRoot.querySelector('.msg'); \
-         return m ? {author: m.querySelector('.author').textContent, text: m.textContent} : null",
-        |v| !v.is_null(),
+         return m ? {author: m.querySelector('.author').textContent, text: m.textContent} : document.getElementById('meetplane-imbachat').shadowRoot.querySelector('.panel').innerText",
+        |v| v.is_object(),
     )
     .await;
     assert_eq!(message["author"], "Alice", "{message}");

@@ -744,3 +744,107 @@ async fn only_allowed_origins_may_call_the_widget() {
     .await;
     assert_problem(s, &b, StatusCode::FORBIDDEN, "origin_not_allowed");
 }
+
+#[tokio::test]
+async fn a_peer_admitted_for_a_site_user_sees_the_room_chat_in_the_widget() {
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    let site = Site::start(site_users()).await;
+    let (id, key) = create_widget(&app, &t, site_widget(&site)).await;
+    let (alice, bob) = (get_jwt("1", &key, 3600), get_jwt("2", &key, 3600));
+    let mut alice_socket = socket(&app, &id, &alice).await;
+    app.create_room(&t, json!({"domain": "localhost", "name": "lobby"}))
+        .await;
+    let (s, admitted) = app
+        .call(
+            &t,
+            Method::POST,
+            &app.org_path("/rooms/localhost/lobby/peers"),
+            Some(json!({"displayName": "Alice A.", "role": "user", "siteUserId": "1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{admitted}");
+    let peer_token = admitted["content"]["peerToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let (_, rooms) = widget_call(&app, &id, &alice, Method::GET, "/rooms", None).await;
+    assert_eq!(rooms["rooms"][0]["room"], "localhost/lobby", "{rooms}");
+    let (_, none) = widget_call(&app, &id, &bob, Method::GET, "/rooms", None).await;
+    assert_eq!(none["rooms"], json!([]));
+
+    // Live: a message of the room reaches Alice's widget.
+    let (s, _) = app
+        .call(
+            &t,
+            Method::POST,
+            &app.org_path("/rooms/localhost/lobby/messages"),
+            Some(json!({"displayName": "Host", "text": "Welcome to the lobby"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let pushed = next_of(&mut alice_socket, "roomMessage").await;
+    assert_eq!(
+        (
+            &pushed["room"],
+            &pushed["message"]["text"],
+            &pushed["message"]["fromName"]
+        ),
+        (
+            &json!("localhost/lobby"),
+            &json!("Welcome to the lobby"),
+            &json!("Host")
+        ),
+        "{pushed}"
+    );
+
+    let path = "/rooms/localhost/lobby/messages";
+    let (s, m) = widget_call(
+        &app,
+        &id,
+        &alice,
+        Method::POST,
+        path,
+        Some(json!({"text": "Hello all"})),
+    )
+    .await;
+    assert_eq!(
+        (s, &m["message"]["fromName"]),
+        (StatusCode::OK, &json!("Alice A.")),
+        "{m}"
+    );
+    let (_, list) = widget_call(&app, &id, &alice, Method::GET, path, None).await;
+    let texts: Vec<&str> = list["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["Hello all", "Welcome to the lobby"]);
+    let (s, b) = widget_call(&app, &id, &bob, Method::GET, path, None).await;
+    assert_problem(s, &b, StatusCode::NOT_FOUND, "room_not_found");
+
+    // Once the peer leaves, the room is no longer Alice's.
+    let (s, _) = read(
+        app.request(Method::POST, "/v1/rooms/localhost/lobby/leave")
+            .bearer_auth(&peer_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(s.is_success(), "{s}");
+    let (s, b) = widget_call(
+        &app,
+        &id,
+        &alice,
+        Method::POST,
+        path,
+        Some(json!({"text": "still here?"})),
+    )
+    .await;
+    assert_problem(s, &b, StatusCode::NOT_FOUND, "room_not_found");
+    let (_, rooms) = widget_call(&app, &id, &alice, Method::GET, "/rooms", None).await;
+    assert_eq!(rooms["rooms"], json!([]));
+}

@@ -5,7 +5,8 @@
  *   ImbaChat.load({user_id, token, language, position, theme})  -> Promise
  *   imbaApi.openDialog(userId)  (also imbaChat.openDialog / ImbaChat.openDialog)
  *
- * Everything renders inside an open shadow root: the site's CSS does not reach the panel and
+ * The panel lists the user's direct dialogs and the chats of rooms where the site admitted
+ * them as a peer (`siteUserId`). Everything renders inside an open shadow root: the site's CSS does not reach the panel and
  * the panel's CSS does not leak out. No inline scripts, no eval, styles through constructable
  * stylesheets where supported, so a strict CSP only needs this origin in script-src and
  * connect-src. ImbaChat.load() without options is a logged-out visitor: nothing is shown.
@@ -76,7 +77,7 @@
   ].join('\n');
 
   var st = {
-    token: null, me: null, t: TEXT.en, ui: null, dialogs: [], current: null, oldest: null,
+    token: null, me: null, t: TEXT.en, ui: null, dialogs: [], rooms: [], current: null, oldest: null,
     socket: null, retry: 0, ready: null
   };
 
@@ -107,6 +108,11 @@
         return data;
       });
     });
+  }
+
+  /* A conversation: a direct dialog, or a room's chat where the user is a peer. */
+  function base(c) {
+    return c.room ? '/rooms/' + c.room.split('/').map(encodeURIComponent).join('/') : '/dialogs/' + c.id;
   }
 
   function showError(err) {
@@ -189,9 +195,10 @@
       var text = input.value;
       if (!text.trim() || !st.current) { return; }
       send.disabled = true;
-      call('POST', '/dialogs/' + st.current.id + '/messages', { text: text }).then(function (r) {
+      var c = st.current;
+      call('POST', base(c) + '/messages', { text: text }).then(function (r) {
         input.value = '';
-        receive(st.current.id, r.message);
+        if (c.room) { receiveRoom(c.room, r.message); } else { receive(c.id, r.message); }
       }, showError).then(function () { send.disabled = false; input.focus(); });
     });
     st.ui = {
@@ -215,6 +222,18 @@
   function renderList() {
     var ui = st.ui;
     ui.list.textContent = '';
+    st.rooms.forEach(function (r) {
+      var item = el('li');
+      var b = el('button', 'dialog room');
+      b.dataset.room = r.room;
+      var who = el('span', 'who');
+      who.append(el('span', 'name', '# ' + r.room.split('/').pop()),
+        el('span', 'preview', r.lastMessage ? r.lastMessage.fromName + ': ' + r.lastMessage.text : r.room));
+      b.append(el('span', 'avatar'), who);
+      b.addEventListener('click', function () { showDialog(r); });
+      item.appendChild(b);
+      ui.list.appendChild(item);
+    });
     st.dialogs.forEach(function (d) {
       var item = el('li');
       var b = el('button', 'dialog');
@@ -230,7 +249,7 @@
       ui.list.appendChild(item);
     });
     if (!st.current) {
-      ui.note.hidden = st.dialogs.length > 0;
+      ui.note.hidden = st.dialogs.length + st.rooms.length > 0;
       ui.note.textContent = st.t.empty;
     }
     renderBadge();
@@ -248,7 +267,7 @@
   }
 
   function messageNode(m) {
-    var mine = st.me && m.from === st.me.userId;
+    var mine = m.peerId ? (st.current && m.peerId === st.current.peerId) : (st.me && m.from === st.me.userId);
     var node = el('div', mine ? 'msg mine' : 'msg');
     node.dataset.messageId = String(m.id);
     node.append(el('span', 'author', m.fromName), document.createTextNode(m.text),
@@ -258,7 +277,7 @@
 
   function loadMessages(d, before) {
     var q = '?count=30' + (before ? '&before=' + before : '');
-    return call('GET', '/dialogs/' + d.id + '/messages' + q).then(function (r) {
+    return call('GET', base(d) + '/messages' + q).then(function (r) {
       if (st.current !== d) { return; }
       var box = st.ui.messages;
       var older = box.querySelector('.older');
@@ -281,7 +300,7 @@
   function showDialog(d) {
     st.current = d;
     var ui = st.ui;
-    ui.title.textContent = d.with.name;
+    ui.title.textContent = d.room ? '# ' + d.room.split('/').pop() : d.with.name;
     ui.back.hidden = false;
     ui.list.hidden = true;
     ui.messages.hidden = false;
@@ -295,7 +314,7 @@
   }
 
   function markRead(d) {
-    if (!d.unread) { return; }
+    if (d.room || !d.unread) { return; }
     d.unread = 0;
     renderBadge();
     call('POST', '/dialogs/' + d.id + '/read', {}).catch(showError);
@@ -329,10 +348,34 @@
     if (st.current) { renderBadge(); } else { renderList(); }
   }
 
+  function receiveRoom(room, m) {
+    var r = st.rooms.find(function (x) { return x.room === room; });
+    if (!r) { return refreshDialogs(); }
+    r.lastMessage = m;
+    if (st.current === r) {
+      if (!st.ui.messages.querySelector('[data-message-id="' + m.id + '"]')) {
+        st.ui.messages.appendChild(messageNode(m));
+        st.ui.messages.scrollTop = st.ui.messages.scrollHeight;
+        st.ui.note.hidden = true;
+      }
+    } else if (!st.current) {
+      renderList();
+    }
+  }
+
   function refreshDialogs() {
-    return call('GET', '/dialogs?count=100').then(function (r) {
+    return Promise.all([call('GET', '/dialogs?count=100'), call('GET', '/rooms')]).then(function (all) {
+      var r = all[0];
+      st.rooms = all[1].rooms.map(function (fresh) {
+        var old = st.rooms.find(function (x) { return x.room === fresh.room; });
+        fresh.lastMessage = old && old.lastMessage;
+        return fresh;
+      });
       st.dialogs = r.dialogs;
-      if (st.current) {
+      if (st.current && st.current.room) {
+        st.current = st.rooms.find(function (x) { return x.room === st.current.room; }) || st.current;
+        renderBadge();
+      } else if (st.current) {
         var fresh = st.dialogs.find(function (x) { return x.id === st.current.id; });
         if (fresh) { st.current = fresh; }
         renderBadge();
@@ -355,6 +398,7 @@
       var data;
       try { data = JSON.parse(e.data); } catch (_) { return; }
       if (data.type === 'message') { receive(data.dialogId, data.message); }
+      if (data.type === 'roomMessage') { receiveRoom(data.room, data.message); }
       if (data.type === 'lagged') { refreshDialogs(); }
     });
     ws.addEventListener('close', function () {

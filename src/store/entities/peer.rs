@@ -14,6 +14,7 @@ pub struct Model {
     pub left_at: Option<DateTimeUtc>,
     pub left_reason: Option<String>,
     pub link_hash: Option<String>,
+    pub site_user_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
