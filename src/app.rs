@@ -5,7 +5,7 @@ use poem::{
     EndpointExt, IntoEndpoint, Route, Server,
     endpoint::BoxEndpoint,
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-    middleware::{NormalizePath, Tracing, TrailingSlash},
+    middleware::{CookieJarManager, NormalizePath, Tracing, TrailingSlash},
 };
 
 use crate::{
@@ -102,6 +102,8 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .nest("/", service)
         .data(state)
         .with(BodyLimit::new(max_body))
+        // The dashboard's session cookie is read through the request's cookie jar.
+        .with(CookieJarManager::new())
         .with(NormalizePath::new(TrailingSlash::Trim))
         .with(Tracing)
         .catch_all_error(|err| async move { render_poem_error(err) })

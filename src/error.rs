@@ -22,6 +22,13 @@ pub enum Error {
     /// The request conflicts with the current state.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Too many attempts; the client may retry after `retry_after` seconds.
+    #[error("{message}")]
+    TooManyRequests {
+        code: &'static str,
+        message: String,
+        retry_after: u64,
+    },
     #[error("database error")]
     Database(#[from] DbErr),
     #[error("internal error")]

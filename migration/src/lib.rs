@@ -10,6 +10,7 @@ mod m20261125_000005_notify_trigger;
 mod m20261125_000006_room_headcount;
 mod m20261126_000007_chat;
 mod m20261127_000008_widgets;
+mod m20261128_000009_admin_sessions;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_room_headcount::Migration),
             Box::new(m20261126_000007_chat::Migration),
             Box::new(m20261127_000008_widgets::Migration),
+            Box::new(m20261128_000009_admin_sessions::Migration),
         ]
     }
 }

@@ -185,7 +185,7 @@ impl BookingsApi {
         #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
     ) -> ApiResult<Json<HalPage<Booking>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
         let filter = ListFilter {
             domain: domain.0.clone(),
@@ -222,11 +222,11 @@ impl BookingsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         body: JsonBody<NewBookingInput>,
     ) -> ApiResult<Created> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let b = body.0;
         let v = bookings::add(
             &state,
-            &auth.0,
+            &auth.principal(),
             NewBooking {
                 domain: b.domain,
                 room_name: b.room_name,
@@ -248,7 +248,7 @@ impl BookingsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(name = "bookingId")] booking_id: Path<i64>,
     ) -> ApiResult<Json<Hal<Booking>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         Ok(Json(resource(
             bookings::get(&state, org_id.0, booking_id.0).await?,
         )))
@@ -266,7 +266,7 @@ impl BookingsApi {
         #[oai(name = "bookingId")] booking_id: Path<i64>,
         body: JsonBody<BookingPatch>,
     ) -> ApiResult<Json<Hal<Booking>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let b = body.0;
         let change = BookingChange {
             start_time: b.start_time,
@@ -288,7 +288,7 @@ impl BookingsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(name = "bookingId")] booking_id: Path<i64>,
     ) -> ApiResult<Json<Hal<Booking>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         Ok(Json(resource(
             bookings::cancel(&state, org_id.0, booking_id.0).await?,
         )))

@@ -123,7 +123,7 @@ impl ChatApi {
         since: Query<Option<i64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
     ) -> ApiResult<Json<HalPage<Message>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let (room_id, domain_name) = chat::org_room(&state, org_id.0, &domain.0, &name.0).await?;
         let count = count.0.unwrap_or(DEFAULT_COUNT);
         let (messages, more) = chat::list(
@@ -154,7 +154,7 @@ impl ChatApi {
         name: Path<String>,
         body: JsonBody<ClientMessage>,
     ) -> ApiResult<Posted> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let m = chat::post_as_client(
             &state,
             org_id.0,

@@ -36,7 +36,7 @@ impl ChatBridgeApi {
         state: Data<&AppState>,
         auth: ClientAuth,
     ) -> ApiResult<Json<ChatBridge>> {
-        let bridged = chat_bridge::jids_of_org(&state, auth.0.org_id).await?;
+        let bridged = chat_bridge::jids_of_org(&state, auth.principal().org_id).await?;
         let BridgeStatus {
             state: bridge_state,
             jid,

@@ -91,7 +91,7 @@ impl ClientsApi {
         #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
     ) -> ApiResult<Json<HalPage<Client>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
         let (views, more) = clients::list(&state, org_id.0, paging.window()).await?;
         Ok(Json(HalPage::new(
@@ -112,7 +112,7 @@ impl ClientsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         body: JsonBody<NewClient>,
     ) -> ApiResult<Created> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let created = clients::create(&state, org_id.0, &body.0.name).await?;
         let l = client_links(org_id.0, created.client.id);
         Ok(Created::Created(Json(Hal::new(
@@ -133,7 +133,7 @@ impl ClientsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(name = "clientId")] client_id: Path<Uuid>,
     ) -> ApiResult<Json<Hal<Client>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let model = clients::get(&state, org_id.0, client_id.0).await?;
         Ok(Json(Hal::new(
             ClientView::from(model).into(),
@@ -152,7 +152,7 @@ impl ClientsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(name = "clientId")] client_id: Path<Uuid>,
     ) -> ApiResult<Json<Hal<Client>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let model = clients::get(&state, org_id.0, client_id.0).await?;
         let view = clients::revoke(&state, &model).await?;
         Ok(Json(Hal::new(

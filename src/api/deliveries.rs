@@ -126,7 +126,7 @@ impl DeliveriesApi {
         #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
     ) -> ApiResult<Json<HalPage<Delivery>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
         let (views, more) = deliveries::list(
             &state,
@@ -158,7 +158,7 @@ impl DeliveriesApi {
         #[oai(name = "webhookId")] webhook_id: Path<i64>,
         #[oai(name = "deliveryId")] delivery_id: Path<i64>,
     ) -> ApiResult<Json<Hal<Delivery>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let v = deliveries::get(&state, org_id.0, webhook_id.0, delivery_id.0).await?;
         Ok(Json(resource(org_id.0, v)))
     }
@@ -179,7 +179,7 @@ impl DeliveriesApi {
         #[oai(name = "webhookId")] webhook_id: Path<i64>,
         #[oai(name = "deliveryId")] delivery_id: Path<i64>,
     ) -> ApiResult<Json<WebhookEvent>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let body = deliveries::body(&state, org_id.0, webhook_id.0, delivery_id.0).await?;
         let typed = WebhookEvent::parse_from_json(Some(body)).map_err(|e| {
             crate::error::Error::Internal(anyhow::anyhow!(
@@ -205,7 +205,7 @@ impl DeliveriesApi {
         #[oai(name = "webhookId")] webhook_id: Path<i64>,
         #[oai(name = "deliveryId")] delivery_id: Path<i64>,
     ) -> ApiResult<Json<Hal<Delivery>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let v = deliveries::redeliver(&state, org_id.0, webhook_id.0, delivery_id.0).await?;
         Ok(Json(resource(org_id.0, v)))
     }
@@ -226,7 +226,7 @@ impl DeliveriesApi {
         #[oai(name = "webhookId")] webhook_id: Path<i64>,
         body: JsonBody<RedeliverRange>,
     ) -> ApiResult<Json<Requeued>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let requeued =
             deliveries::redeliver_range(&state, org_id.0, webhook_id.0, body.0.since, body.0.until)
                 .await?;

@@ -106,7 +106,7 @@ impl DomainsApi {
         #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
     ) -> ApiResult<Json<HalPage<Domain>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
         let (views, more) = domains::list(&state, org_id.0, paging.window()).await?;
         Ok(Json(HalPage::new(
@@ -127,7 +127,7 @@ impl DomainsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         body: JsonBody<NewDomain>,
     ) -> ApiResult<Created> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let v = domains::create(
             &state,
             org_id.0,
@@ -147,7 +147,7 @@ impl DomainsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         domain: Path<String>,
     ) -> ApiResult<Json<Hal<Domain>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         Ok(Json(resource(
             domains::get(&state, org_id.0, &domain.0).await?,
         )))
@@ -163,7 +163,7 @@ impl DomainsApi {
         domain: Path<String>,
         body: JsonBody<DomainPatch>,
     ) -> ApiResult<Json<Hal<Domain>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let v = domains::update(&state, org_id.0, &domain.0, body.0.forbid_non_api_rooms).await?;
         Ok(Json(resource(v)))
     }
@@ -179,7 +179,7 @@ impl DomainsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         domain: Path<String>,
     ) -> ApiResult<Json<Hal<Domain>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         Ok(Json(resource(
             domains::rotate_key(&state, org_id.0, &domain.0).await?,
         )))

@@ -1,5 +1,6 @@
 //! The native HTTP API (`/v1`), described by poem-openapi. Handlers translate HTTP to domain
 //! calls and back; they hold no rules.
+pub mod admins;
 pub mod auth;
 pub mod body;
 pub mod bookings;
@@ -52,6 +53,8 @@ pub enum Tag {
     Widgets,
     /// Webhooks, their validation and delivery log
     Webhooks,
+    /// Dashboard sign-in and admin users
+    Admins,
     /// Liveness and readiness
     Health,
 }
@@ -76,7 +79,7 @@ pub type Apis = (
     ),
     webhooks::WebhooksApi,
     deliveries::DeliveriesApi,
-    health::HealthApi,
+    (health::HealthApi, admins::AdminsApi),
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {
@@ -100,7 +103,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             ),
             webhooks::WebhooksApi,
             deliveries::DeliveriesApi,
-            health::HealthApi,
+            (health::HealthApi, admins::AdminsApi),
         ),
         "meetplane",
         env!("CARGO_PKG_VERSION"),

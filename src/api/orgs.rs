@@ -72,7 +72,7 @@ impl OrgsApi {
         auth: ClientAuth,
         #[oai(name = "orgId")] org_id: Path<Uuid>,
     ) -> ApiResult<Json<Hal<Org>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let org = orgs::get(&state, org_id.0).await?;
         Ok(Json(Hal::new(org.into(), org_links(org_id.0))))
     }
@@ -86,7 +86,7 @@ impl OrgsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         body: super::body::JsonBody<OrgSettings>,
     ) -> ApiResult<Json<Hal<Org>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let b = body.0;
         let org = orgs::update_settings(
             &state,

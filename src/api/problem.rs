@@ -49,6 +49,8 @@ pub struct FieldError {
 pub struct ApiError {
     /// Boxed: errors travel through every handler's `Result`, which should stay small.
     pub problem: Box<Problem>,
+    /// Seconds for `Retry-After` (429 answers).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -63,6 +65,7 @@ impl ApiError {
                 code,
                 errors: None,
             }),
+            retry_after: None,
         }
     }
 
@@ -124,6 +127,10 @@ impl ResponseError for ApiError {
                 header::HeaderValue::from_static("Bearer realm=\"meetplane\""),
             );
         }
+        if let Some(seconds) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
         resp
     }
 }
@@ -138,6 +145,7 @@ const DOCUMENTED: &[(u16, &str)] = &[
     (409, "Conflicts with the current state"),
     (413, "Request body too large"),
     (415, "Unsupported content type"),
+    (429, "Too many attempts; retry after `Retry-After` seconds"),
     (
         422,
         "Well-formed but invalid input; `errors` names the fields",
@@ -186,6 +194,15 @@ impl From<Error> for ApiError {
             }
             Error::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
             Error::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            Error::TooManyRequests {
+                code,
+                message,
+                retry_after,
+            } => {
+                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, code, message);
+                e.retry_after = Some(retry_after);
+                e
+            }
             err @ Error::Database(_) => match err.classify_db() {
                 Error::Database(e) => {
                     tracing::error!(error = %e, "database error");

@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use super::problem::ApiError;
 use crate::{
-    domain::{domains, peers, tokens},
+    domain::{admin_sessions, domains, peers, tokens},
     error::Error,
     events::{Event, payloads},
     state::AppState,
@@ -67,28 +67,71 @@ pub async fn realtime(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
-    let token = bearer.or(query.token).ok_or_else(|| {
-        ApiError::from(Error::unauthenticated(
-            "unauthenticated",
-            "pass an access token or peer token as Bearer or ?token=",
-        ))
-    })?;
-    let session = if token.starts_with("mppt_") {
+    let session = match bearer.or(query.token) {
+        None => Session::Client {
+            org_id: dashboard_org(req, state).await?,
+        },
+        Some(token) => authenticate(state, &token).await?,
+    };
+    let state = state.clone();
+    Ok(ws.on_upgrade(move |socket| run(state, session, socket)))
+}
+
+async fn authenticate(state: &AppState, token: &str) -> poem::Result<Session> {
+    Ok(if token.starts_with("mppt_") {
         Session::Peer(
-            peers::authenticate(state, &token)
+            peers::authenticate(state, token)
                 .await
                 .map_err(ApiError::from)?,
         )
     } else {
-        let principal = tokens::authenticate(state, &token)
+        let principal = tokens::authenticate(state, token)
             .await
             .map_err(ApiError::from)?;
         Session::Client {
             org_id: principal.org_id,
         }
+    })
+}
+
+/// A signed-in dashboard user's org. Browsers send cookies with cross-site WebSocket
+/// handshakes too, so the page must come from this server (`Origin` names the `Host`).
+async fn dashboard_org(req: &Request, state: &AppState) -> poem::Result<Uuid> {
+    let refuse = || {
+        ApiError::from(Error::unauthenticated(
+            "unauthenticated",
+            "pass an access token or peer token as Bearer or ?token=, or sign in to the dashboard",
+        ))
     };
-    let state = state.clone();
-    Ok(ws.on_upgrade(move |socket| run(state, session, socket)))
+    let cookie = super::security::session_cookie(req).ok_or_else(refuse)?;
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let same_origin = match (header(header::ORIGIN), header(header::HOST)) {
+        (Some(origin), Some(host)) => url::Url::parse(origin)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| (h.to_string(), u.port_or_known_default()))
+            })
+            .is_some_and(|(h, port)| {
+                let expected = match port {
+                    Some(p) if p != 80 && p != 443 => format!("{h}:{p}"),
+                    _ => h,
+                };
+                expected.eq_ignore_ascii_case(host)
+            }),
+        _ => false,
+    };
+    if !same_origin {
+        return Err(ApiError::from(Error::forbidden(
+            "cross_origin_socket",
+            "a dashboard socket must be opened from a page of this server",
+        ))
+        .into());
+    }
+    let admin = admin_sessions::authenticate(state, &cookie)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(admin.org_id)
 }
 
 async fn run(state: AppState, session: Session, socket: WebSocketStream) {

@@ -19,7 +19,7 @@ use super::{
 use crate::{
     domain::{
         peers,
-        rooms::{self, KickTarget, Origin, PeerView, Role, RoomOptions, RoomView},
+        rooms::{self, KickTarget, PeerView, Role, RoomOptions, RoomView},
     },
     state::AppState,
 };
@@ -247,7 +247,7 @@ impl RoomsApi {
         #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
     ) -> ApiResult<Json<HalPage<Room>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
         let (views, more) =
             rooms::list(&state, org_id.0, domain.0.as_deref(), paging.window()).await?;
@@ -269,11 +269,11 @@ impl RoomsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         body: JsonBody<NewRoom>,
     ) -> ApiResult<RoomCreated> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let b = body.0;
         let created = rooms::init(
             &state,
-            Origin::Client(auth.0.client_id()),
+            auth.principal().origin(),
             org_id.0,
             &b.domain,
             &b.name,
@@ -306,7 +306,7 @@ impl RoomsApi {
         domain: Path<String>,
         name: Path<String>,
     ) -> ApiResult<Json<Hal<Room>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let v = rooms::get(&state, org_id.0, &domain.0, &name.0).await?;
         Ok(Json(resource(org_id.0, v)))
     }
@@ -325,7 +325,7 @@ impl RoomsApi {
         name: Path<String>,
         #[oai(name = "forceKick")] force_kick: Query<Option<bool>>,
     ) -> ApiResult<Json<Removed>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let removed = rooms::destroy(
             &state,
             org_id.0,
@@ -350,7 +350,7 @@ impl RoomsApi {
         name: Path<String>,
         body: JsonBody<SetLock>,
     ) -> ApiResult<Json<Hal<Room>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let v = rooms::set_lock(&state, org_id.0, &domain.0, &name.0, body.0.lock).await?;
         Ok(Json(resource(org_id.0, v)))
     }
@@ -366,7 +366,7 @@ impl RoomsApi {
         name: Path<String>,
         body: JsonBody<SetPassword>,
     ) -> ApiResult<Json<Hal<Room>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let v = rooms::set_password(
             &state,
             org_id.0,
@@ -389,7 +389,7 @@ impl RoomsApi {
         name: Path<String>,
         body: JsonBody<Kick>,
     ) -> ApiResult<Json<Removed>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let target = match body.0.peer_id.trim() {
             "all" => KickTarget::All,
             id => KickTarget::Peer(
@@ -416,7 +416,7 @@ impl RoomsApi {
         name: Path<String>,
         body: JsonBody<NewPeer>,
     ) -> ApiResult<PeerAdmitted> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let role = match body.0.role {
             PeerRole::Host => Role::Host,
             PeerRole::User => Role::User,

@@ -16,17 +16,18 @@ pub struct RootApi;
 pub struct RootContent {
     pub active: bool,
     pub org_id: Uuid,
-    /// The calling API client's id.
-    pub client_id: Uuid,
+    /// The calling API client's id (absent for a signed-in dashboard user).
+    #[oai(skip_serializing_if_is_none)]
+    pub client_id: Option<Uuid>,
 }
 
 fn root_resource(auth: ClientAuth) -> Json<Hal<RootContent>> {
-    let org = format!("/v1/orgs/{}", auth.0.org_id);
+    let org = format!("/v1/orgs/{}", auth.principal().org_id);
     Json(Hal::new(
         RootContent {
             active: true,
-            org_id: auth.0.org_id,
-            client_id: auth.0.client_id(),
+            org_id: auth.principal().org_id,
+            client_id: auth.principal().client_id(),
         },
         links([
             ("self", "/v1".to_string()),

@@ -218,7 +218,7 @@ impl SessionLinksApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         body: JsonBody<NewRevocation>,
     ) -> ApiResult<Revoked> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let r = revocations::revoke(&state, org_id.0, target(body.0)?).await?;
         Ok(Revoked::Created(Json(r.into())))
     }
@@ -233,7 +233,7 @@ impl SessionLinksApi {
         #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
     ) -> ApiResult<Json<HalPage<Revocation>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
         let (rows, more) = revocations::list(&state, org_id.0, paging.window()).await?;
         Ok(Json(HalPage::new(

@@ -104,7 +104,7 @@ async fn list_entries(
     count: Option<u64>,
     path: &str,
 ) -> ApiResult<Json<HalPage<Hal<SessionEntry>>>> {
-    auth.0.require_org(org_id)?;
+    auth.principal().require_org(org_id)?;
     let paging = Paging::new(page, count);
     let (views, more) = sessions::entries(state, org_id, paging.window()).await?;
     Ok(Json(HalPage::new(
@@ -153,7 +153,7 @@ impl SessionsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(name = "sessionId")] session_id: Path<String>,
     ) -> ApiResult<Json<Hal<Session>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let s = sessions::session(&state, org_id.0, &session_id.0).await?;
         let org = format!("/v1/orgs/{}", org_id.0);
         let l = links([
@@ -185,7 +185,7 @@ impl SessionsApi {
         /// Entries before this time.
         to: Query<Option<DateTime<Utc>>>,
     ) -> ApiResult<CsvExport> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let text = sessions::csv(&state, org_id.0, from.0, to.0).await?;
         Ok(CsvExport::Csv(
             PlainText(text),

@@ -88,7 +88,7 @@ impl SubscriptionsApi {
         #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
     ) -> ApiResult<Json<HalPage<Subscription>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
         let (views, more) = subscriptions::list(&state, org_id.0, paging.window()).await?;
         Ok(Json(HalPage::new(
@@ -111,7 +111,7 @@ impl SubscriptionsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         body: JsonBody<NewSubscription>,
     ) -> ApiResult<Json<Hal<Subscription>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let b = body.0;
         let v = subscriptions::create(&state, org_id.0, &b.reference, &b.email, &b.name).await?;
         Ok(Json(resource(v)))
@@ -126,7 +126,7 @@ impl SubscriptionsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(name = "subscriptionId")] id: Path<Uuid>,
     ) -> ApiResult<Json<Hal<Subscription>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         Ok(Json(resource(
             subscriptions::get(&state, org_id.0, id.0).await?,
         )))
@@ -147,7 +147,7 @@ impl SubscriptionsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(name = "subscriptionId")] id: Path<Uuid>,
     ) -> ApiResult<Json<Hal<Subscription>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         Ok(Json(resource(
             subscriptions::deactivate(&state, org_id.0, id.0).await?,
         )))

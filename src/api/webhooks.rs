@@ -150,7 +150,7 @@ impl WebhooksApi {
         #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
     ) -> ApiResult<Json<HalPage<Webhook>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
         let (views, more) = webhooks::list(
             &state,
@@ -187,7 +187,7 @@ impl WebhooksApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         body: JsonBody<NewWebhook>,
     ) -> ApiResult<Created> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let b = body.0;
         let v = webhooks::add(
             &state,
@@ -214,7 +214,7 @@ impl WebhooksApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(name = "webhookId")] webhook_id: Path<i64>,
     ) -> ApiResult<Json<Hal<Webhook>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         Ok(Json(resource(
             webhooks::get(&state, org_id.0, webhook_id.0).await?,
         )))
@@ -229,7 +229,7 @@ impl WebhooksApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(name = "webhookId")] webhook_id: Path<i64>,
     ) -> ApiResult<Removed> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         webhooks::remove(&state, org_id.0, webhook_id.0).await?;
         Ok(Removed::Removed)
     }
@@ -247,7 +247,7 @@ impl WebhooksApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(name = "webhookId")] webhook_id: Path<i64>,
     ) -> ApiResult<Json<Hal<ValidationResult>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let (v, result) = webhooks::validate(&state, org_id.0, webhook_id.0).await?;
         let l = webhook_links(v.org_id, v.id);
         Ok(Json(Hal::new(

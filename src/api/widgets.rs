@@ -242,7 +242,7 @@ impl WidgetsApi {
         #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
     ) -> ApiResult<Json<HalPage<Widget>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
         let (views, more) = widgets::list(&state, org_id.0, paging.window()).await?;
         Ok(Json(HalPage::new(
@@ -266,7 +266,7 @@ impl WidgetsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         body: JsonBody<NewWidget>,
     ) -> ApiResult<Created> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let b = body.0;
         let s = WidgetSettings {
             name: Some(b.name),
@@ -288,7 +288,7 @@ impl WidgetsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(name = "widgetId")] id: Path<String>,
     ) -> ApiResult<Json<Hal<Widget>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         Ok(Json(resource(widgets::get(&state, org_id.0, &id.0).await?)))
     }
 
@@ -304,7 +304,7 @@ impl WidgetsApi {
         #[oai(name = "widgetId")] id: Path<String>,
         body: JsonBody<WidgetPatch>,
     ) -> ApiResult<Json<Hal<Widget>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let v = widgets::update(&state, org_id.0, &id.0, settings(body.0)).await?;
         Ok(Json(resource(v)))
     }
@@ -318,7 +318,7 @@ impl WidgetsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(name = "widgetId")] id: Path<String>,
     ) -> ApiResult<Removed> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         widgets::delete(&state, org_id.0, &id.0).await?;
         Ok(Removed::Removed)
     }
@@ -335,7 +335,7 @@ impl WidgetsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(name = "widgetId")] id: Path<String>,
     ) -> ApiResult<Json<Hal<WidgetWithSecret>>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let rotated = widgets::rotate_secret(&state, org_id.0, &id.0, None).await?;
         Ok(Json(with_secret(rotated)))
     }
@@ -357,7 +357,7 @@ impl WidgetsApi {
         #[oai(name = "widgetId")] id: Path<String>,
         body: JsonBody<UsersInfoCheck>,
     ) -> ApiResult<Json<UsersInfoCheckResult>> {
-        auth.0.require_org(org_id.0)?;
+        auth.principal().require_org(org_id.0)?;
         let w = widgets::find_in_org(&state, org_id.0, &id.0).await?;
         let ids = widget_users::parse_ids(&body.0.user_ids)?;
         let result = match widget_users::fetch(&state, &w, &ids).await? {

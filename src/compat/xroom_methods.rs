@@ -11,7 +11,7 @@ use crate::{
     domain::{
         bookings::{self, BookingChange, BookingView, ListFilter, MeetingOptions, NewBooking},
         principal::Principal,
-        rooms::{self, KickTarget, Origin, RoomOptions},
+        rooms::{self, KickTarget, RoomOptions},
         webhooks::{self, NewWebhook, WebhookView},
     },
     error::Error,
@@ -284,7 +284,7 @@ async fn room_init(state: &AppState, who: &Principal, i: Init) -> Outcome {
     let (domain, name) = room_id(&i.id)?;
     let created = rooms::init(
         state,
-        Origin::Client(who.client_id()),
+        who.origin(),
         who.org_id,
         domain,
         name,

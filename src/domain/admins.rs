@@ -108,3 +108,43 @@ pub async fn create_user(
         created_at: model.created_at,
     })
 }
+
+pub fn view(model: admin_user::Model) -> Result<AdminView> {
+    Ok(AdminView {
+        role: model.role.parse()?,
+        id: model.id,
+        org_id: model.org_id,
+        email: model.email,
+        created_at: model.created_at,
+    })
+}
+
+/// The org's admin users that have not been removed.
+pub async fn list(state: &AppState, org_id: Uuid) -> Result<Vec<AdminView>> {
+    store::admins::list_for_org(&state.db, org_id)
+        .await?
+        .into_iter()
+        .filter(|u| u.disabled_at.is_none())
+        .map(view)
+        .collect()
+}
+
+/// Remove an admin user: disabled (kept for the record) and signed out everywhere. The last
+/// owner stays, so an org can always be administered.
+pub async fn remove(state: &AppState, org_id: Uuid, id: Uuid) -> Result<()> {
+    let user = store::admins::find(&state.db, id)
+        .await?
+        .filter(|u| u.org_id == org_id && u.disabled_at.is_none())
+        .ok_or_else(|| Error::not_found("admin user"))?;
+    if user.role == Role::Owner.as_str()
+        && store::admins::count_active_owners(&state.db, org_id).await? <= 1
+    {
+        return Err(Error::conflict(
+            "last_owner",
+            "the last owner cannot be removed; make another owner first",
+        ));
+    }
+    store::admins::disable(&state.db, id, state.now()).await?;
+    store::admins::delete_sessions_of(&state.db, id).await?;
+    Ok(())
+}

@@ -218,7 +218,7 @@ pub async fn add(state: &AppState, principal: &Principal, new: NewBooking) -> Re
             org_id: Set(principal.org_id),
             domain_id: Set(domain.id),
             room_name: Set(room_name),
-            client_id: Set(Some(principal.client_id())),
+            client_id: Set(principal.client_id()),
             start_time: Set(new.start_time),
             end_time: Set(end),
             duration_minutes: Set(duration as i32),

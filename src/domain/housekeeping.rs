@@ -1,5 +1,6 @@
 //! Pruning what is no longer needed: spent or expired refresh tokens, and the replay cache of
-//! revoked clients (a revoked client's signatures are refused anyway).
+//! revoked clients (a revoked client's signatures are refused anyway), and stale dashboard
+//! sessions.
 use chrono::TimeDelta;
 
 use crate::{error::Result, state::AppState, store};
@@ -8,6 +9,8 @@ use crate::{error::Result, state::AppState, store};
 pub struct Pruned {
     pub refresh_tokens: u64,
     pub salts: u64,
+    /// Expired dashboard sessions and sign-in failures older than a day.
+    pub admin_sessions: u64,
 }
 
 pub async fn run_once(state: &AppState) -> Result<Pruned> {
@@ -16,11 +19,13 @@ pub async fn run_once(state: &AppState) -> Result<Pruned> {
     let refresh_tokens =
         store::tokens::prune_refresh(&state.db, now, now - TimeDelta::days(1)).await?;
     let salts = store::salts::prune_revoked_clients(&state.db).await?;
-    if refresh_tokens + salts > 0 {
-        tracing::info!(refresh_tokens, salts, "housekeeping pruned");
+    let admin_sessions = store::admins::purge(&state.db, now - TimeDelta::days(1)).await?;
+    if refresh_tokens + salts + admin_sessions > 0 {
+        tracing::info!(refresh_tokens, salts, admin_sessions, "housekeeping pruned");
     }
     Ok(Pruned {
         refresh_tokens,
         salts,
+        admin_sessions,
     })
 }

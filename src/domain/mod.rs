@@ -1,5 +1,6 @@
 //! The rules of meetplane, once. Every surface (native API, compat dialects, CLI, scheduler)
 //! calls these functions; none of them speaks HTTP.
+pub mod admin_sessions;
 pub mod admins;
 pub mod booking_changes;
 pub mod booking_schedule;

@@ -1,6 +1,7 @@
 //! Who is making a request.
 use uuid::Uuid;
 
+use super::admins::Role;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +13,8 @@ pub struct Principal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     Client { client_id: Uuid, api_key: String },
+    /// A dashboard user signed in with a session cookie.
+    Admin { admin_id: Uuid, role: Role },
 }
 
 impl Principal {
@@ -25,9 +28,19 @@ impl Principal {
         }
     }
 
-    pub fn client_id(&self) -> Uuid {
+    /// Where a room created by this principal comes from.
+    pub fn origin(&self) -> super::room_model::Origin {
         match &self.actor {
-            Actor::Client { client_id, .. } => *client_id,
+            Actor::Client { client_id, .. } => super::room_model::Origin::Client(*client_id),
+            Actor::Admin { admin_id, .. } => super::room_model::Origin::Admin(*admin_id),
+        }
+    }
+
+    /// The API client acting, when it is one (not a dashboard user).
+    pub fn client_id(&self) -> Option<Uuid> {
+        match &self.actor {
+            Actor::Client { client_id, .. } => Some(*client_id),
+            Actor::Admin { .. } => None,
         }
     }
 }

@@ -135,4 +135,6 @@ pub enum Origin {
     Booking(i64),
     /// The chat-bridge API under the configured shared secret.
     ChatBridge,
+    /// A dashboard user of the org.
+    Admin(Uuid),
 }

@@ -1,6 +1,14 @@
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+};
+use uuid::Uuid;
 
-use super::entities::admin_user::{ActiveModel, Column, Entity, Model};
+use super::entities::{
+    admin_login_failure, admin_session,
+    admin_user::{ActiveModel, Column, Entity, Model},
+};
 
 pub async fn insert(db: &impl ConnectionTrait, user: ActiveModel) -> Result<Model, DbErr> {
     user.insert(db).await
@@ -8,4 +16,130 @@ pub async fn insert(db: &impl ConnectionTrait, user: ActiveModel) -> Result<Mode
 
 pub async fn find_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<Model>, DbErr> {
     Entity::find().filter(Column::Email.eq(email)).one(db).await
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id).one(db).await
+}
+
+pub async fn list_for_org(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::OrgId.eq(org_id))
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await
+}
+
+/// Active owners of an org (the last one may not be removed).
+pub async fn count_active_owners(db: &impl ConnectionTrait, org_id: Uuid) -> Result<u64, DbErr> {
+    Entity::find()
+        .filter(Column::OrgId.eq(org_id))
+        .filter(Column::Role.eq("owner"))
+        .filter(Column::DisabledAt.is_null())
+        .count(db)
+        .await
+}
+
+pub async fn disable(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::DisabledAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::DisabledAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_session(
+    db: &impl ConnectionTrait,
+    session: admin_session::ActiveModel,
+) -> Result<admin_session::Model, DbErr> {
+    session.insert(db).await
+}
+
+/// A session by the digest of its cookie value, with its admin user.
+pub async fn find_session(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<(admin_session::Model, Model)>, DbErr> {
+    let found = admin_session::Entity::find()
+        .filter(admin_session::Column::TokenHash.eq(token_hash))
+        .find_also_related(Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(session, user)| user.map(|u| (session, u))))
+}
+
+pub async fn delete_session(db: &impl ConnectionTrait, token_hash: &str) -> Result<(), DbErr> {
+    admin_session::Entity::delete_many()
+        .filter(admin_session::Column::TokenHash.eq(token_hash))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_sessions_of(db: &impl ConnectionTrait, admin_id: Uuid) -> Result<(), DbErr> {
+    admin_session::Entity::delete_many()
+        .filter(admin_session::Column::AdminId.eq(admin_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn record_failure(
+    db: &impl ConnectionTrait,
+    email: &str,
+    source_ip: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    admin_login_failure::ActiveModel {
+        email: sea_orm::ActiveValue::Set(email.to_string()),
+        source_ip: sea_orm::ActiveValue::Set(source_ip.to_string()),
+        at: sea_orm::ActiveValue::Set(at),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Failures since `since` for this email and for this address, with the oldest of each (the
+/// window reopens when it ages out).
+pub async fn recent_failures(
+    db: &impl ConnectionTrait,
+    column: admin_login_failure::Column,
+    value: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, DbErr> {
+    admin_login_failure::Entity::find()
+        .select_only()
+        .column(admin_login_failure::Column::At)
+        .filter(column.eq(value))
+        .filter(admin_login_failure::Column::At.gt(since))
+        .order_by_asc(admin_login_failure::Column::At)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+pub async fn clear_failures(db: &impl ConnectionTrait, email: &str) -> Result<(), DbErr> {
+    admin_login_failure::Entity::delete_many()
+        .filter(admin_login_failure::Column::Email.eq(email))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Housekeeping: expired sessions and failures older than `before`.
+pub async fn purge(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, DbErr> {
+    let sessions = admin_session::Entity::delete_many()
+        .filter(admin_session::Column::ExpiresAt.lt(before))
+        .exec(db)
+        .await?;
+    let failures = admin_login_failure::Entity::delete_many()
+        .filter(admin_login_failure::Column::At.lt(before))
+        .exec(db)
+        .await?;
+    Ok(sessions.rows_affected + failures.rows_affected)
 }

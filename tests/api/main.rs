@@ -1,6 +1,7 @@
 //! Black-box tests of the meetplane server. One binary (faster to link), one module per area.
 mod helpers;
 
+mod admins;
 mod auth_token;
 mod bookings;
 mod browser;

@@ -1,4 +1,6 @@
 //! sea-orm entities, one per table, in the shape `sea-orm-cli generate entity` produces.
+pub mod admin_login_failure;
+pub mod admin_session;
 pub mod admin_user;
 pub mod api_client;
 pub mod booking;
