@@ -77,7 +77,9 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
     let service = api::service();
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
+    let service = std::sync::Arc::new(service.into_endpoint());
     Route::new()
+        .at("/assets/*file", poem::get(api::dashboard::asset))
         .at("/openapi.json", spec)
         .at("/v1/realtime", api::realtime::realtime)
         .at("/join/:domain/:room", api::join_page::join_page)
@@ -99,7 +101,12 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
             poem::post(crate::compat::xroom::endpoint),
         )
         .nest("/docs", docs)
-        .nest("/", service)
+        // The API's own paths, kept whole (a nest at `/` would also claim `/` itself, which
+        // is the dashboard's).
+        .nest_no_strip("/v1", service.clone())
+        .at("/healthz", service.clone())
+        .at("/readyz", service)
+        .at("/", poem::get(api::dashboard::index))
         .data(state)
         .with(BodyLimit::new(max_body))
         // The dashboard's session cookie is read through the request's cookie jar.

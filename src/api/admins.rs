@@ -204,13 +204,10 @@ impl AdminsApi {
     }
 
     /// Sign out
+    ///
+    /// Ends the session named by the cookie (any role may; nothing else is changed).
     #[oai(path = "/v1/admin/session", method = "delete")]
-    async fn sign_out(
-        &self,
-        req: &Request,
-        state: Data<&AppState>,
-        _auth: SessionAuth,
-    ) -> ApiResult<SignedOut> {
+    async fn sign_out(&self, req: &Request, state: Data<&AppState>) -> ApiResult<SignedOut> {
         if let Some(token) = session_cookie(req) {
             admin_sessions::sign_out(&state, &token).await?;
         }

@@ -226,7 +226,7 @@ impl BookingsApi {
         let b = body.0;
         let v = bookings::add(
             &state,
-            &auth.principal(),
+            auth.principal(),
             NewBooking {
                 domain: b.domain,
                 room_name: b.room_name,

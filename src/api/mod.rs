@@ -7,6 +7,7 @@ pub mod bookings;
 pub mod chat;
 pub mod chat_bridge;
 pub mod clients;
+pub mod dashboard;
 pub mod deliveries;
 pub mod domains;
 pub mod event_types;

@@ -12,9 +12,15 @@ pub struct Principal {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    Client { client_id: Uuid, api_key: String },
+    Client {
+        client_id: Uuid,
+        api_key: String,
+    },
     /// A dashboard user signed in with a session cookie.
-    Admin { admin_id: Uuid, role: Role },
+    Admin {
+        admin_id: Uuid,
+        role: Role,
+    },
 }
 
 impl Principal {

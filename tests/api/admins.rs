@@ -48,9 +48,19 @@ async fn sign_in_cookie_csrf_and_sign_out() {
     add_admin(&app, "Ada@Example.com", "admin").await;
 
     let (status, body, _) = sign_in(&app, "ada@example.com", "wrong password").await;
-    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    );
     let (status, body, _) = sign_in(&app, "nobody@example.com", PASSWORD).await;
-    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    );
 
     let (status, body, set_cookie) = sign_in(&app, " ADA@example.com ", PASSWORD).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -59,7 +69,10 @@ async fn sign_in_cookie_csrf_and_sign_out() {
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(set_cookie.contains(attribute), "{set_cookie}");
     }
-    assert!(!set_cookie.contains("Secure"), "plain http test server: {set_cookie}");
+    assert!(
+        !set_cookie.contains("Secure"),
+        "plain http test server: {set_cookie}"
+    );
     let cookie = cookie_pair(&set_cookie);
     let csrf = body["csrfToken"].as_str().unwrap().to_string();
 
@@ -153,6 +166,17 @@ async fn viewers_read_only_and_admin_users_managed() {
     )
     .await;
     assert_problem(status, &body, StatusCode::FORBIDDEN, "read_only");
+    // Signing out is not a change a viewer is barred from.
+    let resp = app
+        .request(Method::DELETE, "/v1/admin/session")
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let (_, body, set_cookie) = sign_in(&app, "viewer@example.com", PASSWORD).await;
+    let cookie = cookie_pair(&set_cookie);
+    assert!(body["csrfToken"].is_string());
 
     // An admin may not make owners; the last owner stays.
     add_admin(&app, "admin@example.com", "admin").await;
@@ -170,17 +194,33 @@ async fn viewers_read_only_and_admin_users_managed() {
     )
     .await;
     assert_problem(status, &body, StatusCode::FORBIDDEN, "owner_required");
-    let owner_id = list.as_array().unwrap()[0]["adminId"].as_str().unwrap().to_string();
+    let owner_id = list.as_array().unwrap()[0]["adminId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let token = app.token().await;
     let (status, body) = app
-        .call(&token, Method::DELETE, &app.org_path(&format!("/admins/{owner_id}")), None)
+        .call(
+            &token,
+            Method::DELETE,
+            &app.org_path(&format!("/admins/{owner_id}")),
+            None,
+        )
         .await;
     assert_problem(status, &body, StatusCode::CONFLICT, "last_owner");
 
     // Removing a user signs it out everywhere.
-    let viewer_id = list.as_array().unwrap()[1]["adminId"].as_str().unwrap().to_string();
+    let viewer_id = list.as_array().unwrap()[1]["adminId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (status, _) = app
-        .call(&token, Method::DELETE, &app.org_path(&format!("/admins/{viewer_id}")), None)
+        .call(
+            &token,
+            Method::DELETE,
+            &app.org_path(&format!("/admins/{viewer_id}")),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let resp = app
@@ -191,7 +231,12 @@ async fn viewers_read_only_and_admin_users_managed() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let (status, body, _) = sign_in(&app, "viewer@example.com", PASSWORD).await;
-    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    );
 }
 
 #[tokio::test]
@@ -200,7 +245,12 @@ async fn repeated_failures_are_throttled() {
     add_admin(&app, "ada@example.com", "admin").await;
     for _ in 0..5 {
         let (status, body, _) = sign_in(&app, "ada@example.com", "guess guess guess").await;
-        assert_problem(status, &body, StatusCode::UNAUTHORIZED, "invalid_credentials");
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        );
     }
     // Even the right password is refused while the window is full.
     let resp = app
@@ -216,5 +266,10 @@ async fn repeated_failures_are_throttled() {
         .unwrap();
     assert!((1..=15 * 60).contains(&retry_after), "{retry_after}");
     let (status, body) = read(resp).await;
-    assert_problem(status, &body, StatusCode::TOO_MANY_REQUESTS, "too_many_sign_in_attempts");
+    assert_problem(
+        status,
+        &body,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_sign_in_attempts",
+    );
 }

@@ -1,0 +1,12 @@
+import { defineConfig } from "vite";
+
+// The output directory comes from build.rs (MEETPLANE_WEB_OUT, inside Cargo's OUT_DIR) so
+// built assets never land in the source tree; `npm run build` alone writes to dist/.
+export default defineConfig({
+  oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
+  build: {
+    outDir: process.env.MEETPLANE_WEB_OUT ?? "dist",
+    emptyOutDir: true,
+    sourcemap: false,
+  },
+});
