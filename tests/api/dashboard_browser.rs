@@ -252,6 +252,38 @@ async fn an_admin_runs_meetplane_from_the_dashboard() {
     screenshot(&b, "dashboard-room-kicked").await;
     screenshot(&guest, "dashboard-guest-kicked").await;
 
+    // A host-key URL opens the join page's entry form; the host enters by name alone.
+    let hosted = app
+        .create_room(
+            &t,
+            json!({"domain": "localhost", "name": "lecture", "addHostKey": true, "lock": true}),
+        )
+        .await;
+    let host_key = hosted["content"]["hostKey"].as_str().unwrap();
+    guest
+        .goto(format!(
+            "{}/join/localhost/lecture#hostKey={host_key}",
+            app.address
+        ))
+        .await
+        .unwrap();
+    wait_for(
+        &guest,
+        "the entry form",
+        "return document.getElementById('status')?.textContent",
+        contains("invited as a host"),
+    )
+    .await;
+    guest.execute("document.getElementById('display-name').value = 'Prof. Ada'; document.querySelector('#enter button').click(); return true", Vec::new()).await.unwrap();
+    wait_for(
+        &guest,
+        "the host inside",
+        "return document.getElementById('peers').textContent",
+        contains("Prof. Ada (host)"),
+    )
+    .await;
+    screenshot(&guest, "dashboard-host-key-join").await;
+
     // A booking, then an overlapping one: the conflict is explained.
     open(&b, &app, "bookings", "Bookings").await;
     let start = chrono::Local::now() + chrono::Duration::days(1);

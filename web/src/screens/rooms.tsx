@@ -143,7 +143,10 @@ function NewRoomForm(props: { onCreated: () => void }) {
           {created.hostKey && (
             <>
               {" "}
-              Host key (shown only now): <span class="secret">{created.hostKey}</span>
+              Host key (shown only now): <span class="secret">{created.hostKey}</span> · host link:{" "}
+              <span class="secret">
+                {`${location.origin}/join/${encodeURIComponent(created.room.domain)}/${encodeURIComponent(created.room.name)}#hostKey=${encodeURIComponent(created.hostKey)}`}
+              </span>
             </>
           )}
         </Notice>
