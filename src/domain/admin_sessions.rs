@@ -188,3 +188,29 @@ pub async fn sign_out(state: &AppState, token: &str) -> Result<()> {
     store::admins::delete_session(&state.db, &random::digest(token)).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use argon2::password_hash::PasswordHash;
+
+    use super::*;
+
+    /// An unknown email must cost a full argon2 verification, so the stand-in hash has to be
+    /// a well-formed argon2id PHC string (a malformed one would fail fast).
+    #[tokio::test]
+    async fn the_stand_in_hash_is_real_argon2id() {
+        let parsed = PasswordHash::new(DUMMY_HASH).expect("a PHC string");
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        assert!(
+            !password::verify("anything".into(), DUMMY_HASH.into())
+                .await
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn csrf_tokens_differ_per_session_and_from_the_cookie() {
+        assert_ne!(csrf_of("a"), csrf_of("b"));
+        assert_ne!(csrf_of("mpas_x"), random::digest("mpas_x"));
+    }
+}
