@@ -28,7 +28,8 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=MEETPLANE_SKIP_WEB_BUILD");
     println!("cargo:rerun-if-env-changed=MEETPLANE_REQUIRE_WEB_BUILD");
-    let required = env::var_os("MEETPLANE_REQUIRE_WEB_BUILD").is_some_and(|v| !v.is_empty() && v != "0");
+    let required =
+        env::var_os("MEETPLANE_REQUIRE_WEB_BUILD").is_some_and(|v| !v.is_empty() && v != "0");
     // Start empty: a stale dashboard must never be served after a failed build.
     let _ = fs::remove_dir_all(&out);
     fs::create_dir_all(&out).expect("create the dashboard output folder");
