@@ -16,7 +16,7 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::sessions::{self, EntryView},
+    domain::sessions::{self, EntryFilter, EntryView},
     state::AppState,
 };
 
@@ -96,22 +96,45 @@ pub enum CsvExport {
     ),
 }
 
+/// The list's filters, as query parameters (also carried by the paging links).
+struct Filters {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    session_id: Option<String>,
+    role: Option<String>,
+    name: Option<String>,
+}
+
 async fn list_entries(
     state: &AppState,
     auth: ClientAuth,
     org_id: Uuid,
-    page: Option<u64>,
-    count: Option<u64>,
+    (page, count): (Option<u64>, Option<u64>),
+    f: Filters,
     path: &str,
 ) -> ApiResult<Json<HalPage<Hal<SessionEntry>>>> {
     auth.principal().require_org(org_id)?;
     let paging = Paging::new(page, count);
-    let (views, more) = sessions::entries(state, org_id, paging.window()).await?;
+    let carried = [
+        ("from", f.from.map(|t| t.to_rfc3339())),
+        ("to", f.to.map(|t| t.to_rfc3339())),
+        ("sessionId", f.session_id.clone()),
+        ("role", f.role.clone()),
+        ("name", f.name.clone()),
+    ];
+    let filter = EntryFilter {
+        from: f.from,
+        to: f.to,
+        session_id: f.session_id,
+        role: f.role,
+        name: f.name.filter(|n| !n.trim().is_empty()),
+    };
+    let (views, more) = sessions::entries(state, org_id, filter, paging.window()).await?;
     Ok(Json(HalPage::new(
         views.into_iter().map(entry_resource).collect(),
         paging,
         &format!("/v1/orgs/{org_id}/{path}"),
-        &[],
+        &carried,
         more,
     )))
 }
@@ -127,8 +150,35 @@ impl SessionsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
+        /// Entries at or after this time (RFC 3339).
+        from: Query<Option<DateTime<Utc>>>,
+        /// Entries before this time (RFC 3339).
+        to: Query<Option<DateTime<Utc>>>,
+        /// Only this session's entries.
+        #[oai(name = "sessionId", validator(max_length = 256))]
+        session_id: Query<Option<String>>,
+        /// `owner` or `guest`.
+        role: Query<Option<String>>,
+        /// Entrants whose name contains this text (any case).
+        #[oai(validator(max_length = 256))]
+        name: Query<Option<String>>,
     ) -> ApiResult<Json<HalPage<Hal<SessionEntry>>>> {
-        list_entries(&state, auth, org_id.0, page.0, count.0, "sessions").await
+        let filters = Filters {
+            from: from.0,
+            to: to.0,
+            session_id: session_id.0,
+            role: role.0,
+            name: name.0,
+        };
+        list_entries(
+            &state,
+            auth,
+            org_id.0,
+            (page.0, count.0),
+            filters,
+            "sessions",
+        )
+        .await
     }
 
     /// List session entries (the path of the Coviu documentation)
@@ -140,8 +190,35 @@ impl SessionsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
+        /// Entries at or after this time (RFC 3339).
+        from: Query<Option<DateTime<Utc>>>,
+        /// Entries before this time (RFC 3339).
+        to: Query<Option<DateTime<Utc>>>,
+        /// Only this session's entries.
+        #[oai(name = "sessionId", validator(max_length = 256))]
+        session_id: Query<Option<String>>,
+        /// `owner` or `guest`.
+        role: Query<Option<String>>,
+        /// Entrants whose name contains this text (any case).
+        #[oai(validator(max_length = 256))]
+        name: Query<Option<String>>,
     ) -> ApiResult<Json<HalPage<Hal<SessionEntry>>>> {
-        list_entries(&state, auth, org_id.0, page.0, count.0, "session").await
+        let filters = Filters {
+            from: from.0,
+            to: to.0,
+            session_id: session_id.0,
+            role: role.0,
+            name: name.0,
+        };
+        list_entries(
+            &state,
+            auth,
+            org_id.0,
+            (page.0, count.0),
+            filters,
+            "session",
+        )
+        .await
     }
 
     /// One session: its entries and the peers in it now

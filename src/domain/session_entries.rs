@@ -9,14 +9,33 @@ use crate::{
     store::{self, Window},
 };
 
+pub use store::session_entries::EntryFilter;
+
 pub async fn entries(
     state: &AppState,
     org_id: Uuid,
+    filter: EntryFilter,
     window: Window,
 ) -> Result<(Vec<EntryView>, bool)> {
-    let rows = store::session_entries::list(&state.db, org_id, None, None, Some(window)).await?;
+    check_range(filter.from, filter.to)?;
+    if let Some(role) = &filter.role
+        && role != "owner"
+        && role != "guest"
+    {
+        return Err(Error::invalid("role", "must be owner or guest"));
+    }
+    let rows = store::session_entries::list(&state.db, org_id, filter, Some(window)).await?;
     let (rows, more) = window.split(rows);
     Ok((rows.into_iter().map(Into::into).collect(), more))
+}
+
+fn check_range(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<()> {
+    if let (Some(f), Some(t)) = (from, to)
+        && f >= t
+    {
+        return Err(Error::invalid("to", "must be after from"));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone)]
@@ -60,12 +79,13 @@ pub async fn csv(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<String> {
-    if let (Some(f), Some(t)) = (from, to)
-        && f >= t
-    {
-        return Err(Error::invalid("to", "must be after from"));
-    }
-    let mut rows = store::session_entries::list(&state.db, org_id, from, to, None).await?;
+    check_range(from, to)?;
+    let filter = EntryFilter {
+        from,
+        to,
+        ..Default::default()
+    };
+    let mut rows = store::session_entries::list(&state.db, org_id, filter, None).await?;
     rows.reverse();
     let mut out = csv::Writer::from_writer(Vec::new());
     let header = [

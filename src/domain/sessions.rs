@@ -272,4 +272,4 @@ impl From<session_entry::Model> for EntryView {
     }
 }
 
-pub use super::session_entries::{csv, entries, session};
+pub use super::session_entries::{EntryFilter, csv, entries, session};

@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use uuid::Uuid;
 
@@ -17,18 +18,45 @@ pub async fn insert(db: &impl ConnectionTrait, e: ActiveModel) -> Result<Model, 
     e.insert(db).await
 }
 
-/// The org's entries, newest first, optionally within `[from, to)`.
+/// Which entries to list: within `[from, to)`, of one session, of one role, and whose name
+/// contains `name` (any case).
+#[derive(Debug, Clone, Default)]
+pub struct EntryFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub session_id: Option<String>,
+    pub role: Option<String>,
+    pub name: Option<String>,
+}
+
+/// The org's entries, newest first.
 pub async fn list(
     db: &impl ConnectionTrait,
     org_id: Uuid,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
+    filter: EntryFilter,
     window: Option<Window>,
 ) -> Result<Vec<Model>, DbErr> {
+    let name_like = filter.name.map(|n| {
+        // LIKE wildcards in the user's text are matched literally.
+        let escaped = n
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
     let mut q = Entity::find()
         .filter(Column::OrgId.eq(org_id))
-        .apply_if(from, |q, t| q.filter(Column::EntryTime.gte(t)))
-        .apply_if(to, |q, t| q.filter(Column::EntryTime.lt(t)))
+        .apply_if(filter.from, |q, t| q.filter(Column::EntryTime.gte(t)))
+        .apply_if(filter.to, |q, t| q.filter(Column::EntryTime.lt(t)))
+        .apply_if(filter.session_id, |q, s| q.filter(Column::SessionId.eq(s)))
+        .apply_if(filter.role, |q, r| q.filter(Column::Role.eq(r)))
+        .apply_if(name_like, |q, pattern| {
+            q.filter(
+                Expr::expr(Func::lower(Expr::col(Column::Name)))
+                    .like(LikeExpr::new(pattern).escape('\\')),
+            )
+        })
         .order_by_desc(Column::EntryTime)
         .order_by_desc(Column::Id);
     if let Some(w) = window {

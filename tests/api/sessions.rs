@@ -842,3 +842,75 @@ async fn the_cli_prints_a_link_that_opens() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--email"));
 }
+
+#[tokio::test]
+async fn session_entries_filter_by_session_role_name_and_time() {
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    subscribe(&app, &t, "r1").await;
+    subscribe(&app, &t, "r2").await;
+    for (sid, reference) in [("talk-a", "r1"), ("talk-b", "r2")] {
+        for claims in [
+            owner_claims(&app, sid, reference),
+            guest_claims(&app, sid, reference),
+        ] {
+            let (s, b) = open(&app, &pyjwt(&claims, &app.client.secret, "HS256")).await;
+            assert_eq!(s, StatusCode::OK, "{b}");
+        }
+    }
+    let list = |query: &'static str| {
+        let app = &app;
+        let t = &t;
+        async move {
+            app.call(
+                t,
+                Method::GET,
+                &app.org_path(&format!("/sessions?{query}")),
+                None,
+            )
+            .await
+        }
+    };
+    let names = |body: &Value| -> Vec<(String, String)> {
+        body["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let c = &e["content"];
+                (
+                    c["sessionId"].as_str().unwrap().to_string(),
+                    c["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let (s, b) = list("sessionId=talk-a").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        names(&b),
+        [
+            ("talk-a".into(), "Joe Guest".into()),
+            ("talk-a".into(), "Dr. Jane Who".into())
+        ]
+    );
+    let (_, b) = list("role=guest&name=jOE").await;
+    assert_eq!(names(&b).len(), 2, "{b}");
+    assert!(names(&b).iter().all(|(_, n)| n == "Joe Guest"));
+    // LIKE wildcards in the text are plain characters.
+    let (_, b) = list("name=%25").await;
+    assert_eq!(names(&b).len(), 0, "{b}");
+    let (_, b) = list("to=2000-01-01T00:00:00Z").await;
+    assert_eq!(names(&b).len(), 0, "{b}");
+    // Paging links keep the filter.
+    let (_, b) = list("role=owner&count=1").await;
+    let next = b["_links"]["next"]["href"].as_str().unwrap();
+    assert!(
+        next.contains("role=owner") && next.contains("page=1"),
+        "{next}"
+    );
+    let (s, b) = list("role=host").await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let (s, b) = list("from=2030-01-01T00:00:00Z&to=2020-01-01T00:00:00Z").await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}

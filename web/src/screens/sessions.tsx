@@ -1,7 +1,7 @@
 // Session entries: the attendance ledger (newest first), one session's entries and live
 // peers (`#/sessions/{sessionId}`), and a CSV export of a time range.
 import { useState } from "preact/hooks";
-import { api, must, type Schemas } from "../api/client";
+import { api, must } from "../api/client";
 import {
   Async,
   Empty,
@@ -14,8 +14,6 @@ import {
   useLoad,
   useSession,
 } from "../ui";
-
-type Entry = Schemas["SessionEntry"];
 
 const PAGE_SIZES = [25, 50, 100, 200];
 /** Tables keep their columns readable on phones and scroll sideways in `.table-wrap`. */
@@ -35,23 +33,30 @@ function EntryList() {
   const { orgId } = useSession();
   const [page, setPage] = useState(0);
   const [count, setCount] = useState(50);
-  const [filter, setFilter] = useState("");
+  const [name, setName] = useState("");
+  const [sessionId, setSessionId] = useState("");
+  const [role, setRole] = useState<"" | "owner" | "guest">("");
   const [open, setOpen] = useState("");
+  // Filtered on the server, so every page of the result is filtered, not just the loaded one.
   const list = useLoad(
     () =>
       must(
         api.GET("/v1/orgs/{orgId}/sessions", {
-          params: { path: { orgId }, query: { page, count } },
+          params: {
+            path: { orgId },
+            query: {
+              page,
+              count,
+              ...(name.trim() ? { name: name.trim() } : {}),
+              ...(sessionId.trim() ? { sessionId: sessionId.trim() } : {}),
+              ...(role ? { role } : {}),
+            },
+          },
         }),
       ),
-    [orgId, page, count],
+    [orgId, page, count, name, sessionId, role],
   );
-  const needle = filter.trim().toLowerCase();
-  const matches = (e: Entry) =>
-    !needle ||
-    e.name.toLowerCase().includes(needle) ||
-    e.sessionId.toLowerCase().includes(needle) ||
-    e.role.toLowerCase().includes(needle);
+  const filtered = Boolean(name.trim() || sessionId.trim() || role);
 
   const openSession = (e: Event) => {
     e.preventDefault();
@@ -62,8 +67,41 @@ function EntryList() {
     <Page title="Session entries">
       <p class="muted">Who entered which session, newest first.</p>
       <div class="row" style={{ alignItems: "flex-start" }}>
-        <Field label="Filter this page" hint="By name, session id or role (owner/guest).">
-          <input type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />
+        <Field label="Name contains">
+          <input
+            type="search"
+            name="name"
+            value={name}
+            onInput={(e) => {
+              setName(e.currentTarget.value);
+              setPage(0);
+            }}
+          />
+        </Field>
+        <Field label="Session id">
+          <input
+            type="search"
+            name="sessionId"
+            value={sessionId}
+            onInput={(e) => {
+              setSessionId(e.currentTarget.value);
+              setPage(0);
+            }}
+          />
+        </Field>
+        <Field label="Role">
+          <select
+            name="role"
+            value={role}
+            onChange={(e) => {
+              setRole(e.currentTarget.value as "" | "owner" | "guest");
+              setPage(0);
+            }}
+          >
+            <option value="">any</option>
+            <option value="owner">owner</option>
+            <option value="guest">guest</option>
+          </select>
         </Field>
         <Field label="Entries per page">
           <select
@@ -81,7 +119,7 @@ function EntryList() {
           </select>
         </Field>
         <form class="inline" onSubmit={openSession} aria-label="Open a session">
-          <Field label="Session id">
+          <Field label="Open session by id">
             <input value={open} onInput={(e) => setOpen(e.currentTarget.value)} />
           </Field>
           <button type="submit" style={{ marginBottom: "0.75rem" }} disabled={!open.trim()}>
@@ -92,10 +130,10 @@ function EntryList() {
       <Async value={list}>
         {(data) => {
           if (data.content.length === 0) {
+            if (filtered) return <Empty>No entry matches these filters.</Empty>;
             return <Empty>{page === 0 ? "No one has entered a session yet." : "No more entries."}</Empty>;
           }
-          const shown = data.content.map((h) => h.content).filter(matches);
-          if (shown.length === 0) return <Empty>No entry on this page matches “{filter}”.</Empty>;
+          const shown = data.content.map((h) => h.content);
           return (
             <div class="table-wrap">
               <table aria-label={`Session entries, page ${page + 1}`} style={WIDE}>
