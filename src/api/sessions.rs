@@ -143,6 +143,7 @@ async fn list_entries(
 impl SessionsApi {
     /// List session entries, newest first
     #[oai(path = "/v1/orgs/:orgId/sessions", method = "get")]
+    #[allow(clippy::too_many_arguments)] // one per extractor
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -183,6 +184,7 @@ impl SessionsApi {
 
     /// List session entries (the path of the Coviu documentation)
     #[oai(path = "/v1/orgs/:orgId/session", method = "get")]
+    #[allow(clippy::too_many_arguments)] // one per extractor
     async fn list_alias(
         &self,
         state: Data<&AppState>,

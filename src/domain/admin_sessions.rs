@@ -191,7 +191,7 @@ pub async fn sign_out(state: &AppState, token: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use argon2::password_hash::PasswordHash;
+    use argon2::password_hash::phc::PasswordHash;
 
     use super::*;
 
