@@ -2,8 +2,8 @@
 //! when `web/` or the OpenAPI document changed and npm is present; without npm the folder is
 //! left empty and the server says at `/` how to get the dashboard. The build type-checks the
 //! app against a client freshly generated from `openapi/openapi.json`, so a spec change that
-//! breaks the dashboard breaks the build. `MEETPLANE_SKIP_WEB_BUILD=1` skips it (e.g. while
-//! iterating on Rust only); `MEETPLANE_REQUIRE_WEB_BUILD=1` (CI) makes a failed or impossible
+//! breaks the dashboard breaks the build. `MEETPLANE_BUILD_SKIP_WEB=1` skips it (e.g. while
+//! iterating on Rust only); `MEETPLANE_BUILD_REQUIRE_WEB=1` (CI) makes a failed or impossible
 //! build an error instead of a warning.
 use std::{
     env, fs,
@@ -26,14 +26,14 @@ fn main() {
     for input in INPUTS {
         println!("cargo:rerun-if-changed={input}");
     }
-    println!("cargo:rerun-if-env-changed=MEETPLANE_SKIP_WEB_BUILD");
-    println!("cargo:rerun-if-env-changed=MEETPLANE_REQUIRE_WEB_BUILD");
+    println!("cargo:rerun-if-env-changed=MEETPLANE_BUILD_SKIP_WEB");
+    println!("cargo:rerun-if-env-changed=MEETPLANE_BUILD_REQUIRE_WEB");
     let required =
-        env::var_os("MEETPLANE_REQUIRE_WEB_BUILD").is_some_and(|v| !v.is_empty() && v != "0");
+        env::var_os("MEETPLANE_BUILD_REQUIRE_WEB").is_some_and(|v| !v.is_empty() && v != "0");
     // Start empty: a stale dashboard must never be served after a failed build.
     let _ = fs::remove_dir_all(&out);
     fs::create_dir_all(&out).expect("create the dashboard output folder");
-    if env::var_os("MEETPLANE_SKIP_WEB_BUILD").is_some_and(|v| !v.is_empty() && v != "0") {
+    if env::var_os("MEETPLANE_BUILD_SKIP_WEB").is_some_and(|v| !v.is_empty() && v != "0") {
         return;
     }
     let web = Path::new("web");

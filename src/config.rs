@@ -126,7 +126,8 @@ pub struct Settings {
 }
 
 /// Environment variables meetplane reads; any other `MEETPLANE_*` variable is refused.
-/// `MEETPLANE_TEST_*` belongs to the test suite and is ignored here.
+/// `MEETPLANE_TEST_*` belongs to the test suite and `MEETPLANE_BUILD_*` to build.rs (the
+/// dashboard build); both are ignored here.
 const KNOWN_ENV: &[&str] = &[
     "MEETPLANE_LISTEN",
     "MEETPLANE_PUBLIC_URL",
@@ -258,6 +259,7 @@ impl Config {
         for (name, _) in env {
             if name.starts_with("MEETPLANE_")
                 && !name.starts_with("MEETPLANE_TEST_")
+                && !name.starts_with("MEETPLANE_BUILD_")
                 && !KNOWN_ENV.contains(&name.as_str())
             {
                 return Err(invalid(
