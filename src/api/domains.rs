@@ -30,10 +30,13 @@ pub struct Domain {
     pub org_id: Uuid,
     pub name: String,
     /// Signs webhook validation handshakes (HMAC-SHA256 of `signThis`) and deliveries.
-    pub webhook_key: String,
+    /// Absent for dashboard viewers.
+    #[oai(skip_serializing_if_is_none)]
+    pub webhook_key: Option<String>,
     /// The same key as Standard Webhooks libraries take it: `whsec_` + base64 of the key's
-    /// UTF-8 bytes.
-    pub signing_secret: String,
+    /// UTF-8 bytes. Absent for dashboard viewers.
+    #[oai(skip_serializing_if_is_none)]
+    pub signing_secret: Option<String>,
     /// When true (the default), rooms of this domain are created through the API only;
     /// when false, opening a room's link opens the room (xroom's behaviour).
     pub forbid_non_api_rooms: bool,
@@ -46,11 +49,14 @@ pub struct Domain {
 impl From<DomainView> for Domain {
     fn from(v: DomainView) -> Self {
         Self {
-            signing_secret: format!("whsec_{}", STANDARD.encode(v.webhook_key.as_bytes())),
+            signing_secret: Some(format!(
+                "whsec_{}",
+                STANDARD.encode(v.webhook_key.as_bytes())
+            )),
             domain_id: v.id,
             org_id: v.org_id,
             name: v.name,
-            webhook_key: v.webhook_key,
+            webhook_key: Some(v.webhook_key),
             forbid_non_api_rooms: v.forbid_non_api_rooms,
             is_default: v.is_default,
             created_at: v.created_at,
@@ -82,6 +88,17 @@ pub enum Created {
     Created(Json<Hal<Domain>>),
 }
 
+impl Domain {
+    /// Viewers read a domain's settings, not the key that signs its webhooks.
+    fn without_keys_if(mut self, viewer: bool) -> Self {
+        if viewer {
+            self.webhook_key = None;
+            self.signing_secret = None;
+        }
+        self
+    }
+}
+
 fn resource(v: DomainView) -> Hal<Domain> {
     let org = format!("/v1/orgs/{}", v.org_id);
     let this = format!("{org}/domains/{}", v.name);
@@ -109,8 +126,12 @@ impl DomainsApi {
         auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
         let (views, more) = domains::list(&state, org_id.0, paging.window()).await?;
+        let viewer = auth.principal().is_viewer();
         Ok(Json(HalPage::new(
-            views.into_iter().map(Domain::from).collect(),
+            views
+                .into_iter()
+                .map(|v| Domain::from(v).without_keys_if(viewer))
+                .collect(),
             paging,
             &format!("/v1/orgs/{}/domains", org_id.0),
             &[],
@@ -148,9 +169,9 @@ impl DomainsApi {
         domain: Path<String>,
     ) -> ApiResult<Json<Hal<Domain>>> {
         auth.principal().require_org(org_id.0)?;
-        Ok(Json(resource(
-            domains::get(&state, org_id.0, &domain.0).await?,
-        )))
+        let mut hal = resource(domains::get(&state, org_id.0, &domain.0).await?);
+        hal.content = hal.content.without_keys_if(auth.principal().is_viewer());
+        Ok(Json(hal))
     }
 
     /// Change a domain's settings

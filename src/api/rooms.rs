@@ -113,6 +113,16 @@ pub fn room_links(org_id: Uuid, domain: &str, name: &str) -> Links {
     ])
 }
 
+impl Room {
+    /// Viewers see that a room has a password, not what it is.
+    fn without_password_if(mut self, viewer: bool) -> Self {
+        if viewer {
+            self.key = None;
+        }
+        self
+    }
+}
+
 fn resource(org_id: Uuid, v: RoomView) -> Hal<Room> {
     let l = room_links(org_id, &v.domain, &v.name);
     Hal::new(v.into(), l)
@@ -251,8 +261,12 @@ impl RoomsApi {
         let paging = Paging::new(page.0, count.0);
         let (views, more) =
             rooms::list(&state, org_id.0, domain.0.as_deref(), paging.window()).await?;
+        let viewer = auth.principal().is_viewer();
         Ok(Json(HalPage::new(
-            views.into_iter().map(Room::from).collect(),
+            views
+                .into_iter()
+                .map(|v| Room::from(v).without_password_if(viewer))
+                .collect(),
             paging,
             &format!("/v1/orgs/{}/rooms", org_id.0),
             &[("domain", domain.0)],
@@ -308,7 +322,11 @@ impl RoomsApi {
     ) -> ApiResult<Json<Hal<Room>>> {
         auth.principal().require_org(org_id.0)?;
         let v = rooms::get(&state, org_id.0, &domain.0, &name.0).await?;
-        Ok(Json(resource(org_id.0, v)))
+        let mut hal = resource(org_id.0, v);
+        hal.content = hal
+            .content
+            .without_password_if(auth.principal().is_viewer());
+        Ok(Json(hal))
     }
 
     /// Destroy a room

@@ -166,6 +166,48 @@ async fn viewers_read_only_and_admin_users_managed() {
     )
     .await;
     assert_problem(status, &body, StatusCode::FORBIDDEN, "read_only");
+    // Viewers read settings, not the secrets in them.
+    let token = app.token().await;
+    app.create_room(
+        &token,
+        json!({"domain": "localhost", "name": "secret-room", "key": "letmein"}),
+    )
+    .await;
+    for path in [
+        "/domains",
+        "/domains/localhost",
+        "/rooms",
+        "/rooms/localhost/secret-room",
+    ] {
+        let (status, body) = read(
+            app.request(Method::GET, &app.org_path(path))
+                .header(header::COOKIE, &cookie)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let text = body.to_string();
+        assert!(!text.contains("letmein"), "{path}: {text}");
+        assert!(
+            !text.contains("webhookKey") && !text.contains("whsec_"),
+            "{path}: {text}"
+        );
+    }
+    let (_, as_client) = app
+        .call(
+            &token,
+            Method::GET,
+            &app.org_path("/domains/localhost"),
+            None,
+        )
+        .await;
+    assert!(
+        as_client["content"]["webhookKey"].is_string(),
+        "{as_client}"
+    );
+
     // Signing out is not a change a viewer is barred from.
     let resp = app
         .request(Method::DELETE, "/v1/admin/session")

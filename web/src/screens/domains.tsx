@@ -110,11 +110,15 @@ function DomainRow(props: { d: Domain; onChanged: () => void; onRotated: (d: Dom
         {patch.error && <ErrorBox message={patch.error} />}
       </td>
       <td data-label="Key">
-        <details class="wh-key">
-          <summary>Show key</summary>
-          <code>{d.webhookKey}</code>
-          <code class="muted">{d.signingSecret}</code>
-        </details>
+        {d.webhookKey ? (
+          <details class="wh-key">
+            <summary>Show key</summary>
+            <code>{d.webhookKey}</code>
+            <code class="muted">{d.signingSecret}</code>
+          </details>
+        ) : (
+          <span class="muted">hidden from viewers</span>
+        )}
       </td>
       <td data-label="Updated">{formatTime(d.updatedAt)}</td>
       {canChange && (
