@@ -5,7 +5,7 @@ use poem::{
     EndpointExt, IntoEndpoint, Route, Server,
     endpoint::BoxEndpoint,
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-    middleware::{CookieJarManager, NormalizePath, Tracing, TrailingSlash},
+    middleware::{CookieJarManager, NormalizePath, TrailingSlash},
 };
 
 use crate::{
@@ -112,8 +112,8 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         // The dashboard's session cookie is read through the request's cookie jar.
         .with(CookieJarManager::new())
         .with(NormalizePath::new(TrailingSlash::Trim))
-        .with(Tracing)
         .catch_all_error(|err| async move { render_poem_error(err) })
+        .around(api::request_id::around)
         .into_endpoint()
         .boxed()
 }

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod orgs;
 pub mod problem;
 pub mod realtime;
+pub mod request_id;
 pub mod rooms;
 pub mod root;
 pub mod security;

@@ -1,0 +1,51 @@
+//! Request ids: every request gets one (the caller's `x-request-id` when it is a sane token,
+//! else a new UUID), every log line of the request carries it (a tracing span), and the
+//! response echoes it, so a client's report can be matched to the server's logs.
+use std::time::Instant;
+
+use poem::{Endpoint, IntoResponse, Request, Response, http::HeaderValue};
+use tracing::Instrument;
+
+pub const HEADER: &str = "x-request-id";
+
+/// Up to 128 visible ASCII characters; anything else is replaced rather than logged.
+fn usable(value: &HeaderValue) -> Option<String> {
+    let text = value.to_str().ok()?;
+    let ok = !text.is_empty() && text.len() <= 128 && text.bytes().all(|b| b.is_ascii_graphic());
+    ok.then(|| text.to_string())
+}
+
+/// Outermost middleware (after errors are rendered, so every answer carries the header).
+pub async fn around<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    let id = req
+        .headers()
+        .get(HEADER)
+        .and_then(usable)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+    );
+    async move {
+        let started = Instant::now();
+        let mut resp = match next.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(err) => err.into_response(),
+        };
+        let status = resp.status().as_u16();
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::error!(status, elapsed_ms, "request failed");
+        } else {
+            tracing::info!(status, elapsed_ms, "request");
+        }
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            resp.headers_mut().insert(HEADER, value);
+        }
+        Ok(resp)
+    }
+    .instrument(span)
+    .await
+}
