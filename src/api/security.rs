@@ -54,16 +54,8 @@ impl<'a> ApiExtractor<'a> for ClientAuth {
     async fn from_request(
         req: &'a Request,
         body: &mut RequestBody,
-        _opts: ExtractParamOptions<()>,
+        opts: ExtractParamOptions<()>,
     ) -> poem::Result<Self> {
-        let opts = ExtractParamOptions {
-            name: "",
-            ignore_case: false,
-            default_value: None,
-            example_value: None,
-            explode: true,
-            style: None,
-        };
         if req.headers().contains_key(header::AUTHORIZATION) || session_cookie(req).is_none() {
             TokenAuth::from_request(req, body, opts)
                 .await
