@@ -182,10 +182,20 @@ impl Application {
                 self.state.clone(),
                 cancel.clone(),
             )));
+            let (listening_tx, listening) = tokio::sync::oneshot::channel();
             workers.push(tokio::spawn(listener::run(
                 self.state.clone(),
                 cancel.clone(),
+                listening_tx,
             )));
+            // Serve once this node hears committed events (Postgres LISTEN), so a realtime
+            // socket opened right after start-up misses none.
+            if tokio::time::timeout(Duration::from_secs(10), listening)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the event listener is not listening yet; serving anyway");
+            }
             workers.push(tokio::spawn(crate::xmpp::run(
                 self.state.clone(),
                 cancel.clone(),

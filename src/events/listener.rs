@@ -4,18 +4,23 @@
 use std::{sync::Arc, time::Duration};
 
 use sea_orm::{DbBackend, sqlx::postgres::PgListener};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{Event, tx::CHANNEL};
 use crate::{state::AppState, store};
 
-pub async fn run(state: AppState, cancel: CancellationToken) {
+/// `listening` is told once LISTEN is in place (at once on SQLite, which needs no listener),
+/// so the node can wait for it before serving: an event committed earlier would not be heard.
+pub async fn run(state: AppState, cancel: CancellationToken, listening: oneshot::Sender<()>) {
+    let mut listening = Some(listening);
     if state.db.get_database_backend() != DbBackend::Postgres {
+        let _ = listening.take().map(|tx| tx.send(()));
         return;
     }
     while !cancel.is_cancelled() {
-        match listen(&state, &cancel).await {
+        match listen(&state, &cancel, &mut listening).await {
             Ok(()) => break,
             Err(e) => {
                 tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
@@ -28,9 +33,14 @@ pub async fn run(state: AppState, cancel: CancellationToken) {
     }
 }
 
-async fn listen(state: &AppState, cancel: &CancellationToken) -> anyhow::Result<()> {
+async fn listen(
+    state: &AppState,
+    cancel: &CancellationToken,
+    listening: &mut Option<oneshot::Sender<()>>,
+) -> anyhow::Result<()> {
     let mut listener = PgListener::connect_with(state.db.get_postgres_connection_pool()).await?;
     listener.listen(CHANNEL).await?;
+    let _ = listening.take().map(|tx| tx.send(()));
     loop {
         let notification = tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
