@@ -189,17 +189,11 @@ impl AdminsApi {
     ///
     /// With the CSRF token, so a reloaded dashboard can carry on.
     #[oai(path = "/v1/admin/session", method = "get")]
-    async fn current(
-        &self,
-        req: &Request,
-        state: Data<&AppState>,
-        _auth: SessionAuth,
-    ) -> ApiResult<Json<AdminSession>> {
-        let token = session_cookie(req).unwrap_or_default();
-        let admin = admin_sessions::authenticate(&state, &token).await?;
+    async fn current(&self, auth: SessionAuth) -> ApiResult<Json<AdminSession>> {
+        let signed = auth.0;
         Ok(Json(AdminSession {
-            admin: admin.into(),
-            csrf_token: admin_sessions::csrf_of(&token),
+            admin: signed.admin.into(),
+            csrf_token: signed.csrf_token,
         }))
     }
 

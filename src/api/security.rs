@@ -13,7 +13,7 @@ use poem_openapi::{
 
 use super::problem::ApiError;
 use crate::{
-    domain::{admin_sessions, principal::Principal, tokens},
+    domain::{admin_sessions, admins::AdminView, principal::Principal, tokens},
     error::Error,
     state::AppState,
 };
@@ -30,7 +30,8 @@ pub enum ClientAuth {
 impl ClientAuth {
     pub fn principal(&self) -> &Principal {
         match self {
-            ClientAuth::Session(SessionAuth(p)) | ClientAuth::Token(TokenAuth(p)) => p,
+            ClientAuth::Session(SessionAuth(signed)) => &signed.principal,
+            ClientAuth::Token(TokenAuth(p)) => p,
         }
     }
 }
@@ -93,19 +94,27 @@ async fn check_client(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
     key_in = "cookie",
     checker = "check_session"
 )]
-pub struct SessionAuth(pub Principal);
+pub struct SessionAuth(pub SignedInAdmin);
 
-async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<Principal> {
+/// A dashboard user, as its session cookie showed it.
+pub struct SignedInAdmin {
+    pub principal: Principal,
+    pub admin: AdminView,
+    /// The session's CSRF token (what `X-CSRF-Token` must carry on changes).
+    pub csrf_token: String,
+}
+
+async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<SignedInAdmin> {
     let admin = admin_sessions::authenticate(state_of(req), &cookie.key)
         .await
         .map_err(ApiError::from)?;
+    let expected = admin_sessions::csrf_of(&cookie.key);
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         let sent = req
             .headers()
             .get(admin_sessions::CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        let expected = admin_sessions::csrf_of(&cookie.key);
         if !bool::from(subtle::ConstantTimeEq::ct_eq(
             sent.as_bytes(),
             expected.as_bytes(),
@@ -118,7 +127,11 @@ async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<Principal>
         }
         admin_sessions::check_may_change(&admin).map_err(ApiError::from)?;
     }
-    Ok(admin_sessions::principal_of(&admin))
+    Ok(SignedInAdmin {
+        principal: admin_sessions::principal_of(&admin),
+        admin,
+        csrf_token: expected,
+    })
 }
 
 /// The session cookie's value.
