@@ -73,6 +73,25 @@ async fn sign_in_cookie_csrf_and_sign_out() {
         !set_cookie.contains("Secure"),
         "plain http test server: {set_cookie}"
     );
+    assert!(
+        set_cookie.contains("Max-Age=43200"),
+        "12 hours: {set_cookie}"
+    );
+    // Behind a TLS-terminating proxy the cookie is Secure.
+    let resp = app
+        .request(Method::POST, "/v1/admin/session")
+        .header("x-forwarded-proto", "https")
+        .json(&json!({"email": "ada@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert!(
+        resp.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("; Secure")
+    );
     let cookie = cookie_pair(&set_cookie);
     let csrf = body["csrfToken"].as_str().unwrap().to_string();
 

@@ -92,6 +92,14 @@ async fn an_admin_runs_meetplane_from_the_dashboard() {
     }
     let app = TestApp::spawn().await;
     let index = app.request(Method::GET, "/").send().await.unwrap();
+    let csp = index.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     let html = index.text().await.unwrap();
     if !html.contains("id=\"app\"") {
         assert!(
