@@ -59,6 +59,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
     let signing_key = server_keys::signing_key(&db, &sealer, now).await?;
     let bus = EventBus::new(db.get_database_backend() == DbBackend::Postgres);
     let outbound = Outbound::new(config.allow_private_targets, config.webhook_timeout);
+    let limits = crate::rate_limits::RateLimits::new(&config.limits);
     Ok(AppState::new(Inner {
         db,
         config,
@@ -68,6 +69,8 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
         bus,
         outbound,
         bridge: Default::default(),
+        metrics: Default::default(),
+        limits,
     }))
 }
 
@@ -75,6 +78,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
 pub fn routes(state: AppState) -> BoxEndpoint<'static> {
     let max_body = state.config.max_body_bytes;
     let service = api::service();
+    let labels = std::sync::Arc::new(api::metrics::RouteLabels::from_spec(&service.spec()));
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
     let service = std::sync::Arc::new(service.into_endpoint());
@@ -107,13 +111,15 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .at("/healthz", service.clone())
         .at("/readyz", service)
         .at("/", poem::get(api::dashboard::index))
-        .data(state)
+        .at("/metrics", poem::get(api::metrics::metrics))
+        .around(api::source_address::limit_by_address)
+        .data(state.clone())
         .with(BodyLimit::new(max_body))
         // The dashboard's session cookie is read through the request's cookie jar.
         .with(CookieJarManager::new())
         .with(NormalizePath::new(TrailingSlash::Trim))
         .catch_all_error(|err| async move { render_poem_error(err) })
-        .around(api::request_id::around)
+        .around(move |ep, req| api::request_id::around(ep, req, state.clone(), labels.clone()))
         .into_endpoint()
         .boxed()
 }

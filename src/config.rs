@@ -11,7 +11,9 @@ use url::Url;
 use crate::auth::seal::MasterKey;
 
 mod chat;
+mod limits;
 pub use chat::{ChatConfig, SecretString, XmppConfig};
+pub use limits::LimitsConfig;
 
 /// The settings as given on the command line or in the environment, before validation.
 #[derive(Args, Debug, Clone, Default)]
@@ -123,6 +125,71 @@ pub struct Settings {
     /// Timeout of one users-info request to a widget's site [default: 5s].
     #[arg(long, env = "MEETPLANE_WIDGET_USERS_TIMEOUT", global = true)]
     pub widget_users_timeout: Option<String>,
+    /// Requests per minute one API client or dashboard user may make on this node; 0 turns
+    /// the limit off [default: 1200].
+    #[arg(long, env = "MEETPLANE_RATE_LIMIT_CLIENT", global = true)]
+    pub rate_limit_client: Option<String>,
+    /// Requests per minute from one source address on this node; 0 turns the limit off
+    /// [default: 3000].
+    #[arg(long, env = "MEETPLANE_RATE_LIMIT_ADDRESS", global = true)]
+    pub rate_limit_address: Option<String>,
+    /// Behind a reverse proxy: take the source address from the last X-Forwarded-For entry
+    /// (for rate limits, sign-in throttling and the audit log) [default: false].
+    #[arg(long, env = "MEETPLANE_TRUST_FORWARDED_FOR", global = true)]
+    pub trust_forwarded_for: Option<String>,
+    /// Bearer token required to read /metrics (at least 16 characters); unset: /metrics is
+    /// open [default: none].
+    #[arg(
+        long,
+        env = "MEETPLANE_METRICS_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub metrics_token: Option<String>,
+}
+
+/// Secrets that may also come from a file named by `NAME_FILE` (Docker and Kubernetes
+/// secrets), so they need not sit in the environment.
+const SECRET_FILES: &[&str] = &[
+    "DATABASE_URL",
+    "MEETPLANE_MASTER_KEY",
+    "MEETPLANE_XMPP_PASSWORD",
+    "MEETPLANE_CHAT_SHARED_SECRET",
+    "MEETPLANE_METRICS_TOKEN",
+];
+
+impl Settings {
+    fn secret_mut(&mut self, name: &str) -> &mut Option<String> {
+        match name {
+            "DATABASE_URL" => &mut self.database_url,
+            "MEETPLANE_MASTER_KEY" => &mut self.master_key,
+            "MEETPLANE_XMPP_PASSWORD" => &mut self.xmpp_password,
+            "MEETPLANE_CHAT_SHARED_SECRET" => &mut self.chat_shared_secret,
+            _ => &mut self.metrics_token,
+        }
+    }
+
+    /// Fill secrets from the files `NAME_FILE` variables point at (a trailing newline is
+    /// dropped). Giving both `NAME` and `NAME_FILE` is an error, not a silent choice.
+    fn with_secret_files(mut self, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        for name in SECRET_FILES {
+            let file_var = format!("{name}_FILE");
+            let Some((_, path)) = env.iter().find(|(k, _)| *k == file_var) else {
+                continue;
+            };
+            let slot = self.secret_mut(name);
+            if slot.is_some() {
+                return Err(invalid(
+                    &file_var,
+                    format!("give {name} or {file_var}, not both"),
+                ));
+            }
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| invalid(&file_var, format!("cannot read {path:?}: {e}")))?;
+            *slot = Some(text.trim_end_matches(['\r', '\n']).to_string());
+        }
+        Ok(self)
+    }
 }
 
 /// Environment variables meetplane reads; any other `MEETPLANE_*` variable is refused.
@@ -155,6 +222,14 @@ const KNOWN_ENV: &[&str] = &[
     "MEETPLANE_XMPP_NICK",
     "MEETPLANE_WIDGET_USERS_TTL",
     "MEETPLANE_WIDGET_USERS_TIMEOUT",
+    "MEETPLANE_RATE_LIMIT_CLIENT",
+    "MEETPLANE_RATE_LIMIT_ADDRESS",
+    "MEETPLANE_TRUST_FORWARDED_FOR",
+    "MEETPLANE_METRICS_TOKEN",
+    "MEETPLANE_MASTER_KEY_FILE",
+    "MEETPLANE_XMPP_PASSWORD_FILE",
+    "MEETPLANE_CHAT_SHARED_SECRET_FILE",
+    "MEETPLANE_METRICS_TOKEN_FILE",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -248,6 +323,7 @@ pub struct Config {
     pub log_sql: bool,
     pub log_format: LogFormat,
     pub chat: ChatConfig,
+    pub limits: LimitsConfig,
 }
 
 impl Config {
@@ -256,14 +332,17 @@ impl Config {
         s: &Settings,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        for (name, _) in env {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let settings = s.clone().with_secret_files(&env)?;
+        let s = &settings;
+        for (name, _) in &env {
             if name.starts_with("MEETPLANE_")
                 && !name.starts_with("MEETPLANE_TEST_")
                 && !name.starts_with("MEETPLANE_BUILD_")
                 && !KNOWN_ENV.contains(&name.as_str())
             {
                 return Err(invalid(
-                    &name,
+                    name,
                     "unknown setting (known: see `meetplane --help`)",
                 ));
             }
@@ -400,6 +479,7 @@ impl Config {
             log_sql,
             log_format,
             chat: ChatConfig::from_settings(s)?,
+            limits: LimitsConfig::from_settings(s)?,
         })
     }
 }
@@ -467,7 +547,7 @@ pub(crate) fn parse_duration(
     Ok(d)
 }
 
-fn parse_bool(name: &str, v: Option<&str>) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(name: &str, v: Option<&str>) -> Result<bool, ConfigError> {
     match v.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         None | Some("false" | "0" | "no" | "off") => Ok(false),
         Some("true" | "1" | "yes" | "on") => Ok(true),
@@ -478,7 +558,7 @@ fn parse_bool(name: &str, v: Option<&str>) -> Result<bool, ConfigError> {
     }
 }
 
-fn parse_number(
+pub(crate) fn parse_number(
     name: &str,
     v: Option<&str>,
     default: u32,
@@ -552,6 +632,32 @@ mod tests {
         assert!(err.to_string().contains("MEETPLANE_LISTN"), "{err}");
         let env = vec![("MEETPLANE_TEST_DATABASE_URL".to_string(), "x".to_string())];
         Config::from_settings(&Settings::default(), env).unwrap();
+    }
+
+    #[test]
+    fn secrets_come_from_files_but_not_from_both_places() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = MasterKey::generate();
+        let path = dir.path().join("master.key");
+        std::fs::write(&path, format!("{}\n", key.to_hex())).unwrap();
+        let env = vec![(
+            "MEETPLANE_MASTER_KEY_FILE".to_string(),
+            path.display().to_string(),
+        )];
+        let c = Config::from_settings(&Settings::default(), env.clone()).unwrap();
+        assert_eq!(c.master_key.unwrap().to_hex(), key.to_hex());
+        let both = Settings {
+            master_key: Some(key.to_hex()),
+            ..Default::default()
+        };
+        let err = Config::from_settings(&both, env).unwrap_err();
+        assert!(err.to_string().contains("not both"), "{err}");
+        let env = vec![(
+            "DATABASE_URL_FILE".to_string(),
+            "/nonexistent/db-url".to_string(),
+        )];
+        let err = Config::from_settings(&Settings::default(), env).unwrap_err();
+        assert!(err.to_string().contains("DATABASE_URL_FILE"), "{err}");
     }
 
     #[test]

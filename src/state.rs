@@ -9,7 +9,9 @@ use crate::{
     clock::Clock,
     config::Config,
     events::bus::EventBus,
+    metrics::Metrics,
     outbound::Outbound,
+    rate_limits::RateLimits,
     xmpp::StatusCell,
 };
 
@@ -27,6 +29,10 @@ pub struct Inner {
     pub outbound: Outbound,
     /// This node's XMPP bridge status.
     pub bridge: StatusCell,
+    /// This node's Prometheus metrics.
+    pub metrics: Metrics,
+    /// This node's request rate limits.
+    pub limits: RateLimits,
 }
 
 impl AppState {

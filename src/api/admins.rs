@@ -142,11 +142,9 @@ fn cookie_attributes(req: &Request, state: &AppState) -> String {
     )
 }
 
-fn source_address(req: &Request) -> String {
-    req.remote_addr()
-        .as_socket_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_string())
+fn source_address(req: &Request, state: &AppState) -> String {
+    super::source_address::source_address(req, &state.config)
+        .map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
 }
 
 #[OpenApi(tag = "Tag::Admins")]
@@ -166,7 +164,7 @@ impl AdminsApi {
             &state,
             &body.0.email,
             &body.0.password,
-            &source_address(req),
+            &source_address(req, &state),
         )
         .await?;
         let max_age = admin_sessions::SESSION_TTL.num_seconds();

@@ -145,7 +145,10 @@ const DOCUMENTED: &[(u16, &str)] = &[
     (409, "Conflicts with the current state"),
     (413, "Request body too large"),
     (415, "Unsupported content type"),
-    (429, "Too many attempts; retry after `Retry-After` seconds"),
+    (
+        429,
+        "Too many requests (rate limit or sign-in throttling); retry after `Retry-After` seconds",
+    ),
     (
         422,
         "Well-formed but invalid input; `errors` names the fields",

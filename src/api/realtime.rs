@@ -135,6 +135,7 @@ async fn dashboard_org(req: &Request, state: &AppState) -> poem::Result<Uuid> {
 }
 
 async fn run(state: AppState, session: Session, socket: WebSocketStream) {
+    let _open = state.metrics.realtime_connection();
     let (mut sink, mut stream) = socket.split();
     let mut events = state.bus.subscribe();
     let mut subs = Subscriptions::default();

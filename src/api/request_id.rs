@@ -1,10 +1,14 @@
 //! Request ids: every request gets one (the caller's `x-request-id` when it is a sane token,
 //! else a new UUID), every log line of the request carries it (a tracing span), and the
-//! response echoes it, so a client's report can be matched to the server's logs.
-use std::time::Instant;
+//! response echoes it, so a client's report can be matched to the server's logs. The same
+//! middleware counts the request in the metrics, under its route's template.
+use std::{sync::Arc, time::Instant};
 
 use poem::{Endpoint, IntoResponse, Request, Response, http::HeaderValue};
 use tracing::Instrument;
+
+use super::metrics::RouteLabels;
+use crate::state::AppState;
 
 pub const HEADER: &str = "x-request-id";
 
@@ -16,7 +20,12 @@ fn usable(value: &HeaderValue) -> Option<String> {
 }
 
 /// Outermost middleware (after errors are rendered, so every answer carries the header).
-pub async fn around<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+pub async fn around<E: Endpoint>(
+    next: E,
+    req: Request,
+    state: AppState,
+    labels: Arc<RouteLabels>,
+) -> poem::Result<Response> {
     let id = req
         .headers()
         .get(HEADER)
@@ -28,6 +37,8 @@ pub async fn around<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
         method = %req.method(),
         path = %req.uri().path(),
     );
+    let method = req.method().clone();
+    let route = labels.label(req.uri().path()).to_string();
     async move {
         let started = Instant::now();
         let mut resp = match next.call(req).await {
@@ -35,7 +46,11 @@ pub async fn around<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
             Err(err) => err.into_response(),
         };
         let status = resp.status().as_u16();
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let elapsed = started.elapsed().as_secs_f64();
+        state
+            .metrics
+            .http_request(method.as_str(), &route, status, elapsed);
+        let elapsed_ms = elapsed * 1000.0;
         if status >= 500 {
             tracing::error!(status, elapsed_ms, "request failed");
         } else {

@@ -80,9 +80,15 @@ fn state_of(req: &Request) -> &AppState {
 }
 
 async fn check_client(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
-    tokens::authenticate(state_of(req), &bearer.token)
+    let state = state_of(req);
+    let principal = tokens::authenticate(state, &bearer.token)
         .await
-        .map_err(|e| ApiError::from(e).into())
+        .map_err(ApiError::from)?;
+    state
+        .limits
+        .check_client(principal.actor_id())
+        .map_err(ApiError::from)?;
+    Ok(principal)
 }
 
 /// The dashboard's session cookie (from `POST /v1/admin/session`). Requests other than GET
@@ -105,8 +111,13 @@ pub struct SignedInAdmin {
 }
 
 async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<SignedInAdmin> {
-    let admin = admin_sessions::authenticate(state_of(req), &cookie.key)
+    let state = state_of(req);
+    let admin = admin_sessions::authenticate(state, &cookie.key)
         .await
+        .map_err(ApiError::from)?;
+    state
+        .limits
+        .check_client(admin.id)
         .map_err(ApiError::from)?;
     let expected = admin_sessions::csrf_of(&cookie.key);
     if !matches!(*req.method(), Method::GET | Method::HEAD) {

@@ -23,6 +23,7 @@ pub struct SocketQuery {
 }
 
 pub async fn run(state: AppState, user: WidgetUser, socket: WebSocketStream) {
+    let _open = state.metrics.realtime_connection();
     let (mut sink, mut stream) = socket.split();
     let mut events = state.bus.subscribe();
     let welcome = json!({"type": "welcome", "userId": user.user_id, "widgetId": user.widget.id});

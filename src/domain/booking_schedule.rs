@@ -46,7 +46,9 @@ pub async fn process_next(state: &AppState) -> Result<Option<Transition>> {
         finish(state, &mut tx, &domain, b, COMPLETED).await?
     };
     tx.commit().await?;
-    tracing::info!(transition = ?done, late_ms = (now - due).num_milliseconds(), "booking transition");
+    let late_ms = (now - due).num_milliseconds();
+    state.metrics.booking_transition(late_ms as f64 / 1000.0);
+    tracing::info!(transition = ?done, late_ms, "booking transition");
     Ok(Some(done))
 }
 

@@ -14,6 +14,7 @@ pub struct Pruned {
 }
 
 pub async fn run_once(state: &AppState) -> Result<Pruned> {
+    state.limits.forget_idle();
     let now = state.now();
     // Spent tokens are kept a day so that a late replay is still recognised as reuse.
     let refresh_tokens =

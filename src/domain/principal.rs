@@ -54,6 +54,14 @@ impl Principal {
         }
     }
 
+    /// The API client or dashboard user acting.
+    pub fn actor_id(&self) -> Uuid {
+        match &self.actor {
+            Actor::Client { client_id, .. } => *client_id,
+            Actor::Admin { admin_id, .. } => *admin_id,
+        }
+    }
+
     /// The API client acting, when it is one (not a dashboard user).
     pub fn client_id(&self) -> Option<Uuid> {
         match &self.actor {

@@ -253,6 +253,11 @@ async fn attempt(
         hook.failing_since,
         state.config.webhook_disable_after,
     );
+    state.metrics.delivery_attempt(match decision.status {
+        DELIVERED => "delivered",
+        deliveries::FAILED => "failed",
+        _ => "retrying",
+    });
     if decision.status != DELIVERED {
         tracing::info!(webhook = hook.id, delivery = d.id, attempts, status = decision.status,
             outcome = ?outcome, "webhook delivery attempt failed");

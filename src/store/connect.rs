@@ -94,3 +94,19 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     })
     .await
 }
+
+/// The pool's open connections, idle ones among them, and its maximum.
+pub fn pool_state(db: &DatabaseConnection) -> (i64, i64, i64) {
+    fn of<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> (i64, i64, i64) {
+        (
+            i64::from(pool.size()),
+            i64::try_from(pool.num_idle()).unwrap_or(i64::MAX),
+            i64::from(pool.options().get_max_connections()),
+        )
+    }
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => of(db.get_postgres_connection_pool()),
+        sea_orm::DbBackend::Sqlite => of(db.get_sqlite_connection_pool()),
+        _ => (0, 0, 0),
+    }
+}

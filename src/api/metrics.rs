@@ -1,0 +1,140 @@
+//! `/metrics` (Prometheus text format) and the route labels requests are counted under.
+use poem::{
+    IntoResponse, Request, Response, error::ResponseError, handler, http::header, web::Data,
+};
+use subtle::ConstantTimeEq;
+
+use super::problem::ApiError;
+use crate::{error::Error, state::AppState};
+
+/// Routes outside the OpenAPI document, as `(prefix or exact path, label)`. A label ending
+/// in `*` stands for everything under its prefix.
+const OTHER_ROUTES: &[&str] = &[
+    "/",
+    "/metrics",
+    "/openapi.json",
+    "/v1/realtime",
+    "/join/{domain}/{room}",
+    "/api/startChatForRoom",
+    "/api/endChatForRoom",
+    "/api/sendChatMessage/{jid}",
+    "/api/{collection}",
+    "/assets/*",
+    "/docs/*",
+    "/imbachat/v1/*",
+];
+
+/// Maps a request path to its route template (`/v1/orgs/{orgId}/rooms`), so metrics have one
+/// series per route rather than one per room or id. Unknown paths share `unmatched`.
+pub struct RouteLabels {
+    templates: Vec<(Vec<Option<String>>, String)>,
+    prefixes: Vec<(String, String)>,
+}
+
+impl RouteLabels {
+    /// From the OpenAPI document's paths plus the routes it does not describe.
+    pub fn from_spec(spec: &str) -> Self {
+        let paths: Vec<String> = serde_json::from_str::<serde_json::Value>(spec)
+            .ok()
+            .and_then(|v| {
+                v.get("paths")?
+                    .as_object()
+                    .map(|p| p.keys().cloned().collect())
+            })
+            .unwrap_or_default();
+        let mut templates = Vec::new();
+        let mut prefixes = Vec::new();
+        for route in paths
+            .iter()
+            .map(String::as_str)
+            .chain(OTHER_ROUTES.iter().copied())
+        {
+            if let Some(prefix) = route.strip_suffix('*') {
+                prefixes.push((prefix.to_string(), route.to_string()));
+                continue;
+            }
+            let segments = route
+                .split('/')
+                .map(|s| (!s.starts_with('{')).then(|| s.to_string()))
+                .collect();
+            templates.push((segments, route.to_string()));
+        }
+        Self {
+            templates,
+            prefixes,
+        }
+    }
+
+    pub fn label(&self, path: &str) -> &str {
+        let parts: Vec<&str> = path.split('/').collect();
+        let best = self
+            .templates
+            .iter()
+            .filter(|(t, _)| {
+                t.len() == parts.len()
+                    && t.iter()
+                        .zip(&parts)
+                        .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p))
+            })
+            // The most literal template wins: `/rooms/live` over `/rooms/{roomId}`.
+            .max_by_key(|(t, _)| t.iter().filter(|s| s.is_some()).count());
+        if let Some((_, label)) = best {
+            return label;
+        }
+        self.prefixes
+            .iter()
+            .find(|(prefix, _)| path.starts_with(prefix.as_str()))
+            .map_or("unmatched", |(_, label)| label)
+    }
+}
+
+/// Prometheus scrape. When `MEETPLANE_METRICS_TOKEN` is set it must come as a Bearer token.
+#[handler]
+pub async fn metrics(req: &Request, state: Data<&AppState>) -> Response {
+    if let Some(token) = &state.config.limits.metrics_token {
+        let sent = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !bool::from(sent.as_bytes().ct_eq(token.expose().as_bytes())) {
+            return ApiError::from(Error::unauthenticated(
+                "invalid_metrics_token",
+                "/metrics needs the metrics token as a Bearer token",
+            ))
+            .as_response();
+        }
+    }
+    match state.metrics.render(&state.db, state.now()).await {
+        Ok(text) => text
+            .with_content_type("text/plain; version=0.0.4; charset=utf-8")
+            .into_response(),
+        Err(e) => ApiError::from(e).as_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_map_to_their_templates() {
+        let spec = r#"{"paths": {"/v1/orgs/{orgId}/rooms": {}, "/v1/orgs/{orgId}/rooms/{roomId}": {},
+            "/v1/orgs/{orgId}/rooms/live": {}}}"#;
+        let labels = RouteLabels::from_spec(spec);
+        assert_eq!(labels.label("/v1/orgs/42/rooms"), "/v1/orgs/{orgId}/rooms");
+        assert_eq!(
+            labels.label("/v1/orgs/42/rooms/7"),
+            "/v1/orgs/{orgId}/rooms/{roomId}"
+        );
+        assert_eq!(
+            labels.label("/v1/orgs/42/rooms/live"),
+            "/v1/orgs/{orgId}/rooms/live"
+        );
+        assert_eq!(labels.label("/imbachat/v1/widgets/9"), "/imbachat/v1/*");
+        assert_eq!(labels.label("/api/createRoom"), "/api/{collection}");
+        assert_eq!(labels.label("/"), "/");
+        assert_eq!(labels.label("/wp-login.php"), "unmatched");
+    }
+}

@@ -1,0 +1,197 @@
+//! Prometheus metrics of one node. Counters and histograms are updated where the work
+//! happens; figures that live in the database (outbox depth, overdue bookings) and the pool's
+//! state are read when `/metrics` is scraped, so they are never stale.
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+use sea_orm::DatabaseConnection;
+
+use crate::{error::Result, store};
+
+/// Latency buckets in seconds: fine below 100 ms, where an API call should be.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Lateness of booking transitions in seconds: the scheduler aims at well under a second.
+const LAG_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 30.0, 60.0, 300.0,
+];
+
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    deliveries: IntCounterVec,
+    scheduler_lag: Histogram,
+    realtime: IntGauge,
+    outbox_depth: IntGauge,
+    overdue: IntGauge,
+    pool: IntGaugeVec,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric names are unique and valid");
+    metric
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("meetplane".into()), None)
+            .expect("the prefix is a valid metric name");
+        let r = &registry;
+        let http_requests = register(
+            r,
+            IntCounterVec::new(
+                Opts::new("http_requests_total", "HTTP requests answered"),
+                &["method", "route", "status"],
+            )
+            .expect("valid"),
+        );
+        let http_duration = register(
+            r,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "http_request_duration_seconds",
+                    "Time to answer an HTTP request",
+                )
+                .buckets(LATENCY_BUCKETS.to_vec()),
+                &["method", "route"],
+            )
+            .expect("valid"),
+        );
+        let deliveries = register(
+            r,
+            IntCounterVec::new(
+                Opts::new(
+                    "webhook_delivery_attempts_total",
+                    "Webhook delivery attempts made by this node, by outcome",
+                ),
+                &["outcome"],
+            )
+            .expect("valid"),
+        );
+        let scheduler_lag = register(
+            r,
+            Histogram::with_opts(
+                HistogramOpts::new(
+                    "scheduler_lag_seconds",
+                    "How late booking transitions ran after they were due",
+                )
+                .buckets(LAG_BUCKETS.to_vec()),
+            )
+            .expect("valid"),
+        );
+        let realtime = register(
+            r,
+            IntGauge::new(
+                "realtime_connections",
+                "Open realtime WebSockets on this node",
+            )
+            .expect("valid"),
+        );
+        let outbox_depth = register(
+            r,
+            IntGauge::new(
+                "outbox_depth",
+                "Webhook deliveries waiting to be made (all nodes)",
+            )
+            .expect("valid"),
+        );
+        let overdue = register(
+            r,
+            IntGauge::new(
+                "scheduler_overdue_seconds",
+                "Age of the most overdue booking transition, 0 when none is overdue",
+            )
+            .expect("valid"),
+        );
+        let pool = register(
+            r,
+            IntGaugeVec::new(
+                Opts::new("db_pool_connections", "Database pool connections by state"),
+                &["state"],
+            )
+            .expect("valid"),
+        );
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            deliveries,
+            scheduler_lag,
+            realtime,
+            outbox_depth,
+            overdue,
+            pool,
+        }
+    }
+
+    /// One answered request. `route` is the route's template, never the raw path, so the
+    /// number of series stays bounded.
+    pub fn http_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.http_requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.http_duration
+            .with_label_values(&[method, route])
+            .observe(seconds);
+    }
+
+    /// One delivery attempt: `delivered`, `retrying`, `failed` (given up) or `disabled`.
+    pub fn delivery_attempt(&self, outcome: &str) {
+        self.deliveries.with_label_values(&[outcome]).inc();
+    }
+
+    pub fn booking_transition(&self, late_seconds: f64) {
+        self.scheduler_lag.observe(late_seconds.max(0.0));
+    }
+
+    /// Counts an open realtime socket until the guard is dropped.
+    pub fn realtime_connection(&self) -> RealtimeGuard {
+        self.realtime.inc();
+        RealtimeGuard(self.realtime.clone())
+    }
+
+    /// The text exposition, after reading the figures kept in the database.
+    pub async fn render(
+        &self,
+        db: &DatabaseConnection,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String> {
+        let depth = store::deliveries::pending_count(db).await?;
+        self.outbox_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+        let overdue = store::bookings::next_due(db)
+            .await?
+            .map(|due| (now - due).num_seconds().max(0))
+            .unwrap_or(0);
+        self.overdue.set(overdue);
+        let (size, idle, max) = store::connect::pool_state(db);
+        self.pool.with_label_values(&["open"]).set(size);
+        self.pool.with_label_values(&["idle"]).set(idle);
+        self.pool.with_label_values(&["max"]).set(max);
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .map_err(anyhow::Error::from)?;
+        String::from_utf8(out).map_err(|e| anyhow::Error::from(e).into())
+    }
+}
+
+pub struct RealtimeGuard(IntGauge);
+
+impl Drop for RealtimeGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
