@@ -8,6 +8,7 @@ mod browser;
 mod chat;
 mod chat_bridge;
 mod cli;
+mod compose;
 mod dashboard_browser;
 mod domains;
 mod errors;
