@@ -107,7 +107,7 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .nest("/docs", docs)
         // The API's own paths, kept whole (a nest at `/` would also claim `/` itself, which
         // is the dashboard's).
-        .nest_no_strip("/v1", service.clone())
+        .nest_no_strip("/v1", service.clone().around(api::idempotency::around))
         .at("/healthz", service.clone())
         .at("/readyz", service)
         .at("/", poem::get(api::dashboard::index))

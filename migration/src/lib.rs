@@ -11,6 +11,7 @@ mod m20261125_000006_room_headcount;
 mod m20261126_000007_chat;
 mod m20261127_000008_widgets;
 mod m20261128_000009_admin_sessions;
+mod m20261129_000010_operations;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_chat::Migration),
             Box::new(m20261127_000008_widgets::Migration),
             Box::new(m20261128_000009_admin_sessions::Migration),
+            Box::new(m20261129_000010_operations::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ pub mod domains;
 pub mod event_types;
 pub mod hal;
 pub mod health;
+pub mod idempotency;
 pub mod join;
 pub mod join_page;
 pub mod limits;

@@ -1,6 +1,6 @@
 //! Pruning what is no longer needed: spent or expired refresh tokens, and the replay cache of
 //! revoked clients (a revoked client's signatures are refused anyway), and stale dashboard
-//! sessions.
+//! sessions, and answers kept for Idempotency-Keys past their day.
 use chrono::TimeDelta;
 
 use crate::{error::Result, state::AppState, store};
@@ -11,6 +11,8 @@ pub struct Pruned {
     pub salts: u64,
     /// Expired dashboard sessions and sign-in failures older than a day.
     pub admin_sessions: u64,
+    /// Idempotency-Keys older than a day.
+    pub idempotency_keys: u64,
 }
 
 pub async fn run_once(state: &AppState) -> Result<Pruned> {
@@ -21,12 +23,21 @@ pub async fn run_once(state: &AppState) -> Result<Pruned> {
         store::tokens::prune_refresh(&state.db, now, now - TimeDelta::days(1)).await?;
     let salts = store::salts::prune_revoked_clients(&state.db).await?;
     let admin_sessions = store::admins::purge(&state.db, now - TimeDelta::days(1)).await?;
-    if refresh_tokens + salts + admin_sessions > 0 {
-        tracing::info!(refresh_tokens, salts, admin_sessions, "housekeeping pruned");
+    let idempotency_keys =
+        store::idempotency::purge(&state.db, now - super::idempotency::KEPT_FOR).await?;
+    if refresh_tokens + salts + admin_sessions + idempotency_keys > 0 {
+        tracing::info!(
+            refresh_tokens,
+            salts,
+            admin_sessions,
+            idempotency_keys,
+            "housekeeping pruned"
+        );
     }
     Ok(Pruned {
         refresh_tokens,
         salts,
         admin_sessions,
+        idempotency_keys,
     })
 }

@@ -13,6 +13,7 @@ pub mod deliveries;
 pub mod dialogs;
 pub mod domains;
 pub mod housekeeping;
+pub mod idempotency;
 pub mod orgs;
 pub mod peers;
 pub mod principal;

@@ -10,6 +10,7 @@ pub mod dialogs;
 pub mod domains;
 pub mod entities;
 pub mod events;
+pub mod idempotency;
 pub mod orgs;
 pub mod peers;
 pub mod revocations;

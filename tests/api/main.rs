@@ -14,6 +14,7 @@ mod domains;
 mod errors;
 mod health;
 mod housekeeping;
+mod idempotency;
 mod isolation;
 mod metrics;
 mod nodes;
