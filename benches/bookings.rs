@@ -89,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
             client_id: client.id,
             api_key: client.api_key,
         },
+        source_ip: None,
     };
 
     println!(

@@ -3,6 +3,7 @@ use chrono::{DateTime, Utc};
 use poem::{Request, web::Data};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
 use serde::Deserialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -12,6 +13,7 @@ use super::{
     security::{ClientAuth, SessionAuth, session_cookie},
 };
 use crate::{
+    domain::audit::{self, Action},
     domain::{
         admin_sessions::{self, COOKIE},
         admins::{self, AdminView, Role},
@@ -244,6 +246,9 @@ impl AdminsApi {
         }
         let user =
             admins::create_user(&state, org_id.0, &body.0.email, &body.0.password, role).await?;
+        let action = Action::new("admin.created", "admin", user.id)
+            .detail(json!({"email": user.email, "role": user.role.as_str()}));
+        audit::record_by(&state, principal, action).await;
         Ok(AdminCreated::Created(Json(user.into())))
     }
 
@@ -258,6 +263,8 @@ impl AdminsApi {
     ) -> ApiResult<AdminRemoved> {
         auth.principal().require_org(org_id.0)?;
         admins::remove(&state, org_id.0, admin_id.0).await?;
+        let action = Action::new("admin.removed", "admin", admin_id.0);
+        audit::record_by(&state, auth.principal(), action).await;
         Ok(AdminRemoved::Done)
     }
 }

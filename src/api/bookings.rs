@@ -7,6 +7,7 @@ use poem_openapi::{
     payload::Json,
 };
 use serde::Deserialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -17,6 +18,7 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
+    domain::audit::{self, Action},
     domain::bookings::{self, BookingChange, BookingView, ListFilter, MeetingOptions, NewBooking},
     state::AppState,
 };
@@ -236,6 +238,10 @@ impl BookingsApi {
             },
         )
         .await?;
+        let action = Action::new("booking.created", "booking", v.id).detail(
+            json!({"room": format!("{}/{}", v.domain, v.room_name), "startTime": v.start_time}),
+        );
+        audit::record_by(&state, auth.principal(), action).await;
         Ok(Created::Created(Json(resource(v))))
     }
 
@@ -274,6 +280,9 @@ impl BookingsApi {
             grace_minutes: b.grace_minutes,
         };
         let v = bookings::update(&state, org_id.0, booking_id.0, change).await?;
+        let action = Action::new("booking.updated", "booking", v.id)
+            .detail(json!({"startTime": v.start_time, "endTime": v.end_time}));
+        audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(resource(v)))
     }
 
@@ -289,8 +298,9 @@ impl BookingsApi {
         #[oai(name = "bookingId")] booking_id: Path<i64>,
     ) -> ApiResult<Json<Hal<Booking>>> {
         auth.principal().require_org(org_id.0)?;
-        Ok(Json(resource(
-            bookings::cancel(&state, org_id.0, booking_id.0).await?,
-        )))
+        let v = bookings::cancel(&state, org_id.0, booking_id.0).await?;
+        let action = Action::new("booking.cancelled", "booking", v.id);
+        audit::record_by(&state, auth.principal(), action).await;
+        Ok(Json(resource(v)))
     }
 }

@@ -6,6 +6,7 @@ use poem_openapi::{
     payload::Json,
 };
 use serde::Deserialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -16,6 +17,7 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
+    domain::audit::{self, Action},
     domain::clients::{self, ClientView},
     state::AppState,
 };
@@ -114,6 +116,9 @@ impl ClientsApi {
     ) -> ApiResult<Created> {
         auth.principal().require_org(org_id.0)?;
         let created = clients::create(&state, org_id.0, &body.0.name).await?;
+        let action = Action::new("client.created", "client", created.client.id)
+            .detail(json!({"name": created.client.name, "apiKey": created.client.api_key}));
+        audit::record_by(&state, auth.principal(), action).await;
         let l = client_links(org_id.0, created.client.id);
         Ok(Created::Created(Json(Hal::new(
             NewClientSecret {
@@ -155,6 +160,9 @@ impl ClientsApi {
         auth.principal().require_org(org_id.0)?;
         let model = clients::get(&state, org_id.0, client_id.0).await?;
         let view = clients::revoke(&state, &model).await?;
+        let action = Action::new("client.revoked", "client", view.id)
+            .detail(json!({"apiKey": view.api_key}));
+        audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(Hal::new(
             view.into(),
             client_links(org_id.0, client_id.0),

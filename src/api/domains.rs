@@ -7,6 +7,7 @@ use poem_openapi::{
     payload::Json,
 };
 use serde::Deserialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -17,6 +18,7 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
+    domain::audit::{self, Action},
     domain::domains::{self, DomainView},
     state::AppState,
 };
@@ -156,6 +158,8 @@ impl DomainsApi {
             body.0.forbid_non_api_rooms.unwrap_or(true),
         )
         .await?;
+        let action = Action::new("domain.created", "domain", &v.name);
+        audit::record_by(&state, auth.principal(), action).await;
         Ok(Created::Created(Json(resource(v))))
     }
 
@@ -186,6 +190,9 @@ impl DomainsApi {
     ) -> ApiResult<Json<Hal<Domain>>> {
         auth.principal().require_org(org_id.0)?;
         let v = domains::update(&state, org_id.0, &domain.0, body.0.forbid_non_api_rooms).await?;
+        let action = Action::new("domain.updated", "domain", &v.name)
+            .detail(json!({"forbidNonApiRooms": body.0.forbid_non_api_rooms}));
+        audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(resource(v)))
     }
 
@@ -201,8 +208,9 @@ impl DomainsApi {
         domain: Path<String>,
     ) -> ApiResult<Json<Hal<Domain>>> {
         auth.principal().require_org(org_id.0)?;
-        Ok(Json(resource(
-            domains::rotate_key(&state, org_id.0, &domain.0).await?,
-        )))
+        let v = domains::rotate_key(&state, org_id.0, &domain.0).await?;
+        let action = Action::new("domain.key_rotated", "domain", &v.name);
+        audit::record_by(&state, auth.principal(), action).await;
+        Ok(Json(resource(v)))
     }
 }

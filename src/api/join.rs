@@ -13,7 +13,10 @@ use super::{
     security::PeerAuth,
 };
 use crate::{
-    domain::peers::{self, Entry},
+    domain::{
+        audit,
+        peers::{self, Entry},
+    },
     state::AppState,
 };
 
@@ -55,12 +58,14 @@ impl JoinApi {
     #[oai(path = "/v1/rooms/:domain/:name/join", method = "post")]
     async fn join(
         &self,
+        req: &poem::Request,
         state: Data<&AppState>,
         domain: Path<String>,
         name: Path<String>,
         body: JsonBody<JoinRequest>,
     ) -> ApiResult<PeerAdmitted> {
         let b = body.0;
+        let by_host_key = b.host_key.is_some();
         let admitted = peers::join(
             &state,
             &domain.0,
@@ -72,6 +77,10 @@ impl JoinApi {
             },
         )
         .await?;
+        if by_host_key {
+            let ip = super::source_address::source_address(req, &state.config);
+            audit::record_host_entry(&state, &admitted, ip.map(|ip| ip.to_string())).await;
+        }
         Ok(PeerAdmitted::Created(Json(admission(admitted))))
     }
 

@@ -1,6 +1,7 @@
 //! The native HTTP API (`/v1`), described by poem-openapi. Handlers translate HTTP to domain
 //! calls and back; they hold no rules.
 pub mod admins;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod bookings;
@@ -62,6 +63,8 @@ pub enum Tag {
     Admins,
     /// Liveness and readiness
     Health,
+    /// The audit log of admin, client and host actions
+    Audit,
 }
 
 pub type Apis = (
@@ -84,7 +87,7 @@ pub type Apis = (
     ),
     webhooks::WebhooksApi,
     deliveries::DeliveriesApi,
-    (health::HealthApi, admins::AdminsApi),
+    (health::HealthApi, admins::AdminsApi, audit::AuditApi),
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {
@@ -108,7 +111,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             ),
             webhooks::WebhooksApi,
             deliveries::DeliveriesApi,
-            (health::HealthApi, admins::AdminsApi),
+            (health::HealthApi, admins::AdminsApi, audit::AuditApi),
         ),
         "meetplane",
         env!("CARGO_PKG_VERSION"),
@@ -116,7 +119,9 @@ pub fn service() -> OpenApiService<Apis, ()> {
     .description(
         "Self-hosted conferencing control plane: rooms, peers, domains and API clients. \
          Resources use a HAL envelope `{content, _links}` with relative hrefs; lists page with \
-         0-based `page` and `count`. Errors are RFC 9457 problem documents with a stable `code`.",
+         0-based `page` and `count`. Errors are RFC 9457 problem documents with a stable `code`. \
+         Changes (POST, PUT, PATCH, DELETE) accept an `Idempotency-Key` header: a repeat with \
+         the same key gets the first answer (`Idempotent-Replayed: true`) for 24 h.",
     )
 }
 

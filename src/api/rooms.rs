@@ -7,6 +7,7 @@ use poem_openapi::{
     payload::Json,
 };
 use serde::Deserialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -17,6 +18,7 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
+    domain::audit::{self, Action},
     domain::{
         peers,
         rooms::{self, KickTarget, PeerView, Role, RoomOptions, RoomView},
@@ -300,6 +302,13 @@ impl RoomsApi {
             },
         )
         .await?;
+        let target = format!("{}/{}", created.room.domain, created.room.name);
+        audit::record_by(
+            &state,
+            auth.principal(),
+            Action::new("room.created", "room", target),
+        )
+        .await;
         let l = room_links(org_id.0, &created.room.domain, &created.room.name);
         Ok(RoomCreated::Created(Json(Hal::new(
             CreatedRoom {
@@ -352,6 +361,10 @@ impl RoomsApi {
             force_kick.0.unwrap_or(false),
         )
         .await?;
+        let target = format!("{}/{}", domain.0, name.0);
+        let action = Action::new("room.destroyed", "room", target)
+            .detail(json!({"removedPeers": removed.len()}));
+        audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(Removed {
             removed: removed.into_iter().map(Peer::from).collect(),
         }))
@@ -370,6 +383,13 @@ impl RoomsApi {
     ) -> ApiResult<Json<Hal<Room>>> {
         auth.principal().require_org(org_id.0)?;
         let v = rooms::set_lock(&state, org_id.0, &domain.0, &name.0, body.0.lock).await?;
+        let what = if v.is_locked {
+            "room.locked"
+        } else {
+            "room.unlocked"
+        };
+        let action = Action::new(what, "room", format!("{}/{}", v.domain, v.name));
+        audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(resource(org_id.0, v)))
     }
 
@@ -393,6 +413,14 @@ impl RoomsApi {
             body.0.password.as_deref(),
         )
         .await?;
+        // Whether a password is now set; never the password.
+        let action = Action::new(
+            "room.password_changed",
+            "room",
+            format!("{}/{}", v.domain, v.name),
+        )
+        .detail(json!({"passwordSet": body.0.password.as_deref().is_some_and(|p| !p.is_empty())}));
+        audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(resource(org_id.0, v)))
     }
 
@@ -416,6 +444,10 @@ impl RoomsApi {
             ),
         };
         let removed = rooms::kick(&state, org_id.0, &domain.0, &name.0, target).await?;
+        let peers: Vec<String> = removed.iter().map(|p| p.id.to_string()).collect();
+        let action = Action::new("room.kicked", "room", format!("{}/{}", domain.0, name.0))
+            .detail(json!({"peer": body.0.peer_id.trim(), "removed": peers}));
+        audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(Removed {
             removed: removed.into_iter().map(Peer::from).collect(),
         }))

@@ -74,6 +74,10 @@ impl<'a> ApiExtractor<'a> for ClientAuth {
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_client")]
 pub struct TokenAuth(pub Principal);
 
+fn source_ip(req: &Request, state: &AppState) -> Option<String> {
+    super::source_address::source_address(req, &state.config).map(|ip| ip.to_string())
+}
+
 fn state_of(req: &Request) -> &AppState {
     req.data::<AppState>()
         .expect("the application state is attached to every route")
@@ -81,9 +85,10 @@ fn state_of(req: &Request) -> &AppState {
 
 async fn check_client(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     let state = state_of(req);
-    let principal = tokens::authenticate(state, &bearer.token)
+    let mut principal = tokens::authenticate(state, &bearer.token)
         .await
         .map_err(ApiError::from)?;
+    principal.source_ip = source_ip(req, state);
     state
         .limits
         .check_client(principal.actor_id())
@@ -138,8 +143,10 @@ async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<SignedInAd
         }
         admin_sessions::check_may_change(&admin).map_err(ApiError::from)?;
     }
+    let mut principal = admin_sessions::principal_of(&admin);
+    principal.source_ip = source_ip(req, state);
     Ok(SignedInAdmin {
-        principal: admin_sessions::principal_of(&admin),
+        principal,
         admin,
         csrf_token: expected,
     })

@@ -7,6 +7,7 @@ use poem_openapi::{
     payload::Json,
 };
 use serde::Deserialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -17,6 +18,7 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
+    domain::audit::{self, Action},
     domain::{
         revocations::{self, RevocationView, Target},
         sessions::{self, Entered},
@@ -220,6 +222,11 @@ impl SessionLinksApi {
     ) -> ApiResult<Revoked> {
         auth.principal().require_org(org_id.0)?;
         let r = revocations::revoke(&state, org_id.0, target(body.0)?).await?;
+        let action = Action::new("link.revoked", "link_revocation", r.id).detail(json!({
+            "linkHash": r.link_hash, "jti": r.jti, "sessionId": r.session_id,
+            "subscriptionId": r.subscription_id, "issuedBefore": r.issued_before,
+        }));
+        audit::record_by(&state, auth.principal(), action).await;
         Ok(Revoked::Created(Json(r.into())))
     }
 

@@ -7,6 +7,7 @@ use poem_openapi::{
     payload::Json,
 };
 use serde::Deserialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -17,6 +18,7 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
+    domain::audit::{self, Action},
     domain::webhooks::{self, NewWebhook as DomainNewWebhook, WebhookView},
     state::AppState,
 };
@@ -202,6 +204,9 @@ impl WebhooksApi {
             },
         )
         .await?;
+        let action = Action::new("webhook.created", "webhook", v.id)
+            .detail(json!({"domain": v.domain, "type": v.kind, "url": v.url}));
+        audit::record_by(&state, auth.principal(), action).await;
         Ok(Created::Created(Json(resource(v))))
     }
 
@@ -231,6 +236,8 @@ impl WebhooksApi {
     ) -> ApiResult<Removed> {
         auth.principal().require_org(org_id.0)?;
         webhooks::remove(&state, org_id.0, webhook_id.0).await?;
+        let action = Action::new("webhook.removed", "webhook", webhook_id.0);
+        audit::record_by(&state, auth.principal(), action).await;
         Ok(Removed::Removed)
     }
 
@@ -249,6 +256,9 @@ impl WebhooksApi {
     ) -> ApiResult<Json<Hal<ValidationResult>>> {
         auth.principal().require_org(org_id.0)?;
         let (v, result) = webhooks::validate(&state, org_id.0, webhook_id.0).await?;
+        let action = Action::new("webhook.validated", "webhook", v.id)
+            .detail(json!({"validated": result.validated}));
+        audit::record_by(&state, auth.principal(), action).await;
         let l = webhook_links(v.org_id, v.id);
         Ok(Json(Hal::new(
             ValidationResult {

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::xroom_methods;
 use crate::{
     api::problem::ApiError,
+    domain::audit::{self, Action},
     domain::{
         principal::{Actor, Principal},
         request_auth::{SignedRequest, verify_xroom},
@@ -59,7 +60,8 @@ pub async fn endpoint(
     body: Vec<u8>,
     Data(state): Data<&AppState>,
 ) -> Response {
-    match call(state, req.headers(), &collection, &body).await {
+    let source_ip = crate::api::source_address::source_address(req, &state.config);
+    match call(state, req.headers(), source_ip, &collection, &body).await {
         Ok(data) => envelope(StatusCode::OK, json!({"isError": false, "data": data})),
         Err(Failure(status, message)) => {
             envelope(status, json!({"isError": true, "errMsg": message}))
@@ -67,7 +69,13 @@ pub async fn endpoint(
     }
 }
 
-async fn call(state: &AppState, headers: &HeaderMap, collection: &str, body: &[u8]) -> Outcome {
+async fn call(
+    state: &AppState,
+    headers: &HeaderMap,
+    source_ip: Option<std::net::IpAddr>,
+    collection: &str,
+    body: &[u8],
+) -> Outcome {
     if !xroom_methods::COLLECTIONS.contains(&collection) {
         return Err(Failure(
             StatusCode::NOT_FOUND,
@@ -132,6 +140,42 @@ async fn call(state: &AppState, headers: &HeaderMap, collection: &str, body: &[u
             client_id: client.id,
             api_key: client.api_key,
         },
+        source_ip: source_ip.map(|ip| ip.to_string()),
     };
-    xroom_methods::dispatch(state, &principal, collection, &method, data).await
+    let kept = data.clone();
+    let result = xroom_methods::dispatch(state, &principal, collection, &method, data).await?;
+    if let Some(action) = audited(collection, &method, &kept, &result) {
+        audit::record_by(state, &principal, action.detail(json!({"via": "xroom"}))).await;
+    }
+    Ok(result)
+}
+
+/// The audit log entry for an xroom change (reads and lists have none).
+fn audited(collection: &str, method: &str, data: &Value, result: &Value) -> Option<Action> {
+    let id = |v: &Value| match v.get("id") {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let action = match (collection, method) {
+        ("room", "init") => "room.created",
+        ("room", "destroy") => "room.destroyed",
+        ("room", "kickOut") => "room.kicked",
+        ("room", "setLock") if data.get("lock") == Some(&Value::Bool(true)) => "room.locked",
+        ("room", "setLock") => "room.unlocked",
+        ("room", "setPassword") => "room.password_changed",
+        ("booking", "add") => return Some(Action::new("booking.created", "booking", id(result))),
+        ("booking", "remove") => "booking.cancelled",
+        ("booking", "update") => "booking.updated",
+        ("webhook", "add") => return Some(Action::new("webhook.created", "webhook", id(result))),
+        ("webhook", "remove") => "webhook.removed",
+        ("webhook", "validate") => "webhook.validated",
+        _ => return None,
+    };
+    let kind = match collection {
+        "room" => "room",
+        "booking" => "booking",
+        _ => "webhook",
+    };
+    Some(Action::new(action, kind, id(data)))
 }

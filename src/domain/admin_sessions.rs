@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{
     admins::{self, AdminView, Role},
+    audit::{self, Action, AuditActor},
     principal::{Actor, Principal},
 };
 use crate::{
@@ -109,7 +110,25 @@ pub async fn sign_in(
         .as_ref()
         .map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
     let matches = password::verify(password_text.to_string(), hash).await?;
+    let who = user.as_ref().map(|u| {
+        let actor = AuditActor {
+            kind: "admin",
+            id: u.id.to_string(),
+            name: Some(u.email.clone()),
+            source_ip: Some(address.to_string()),
+        };
+        (
+            u.org_id,
+            actor,
+            Action::new("admin.signed_in", "admin", u.id),
+        )
+    });
     let Some(user) = user.filter(|_| matches) else {
+        // Failures for an existing account go to its org's log (unknown emails have no org).
+        if let Some((org_id, actor, mut action)) = who {
+            action.action = "admin.sign_in_failed";
+            audit::record(state, org_id, &actor, action).await;
+        }
         store::admins::record_failure(&state.db, &email, address, state.now()).await?;
         tracing::warn!(%email, %address, "dashboard sign-in failed");
         return Err(wrong_credentials());
@@ -130,6 +149,9 @@ pub async fn sign_in(
     )
     .await?;
     tracing::info!(email = %user.email, %address, "dashboard sign-in");
+    if let Some((org_id, actor, action)) = who {
+        audit::record(state, org_id, &actor, action).await;
+    }
     Ok(SignedIn {
         csrf_token: csrf_of(&token),
         token,
@@ -169,7 +191,9 @@ pub fn principal_of(admin: &AdminView) -> Principal {
         actor: Actor::Admin {
             admin_id: admin.id,
             role: admin.role,
+            email: admin.email.clone(),
         },
+        source_ip: None,
     }
 }
 

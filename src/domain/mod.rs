@@ -2,6 +2,7 @@
 //! calls these functions; none of them speaks HTTP.
 pub mod admin_sessions;
 pub mod admins;
+pub mod audit;
 pub mod booking_changes;
 pub mod booking_schedule;
 pub mod bookings;

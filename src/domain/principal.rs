@@ -8,6 +8,8 @@ use crate::error::{Error, Result};
 pub struct Principal {
     pub org_id: Uuid,
     pub actor: Actor,
+    /// The address the request came from, for the audit log (set by the HTTP layer).
+    pub source_ip: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +22,7 @@ pub enum Actor {
     Admin {
         admin_id: Uuid,
         role: Role,
+        email: String,
     },
 }
 

@@ -186,5 +186,6 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal> {
             client_id: client.id,
             api_key: client.api_key,
         },
+        source_ip: None,
     })
 }

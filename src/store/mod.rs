@@ -1,6 +1,7 @@
 //! Persistence: the sea-orm entities and the queries over them. Domain code calls these
 //! functions; no SQL is written anywhere else.
 pub mod admins;
+pub mod audit;
 pub mod bookings;
 pub mod chat;
 pub mod clients;

@@ -2,6 +2,7 @@
 mod helpers;
 
 mod admins;
+mod audit;
 mod auth_token;
 mod bookings;
 mod browser;

@@ -240,6 +240,40 @@ async fn room_methods_with_every_wrappers_signature() {
         StatusCode::NOT_FOUND,
     );
     assert!(msg.contains("room"), "{msg}");
+
+    // Every change made through xroom is in the audit log; reads and failures are not.
+    let token = app.token().await;
+    let (_, log) = app
+        .call(
+            &token,
+            Method::GET,
+            &app.org_path("/audit?action=room."),
+            None,
+        )
+        .await;
+    let seen: Vec<(&str, &str)> = log["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["detail"]["via"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        &seen[..5],
+        [
+            ("room.destroyed", "xroom"),
+            ("room.kicked", "xroom"),
+            ("room.password_changed", "xroom"),
+            ("room.locked", "xroom"),
+            ("room.host_entered", ""),
+        ],
+        "{log}"
+    );
+    assert_eq!(log["content"][0]["sourceIp"], "127.0.0.1");
 }
 
 #[tokio::test]

@@ -1,0 +1,192 @@
+//! The audit log: an append-only record of what admins, API clients and room hosts changed,
+//! with who, when, what and from where. Nothing updates or deletes entries. Entries are
+//! written right after the change commits; a failure to write one is logged as an error.
+use sea_orm::ActiveValue::{NotSet, Set};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::principal::{Actor, Principal};
+use crate::{
+    error::{Error, Result},
+    state::AppState,
+    store::{self, Window, entities::audit_entry},
+};
+
+pub use crate::store::audit::AuditFilter;
+
+/// Who acted, as the log shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditActor {
+    /// `client`, `admin` or `host`.
+    pub kind: &'static str,
+    pub id: String,
+    /// The API key, the admin's email or the host's name at the time.
+    pub name: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+impl From<&Principal> for AuditActor {
+    fn from(p: &Principal) -> Self {
+        let (kind, id, name) = match &p.actor {
+            Actor::Client { client_id, api_key } => ("client", *client_id, api_key.clone()),
+            Actor::Admin {
+                admin_id, email, ..
+            } => ("admin", *admin_id, email.clone()),
+        };
+        Self {
+            kind,
+            id: id.to_string(),
+            name: Some(name),
+            source_ip: p.source_ip.clone(),
+        }
+    }
+}
+
+/// What was done to what, e.g. `room.locked` on `room` `localhost/standup`.
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub action: &'static str,
+    pub target_type: &'static str,
+    pub target_id: String,
+    pub detail: Option<Value>,
+}
+
+impl Action {
+    pub fn new(action: &'static str, target_type: &'static str, target_id: impl ToString) -> Self {
+        Self {
+            action,
+            target_type,
+            target_id: target_id.to_string(),
+            detail: None,
+        }
+    }
+
+    pub fn detail(mut self, detail: Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+/// Append one entry. Never fails the caller: the change it records has happened already.
+pub async fn record(state: &AppState, org_id: Uuid, actor: &AuditActor, action: Action) {
+    let row = audit_entry::ActiveModel {
+        id: NotSet,
+        org_id: Set(org_id),
+        at: Set(state.now()),
+        actor_type: Set(actor.kind.to_string()),
+        actor_id: Set(actor.id.clone()),
+        actor_name: Set(actor.name.clone()),
+        action: Set(action.action.to_string()),
+        target_type: Set(action.target_type.to_string()),
+        target_id: Set(action.target_id.clone()),
+        detail: Set(action.detail.as_ref().map(Value::to_string)),
+        source_ip: Set(actor.source_ip.clone()),
+    };
+    if let Err(e) = store::audit::insert(&state.db, row).await {
+        tracing::error!(error = %e, action = action.action, target = %action.target_id,
+            "writing an audit log entry failed");
+    }
+}
+
+/// What a principal did, in its own org.
+pub async fn record_by(state: &AppState, principal: &Principal, action: Action) {
+    record(
+        state,
+        principal.org_id,
+        &AuditActor::from(principal),
+        action,
+    )
+    .await;
+}
+
+/// A peer entered as host with the room's host key (a host's action, without API credentials).
+pub async fn record_host_entry(
+    state: &AppState,
+    admitted: &super::room_model::Admitted,
+    source_ip: Option<String>,
+) {
+    let org = match store::domains::find_by_name(&state.db, &admitted.room.domain).await {
+        Ok(Some(domain)) => domain.org_id,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(error = %e, "writing an audit log entry failed");
+            return;
+        }
+    };
+    let actor = AuditActor {
+        kind: "host",
+        id: admitted.peer.id.to_string(),
+        name: Some(admitted.peer.display_name.clone()),
+        source_ip,
+    };
+    let room = format!("{}/{}", admitted.room.domain, admitted.room.name);
+    record(
+        state,
+        org,
+        &actor,
+        Action::new("room.host_entered", "room", room),
+    )
+    .await;
+}
+
+fn check(f: &AuditFilter) -> Result<()> {
+    if let (Some(from), Some(to)) = (f.from, f.to)
+        && from > to
+    {
+        return Err(Error::invalid("from", "must not be after `to`"));
+    }
+    Ok(())
+}
+
+/// Newest first; `more` when a further page exists.
+pub async fn list(
+    state: &AppState,
+    org_id: Uuid,
+    filter: AuditFilter,
+    window: Window,
+) -> Result<(Vec<audit_entry::Model>, bool)> {
+    check(&filter)?;
+    let rows = store::audit::list(&state.db, org_id, &filter, Some(window)).await?;
+    Ok(window.split(rows))
+}
+
+/// The whole range as CSV, oldest first.
+pub async fn csv(state: &AppState, org_id: Uuid, filter: AuditFilter) -> Result<String> {
+    check(&filter)?;
+    let mut rows = store::audit::list(&state.db, org_id, &filter, None).await?;
+    rows.reverse();
+    let io = |e: csv::Error| Error::Internal(anyhow::anyhow!("writing CSV: {e}"));
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "at",
+        "id",
+        "actorType",
+        "actorId",
+        "actorName",
+        "action",
+        "targetType",
+        "targetId",
+        "detail",
+        "sourceIp",
+    ])
+    .map_err(io)?;
+    for e in rows {
+        out.write_record([
+            e.at.to_rfc3339(),
+            e.id.to_string(),
+            e.actor_type,
+            e.actor_id,
+            e.actor_name.unwrap_or_default(),
+            e.action,
+            e.target_type,
+            e.target_id,
+            e.detail.unwrap_or_default(),
+            e.source_ip.unwrap_or_default(),
+        ])
+        .map_err(io)?;
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| Error::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| Error::Internal(e.into()))
+}
