@@ -145,6 +145,22 @@ impl Node {
         read(req.send().await.unwrap()).await
     }
 
+    /// SIGTERM, then wait for the process to exit (a minute at most).
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        for _ in 0..600 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the node did not exit within a minute of SIGTERM");
+    }
+
     /// SIGKILL: no shutdown handling at all.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -271,6 +287,75 @@ async fn a_killed_node_loses_nothing_and_repeats_with_the_same_webhook_id() {
         ids_by_event.values().any(|ids| ids.len() >= 2),
         "the in-flight delivery was repeated"
     );
+    drop(node);
+}
+
+#[tokio::test]
+async fn a_terminated_node_finishes_its_in_flight_request_and_delivery() {
+    let cluster = Cluster::new(TestDb::create().await);
+    let mut node = cluster.start();
+    let client = cluster.client();
+    let org = client.org_id.to_string();
+    let t = node.token(&client).await;
+    let receiver = Receiver::start().await;
+    let hook = validated_hook(&node, &t, &org, &receiver).await;
+
+    // A delivery in flight: the receiver takes 700 ms (under the 1 s webhook timeout).
+    receiver.answer(Reply::Slow(Duration::from_millis(700)));
+    node.call(
+        &t,
+        Method::POST,
+        &format!("/v1/orgs/{org}/rooms"),
+        Some(json!({"domain": "localhost", "name": "draining"})),
+    )
+    .await;
+    receiver.wait_for(2).await;
+    // A request in flight: validating calls the (slow) receiver before answering.
+    let validating = {
+        let (http, url) = (reqwest::Client::new(), node.address.clone());
+        let (t, org) = (t.clone(), org.clone());
+        tokio::spawn(async move {
+            http.post(format!("{url}/v1/orgs/{org}/webhooks/{hook}/validate"))
+                .bearer_auth(t)
+                .send()
+                .await
+                .map(|r| r.status())
+        })
+    };
+    receiver.wait_for(3).await;
+    let status = node.terminate().await;
+    assert!(status.success(), "a clean exit: {status}");
+    let answered = validating
+        .await
+        .unwrap()
+        .expect("the in-flight request was answered");
+    assert_eq!(answered, StatusCode::OK);
+
+    // The delivery's result was recorded before the node exited: a new node has nothing to
+    // repeat, and the receiver got the event once.
+    receiver.answer(Reply::Status(200));
+    let node = cluster.start();
+    let t = node.token(&client).await;
+    let (_, log) = node
+        .call(
+            &t,
+            Method::GET,
+            &format!("/v1/orgs/{org}/webhooks/{hook}/deliveries"),
+            None,
+        )
+        .await;
+    let first = log["content"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (first["status"].as_str(), first["attempts"].as_i64()),
+        (Some("delivered"), Some(1)),
+        "{log}"
+    );
+    let events = receiver
+        .received()
+        .iter()
+        .filter(|r| r.json["event"] == "roomCreated")
+        .count();
+    assert_eq!(events, 1);
     drop(node);
 }
 
