@@ -377,6 +377,23 @@ async fn an_admin_runs_meetplane_from_the_dashboard() {
     .await;
     screenshot(&b, "dashboard-webhook-deliveries").await;
 
+    // The audit log shows what was done here, by whom.
+    open(&b, &app, "audit", "Audit log").await;
+    wait_for(
+        &b,
+        "the dashboard's own changes in the audit log",
+        &text_of("table"),
+        |v| {
+            v.as_str().is_some_and(|t| {
+                t.contains("room.created")
+                    && t.contains("webhook.validated")
+                    && t.contains("admin.signed_in")
+            })
+        },
+    )
+    .await;
+    screenshot(&b, "dashboard-audit").await;
+
     // At a phone's width the navigation folds into a menu and pages still fit.
     b.set_window_rect(0, 0, 390, 844).await.unwrap();
     open(&b, &app, "overview", "Overview").await;

@@ -5,6 +5,7 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, must, setCsrfToken, whenSignedOut } from "./api/client";
 import { Admins } from "./screens/admins";
+import { Audit } from "./screens/audit";
 import { Bookings } from "./screens/bookings";
 import { Chat } from "./screens/chat";
 import { Clients } from "./screens/clients";
@@ -35,6 +36,7 @@ const screens: { path: string; title: string; screen: Screen; hidden?: boolean }
   { path: "chat", title: "Chat transcripts", screen: Chat },
   { path: "widgets", title: "Chat widgets", screen: Widgets },
   { path: "admins", title: "Admin users", screen: Admins },
+  { path: "audit", title: "Audit log", screen: Audit },
 ];
 
 function parseHash(): { path: string; params: string[] } {
