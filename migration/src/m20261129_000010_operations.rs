@@ -1,5 +1,6 @@
 //! Production operations: stored answers to requests sent with an Idempotency-Key (kept a
-//! day), and the append-only audit log of admin and host actions.
+//! day), the append-only audit log of admin and host actions, and an index for replaying the
+//! events a node's listener missed while reconnecting.
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -67,6 +68,14 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(
             Index::create()
+                .name("idx_events_created")
+                .table("events")
+                .col("created_at")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
                 .name("idx_audit_log_org")
                 .table("audit_log")
                 .col("org_id")
@@ -78,6 +87,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name("idx_events_created")
+                .table("events")
+                .to_owned(),
+        )
+        .await?;
         for table in ["audit_log", "idempotency_keys"] {
             m.drop_table(Table::drop().table(table).to_owned()).await?;
         }

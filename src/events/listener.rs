@@ -1,8 +1,15 @@
 //! Postgres LISTEN/NOTIFY: every node hears the id of every committed event (its own too),
 //! loads it and hands it to its local bus, so realtime sockets on any node see changes made
-//! on any other, and each node's delivery worker wakes for new work.
-use std::{sync::Arc, time::Duration};
+//! on any other, and each node's delivery worker wakes for new work. When the listening
+//! connection is lost, events committed until it listens again are read from the table and
+//! published after the reconnect, so sockets miss nothing.
+use std::{
+    collections::{HashSet, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
 
+use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{DbBackend, sqlx::postgres::PgListener};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -11,18 +18,50 @@ use uuid::Uuid;
 use super::{Event, tx::CHANNEL};
 use crate::{state::AppState, store};
 
-/// `listening` is told once LISTEN is in place (at once on SQLite, which needs no listener),
-/// so the node can wait for it before serving: an event committed earlier would not be heard.
+/// How far before the loss replay starts: an event's time is taken before its transaction
+/// commits, so one committed just after the loss may carry a slightly earlier time.
+const REPLAY_MARGIN: TimeDelta = TimeDelta::seconds(10);
+/// Events replayed after one reconnect at most; more means sockets should reload anyway.
+const REPLAY_LIMIT: u64 = 10_000;
+/// Ids of recently published events, so a replay does not publish one twice.
+const REMEMBERED: usize = 4096;
+
+/// Events this node has published lately.
+#[derive(Default)]
+struct Published {
+    order: VecDeque<Uuid>,
+    ids: HashSet<Uuid>,
+}
+
+impl Published {
+    /// Record `id`; false if it was published already.
+    fn first_time(&mut self, id: Uuid) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > REMEMBERED
+            && let Some(old) = self.order.pop_front()
+        {
+            self.ids.remove(&old);
+        }
+        true
+    }
+}
+
 pub async fn run(state: AppState, cancel: CancellationToken, listening: oneshot::Sender<()>) {
     let mut listening = Some(listening);
     if state.db.get_database_backend() != DbBackend::Postgres {
         let _ = listening.take().map(|tx| tx.send(()));
         return;
     }
+    let mut published = Published::default();
+    let mut lost_at: Option<DateTime<Utc>> = None;
     while !cancel.is_cancelled() {
-        match listen(&state, &cancel, &mut listening).await {
+        match listen(&state, &cancel, &mut listening, &mut published, lost_at).await {
             Ok(()) => break,
             Err(e) => {
+                lost_at = Some(lost_at.unwrap_or_else(|| state.now()));
                 tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
                 tokio::select! {
                     _ = cancel.cancelled() => break,
@@ -37,10 +76,25 @@ async fn listen(
     state: &AppState,
     cancel: &CancellationToken,
     listening: &mut Option<oneshot::Sender<()>>,
+    published: &mut Published,
+    lost_at: Option<DateTime<Utc>>,
 ) -> anyhow::Result<()> {
     let mut listener = PgListener::connect_with(state.db.get_postgres_connection_pool()).await?;
     listener.listen(CHANNEL).await?;
     let _ = listening.take().map(|tx| tx.send(()));
+    if let Some(lost_at) = lost_at {
+        // Listening again: whatever committed from now on is notified; read what came before.
+        let missed = store::events::since(&state.db, lost_at - REPLAY_MARGIN, REPLAY_LIMIT).await?;
+        let mut replayed = 0;
+        for model in missed {
+            if published.first_time(model.id) {
+                state.bus.publish(Arc::new(Event::from_model(model)));
+                replayed += 1;
+            }
+        }
+        state.bus.wake_delivery();
+        tracing::info!(replayed, "event listener reconnected");
+    }
     loop {
         let notification = tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
@@ -50,6 +104,9 @@ async fn listen(
         let Ok(id) = Uuid::parse_str(notification.payload()) else {
             continue;
         };
+        if !published.first_time(id) {
+            continue;
+        }
         match store::events::find(&state.db, id).await {
             Ok(Some(model)) => state.bus.publish(Arc::new(Event::from_model(model))),
             Ok(None) => {}

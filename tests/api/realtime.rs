@@ -228,3 +228,55 @@ async fn sockets_need_a_valid_token() {
         }
     }
 }
+
+/// On Postgres, a node hears events through LISTEN; when that connection drops, events
+/// committed before it listens again are replayed to the sockets, once each.
+#[tokio::test]
+async fn events_committed_while_the_listener_reconnects_still_reach_sockets() {
+    let app = TestApp::spawn().await;
+    if !app
+        .state
+        .config
+        .database_url
+        .expose()
+        .starts_with("postgres")
+    {
+        eprintln!("skipped: the event listener exists on Postgres only (SQLite pass)");
+        return;
+    }
+    let t = app.token().await;
+    let mut socket = connect(&app.address, &t).await;
+    next_of(&mut socket, "welcome").await;
+    send(&mut socket, json!({"type": "subscribe", "org": true})).await;
+    next_of(&mut socket, "subscribed").await;
+
+    use sea_orm::ConnectionTrait;
+    let killed = app
+        .state
+        .db
+        .execute_unprepared(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        killed.rows_affected(),
+        1,
+        "the listener's connection was found"
+    );
+    // Committed while the listener waits to reconnect (it pauses a second).
+    app.create_room(&t, json!({"domain": "localhost", "name": "gap"}))
+        .await;
+    let event = next_of(&mut socket, "event").await;
+    assert_eq!(
+        (event["event"].as_str(), event["room"].as_str()),
+        (Some("roomCreated"), Some("gap")),
+        "{event}"
+    );
+    // Once, not again when a notification for it also arrives.
+    app.create_room(&t, json!({"domain": "localhost", "name": "after"}))
+        .await;
+    let next_event = next_of(&mut socket, "event").await;
+    assert_eq!(next_event["room"], "after", "{next_event}");
+}
