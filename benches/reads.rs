@@ -6,7 +6,8 @@
 //! generator cost on this machine, so the ratio isolates meetplane's own work (token check,
 //! database reads, serialisation, middleware). A third kind makes the read's domain calls
 //! without HTTP (token check, then the list), and a fourth the token check alone, to show how
-//! much of the cost is the database and which part of it.
+//! much of the cost is the database and which part of it. No tracing subscriber is installed,
+//! so the per-request log line the binary writes costs nothing here: slightly optimistic.
 //!
 //! Run with `cargo bench --bench reads` (SQLite) or with `MEETPLANE_BENCH_DATABASE_URL` pointing
 //! at Postgres (a scratch database is created and dropped). `MEETPLANE_BENCH_READS` sets the
