@@ -3,6 +3,7 @@
 //! `GET /v1/session/{jwt}` over HTTP with 64 concurrent clients, then runs the same statements
 //! through a raw sqlx pool of the same size with 64 concurrent tasks, and prints both rates,
 //! latencies and the ratio. `MEETPLANE_BENCH_JOINS` sets the number of joins (default 8,000).
+//! Without a reachable Postgres it prints what it needs and exits successfully.
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -54,7 +55,17 @@ async fn main() -> anyhow::Result<()> {
     let admin = std::env::var("MEETPLANE_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = format!("mp_bench_{}", Uuid::new_v4().simple());
-    let admin_db = sea_orm::Database::connect(&admin).await?;
+    // `cargo bench` runs every bench: without Postgres this one says what it needs and stands
+    // aside rather than failing the others.
+    let admin_db = match sea_orm::Database::connect(&admin).await {
+        Ok(db) => db,
+        Err(e) => {
+            println!(
+                "skipped: the joins benchmark needs Postgres (MEETPLANE_BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres): {e}"
+            );
+            return Ok(());
+        }
+    };
     admin_db
         .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await?;

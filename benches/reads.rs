@@ -1,0 +1,303 @@
+//! Authenticated reads against a bare poem handler. Drives `GET /v1/orgs/{orgId}/rooms` with
+//! `Authorization: Bearer <access token>` (client credentials from `POST /v1/auth/token`) at
+//! 64 concurrent keep-alive connections, and, in interleaved rounds with the same load
+//! generator, a bare poem route returning a small fixed JSON from another port of the same
+//! process. The bare handler is the ceiling: what poem, hyper, the loopback and the load
+//! generator cost on this machine, so the ratio isolates meetplane's own work (token check,
+//! database reads, serialisation, middleware). A third kind makes the read's domain calls
+//! without HTTP (token check, then the list), and a fourth the token check alone, to show how
+//! much of the cost is the database and which part of it. No tracing subscriber is installed,
+//! so the per-request log line the binary writes costs nothing here: slightly optimistic.
+//!
+//! Run with `cargo bench --bench reads` (SQLite) or with `MEETPLANE_BENCH_DATABASE_URL` pointing
+//! at Postgres (a scratch database is created and dropped). `MEETPLANE_BENCH_READS` sets the
+//! number of requests per kind (default 20,000), `MEETPLANE_BENCH_ROUNDS` the rounds (default 4).
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use meetplane::{
+    api::hal::Paging,
+    app::Application,
+    auth::seal::MasterKey,
+    config::{Config, DatabaseUrl, Settings},
+    domain::{clients, orgs, peers, rooms, tokens},
+};
+use poem::{
+    Route, Server, handler,
+    listener::{Acceptor, Listener, TcpListener},
+    web::Json,
+};
+use sea_orm::ConnectionTrait;
+
+const CONNECTIONS: usize = 64;
+const ROOMS: usize = 10;
+const PEERS_PER_ROOM: usize = 2;
+
+/// The ceiling: no auth, no database, a fixed body about as small as a health answer.
+#[handler]
+fn fixed_json() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok", "rooms": []}))
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Requests, wall time and latencies of one kind, summed over the rounds.
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+    failed: usize,
+}
+
+impl Tally {
+    fn report(&mut self, name: &str) -> (f64, Duration) {
+        self.latencies.sort_unstable();
+        let rate = self.latencies.len() as f64 / self.elapsed.as_secs_f64();
+        let p99 = percentile(&self.latencies, 0.99);
+        println!(
+            "{name:<18} {rate:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.1} ms  ({} failed)",
+            ms(percentile(&self.latencies, 0.5)),
+            ms(p99),
+            ms(*self.latencies.last().unwrap()),
+            self.failed
+        );
+        (rate, p99)
+    }
+}
+
+/// `n` calls of `one` by `CONNECTIONS` spawned workers, so that the load generator itself can
+/// use both cores (a single task with `buffer_unordered` would not).
+async fn drive<F, Fut>(n: usize, tally: &mut Tally, one: F)
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = bool> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let (one, next) = (one.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut seen = Vec::with_capacity(n / CONNECTIONS + 1);
+                let mut failed = 0;
+                while next.fetch_add(1, Ordering::Relaxed) < n {
+                    let t = Instant::now();
+                    let ok = one().await;
+                    seen.push(t.elapsed());
+                    failed += usize::from(!ok);
+                }
+                (seen, failed)
+            })
+        })
+        .collect();
+    for w in workers {
+        let (seen, failed) = w.await.expect("a load worker");
+        tally.latencies.extend(seen);
+        tally.failed += failed;
+    }
+    tally.elapsed += started.elapsed();
+}
+
+/// One GET through the shared pool (64 keep-alive connections), whole body read.
+fn get(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = bool> + Send>> + Clone + Send + 'static {
+    let (http, url, token) = (http.clone(), url.to_string(), token.map(str::to_string));
+    move || {
+        let mut req = http.get(&url);
+        if let Some(token) = &token {
+            req = req.bearer_auth(token);
+        }
+        Box::pin(async move {
+            match req.send().await {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            }
+        })
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    meetplane::install_crypto_provider();
+    let reads = env_number("MEETPLANE_BENCH_READS", 20_000);
+    let rounds = env_number("MEETPLANE_BENCH_ROUNDS", 4).max(1);
+    let dir = tempfile::tempdir()?;
+    let (url, pg) = match std::env::var("MEETPLANE_BENCH_DATABASE_URL") {
+        Ok(admin) => {
+            let name = format!("mp_bench_{}", uuid::Uuid::new_v4().simple());
+            let db = sea_orm::Database::connect(&admin).await?;
+            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await?;
+            let mut u = url::Url::parse(&admin)?;
+            u.set_path(&name);
+            (u.to_string(), Some((admin, name)))
+        }
+        Err(_) => (
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("bench.db").display()
+            ),
+            None,
+        ),
+    };
+    let mut config = Config::from_settings(&Settings::default(), Vec::new())?;
+    config.database_url = DatabaseUrl::new(url);
+    config.listen = "127.0.0.1:0".parse()?;
+    config.data_dir = dir.path().to_path_buf();
+    config.master_key = Some(MasterKey::generate());
+    config.background_workers = false;
+    let pool_size = config.db_max_connections;
+    let app = Application::build(config).await?;
+    let state = app.state().clone();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
+    let bare_port = acceptor.local_addr()[0].as_socket_addr().unwrap().port();
+    let bare_app = Route::new().at("/bare", poem::get(fixed_json));
+    tokio::spawn(async move { Server::new_with_acceptor(acceptor).run(bare_app).await });
+
+    // A list worth reading: a few live rooms with peers, as a dashboard or integration sees.
+    let org = orgs::resolve(&state.db, "Default").await?.id;
+    let client = clients::create(&state, org, "bench").await?;
+    for r in 0..ROOMS {
+        let name = format!("room-{r}");
+        let origin = rooms::Origin::Client(client.client.id);
+        rooms::init(&state, origin, org, "localhost", &name, Default::default()).await?;
+        for p in 0..PEERS_PER_ROOM {
+            let who = format!("peer {p}");
+            peers::admit(
+                &state,
+                org,
+                "localhost",
+                &name,
+                &who,
+                rooms::Role::User,
+                None,
+            )
+            .await?;
+        }
+    }
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()?;
+    let token: serde_json::Value = http
+        .post(format!("{address}/v1/auth/token"))
+        .basic_auth(&client.client.api_key, Some(&client.secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let token = token["access_token"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no access_token in {token}"))?
+        .to_string();
+    let rooms_url = format!("{address}/v1/orgs/{org}/rooms");
+    let bare_url = format!("http://127.0.0.1:{bare_port}/bare");
+    let listed: serde_json::Value = http
+        .get(&rooms_url)
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let bytes = listed.to_string().len();
+
+    println!(
+        "backend: {}, pool {pool_size}, {CONNECTIONS} connections, {reads} requests per kind in {rounds} interleaved rounds",
+        if pg.is_some() { "postgres" } else { "sqlite" }
+    );
+    println!(
+        "authenticated read: GET /v1/orgs/{{orgId}}/rooms ({ROOMS} rooms x {PEERS_PER_ROOM} peers, {bytes} bytes of JSON); bare: GET /bare (fixed JSON)"
+    );
+    println!(
+        "note: server and load generator (reqwest, {CONNECTIONS} keep-alive connections) share this process and its {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+
+    let read_get = get(&http, &rooms_url, Some(&token));
+    let bare_get = get(&http, &bare_url, None);
+    // The same work as the read without HTTP (token check, then the list), for where the time
+    // goes: if this is as slow as the endpoint, the cost is in the database layer.
+    let direct = {
+        let (state, token) = (state.clone(), token.clone());
+        move || {
+            let (state, token) = (state.clone(), token.clone());
+            async move {
+                let window = Paging::new(None, None).window();
+                tokens::authenticate(&state, &token).await.is_ok()
+                    && rooms::list(&state, org, None, window).await.is_ok()
+            }
+        }
+    };
+    // The token check alone (one lookup of the token's family and client per request).
+    let token_only = {
+        let (state, token) = (state.clone(), token.clone());
+        move || {
+            let (state, token) = (state.clone(), token.clone());
+            async move { tokens::authenticate(&state, &token).await.is_ok() }
+        }
+    };
+
+    // Warm-up: opens the connections of the HTTP and database pools, fills caches.
+    drive(2_000, &mut Tally::default(), read_get.clone()).await;
+    drive(2_000, &mut Tally::default(), bare_get.clone()).await;
+    // Interleaved rounds, so that anything else using the machine weighs on every kind alike.
+    let (mut reads_t, mut direct_t, mut token_t, mut bare_t) = Default::default();
+    for round in 0..rounds {
+        let share = reads / rounds + usize::from(round < reads % rounds);
+        drive(share, &mut reads_t, read_get.clone()).await;
+        drive(share, &mut direct_t, direct.clone()).await;
+        drive(share, &mut token_t, token_only.clone()).await;
+        drive(share, &mut bare_t, bare_get.clone()).await;
+    }
+    let (read_rate, read_p99) = reads_t.report("authenticated GET");
+    direct_t.report("  without HTTP");
+    token_t.report("  token check only");
+    let (bare_rate, _) = bare_t.report("bare poem GET");
+    let ratio = read_rate / bare_rate;
+    println!("ratio: {ratio:.2} of the bare rate");
+    let verdict = |met: bool| if met { "met" } else { "NOT met" };
+    println!(
+        "target reads >= 0.6 x bare: {} ({ratio:.2})",
+        verdict(ratio >= 0.6)
+    );
+    println!(
+        "target p99 < 10 ms at {CONNECTIONS} connections: {} ({:.2} ms)",
+        verdict(read_p99 < Duration::from_millis(10)),
+        ms(read_p99)
+    );
+
+    state.db.clone().close().await?;
+    if let Some((admin, name)) = pg {
+        let db = sea_orm::Database::connect(&admin).await?;
+        db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await?;
+    }
+    Ok(())
+}
