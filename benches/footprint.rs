@@ -45,7 +45,10 @@ fn command(data_dir: &Path, port: u16) -> Command {
         }
     }
     cmd.env("MEETPLANE_DATA_DIR", data_dir)
-        .env("MEETPLANE_LISTEN", format!("127.0.0.1:{port}"));
+        .env("MEETPLANE_LISTEN", format!("127.0.0.1:{port}"))
+        // 10,000 sockets from one address in seconds: far over the default address limit.
+        .env("MEETPLANE_RATE_LIMIT_ADDRESS", "0")
+        .env("MEETPLANE_RATE_LIMIT_CLIENT", "0");
     cmd
 }
 

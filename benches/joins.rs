@@ -77,6 +77,9 @@ async fn main() -> anyhow::Result<()> {
     config.listen = "127.0.0.1:0".parse()?;
     config.data_dir = dir.path().to_path_buf();
     config.master_key = Some(MasterKey::generate());
+    // One load generator from one address: the rate limits would measure themselves.
+    config.limits.per_client_per_minute = None;
+    config.limits.per_address_per_minute = None;
     config.background_workers = false;
     if let Some(pool) = std::env::var("MEETPLANE_BENCH_POOL")
         .ok()

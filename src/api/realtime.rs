@@ -20,7 +20,7 @@ use poem::{
     http::header,
     web::{
         Data, Query,
-        websocket::{Message, WebSocket, WebSocketStream},
+        websocket::{Message, WebSocket, WebSocketConfig, WebSocketStream},
     },
 };
 use serde::Deserialize;
@@ -74,7 +74,19 @@ pub async fn realtime(
         Some(token) => authenticate(state, &token).await?,
     };
     let state = state.clone();
-    Ok(ws.on_upgrade(move |socket| run(state, session, socket)))
+    Ok(ws
+        .config(socket_config())
+        .on_upgrade(move |socket| run(state, session, socket)))
+}
+
+/// Sockets mostly push; what clients send are short commands. tungstenite's defaults reserve
+/// a 128 KiB read buffer per socket (1.3 GB for 10,000 idle sockets) and accept 64 MiB
+/// messages; a small buffer (it grows for a rare larger frame) and 64 KiB messages suffice.
+pub fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .max_message_size(Some(64 * 1024))
+        .max_frame_size(Some(64 * 1024))
 }
 
 async fn authenticate(state: &AppState, token: &str) -> poem::Result<Session> {

@@ -382,7 +382,9 @@ pub async fn socket(
     let token = q.token.as_deref().or_else(|| bearer(req));
     let user = user_of(state, widget, token)?;
     let state = state.clone();
-    Ok(ws.on_upgrade(move |socket| imbachat_socket::run(state, user, socket)))
+    Ok(ws
+        .config(crate::api::realtime::socket_config())
+        .on_upgrade(move |socket| imbachat_socket::run(state, user, socket)))
 }
 
 /// The widget's routes, under `/imbachat/v1`.
