@@ -1,5 +1,6 @@
 //! Whatever a client sends, the answer is a problem document with a fitting 4xx, never a 500.
 use reqwest::{Method, StatusCode, header};
+use serde_json::json;
 
 use crate::helpers::{TestApp, assert_problem, read};
 
@@ -120,4 +121,27 @@ async fn oversized_bodies_are_refused_declared_or_streamed() {
     let response = String::from_utf8_lossy(&response);
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
     assert!(response.contains("payload_too_large"), "{response}");
+}
+
+#[tokio::test]
+async fn pages_far_past_the_end_are_empty_not_a_crash() {
+    // Found by schemathesis (ci/fuzz.sh): `page * count` beyond i64::MAX panicked in the
+    // Postgres driver (an aborted connection), for every paged list.
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    for list in [
+        "/clients",
+        "/link-revocations",
+        "/rooms",
+        "/bookings",
+        "/sessions",
+    ] {
+        for page in ["26968924084370690", &u64::MAX.to_string()] {
+            let path = app.org_path(&format!("{list}?page={page}&count=342"));
+            let (s, b) = app.call(&t, Method::GET, &path, None).await;
+            assert_eq!(s, StatusCode::OK, "{path}: {b}");
+            assert_eq!(b["content"], json!([]), "{path}");
+            assert!(b["_links"].get("next").is_none(), "{path}: {b}");
+        }
+    }
 }
