@@ -112,6 +112,7 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         // The dashboard's session cookie is read through the request's cookie jar.
         .with(CookieJarManager::new())
         .with(NormalizePath::new(TrailingSlash::Trim))
+        .around(api::nul::around)
         .catch_all_error(|err| async move { render_poem_error(err) })
         .around(api::request_id::around)
         .into_endpoint()

@@ -16,6 +16,7 @@ pub mod health;
 pub mod join;
 pub mod join_page;
 pub mod limits;
+pub mod nul;
 pub mod orgs;
 pub mod problem;
 pub mod realtime;
