@@ -253,3 +253,26 @@ async fn answers_send_null_only_where_the_document_allows_it() {
         "null where the document does not allow it: {found:?}"
     );
 }
+
+#[test]
+fn all_of_combines_objects_only() {
+    // openapi-python-client (ci/python_client.sh) drops a schema with an allOf over an enum
+    // ("Cannot take allOf a non-object"), and with it every operation answering it: a doc
+    // comment on an enum-typed field made AdminUser.role such an allOf.
+    let doc: Value = serde_json::from_str(COMMITTED).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut wrong = Vec::new();
+    for (name, schema) in schemas {
+        for (prop, sub) in schema["properties"].as_object().into_iter().flatten() {
+            for part in sub["allOf"].as_array().into_iter().flatten() {
+                if let Some(target) = part["$ref"].as_str() {
+                    let target = target.trim_start_matches("#/components/schemas/");
+                    if schemas[target]["type"] != "object" {
+                        wrong.push(format!("{name}.{prop} -> {target}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "allOf over a non-object: {wrong:?}");
+}
