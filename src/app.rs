@@ -118,6 +118,7 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         // The dashboard's session cookie is read through the request's cookie jar.
         .with(CookieJarManager::new())
         .with(NormalizePath::new(TrailingSlash::Trim))
+        .around(api::nul::around)
         .catch_all_error(|err| async move { render_poem_error(err) })
         .around(move |ep, req| api::request_id::around(ep, req, state.clone(), labels.clone()))
         .into_endpoint()

@@ -25,6 +25,8 @@ use crate::{
 
 pub struct AdminsApi;
 
+/// A dashboard user's role: owner and admin may change everything (only owners make owners);
+/// viewer only reads.
 #[derive(Debug, Clone, Copy, Enum, Deserialize, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
@@ -60,7 +62,8 @@ pub struct AdminUser {
     pub admin_id: Uuid,
     pub org_id: Uuid,
     pub email: String,
-    /// owner and admin may change everything (only owners make owners); viewer only reads.
+    // The role's meaning is documented on AdminRole: a description here would wrap the enum's
+    // $ref in an allOf, which client generators (openapi-python-client) cannot read for an enum.
     pub role: AdminRole,
     pub created_at: DateTime<Utc>,
 }

@@ -32,6 +32,7 @@ pub struct AuditEntry {
     /// The API client's or admin's id, or the host's peer id.
     pub actor_id: String,
     /// The API key, the admin's email or the host's name at the time.
+    #[oai(nullable)]
     pub actor_name: Option<String>,
     /// e.g. `client.created`, `room.locked`, `booking.cancelled`, `admin.signed_in`.
     pub action: String,
@@ -39,8 +40,10 @@ pub struct AuditEntry {
     pub target_type: String,
     pub target_id: String,
     /// What changed, when there is more to say than the action.
+    #[oai(nullable)]
     pub detail: Option<serde_json::Value>,
     /// Where the request came from.
+    #[oai(nullable)]
     pub source_ip: Option<String>,
 }
 

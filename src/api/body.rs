@@ -59,6 +59,17 @@ pub fn parse<T: DeserializeOwned>(data: &[u8]) -> Result<T, ApiError> {
             Err(e) => malformed(e),
         });
     }
+    // JSON can carry U+0000 (`\u0000`), but PostgreSQL text cannot, and no field of this API
+    // has a use for it: refuse it here, naming the field, instead of failing in the database.
+    if contains(data, br"\u0000")
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(data)
+        && let Some(field) = field_with_nul(&value, "")
+    {
+        return Err(ApiError::invalid(
+            field,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(data);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -85,6 +96,43 @@ pub fn parse<T: DeserializeOwned>(data: &[u8]) -> Result<T, ApiError> {
             malformed(inner)
         }
     })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The path (`a.b[2]`, as serde_path_to_error writes it) of the first string or key holding
+/// U+0000; the body itself is `body`.
+pub fn field_with_nul(value: &serde_json::Value, at: &str) -> Option<String> {
+    use serde_json::Value;
+    let here = || {
+        if at.is_empty() {
+            "body".to_string()
+        } else {
+            at.to_string()
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => Some(here()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| field_with_nul(v, &format!("{at}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+            let path = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            if k.contains('\0') {
+                Some(here())
+            } else {
+                field_with_nul(v, &path)
+            }
+        }),
+        _ => None,
+    }
 }
 
 fn malformed(err: serde_json::Error) -> ApiError {
@@ -129,5 +177,16 @@ mod tests {
         );
         let err = parse::<Outer>(b"  ").unwrap_err();
         assert_eq!(err.problem.code, "missing_body");
+    }
+
+    #[test]
+    fn nul_characters_are_refused_by_field() {
+        let err = parse::<Outer>(br#"{"name":"a\u0000b","options":{"maxPeers":1}}"#).unwrap_err();
+        assert_eq!(err.problem.status, 422);
+        assert_eq!(err.problem.errors.unwrap()[0].field, "name");
+        let err = parse::<serde_json::Value>(br#"{"a":[{"b":"x"},{"c":"\u0000"}]}"#).unwrap_err();
+        assert_eq!(err.problem.errors.unwrap()[0].field, "a[1].c");
+        // An escaped backslash followed by `u0000` is six ordinary characters.
+        assert!(parse::<serde_json::Value>(br#"{"a":"\\u0000"}"#).is_ok());
     }
 }

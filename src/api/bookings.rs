@@ -36,8 +36,10 @@ pub struct BookedOptions {
     pub is_locked: bool,
     pub capacity: i32,
     /// The room password.
+    #[oai(nullable)]
     pub key: Option<String>,
     /// The host key: join with it to be a host.
+    #[oai(nullable)]
     pub host_key: Option<String>,
 }
 
@@ -56,7 +58,9 @@ pub struct Booking {
     /// `scheduled`, `active`, `completed`, `expired` or `cancelled`.
     pub state: String,
     pub meeting_options: BookedOptions,
+    #[oai(nullable)]
     pub activated_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub finished_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -94,17 +98,23 @@ impl From<BookingView> for Booking {
 #[serde(rename_all = "camelCase")]
 pub struct MeetingOptionsInput {
     /// Minutes, 1-10080 (required when adding).
+    #[oai(nullable)]
     pub duration: Option<i64>,
     /// Locked rooms admit hosts only.
+    #[oai(nullable)]
     pub lock: Option<bool>,
     /// 1 conference (default), 2 webinar.
     #[oai(rename = "type")]
     #[serde(rename = "type")]
+    #[oai(nullable)]
     pub room_type: Option<i64>,
+    #[oai(nullable)]
     pub capacity: Option<i64>,
     /// Room password.
+    #[oai(nullable)]
     pub key: Option<String>,
     /// Generate a host key (returned as `meetingOptions.hostKey`).
+    #[oai(nullable)]
     pub add_host_key: Option<bool>,
 }
 
@@ -131,6 +141,7 @@ pub struct NewBookingInput {
     pub start_time: DateTime<Utc>,
     pub meeting_options: MeetingOptionsInput,
     /// Default 15 (or the duration, if shorter); 0 never expires.
+    #[oai(nullable)]
     pub grace_minutes: Option<i64>,
 }
 
@@ -139,8 +150,11 @@ pub struct NewBookingInput {
 #[serde(rename_all = "camelCase")]
 pub struct BookingPatch {
     /// A scheduled booking may move; an active one may not.
+    #[oai(nullable)]
     pub start_time: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub meeting_options: Option<MeetingOptionsInput>,
+    #[oai(nullable)]
     pub grace_minutes: Option<i64>,
 }
 

@@ -31,6 +31,7 @@ pub struct Message {
     pub room: String,
     /// `peer`, `client` (an API client) or `xmpp` (from the bridged XMPP room).
     pub sender_kind: String,
+    #[oai(nullable)]
     pub peer_id: Option<Uuid>,
     pub display_name: String,
     pub text: String,

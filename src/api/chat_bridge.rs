@@ -15,13 +15,17 @@ pub struct ChatBridge {
     /// `connecting`, `connected` or `disconnected`.
     pub state: String,
     /// The bridge's XMPP account.
+    #[oai(nullable)]
     pub jid: Option<String>,
     /// The caller's bridged MUCs the bridge is in now.
     pub rooms_joined: Vec<String>,
     /// The caller's bridged MUCs.
     pub rooms_bridged: Vec<String>,
+    #[oai(nullable)]
     pub last_error: Option<String>,
+    #[oai(nullable)]
     pub last_error_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub connected_since: Option<DateTime<Utc>>,
 }
 

@@ -35,6 +35,7 @@ pub struct Client {
     pub api_key: String,
     pub active: bool,
     pub created_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

@@ -35,21 +35,30 @@ pub struct Delivery {
     pub webhook_id: i64,
     pub event_id: Uuid,
     /// Event name.
+    #[oai(nullable)]
     pub event: Option<String>,
     /// The event's sequence number in its room.
+    #[oai(nullable)]
     pub seq: Option<i64>,
+    #[oai(nullable)]
     pub room: Option<String>,
     /// `pending`, `delivered` or `failed` (given up).
     pub status: String,
     pub attempts: i32,
     /// When the next attempt is due (pending deliveries).
+    #[oai(nullable)]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub last_attempt_at: Option<DateTime<Utc>>,
     /// HTTP status of the last answer.
+    #[oai(nullable)]
     pub last_status_code: Option<i32>,
+    #[oai(nullable)]
     pub last_latency_ms: Option<i32>,
     /// Why the last attempt failed.
+    #[oai(nullable)]
     pub last_error: Option<String>,
+    #[oai(nullable)]
     pub delivered_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }

@@ -73,6 +73,7 @@ impl From<DomainView> for Domain {
 pub struct NewDomain {
     /// A DNS name, e.g. `chat.example.org`; unique across the server.
     pub name: String,
+    #[oai(nullable)]
     pub forbid_non_api_rooms: Option<bool>,
 }
 
@@ -80,6 +81,7 @@ pub struct NewDomain {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct DomainPatch {
+    #[oai(nullable)]
     pub forbid_non_api_rooms: Option<bool>,
 }
 

@@ -94,6 +94,7 @@ macro_rules! event_body {
             /// The event's number in its room: 1, 2, … A jump means a missed event. Booking
             /// events are outside the room's sequence and carry 0.
             pub seq: i64,
+            #[oai(nullable)]
             pub room: Option<String>,
             pub occurred_at: DateTime<Utc>,
         }
@@ -171,6 +172,7 @@ event_body!(
 pub struct EventSender {
     /// `peer`, `client` or `xmpp`.
     pub kind: String,
+    #[oai(nullable)]
     pub peer_id: Option<Uuid>,
     pub display_name: String,
 }

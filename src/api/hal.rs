@@ -69,10 +69,7 @@ impl Paging {
     }
 
     pub fn window(&self) -> Window {
-        Window {
-            offset: self.page.saturating_mul(self.count),
-            limit: self.count,
-        }
+        Window::page(self.page, self.count)
     }
 
     /// `self`/`next`/`previous` for `path`, keeping the list's filters in every link.
@@ -91,7 +88,7 @@ impl Paging {
         let mut links = Links::new();
         links.insert("self".into(), link(href(self.page)));
         if more {
-            links.insert("next".into(), link(href(self.page + 1)));
+            links.insert("next".into(), link(href(self.page.saturating_add(1))));
         }
         if self.page > 0 {
             links.insert("previous".into(), link(href(self.page - 1)));
@@ -130,5 +127,7 @@ mod tests {
         assert_eq!(last["previous"].href, "/v1/x?domain=a+b&page=2&count=2");
         assert!(!last.contains_key("next"));
         assert_eq!(Paging::new(Some(3), Some(2)).window().offset, 6);
+        let far = Paging::new(Some(u64::MAX / 3), Some(500)).window();
+        assert_eq!(far.offset, i64::MAX as u64);
     }
 }

@@ -26,6 +26,7 @@ pub struct Readiness {
     /// Migrations the database has that this binary does not know (it is older than the schema).
     pub unknown_migrations: Vec<String>,
     /// The XMPP chat bridge, when configured. Informational: it does not affect readiness.
+    #[oai(nullable)]
     pub xmpp_bridge: Option<XmppBridgeHealth>,
 }
 
@@ -36,7 +37,9 @@ pub struct XmppBridgeHealth {
     pub state: String,
     /// How many MUCs the bridge is in.
     pub rooms_joined: usize,
+    #[oai(nullable)]
     pub last_error: Option<String>,
+    #[oai(nullable)]
     pub last_error_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 

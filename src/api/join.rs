@@ -43,8 +43,10 @@ pub struct PeerRoom {
 pub struct JoinRequest {
     pub display_name: String,
     /// The room password, if the room has one.
+    #[oai(nullable)]
     pub key: Option<String>,
     /// A host key (from `addHostKey`): enter as host, also into a locked room.
+    #[oai(nullable)]
     pub host_key: Option<String>,
 }
 

@@ -19,6 +19,7 @@ pub mod join;
 pub mod join_page;
 pub mod limits;
 pub mod metrics;
+pub mod nul;
 pub mod orgs;
 pub mod problem;
 pub mod realtime;

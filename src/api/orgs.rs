@@ -32,7 +32,9 @@ pub struct Org {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct OrgSettings {
+    #[oai(nullable)]
     pub session_capacity: Option<i64>,
+    #[oai(nullable)]
     pub allow_rejoin_after_kick: Option<bool>,
 }
 

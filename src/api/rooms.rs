@@ -69,6 +69,7 @@ pub struct Room {
     pub room_type: i16,
     pub is_locked: bool,
     /// The room password, if one is set.
+    #[oai(nullable)]
     pub key: Option<String>,
     /// Whether a host key exists (it is shown only when created).
     pub has_host_key: bool,
@@ -141,14 +142,19 @@ pub struct NewRoom {
     /// 1 conference (default), 2 webinar.
     #[oai(rename = "type")]
     #[serde(rename = "type")]
+    #[oai(nullable)]
     pub room_type: Option<i64>,
     /// Locked rooms admit hosts only. Default false.
+    #[oai(nullable)]
     pub lock: Option<bool>,
     /// Room password.
+    #[oai(nullable)]
     pub key: Option<String>,
     /// Generate a host key and return it (once) in the response.
+    #[oai(nullable)]
     pub add_host_key: Option<bool>,
     /// Most peers at once; default and maximum are the server's `MEETPLANE_MAX_ROOM_CAPACITY`.
+    #[oai(nullable)]
     pub capacity: Option<i64>,
 }
 
@@ -157,6 +163,7 @@ pub struct NewRoom {
 pub struct CreatedRoom {
     pub room: Room,
     /// The host key, when `addHostKey` was true. Shown only here.
+    #[oai(nullable)]
     pub host_key: Option<String>,
 }
 
@@ -175,6 +182,7 @@ pub struct SetLock {
 #[derive(Debug, Object, Deserialize)]
 pub struct SetPassword {
     /// The new password, or null to remove it.
+    #[oai(nullable)]
     pub password: Option<String>,
 }
 
@@ -208,6 +216,7 @@ pub struct NewPeer {
     pub role: PeerRole,
     /// The chat-widget site user this peer is: their widget shows this room's chat while
     /// the peer is in the room.
+    #[oai(nullable)]
     pub site_user_id: Option<String>,
 }
 

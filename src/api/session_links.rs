@@ -74,16 +74,22 @@ fn join_page(e: &Entered) -> String {
 #[serde(rename_all = "camelCase")]
 pub struct NewRevocation {
     /// The link itself (only its SHA-256 is kept).
+    #[oai(nullable)]
     pub link: Option<String>,
     /// The hex SHA-256 of a link.
+    #[oai(nullable)]
     pub link_hash: Option<String>,
     /// A link's `jti` claim.
+    #[oai(nullable)]
     pub jti: Option<String>,
     /// Every link of this session…
+    #[oai(nullable)]
     pub session_id: Option<String>,
     /// …or of this subscription…
+    #[oai(nullable)]
     pub subscription_id: Option<Uuid>,
     /// …issued (`iat`, else `nbf`) before this time; default now.
+    #[oai(nullable)]
     pub issued_before: Option<DateTime<Utc>>,
 }
 
@@ -91,10 +97,15 @@ pub struct NewRevocation {
 #[oai(rename_all = "camelCase")]
 pub struct Revocation {
     pub revocation_id: Uuid,
+    #[oai(nullable)]
     pub link_hash: Option<String>,
+    #[oai(nullable)]
     pub jti: Option<String>,
+    #[oai(nullable)]
     pub session_id: Option<String>,
+    #[oai(nullable)]
     pub subscription_id: Option<Uuid>,
+    #[oai(nullable)]
     pub issued_before: Option<DateTime<Utc>>,
     /// `revoked`, or `kicked` for links of kicked peers.
     pub reason: String,

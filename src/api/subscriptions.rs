@@ -32,6 +32,7 @@ pub struct Subscription {
     /// Epoch milliseconds.
     pub started: i64,
     /// Epoch milliseconds, once deactivated.
+    #[oai(nullable)]
     pub ended: Option<i64>,
     pub org_id: Uuid,
     pub active: bool,

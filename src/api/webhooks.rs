@@ -32,22 +32,29 @@ pub struct Webhook {
     pub org_id: Uuid,
     pub domain: String,
     /// Only events of this room, when set.
+    #[oai(nullable)]
     pub room_name: Option<String>,
     /// `url` or `robot`.
     #[oai(rename = "type")]
     pub kind: String,
+    #[oai(nullable)]
     pub url: Option<String>,
+    #[oai(nullable)]
     pub robot_id: Option<i64>,
     /// Only these events, when set.
+    #[oai(nullable)]
     pub events: Option<Vec<String>>,
     /// url webhooks receive events only after passing the validation handshake.
     pub validated: bool,
     /// `active` or `disabled`.
     pub status: String,
     /// Why the webhook was disabled (410 Gone, failing for too long).
+    #[oai(nullable)]
     pub disabled_reason: Option<String>,
+    #[oai(nullable)]
     pub disabled_at: Option<DateTime<Utc>>,
     /// Start of the current streak of failed deliveries.
+    #[oai(nullable)]
     pub failing_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -85,13 +92,17 @@ pub struct NewWebhook {
     #[oai(rename = "type")]
     #[serde(rename = "type")]
     pub kind: String,
+    #[oai(nullable)]
     pub room_name: Option<String>,
     /// For `url` webhooks: where events are POSTed.
+    #[oai(nullable)]
     pub url: Option<String>,
     /// For `robot` webhooks.
+    #[oai(nullable)]
     pub robot_id: Option<i64>,
     /// Event names to receive (default: all): roomCreated, roomRemoved, clientAdded,
     /// clientsRemoved.
+    #[oai(nullable)]
     pub events: Option<Vec<String>>,
 }
 
@@ -100,6 +111,7 @@ pub struct ValidationResult {
     pub webhook: Webhook,
     pub validated: bool,
     /// Why validation failed.
+    #[oai(nullable)]
     pub reason: Option<String>,
 }
 

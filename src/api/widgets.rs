@@ -35,11 +35,15 @@ pub struct WidgetsApi;
 pub struct UsersInfoState {
     /// `unchecked`, `ok` or `failing`.
     pub status: String,
+    #[oai(nullable)]
     pub last_ok_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub last_failure_at: Option<DateTime<Utc>>,
     /// users_info_unauthorized, users_info_timeout, users_info_unreachable,
     /// users_info_status or users_info_malformed.
+    #[oai(nullable)]
     pub error_code: Option<String>,
+    #[oai(nullable)]
     pub error: Option<String>,
 }
 
@@ -51,9 +55,11 @@ pub struct Widget {
     pub org_id: Uuid,
     pub name: String,
     /// The Basic-auth login sent to the users-info URL.
+    #[oai(nullable)]
     pub api_login: Option<String>,
     /// Whether a Basic-auth password is set (it is never shown).
     pub api_password_set: bool,
+    #[oai(nullable)]
     pub users_info_url: Option<String>,
     /// Origins whose pages may embed the widget (`*`: any).
     pub allowed_origins: Vec<String>,
@@ -108,12 +114,17 @@ pub struct WidgetWithSecret {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewWidget {
     /// Keep an existing ImbaChat widget id (1-64 of `[A-Za-z0-9_-]`); default: generated.
+    #[oai(nullable)]
     pub widget_id: Option<String>,
     pub name: String,
     /// Keep an existing secret key (32-256 characters); default: 64 random characters.
+    #[oai(nullable)]
     pub secret_key: Option<String>,
+    #[oai(nullable)]
     pub api_login: Option<String>,
+    #[oai(nullable)]
     pub api_password: Option<String>,
+    #[oai(nullable)]
     pub users_info_url: Option<String>,
     #[serde(default)]
     pub allowed_origins: Vec<String>,
@@ -124,10 +135,15 @@ pub struct NewWidget {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WidgetPatch {
+    #[oai(nullable)]
     pub name: Option<String>,
+    #[oai(nullable)]
     pub api_login: Option<String>,
+    #[oai(nullable)]
     pub api_password: Option<String>,
+    #[oai(nullable)]
     pub users_info_url: Option<String>,
+    #[oai(nullable)]
     pub allowed_origins: Option<Vec<String>>,
 }
 
@@ -137,7 +153,9 @@ pub struct WidgetPatch {
 pub struct WidgetUser {
     pub user_id: String,
     pub name: String,
+    #[oai(nullable)]
     pub avatar_url: Option<String>,
+    #[oai(nullable)]
     pub profile_url: Option<String>,
     /// The site's whole entry (profiles and any other fields).
     pub info: BTreeMap<String, serde_json::Value>,
@@ -172,7 +190,9 @@ pub struct UsersInfoCheck {
 #[oai(rename_all = "camelCase")]
 pub struct UsersInfoCheckResult {
     pub ok: bool,
+    #[oai(nullable)]
     pub error_code: Option<String>,
+    #[oai(nullable)]
     pub error: Option<String>,
     pub users: Vec<WidgetUser>,
     /// Entries of the answer that were unusable (no user_id, no name).

@@ -225,10 +225,7 @@ pub async fn list_dialogs(
 ) -> Result<Json<Value>, ApiError> {
     let c = caller(state, req)?;
     let limit = count(&q)?;
-    let window = Window {
-        offset: q.page.unwrap_or(0).saturating_mul(limit),
-        limit,
-    };
+    let window = Window::page(q.page.unwrap_or(0), limit);
     let (dialogs, more) = dialogs::list(state, &c.widget, &c.user_id, window).await?;
     let list: Vec<Value> = dialogs.iter().map(dialog_json).collect();
     Ok(Json(json!({ "dialogs": list, "more": more })))

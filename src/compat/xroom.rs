@@ -112,6 +112,17 @@ async fn call(
             format!("the body must be JSON {{\"method\": …, \"data\": {{…}}}}: {e}"),
         )
     })?;
+    // Postgres cannot store U+0000; refuse it here rather than fail in the database.
+    if let Some(field) = call
+        .data
+        .as_ref()
+        .and_then(|d| crate::api::body::field_with_nul(d, "data"))
+    {
+        return Err(Failure(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{field}: must not contain the NUL character (U+0000)"),
+        ));
+    }
     let method = match call.method {
         Some(Value::String(m)) => m,
         _ => {

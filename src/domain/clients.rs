@@ -125,6 +125,10 @@ pub async fn authenticate(
     api_key: &str,
     secret: &str,
 ) -> Result<Option<api_client::Model>> {
+    // Keys are generated ASCII; one with U+0000 is unknown (and PostgreSQL text can't hold it).
+    if api_key.contains('\0') {
+        return Ok(None);
+    }
     let Some(client) = store::clients::find_by_api_key(&state.db, api_key).await? else {
         return Ok(None);
     };

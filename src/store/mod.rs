@@ -33,6 +33,16 @@ pub struct Window {
 }
 
 impl Window {
+    /// Rows `page * count ..` of a list. Databases take a signed 64-bit offset (and the
+    /// Postgres driver panics on a larger one), so an offset past `i64::MAX` is clamped to it:
+    /// no table has that many rows, so such a page is empty either way.
+    pub fn page(page: u64, count: u64) -> Self {
+        Self {
+            offset: page.saturating_mul(count).min(i64::MAX as u64),
+            limit: count,
+        }
+    }
+
     /// Trim the extra row and tell whether there was one.
     pub fn split<T>(&self, mut rows: Vec<T>) -> (Vec<T>, bool) {
         let more = rows.len() as u64 > self.limit;

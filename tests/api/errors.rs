@@ -1,5 +1,6 @@
 //! Whatever a client sends, the answer is a problem document with a fitting 4xx, never a 500.
 use reqwest::{Method, StatusCode, header};
+use serde_json::json;
 
 use crate::helpers::{TestApp, assert_problem, read};
 
@@ -120,4 +121,76 @@ async fn oversized_bodies_are_refused_declared_or_streamed() {
     let response = String::from_utf8_lossy(&response);
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
     assert!(response.contains("payload_too_large"), "{response}");
+}
+
+#[tokio::test]
+async fn pages_far_past_the_end_are_empty_not_a_crash() {
+    // Found by schemathesis (ci/fuzz.sh): `page * count` beyond i64::MAX panicked in the
+    // Postgres driver (an aborted connection), for every paged list.
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    for list in [
+        "/clients",
+        "/link-revocations",
+        "/rooms",
+        "/bookings",
+        "/sessions",
+    ] {
+        for page in ["26968924084370690", &u64::MAX.to_string()] {
+            let path = app.org_path(&format!("{list}?page={page}&count=342"));
+            let (s, b) = app.call(&t, Method::GET, &path, None).await;
+            assert_eq!(s, StatusCode::OK, "{path}: {b}");
+            assert_eq!(b["content"], json!([]), "{path}");
+            assert!(b["_links"].get("next").is_none(), "{path}: {b}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn nul_characters_are_refused_before_the_database() {
+    // Found by schemathesis (ci/fuzz.sh): U+0000 in a query parameter or a JSON string reached
+    // PostgreSQL, which cannot store it, and came back as a 500.
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    for path in [
+        app.org_path("/sessions?name=a%00b"),
+        app.org_path("/webhooks?token=%00"),
+        app.org_path("/rooms/local%00host/x"),
+    ] {
+        let (s, b) = app.call(&t, Method::GET, &path, None).await;
+        assert_problem(s, &b, StatusCode::BAD_REQUEST, "invalid_parameter");
+    }
+    let resp = app
+        .request(Method::POST, "/v1/admin/session")
+        .json(&json!({"email": "a\u{0}@example.org", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    let (s, b) = read(resp).await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(b["errors"][0]["field"], "email");
+    let (s, b) = app
+        .call(
+            &t,
+            Method::POST,
+            &app.org_path("/rooms"),
+            Some(json!({"domain": "localhost", "name": "r\u{0}"})),
+        )
+        .await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(b["errors"][0]["field"], "name");
+    // The token endpoint's form body: a client id with NUL is an unknown client.
+    let resp = app
+        .request(Method::POST, "/v1/auth/token")
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "mp\u{0}"),
+            ("client_secret", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (s, b) = read(resp).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}");
+    assert_eq!(b["error"], "invalid_client");
 }

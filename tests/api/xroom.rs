@@ -310,6 +310,16 @@ async fn bad_calls_get_the_envelope_and_a_fitting_status() {
         StatusCode::UNAUTHORIZED,
     );
     assert!(msg.contains("used before"), "replayed salt: {msg}");
+    // U+0000 cannot be stored (Postgres): a clear 422, never a database error.
+    let msg = failed(
+        send(
+            signed(salt(Wrapper::Js), &c.secret),
+            r#"{"method":"init","data":{"id":"localhost/n\u0000ul"}}"#,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+    assert!(msg.contains("data.id"), "{msg}");
     failed(
         send(signed("a".repeat(31), &c.secret), r#"{"method":"list"}"#).await,
         StatusCode::UNAUTHORIZED,

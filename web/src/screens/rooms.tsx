@@ -89,7 +89,7 @@ function NewRoomForm(props: { onCreated: () => void }) {
   const [domain, setDomain] = useState("");
   const [capacity, setCapacity] = useState("");
   const [hostKey, setHostKey] = useState(false);
-  const [created, setCreated] = useState<{ room: Room; hostKey?: string } | null>(null);
+  const [created, setCreated] = useState<{ room: Room; hostKey?: string | null } | null>(null);
   const action = useAction();
   const domainNames = domains.state === "ready" ? domains.data.content.map((d) => d.name) : [];
   const chosen = domain || (domains.state === "ready" ? domains.data.content.find((d) => d.isDefault)?.name ?? domainNames[0] ?? "" : "");
