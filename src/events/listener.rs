@@ -58,9 +58,18 @@ pub async fn run(state: AppState, cancel: CancellationToken, listening: oneshot:
     let mut published = Published::default();
     let mut lost_at: Option<DateTime<Utc>> = None;
     while !cancel.is_cancelled() {
-        match listen(&state, &cancel, &mut listening, &mut published, lost_at).await {
+        match listen(
+            &state,
+            &cancel,
+            &mut listening,
+            &mut published,
+            &mut lost_at,
+        )
+        .await
+        {
             Ok(()) => break,
             Err(e) => {
+                // Kept when the reconnect itself failed: the gap began at the first loss.
                 lost_at = Some(lost_at.unwrap_or_else(|| state.now()));
                 tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
                 tokio::select! {
@@ -77,14 +86,14 @@ async fn listen(
     cancel: &CancellationToken,
     listening: &mut Option<oneshot::Sender<()>>,
     published: &mut Published,
-    lost_at: Option<DateTime<Utc>>,
+    lost_at: &mut Option<DateTime<Utc>>,
 ) -> anyhow::Result<()> {
     let mut listener = PgListener::connect_with(state.db.get_postgres_connection_pool()).await?;
     listener.listen(CHANNEL).await?;
     let _ = listening.take().map(|tx| tx.send(()));
-    if let Some(lost_at) = lost_at {
+    if let Some(since) = *lost_at {
         // Listening again: whatever committed from now on is notified; read what came before.
-        let missed = store::events::since(&state.db, lost_at - REPLAY_MARGIN, REPLAY_LIMIT).await?;
+        let missed = store::events::since(&state.db, since - REPLAY_MARGIN, REPLAY_LIMIT).await?;
         let mut replayed = 0;
         for model in missed {
             if published.first_time(model.id) {
@@ -94,6 +103,8 @@ async fn listen(
         }
         state.bus.wake_delivery();
         tracing::info!(replayed, "event listener reconnected");
+        // Caught up: a later loss starts its own gap.
+        *lost_at = None;
     }
     loop {
         let notification = tokio::select! {

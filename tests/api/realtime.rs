@@ -254,10 +254,7 @@ async fn events_committed_while_the_listener_reconnects_still_reach_sockets() {
     let killed = app
         .state
         .db
-        .execute_unprepared(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
-        )
+        .execute_unprepared(KILL_LISTENER)
         .await
         .unwrap();
     assert_eq!(
@@ -279,4 +276,21 @@ async fn events_committed_while_the_listener_reconnects_still_reach_sockets() {
         .await;
     let next_event = next_of(&mut socket, "event").await;
     assert_eq!(next_event["room"], "after", "{next_event}");
+
+    // A second loss is a gap of its own, caught up the same way.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let killed = app
+        .state
+        .db
+        .execute_unprepared(KILL_LISTENER)
+        .await
+        .unwrap();
+    assert_eq!(killed.rows_affected(), 1);
+    app.create_room(&t, json!({"domain": "localhost", "name": "second-gap"}))
+        .await;
+    let event = next_of(&mut socket, "event").await;
+    assert_eq!(event["room"], "second-gap", "{event}");
 }
+
+const KILL_LISTENER: &str = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+     WHERE datname = current_database() AND query LIKE 'LISTEN%'";
