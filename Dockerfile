@@ -1,5 +1,13 @@
 # Build: docker build -t meetplane .   (compose.yaml uses this file)
+# Node.js only supplies npm for build.rs, which builds the dashboard into the binary.
+FROM node:22-bookworm AS node
+
 FROM rust:1.95-bookworm AS build
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
+# Without the dashboard the image would serve a page saying it is missing: fail instead.
+ENV MEETPLANE_BUILD_REQUIRE_WEB=1
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked --bin meetplane

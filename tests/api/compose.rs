@@ -183,4 +183,7 @@ fn dockerfile_runs_the_server_on_the_compose_port() {
         docker.contains("curl"),
         "the runtime image has curl for the healthcheck"
     );
+    // The image carries the dashboard: build.rs must fail rather than skip it, and has npm.
+    assert!(docker.contains("ENV MEETPLANE_BUILD_REQUIRE_WEB=1"));
+    assert!(docker.contains("/usr/local/bin/npm"));
 }
