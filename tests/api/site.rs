@@ -16,7 +16,9 @@ use poem::{
 use serde_json::{Value, json};
 
 pub const LOGIN: &str = "root";
-pub const PASSWORD: &str = "abc";
+/// Distinctive, so a test asserting that answers never contain it cannot trip over a UUID
+/// or random key that happens to (the former "abc" matched an org id now and then).
+pub const PASSWORD: &str = "site-api-pa55word";
 
 /// How `/users` answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
