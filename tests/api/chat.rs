@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{TestApp, assert_problem, read},
-    realtime::{next, next_of},
+    realtime::{next, next_event_where},
 };
 
 async fn peer_call(
@@ -55,7 +55,7 @@ async fn clients_and_peers_chat_and_read_newest_first() {
         ),
         (json!("client"), json!("Moderator"))
     );
-    let e = next_of(&mut socket, "event").await;
+    let e = next_event_where(&mut socket, |e| e["event"] != "clientAdded").await;
     assert_eq!(
         (e["event"].clone(), e["payload"]["message"]["text"].clone()),
         (json!("chatMessage"), json!("Welcome!"))

@@ -2,6 +2,8 @@
 //! secret shown once, a room whose peer (opened by a session link in a second browser) appears
 //! live and is kicked, a booking conflict, and a webhook validated against a local receiver
 //! with its deliveries. Screenshots land in `target/test-artifacts/dashboard-*.png`.
+use std::time::{Duration, Instant};
+
 use reqwest::Method;
 use serde_json::{Value, json};
 use thirtyfour::WebDriver;
@@ -44,19 +46,31 @@ async fn helpers(b: &WebDriver) {
 }
 
 /// Run page statements. A trailing `t.click(…)` runs in a second call, so the app has
-/// re-rendered with the typed values first (as between a user's typing and clicking).
+/// re-rendered with the typed values first (as between a user's typing and clicking), and
+/// it waits while the button is still disabled (a form whose choices are loading), as a
+/// user would.
 async fn run(b: &WebDriver, script: &str) {
     let (fill, click) = match script.rfind("t.click(") {
         Some(at) => script.split_at(at),
         None => (script, ""),
     };
-    for part in [fill, click] {
-        if part.trim().is_empty() {
-            continue;
-        }
-        b.execute(part, Vec::new())
+    if !fill.trim().is_empty() {
+        b.execute(fill, Vec::new())
             .await
-            .unwrap_or_else(|e| panic!("{part}: {e}"));
+            .unwrap_or_else(|e| panic!("{fill}: {e}"));
+    }
+    if click.trim().is_empty() {
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match b.execute(click, Vec::new()).await {
+            Ok(_) => return,
+            Err(e) if e.to_string().contains("no enabled button") && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{click}: {e}"),
+        }
     }
 }
 

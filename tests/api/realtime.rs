@@ -57,6 +57,17 @@ pub async fn next_of(socket: &mut Socket, kind: &str) -> Value {
     }
 }
 
+/// Skip events until one that `wanted` accepts arrives. Events reach sockets through the
+/// outbox, so a peer's socket may still see its own `clientAdded` after it connected.
+pub async fn next_event_where(socket: &mut Socket, wanted: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        let e = next_of(socket, "event").await;
+        if wanted(&e) {
+            return e;
+        }
+    }
+}
+
 #[tokio::test]
 async fn clients_subscribe_to_rooms_and_to_their_org() {
     let app = TestApp::spawn().await;
@@ -163,7 +174,10 @@ async fn a_peer_sees_its_room_without_secrets_and_is_let_go_when_kicked() {
 
     app.join("localhost/r", json!({"displayName": "You", "key": "pw"}))
         .await;
-    let e = next_of(&mut socket, "event").await;
+    let e = next_event_where(&mut socket, |e| {
+        e["event"] == "clientAdded" && e["payload"]["client"]["displayName"] != "Me"
+    })
+    .await;
     assert_eq!(e["payload"]["client"]["displayName"], "You");
 
     app.call(
