@@ -78,13 +78,11 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
 pub fn routes(state: AppState) -> BoxEndpoint<'static> {
     let max_body = state.config.max_body_bytes;
     let service = api::service();
-    let labels = std::sync::Arc::new(api::metrics::RouteLabels::from_spec(&service.spec()));
-    let spec = service.spec_endpoint();
-    let docs = service.swagger_ui();
+    let labels = std::sync::Arc::new(api::metrics::RouteLabels::from_api());
     let service = std::sync::Arc::new(service.into_endpoint());
     Route::new()
         .at("/assets/*file", poem::get(api::dashboard::asset))
-        .at("/openapi.json", spec)
+        .at("/openapi.json", poem::get(api::docs::openapi_document))
         .at("/v1/realtime", api::realtime::realtime)
         .at("/join/:domain/:room", api::join_page::join_page)
         .at(
@@ -104,7 +102,7 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
             "/api/:collection",
             poem::post(crate::compat::xroom::endpoint),
         )
-        .nest("/docs", docs)
+        .at("/docs", poem::get(api::docs::swagger_ui))
         // The API's own paths, kept whole (a nest at `/` would also claim `/` itself, which
         // is the dashboard's).
         .nest_no_strip("/v1", service.clone().around(api::idempotency::around))

@@ -20,7 +20,7 @@ const OTHER_ROUTES: &[&str] = &[
     "/api/sendChatMessage/{jid}",
     "/api/{collection}",
     "/assets/*",
-    "/docs/*",
+    "/docs",
     "/imbachat/v1/*",
 ];
 
@@ -32,16 +32,19 @@ pub struct RouteLabels {
 }
 
 impl RouteLabels {
-    /// From the OpenAPI document's paths plus the routes it does not describe.
-    pub fn from_spec(spec: &str) -> Self {
-        let paths: Vec<String> = serde_json::from_str::<serde_json::Value>(spec)
-            .ok()
-            .and_then(|v| {
-                v.get("paths")?
-                    .as_object()
-                    .map(|p| p.keys().cloned().collect())
-            })
-            .unwrap_or_default();
+    /// From the API's operation paths (as the OpenAPI document names them) plus the routes it
+    /// does not describe. Read from the operations' metadata, so start-up never renders the
+    /// whole document (which is large, and served only on request).
+    pub fn from_api() -> Self {
+        let paths: Vec<String> = <super::Apis as poem_openapi::OpenApi>::meta()
+            .into_iter()
+            .flat_map(|api| api.paths)
+            .map(|p| p.path)
+            .collect();
+        Self::from_paths(&paths)
+    }
+
+    fn from_paths(paths: &[String]) -> Self {
         let mut templates = Vec::new();
         let mut prefixes = Vec::new();
         for route in paths
@@ -120,9 +123,13 @@ mod tests {
 
     #[test]
     fn paths_map_to_their_templates() {
-        let spec = r#"{"paths": {"/v1/orgs/{orgId}/rooms": {}, "/v1/orgs/{orgId}/rooms/{roomId}": {},
-            "/v1/orgs/{orgId}/rooms/live": {}}}"#;
-        let labels = RouteLabels::from_spec(spec);
+        let paths = [
+            "/v1/orgs/{orgId}/rooms",
+            "/v1/orgs/{orgId}/rooms/{roomId}",
+            "/v1/orgs/{orgId}/rooms/live",
+        ]
+        .map(String::from);
+        let labels = RouteLabels::from_paths(&paths);
         assert_eq!(labels.label("/v1/orgs/42/rooms"), "/v1/orgs/{orgId}/rooms");
         assert_eq!(
             labels.label("/v1/orgs/42/rooms/7"),
@@ -136,5 +143,14 @@ mod tests {
         assert_eq!(labels.label("/api/createRoom"), "/api/{collection}");
         assert_eq!(labels.label("/"), "/");
         assert_eq!(labels.label("/wp-login.php"), "unmatched");
+    }
+
+    #[test]
+    fn the_api_labels_are_the_documented_paths() {
+        let doc: serde_json::Value = serde_json::from_str(&super::super::openapi_json()).unwrap();
+        let labels = RouteLabels::from_api();
+        for path in doc["paths"].as_object().unwrap().keys() {
+            assert_eq!(labels.label(path), path, "documented path {path}");
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod chat_bridge;
 pub mod clients;
 pub mod dashboard;
 pub mod deliveries;
+pub mod docs;
 pub mod domains;
 pub mod event_types;
 pub mod hal;
