@@ -36,7 +36,11 @@ pub async fn connect(
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
+        })
+        .map_sqlx_sqlite_pool_opts(|p| {
+            p.after_connect(|conn, _| Box::pin(super::sqlite_tuning::on_connect(conn)))
         });
+    super::sqlite_tuning::before_first_connection();
     Database::connect(opts).await.map_err(|e| {
         // sqlx errors do not include the URL, but say which database failed, without its password.
         anyhow::anyhow!("cannot connect to database {}: {e}", url.redacted())

@@ -19,6 +19,7 @@ pub mod rooms;
 pub mod salts;
 pub mod session_entries;
 pub mod settings;
+pub mod sqlite_tuning;
 pub mod subscriptions;
 pub mod tokens;
 pub mod webhooks;
