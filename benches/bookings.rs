@@ -6,6 +6,8 @@
 //! Creating the bookings takes a while, so the bench's clock is shifted: bookings are made for
 //! a minute starting two minutes ahead, then the clock jumps to just before the first start and
 //! runs at real speed from there.
+mod common;
+
 use std::{
     sync::{
         Arc,
@@ -18,9 +20,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::StreamExt;
 use meetplane::{
     app::Application,
-    auth::seal::MasterKey,
     clock::Clock,
-    config::{Config, DatabaseUrl, Settings},
     domain::{
         bookings::{self, MeetingOptions, NewBooking},
         clients, orgs,
@@ -29,7 +29,7 @@ use meetplane::{
     scheduler,
     store::{self, entities::booking},
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// Real time plus an adjustable offset (milliseconds).
 #[derive(Debug, Default)]
@@ -49,34 +49,10 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     meetplane::install_crypto_provider();
-    let n: usize = std::env::var("MEETPLANE_BENCH_BOOKINGS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+    let n = common::env_number("MEETPLANE_BENCH_BOOKINGS", 10_000);
     let dir = tempfile::tempdir()?;
-    let (url, pg) = match std::env::var("MEETPLANE_BENCH_DATABASE_URL") {
-        Ok(admin) => {
-            let name = format!("mp_bench_{}", uuid::Uuid::new_v4().simple());
-            let db = sea_orm::Database::connect(&admin).await?;
-            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await?;
-            let mut u = url::Url::parse(&admin)?;
-            u.set_path(&name);
-            (u.to_string(), Some((admin, name)))
-        }
-        Err(_) => (
-            format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("bench.db").display()
-            ),
-            None,
-        ),
-    };
-    let mut config = Config::from_settings(&Settings::default(), Vec::new())?;
-    config.database_url = DatabaseUrl::new(url);
-    config.listen = "127.0.0.1:0".parse()?;
-    config.data_dir = dir.path().to_path_buf();
-    config.master_key = Some(MasterKey::generate());
+    let bench_db = common::BenchDb::create(dir.path()).await?;
+    let mut config = common::config(dir.path(), &bench_db)?;
     config.background_workers = false;
     let clock = Arc::new(ShiftedClock::default());
     let app = Application::build_with_clock(config, clock.clone()).await?;
@@ -92,10 +68,7 @@ async fn main() -> anyhow::Result<()> {
         source_ip: None,
     };
 
-    println!(
-        "backend: {}",
-        if pg.is_some() { "postgres" } else { "sqlite" }
-    );
+    println!("backend: {}", bench_db.backend());
     let first = clock.now() + TimeDelta::minutes(2);
     let spread_ms = 60_000 / n.max(1) as i64;
     let started = Instant::now();
@@ -170,10 +143,6 @@ async fn main() -> anyhow::Result<()> {
         store::bookings::due_count(&state.db, clock.now()).await?
     );
     state.db.clone().close().await?;
-    if let Some((admin, name)) = pg {
-        let db = sea_orm::Database::connect(&admin).await?;
-        db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await?;
-    }
+    bench_db.drop_scratch().await?;
     Ok(())
 }

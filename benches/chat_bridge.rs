@@ -7,6 +7,8 @@
 //!
 //! PROTOCOLS.md measured the original bridge on a 2-core machine at ~230/s sequential, ~360/s
 //! with 8 clients and an HTTP → MUC p99 of 9 ms.
+mod common;
+
 use std::{
     collections::HashMap,
     process::{Child, Command, Stdio},
@@ -17,11 +19,9 @@ use std::{
 use futures_util::StreamExt;
 use meetplane::{
     app::Application,
-    auth::seal::MasterKey,
-    config::{ChatConfig, Config, DatabaseUrl, Settings},
+    config::{ChatConfig, Settings},
     domain::{clients, orgs},
 };
-use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha512};
 use tokio_xmpp::{Client, Event, Stanza, connect::DnsConfig, xmlstream::Timeouts};
 use xmpp_parsers::{jid::BareJid, muc::Muc, presence::Presence};
@@ -124,29 +124,8 @@ async fn main() -> anyhow::Result<()> {
     let _prosody = prosody(port).await?;
 
     let dir = tempfile::tempdir()?;
-    let (url, backend) = match std::env::var("MEETPLANE_BENCH_DATABASE_URL") {
-        Ok(admin) => {
-            let name = format!("mp_bench_{}", uuid::Uuid::new_v4().simple());
-            let db = sea_orm::Database::connect(&admin).await?;
-            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await?;
-            let mut u = url::Url::parse(&admin)?;
-            u.set_path(&name);
-            (u.to_string(), "postgres")
-        }
-        Err(_) => (
-            format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("bench.db").display()
-            ),
-            "sqlite",
-        ),
-    };
-    let mut config = Config::from_settings(&Settings::default(), Vec::new())?;
-    config.database_url = DatabaseUrl::new(url);
-    config.listen = "127.0.0.1:0".parse()?;
-    config.data_dir = dir.path().to_path_buf();
-    config.master_key = Some(MasterKey::generate());
+    let bench_db = common::BenchDb::create(dir.path()).await?;
+    let mut config = common::config(dir.path(), &bench_db)?;
     // One load generator from one address: the rate limits would measure themselves.
     config.limits.per_client_per_minute = None;
     config.limits.per_address_per_minute = None;
@@ -214,7 +193,7 @@ async fn main() -> anyhow::Result<()> {
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    println!("backend: {backend}, messages: {n}");
+    println!("backend: {}, messages: {n}", bench_db.backend());
     let send_url = format!("{base}/api/sendChatMessage/{ROOM}");
     // Sequential, one keep-alive connection.
     let mut sent_at = HashMap::new();
@@ -287,5 +266,6 @@ async fn main() -> anyhow::Result<()> {
             ms[ms.len() - 1]
         );
     }
+    bench_db.drop_scratch().await?;
     Ok(())
 }

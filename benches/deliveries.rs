@@ -4,6 +4,8 @@
 //! `MEETPLANE_BENCH_DATABASE_URL=postgres://…/postgres` to run on Postgres (a scratch
 //! database is created and dropped). `MEETPLANE_BENCH_ROOMS` and `MEETPLANE_BENCH_EVENTS_PER_ROOM`
 //! size the run (default 500 × 20 = 10,000 deliveries).
+mod common;
+
 use std::{
     collections::HashSet,
     sync::{
@@ -15,8 +17,7 @@ use std::{
 
 use meetplane::{
     app::Application,
-    auth::{seal::MasterKey, xroom_hmac},
-    config::{Config, DatabaseUrl, Settings},
+    auth::xroom_hmac,
     domain::{clients, domains, orgs, peers, rooms, webhooks},
     events::delivery,
     store,
@@ -27,7 +28,6 @@ use poem::{
     listener::{Acceptor, Listener, TcpListener},
     web::Data,
 };
-use sea_orm::ConnectionTrait;
 
 #[derive(Default)]
 struct Seen {
@@ -54,42 +54,14 @@ async fn receive(req: &Request, body: String, Data(seen): Data<&Arc<Seen>>) -> p
     poem::Response::builder().status(StatusCode::OK).finish()
 }
 
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     meetplane::install_crypto_provider();
-    let rooms_n = env_number("MEETPLANE_BENCH_ROOMS", 500);
-    let per_room = env_number("MEETPLANE_BENCH_EVENTS_PER_ROOM", 20);
+    let rooms_n = common::env_number("MEETPLANE_BENCH_ROOMS", 500);
+    let per_room = common::env_number("MEETPLANE_BENCH_EVENTS_PER_ROOM", 20);
     let dir = tempfile::tempdir()?;
-    let (url, pg) = match std::env::var("MEETPLANE_BENCH_DATABASE_URL") {
-        Ok(admin) => {
-            let name = format!("mp_bench_{}", uuid::Uuid::new_v4().simple());
-            let db = sea_orm::Database::connect(&admin).await?;
-            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await?;
-            let mut u = url::Url::parse(&admin)?;
-            u.set_path(&name);
-            (u.to_string(), Some((admin, name)))
-        }
-        Err(_) => (
-            format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("bench.db").display()
-            ),
-            None,
-        ),
-    };
-    let mut config = Config::from_settings(&Settings::default(), Vec::new())?;
-    config.database_url = DatabaseUrl::new(url.clone());
-    config.listen = "127.0.0.1:0".parse()?;
-    config.data_dir = dir.path().to_path_buf();
-    config.master_key = Some(MasterKey::generate());
+    let bench_db = common::BenchDb::create(dir.path()).await?;
+    let mut config = common::config(dir.path(), &bench_db)?;
     config.allow_private_targets = true;
     config.background_workers = false;
     let app = Application::build(config).await?;
@@ -118,10 +90,7 @@ async fn main() -> anyhow::Result<()> {
     let (_, validation) = webhooks::validate(&state, org, hook.id).await?;
     assert!(validation.validated, "{:?}", validation.reason);
 
-    println!(
-        "backend: {}",
-        if pg.is_some() { "postgres" } else { "sqlite" }
-    );
+    println!("backend: {}", bench_db.backend());
     println!("filling the outbox: {rooms_n} rooms x {per_room} events");
     let started = Instant::now();
     let fill = futures_util::stream::iter(0..rooms_n).map(|r| {
@@ -213,10 +182,6 @@ async fn main() -> anyhow::Result<()> {
     );
 
     state.db.clone().close().await?;
-    if let Some((admin, name)) = pg {
-        let db = sea_orm::Database::connect(&admin).await?;
-        db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await?;
-    }
+    bench_db.drop_scratch().await?;
     Ok(())
 }

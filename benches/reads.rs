@@ -12,6 +12,8 @@
 //! Run with `cargo bench --bench reads` (SQLite) or with `MEETPLANE_BENCH_DATABASE_URL` pointing
 //! at Postgres (a scratch database is created and dropped). `MEETPLANE_BENCH_READS` sets the
 //! number of requests per kind (default 20,000), `MEETPLANE_BENCH_ROUNDS` the rounds (default 4).
+mod common;
+
 use std::{
     sync::{
         Arc,
@@ -23,8 +25,6 @@ use std::{
 use meetplane::{
     api::hal::Paging,
     app::Application,
-    auth::seal::MasterKey,
-    config::{Config, DatabaseUrl, Settings},
     domain::{clients, orgs, peers, rooms, tokens},
 };
 use poem::{
@@ -32,7 +32,6 @@ use poem::{
     listener::{Acceptor, Listener, TcpListener},
     web::Json,
 };
-use sea_orm::ConnectionTrait;
 
 const CONNECTIONS: usize = 64;
 const ROOMS: usize = 10;
@@ -42,13 +41,6 @@ const PEERS_PER_ROOM: usize = 2;
 #[handler]
 fn fixed_json() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok", "rooms": []}))
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -140,32 +132,11 @@ fn get(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     meetplane::install_crypto_provider();
-    let reads = env_number("MEETPLANE_BENCH_READS", 20_000);
-    let rounds = env_number("MEETPLANE_BENCH_ROUNDS", 4).max(1);
+    let reads = common::env_number("MEETPLANE_BENCH_READS", 20_000);
+    let rounds = common::env_number("MEETPLANE_BENCH_ROUNDS", 4).max(1);
     let dir = tempfile::tempdir()?;
-    let (url, pg) = match std::env::var("MEETPLANE_BENCH_DATABASE_URL") {
-        Ok(admin) => {
-            let name = format!("mp_bench_{}", uuid::Uuid::new_v4().simple());
-            let db = sea_orm::Database::connect(&admin).await?;
-            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await?;
-            let mut u = url::Url::parse(&admin)?;
-            u.set_path(&name);
-            (u.to_string(), Some((admin, name)))
-        }
-        Err(_) => (
-            format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("bench.db").display()
-            ),
-            None,
-        ),
-    };
-    let mut config = Config::from_settings(&Settings::default(), Vec::new())?;
-    config.database_url = DatabaseUrl::new(url);
-    config.listen = "127.0.0.1:0".parse()?;
-    config.data_dir = dir.path().to_path_buf();
-    config.master_key = Some(MasterKey::generate());
+    let bench_db = common::BenchDb::create(dir.path()).await?;
+    let mut config = common::config(dir.path(), &bench_db)?;
     // One load generator from one address: the rate limits would measure themselves.
     config.limits.per_client_per_minute = None;
     config.limits.per_address_per_minute = None;
@@ -233,7 +204,7 @@ async fn main() -> anyhow::Result<()> {
 
     println!(
         "backend: {}, pool {pool_size}, {CONNECTIONS} connections, {reads} requests per kind in {rounds} interleaved rounds",
-        if pg.is_some() { "postgres" } else { "sqlite" }
+        bench_db.backend()
     );
     println!(
         "authenticated read: GET /v1/orgs/{{orgId}}/rooms ({ROOMS} rooms x {PEERS_PER_ROOM} peers, {bytes} bytes of JSON); bare: GET /bare (fixed JSON)"
@@ -297,10 +268,6 @@ async fn main() -> anyhow::Result<()> {
     );
 
     state.db.clone().close().await?;
-    if let Some((admin, name)) = pg {
-        let db = sea_orm::Database::connect(&admin).await?;
-        db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await?;
-    }
+    bench_db.drop_scratch().await?;
     Ok(())
 }
