@@ -60,6 +60,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
     let bus = EventBus::new(db.get_database_backend() == DbBackend::Postgres);
     let outbound = Outbound::new(config.allow_private_targets, config.webhook_timeout);
     let limits = crate::rate_limits::RateLimits::new(&config.limits);
+    let reads = crate::domain::cached_reads::CachedReads::for_database(&config.database_url);
     Ok(AppState::new(Inner {
         db,
         config,
@@ -71,6 +72,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
         bridge: Default::default(),
         metrics: Default::default(),
         limits,
+        reads,
     }))
 }
 

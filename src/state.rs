@@ -8,6 +8,7 @@ use crate::{
     auth::{access_token::SigningKey, seal::Sealer},
     clock::Clock,
     config::Config,
+    domain::cached_reads::CachedReads,
     events::bus::EventBus,
     metrics::Metrics,
     outbound::Outbound,
@@ -33,6 +34,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// This node's request rate limits.
     pub limits: RateLimits,
+    /// Hot reads kept in memory while the database is unchanged.
+    pub reads: CachedReads,
 }
 
 impl AppState {

@@ -24,6 +24,7 @@ pub mod nul;
 pub mod orgs;
 pub mod problem;
 pub mod realtime;
+pub mod rendered_json;
 pub mod request_id;
 pub mod rooms;
 pub mod root;

@@ -15,6 +15,7 @@ use super::{
     body::JsonBody,
     hal::{Hal, HalPage, Links, Paging, links},
     problem::{ApiError, ApiResult},
+    rendered_json::RenderedJson,
     security::ClientAuth,
 };
 use crate::{
@@ -267,22 +268,37 @@ impl RoomsApi {
         domain: Query<Option<String>>,
         #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
-    ) -> ApiResult<Json<HalPage<Room>>> {
+    ) -> ApiResult<RenderedJson<HalPage<Room>>> {
         auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
-        let (views, more) =
-            rooms::list(&state, org_id.0, domain.0.as_deref(), paging.window()).await?;
         let viewer = auth.principal().is_viewer();
-        Ok(Json(HalPage::new(
-            views
-                .into_iter()
-                .map(|v| Room::from(v).without_password_if(viewer))
-                .collect(),
-            paging,
-            &format!("/v1/orgs/{}/rooms", org_id.0),
-            &[("domain", domain.0)],
-            more,
-        )))
+        let key = (
+            org_id.0,
+            domain.0.clone(),
+            paging.page,
+            paging.count,
+            viewer,
+        );
+        let render = async {
+            let (views, more) =
+                rooms::list(&state, org_id.0, domain.0.as_deref(), paging.window()).await?;
+            RenderedJson::render(&HalPage::new(
+                views
+                    .into_iter()
+                    .map(|v| Room::from(v).without_password_if(viewer))
+                    .collect(),
+                paging,
+                &format!("/v1/orgs/{}/rooms", org_id.0),
+                &[("domain", domain.0.clone())],
+                more,
+            ))
+        };
+        let body = state
+            .reads
+            .room_pages
+            .get_or_load(&state.reads.watch, key, render)
+            .await?;
+        Ok(RenderedJson::from_rendered(body))
     }
 
     /// Initialise a room

@@ -3,6 +3,8 @@
 //! Refresh tokens are opaque, stored as digests, and rotate on every use. They belong to a
 //! family started by a client_credentials grant; presenting a spent refresh token is treated
 //! as theft and revokes the whole family, including its access tokens.
+use std::sync::Arc;
+
 use chrono::Duration;
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
@@ -155,8 +157,16 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal> {
             TokenError::Expired => Error::unauthenticated("token_expired", e.to_string()),
             TokenError::Invalid => Error::unauthenticated("invalid_token", e.to_string()),
         })?;
-    let Some((family, client)) = store::tokens::family_with_client(&state.db, claims.fam).await?
-    else {
+    let found = state
+        .reads
+        .token_families
+        .get_or_load(&state.reads.watch, claims.fam, async {
+            Ok::<_, sea_orm::DbErr>(Arc::new(
+                store::tokens::family_with_client(&state.db, claims.fam).await?,
+            ))
+        })
+        .await?;
+    let Some((family, client)) = found.as_ref() else {
         return Err(Error::unauthenticated(
             "invalid_token",
             "the access token is unknown",
@@ -184,7 +194,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal> {
         org_id: client.org_id,
         actor: Actor::Client {
             client_id: client.id,
-            api_key: client.api_key,
+            api_key: client.api_key.clone(),
         },
         source_ip: None,
     })

@@ -3,6 +3,7 @@
 pub mod admins;
 pub mod audit;
 pub mod bookings;
+pub mod change_watch;
 pub mod chat;
 pub mod clients;
 pub mod connect;
@@ -14,6 +15,7 @@ pub mod events;
 pub mod idempotency;
 pub mod orgs;
 pub mod peers;
+pub mod read_cache;
 pub mod revocations;
 pub mod rooms;
 pub mod salts;

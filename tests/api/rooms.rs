@@ -87,6 +87,69 @@ async fn initialise_get_and_list_rooms_with_peers() {
     );
 }
 
+/// The list may be answered from memory (on SQLite), so every change must show at once:
+/// made through the API, or committed by another connection, as the CLI beside a running
+/// server does.
+#[tokio::test]
+async fn the_rooms_list_shows_every_change_at_once() {
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    app.create_room(
+        &t,
+        json!({"domain": "localhost", "name": "live", "key": "pw"}),
+    )
+    .await;
+    let list = |q: &'static str| {
+        let (app, t) = (&app, &t);
+        async move {
+            let (s, body) = app
+                .call(t, Method::GET, &app.org_path(&format!("/rooms{q}")), None)
+                .await;
+            assert_eq!(s, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let first = list("").await;
+    assert_eq!(list("").await, first, "unchanged, read twice");
+    assert_eq!(first["content"][0]["peers"], json!([]));
+
+    let (s, joined) = app
+        .join("localhost/live", json!({"displayName": "Ann", "key": "pw"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{joined}");
+    assert_eq!(
+        list("").await["content"][0]["peers"][0]["displayName"],
+        "Ann"
+    );
+
+    let (s, b) = app
+        .call(
+            &t,
+            Method::PUT,
+            &app.org_path("/rooms/localhost/live/lock"),
+            Some(json!({"lock": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(list("").await["content"][0]["isLocked"], true);
+    // Pages and filters are answered apart.
+    assert_eq!(list("?count=1&page=1").await["content"], json!([]));
+    assert_eq!(
+        list("?domain=localhost").await["content"][0]["name"],
+        "live"
+    );
+
+    use sea_orm::ConnectionTrait;
+    let other = sea_orm::Database::connect(app.db.url()).await.unwrap();
+    other
+        .execute_unprepared("UPDATE rooms SET capacity = 7 WHERE name = 'live'")
+        .await
+        .unwrap();
+    assert_eq!(list("").await["content"][0]["capacity"], 7);
+    assert_eq!(list("?domain=localhost").await["content"][0]["capacity"], 7);
+    other.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn room_lists_page_with_next_and_previous() {
     let app = TestApp::spawn().await;

@@ -1,0 +1,49 @@
+//! The hot reads answered from memory while the database is unchanged (SQLite only; see
+//! `store::change_watch` for why that is exact, and why Postgres reads always go to the
+//! database). Profiling the authenticated rooms list put nearly all of its time in these
+//! two reads: the access token's family and client, and the page of rooms with their peers
+//! (kept as the response body it was rendered into, see `api::rendered_json`).
+use std::sync::Arc;
+
+use bytes::Bytes;
+use uuid::Uuid;
+
+use crate::{
+    config::DatabaseUrl,
+    store::{
+        change_watch::ChangeWatch,
+        entities::{api_client, token_family},
+        read_cache::ReadCache,
+    },
+};
+
+/// Distinct keys kept per kind of read between two writes.
+const CAPACITY: usize = 4096;
+
+pub type FamilyWithClient = Option<(token_family::Model, api_client::Model)>;
+
+/// Which page of which org's rooms, for whom: org, domain filter, page, count, and whether
+/// the caller is a viewer (viewers do not see room passwords).
+pub type RoomPageKey = (Uuid, Option<String>, u64, u64, bool);
+
+#[derive(Debug)]
+pub struct CachedReads {
+    pub watch: ChangeWatch,
+    pub token_families: ReadCache<Uuid, Arc<FamilyWithClient>>,
+    pub room_pages: ReadCache<RoomPageKey, Bytes>,
+}
+
+impl CachedReads {
+    /// Watches the database when it is a SQLite file; call after the pool opened it.
+    pub fn for_database(url: &DatabaseUrl) -> Self {
+        let watch = match url.sqlite_path() {
+            Some(path) => ChangeWatch::sqlite(&path),
+            None => ChangeWatch::none(),
+        };
+        Self {
+            watch,
+            token_families: ReadCache::new(CAPACITY),
+            room_pages: ReadCache::new(CAPACITY),
+        }
+    }
+}
