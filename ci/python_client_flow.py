@@ -24,22 +24,16 @@ import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from meetplane_client import AuthenticatedClient
-from meetplane_client.api.auth import post_v1_auth_token
-from meetplane_client.api.bookings import (
-    get_v_1_orgs_org_id_bookings_booking_id as get_booking,
-    post_v_1_orgs_org_id_bookings as create_booking,
-)
-from meetplane_client.api.domains import get_v_1_orgs_org_id_domains_domain as get_domain
-from meetplane_client.api.organisations import get_v1 as get_root
-from meetplane_client.api.rooms import (
-    get_v_1_orgs_org_id_rooms as list_rooms,
-    post_v_1_orgs_org_id_rooms as create_room,
-)
+from meetplane_client.api.auth import issue_token
+from meetplane_client.api.bookings import create_booking, get_booking
+from meetplane_client.api.domains import get_domain
+from meetplane_client.api.organisations import get_root
+from meetplane_client.api.rooms import create_room, list_rooms
 from meetplane_client.api.webhooks import (
-    get_v_1_orgs_org_id_webhooks_webhook_id_deliveries as list_deliveries,
-    get_v_1_orgs_org_id_webhooks_webhook_id_deliveries_delivery_id_body as delivery_body,
-    post_v_1_orgs_org_id_webhooks as create_webhook,
-    post_v_1_orgs_org_id_webhooks_webhook_id_validate as validate_webhook,
+    create_webhook,
+    get_delivery_body as delivery_body,
+    list_deliveries,
+    validate_webhook,
 )
 from meetplane_client.models import (
     HalBooking,
@@ -103,7 +97,7 @@ def main(base_url: str, api_key: str, api_secret: str) -> None:
     basic = base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
     token_client = AuthenticatedClient(base_url=base_url, token=basic, prefix="Basic")
     token = expect(
-        post_v1_auth_token.sync_detailed(
+        issue_token.sync_detailed(
             client=token_client, body=TokenForm(grant_type="client_credentials")
         ),
         200,

@@ -158,7 +158,7 @@ impl AdminsApi {
     ///
     /// Sets the session cookie. Repeated failures for one email or from one address are
     /// refused with 429 for a while.
-    #[oai(path = "/v1/admin/session", method = "post")]
+    #[oai(path = "/v1/admin/session", method = "post", operation_id = "signIn")]
     async fn sign_in(
         &self,
         req: &Request,
@@ -191,7 +191,11 @@ impl AdminsApi {
     /// The signed-in admin
     ///
     /// With the CSRF token, so a reloaded dashboard can carry on.
-    #[oai(path = "/v1/admin/session", method = "get")]
+    #[oai(
+        path = "/v1/admin/session",
+        method = "get",
+        operation_id = "getAdminSession"
+    )]
     async fn current(&self, auth: SessionAuth) -> ApiResult<Json<AdminSession>> {
         let signed = auth.0;
         Ok(Json(AdminSession {
@@ -203,7 +207,11 @@ impl AdminsApi {
     /// Sign out
     ///
     /// Ends the session named by the cookie (any role may; nothing else is changed).
-    #[oai(path = "/v1/admin/session", method = "delete")]
+    #[oai(
+        path = "/v1/admin/session",
+        method = "delete",
+        operation_id = "signOut"
+    )]
     async fn sign_out(&self, req: &Request, state: Data<&AppState>) -> ApiResult<SignedOut> {
         if let Some(token) = session_cookie(req) {
             admin_sessions::sign_out(&state, &token).await?;
@@ -215,7 +223,11 @@ impl AdminsApi {
     }
 
     /// List the org's admin users
-    #[oai(path = "/v1/orgs/:orgId/admins", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/admins",
+        method = "get",
+        operation_id = "listAdmins"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -230,7 +242,11 @@ impl AdminsApi {
     /// Add an admin user
     ///
     /// Only owners (or API clients) may add owners.
-    #[oai(path = "/v1/orgs/:orgId/admins", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/admins",
+        method = "post",
+        operation_id = "createAdmin"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
@@ -256,7 +272,11 @@ impl AdminsApi {
     }
 
     /// Remove an admin user
-    #[oai(path = "/v1/orgs/:orgId/admins/:adminId", method = "delete")]
+    #[oai(
+        path = "/v1/orgs/:orgId/admins/:adminId",
+        method = "delete",
+        operation_id = "removeAdmin"
+    )]
     async fn remove(
         &self,
         state: Data<&AppState>,

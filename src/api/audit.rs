@@ -77,7 +77,11 @@ pub enum AuditCsv {
 #[OpenApi(tag = "Tag::Audit")]
 impl AuditApi {
     /// List audit log entries, newest first
-    #[oai(path = "/v1/orgs/:orgId/audit", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/audit",
+        method = "get",
+        operation_id = "listAuditEntries"
+    )]
     #[allow(clippy::too_many_arguments)] // one per extractor
     async fn list(
         &self,
@@ -117,7 +121,11 @@ impl AuditApi {
     }
 
     /// Export the audit log as CSV
-    #[oai(path = "/v1/orgs/:orgId/audit.csv", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/audit.csv",
+        method = "get",
+        operation_id = "exportAuditCsv"
+    )]
     async fn csv(
         &self,
         state: Data<&AppState>,

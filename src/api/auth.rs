@@ -152,7 +152,7 @@ impl AuthApi {
     /// grant (`grant_type=refresh_token&refresh_token=...`), authenticated with HTTP Basic
     /// `api_key:api_key_secret`. Refresh tokens rotate on every use; presenting a spent one
     /// revokes every token of its grant.
-    #[oai(path = "/v1/auth/token", method = "post")]
+    #[oai(path = "/v1/auth/token", method = "post", operation_id = "issueToken")]
     async fn token(
         &self,
         state: Data<&AppState>,

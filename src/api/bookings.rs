@@ -182,7 +182,11 @@ fn resource(v: BookingView) -> Hal<Booking> {
 #[OpenApi(tag = "Tag::Bookings")]
 impl BookingsApi {
     /// List bookings
-    #[oai(path = "/v1/orgs/:orgId/bookings", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/bookings",
+        method = "get",
+        operation_id = "listBookings"
+    )]
     #[allow(clippy::too_many_arguments)] // one per extractor
     async fn list(
         &self,
@@ -230,7 +234,11 @@ impl BookingsApi {
     ///
     /// Refused with 409 `booking_conflict` (naming the other booking) when it overlaps another
     /// booking of the room; back-to-back bookings are fine.
-    #[oai(path = "/v1/orgs/:orgId/bookings", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/bookings",
+        method = "post",
+        operation_id = "createBooking"
+    )]
     async fn add(
         &self,
         state: Data<&AppState>,
@@ -260,7 +268,11 @@ impl BookingsApi {
     }
 
     /// Get a booking
-    #[oai(path = "/v1/orgs/:orgId/bookings/:bookingId", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/bookings/:bookingId",
+        method = "get",
+        operation_id = "getBooking"
+    )]
     async fn get(
         &self,
         state: Data<&AppState>,
@@ -277,7 +289,11 @@ impl BookingsApi {
     /// Change a booking
     ///
     /// Refused once the booking is completed, expired or cancelled (409 `booking_finished`).
-    #[oai(path = "/v1/orgs/:orgId/bookings/:bookingId", method = "patch")]
+    #[oai(
+        path = "/v1/orgs/:orgId/bookings/:bookingId",
+        method = "patch",
+        operation_id = "updateBooking"
+    )]
     async fn update(
         &self,
         state: Data<&AppState>,
@@ -303,7 +319,11 @@ impl BookingsApi {
     /// Cancel a booking
     ///
     /// An active booking's room is closed, its peers removed.
-    #[oai(path = "/v1/orgs/:orgId/bookings/:bookingId", method = "delete")]
+    #[oai(
+        path = "/v1/orgs/:orgId/bookings/:bookingId",
+        method = "delete",
+        operation_id = "cancelBooking"
+    )]
     async fn cancel(
         &self,
         state: Data<&AppState>,

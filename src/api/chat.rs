@@ -111,7 +111,11 @@ impl ChatApi {
     ///
     /// `before` pages to older messages (the `next` link), `since` returns only newer ones
     /// (the `newer` link).
-    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name/messages", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/rooms/:domain/:name/messages",
+        method = "get",
+        operation_id = "listRoomMessages"
+    )]
     #[allow(clippy::too_many_arguments)] // one per extractor
     async fn list(
         &self,
@@ -145,7 +149,11 @@ impl ChatApi {
     }
 
     /// Post a message as the org's client, under a display name
-    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name/messages", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/rooms/:domain/:name/messages",
+        method = "post",
+        operation_id = "postRoomMessage"
+    )]
     async fn post(
         &self,
         state: Data<&AppState>,
@@ -170,7 +178,11 @@ impl ChatApi {
     }
 
     /// Read the chat of the peer's room, newest first
-    #[oai(path = "/v1/rooms/:domain/:name/messages", method = "get")]
+    #[oai(
+        path = "/v1/rooms/:domain/:name/messages",
+        method = "get",
+        operation_id = "listMessagesAsPeer"
+    )]
     #[allow(clippy::too_many_arguments)] // one per extractor
     async fn peer_list(
         &self,
@@ -200,7 +212,11 @@ impl ChatApi {
     }
 
     /// Post a message as a peer of the room
-    #[oai(path = "/v1/rooms/:domain/:name/messages", method = "post")]
+    #[oai(
+        path = "/v1/rooms/:domain/:name/messages",
+        method = "post",
+        operation_id = "postMessageAsPeer"
+    )]
     async fn peer_post(
         &self,
         state: Data<&AppState>,

@@ -34,7 +34,11 @@ impl ChatBridgeApi {
     /// State of the XMPP chat bridge
     ///
     /// Rooms are limited to the caller's organisation.
-    #[oai(path = "/v1/chat-bridge", method = "get")]
+    #[oai(
+        path = "/v1/chat-bridge",
+        method = "get",
+        operation_id = "getChatBridgeStatus"
+    )]
     async fn status(
         &self,
         state: Data<&AppState>,

@@ -85,7 +85,11 @@ fn client_links(org_id: Uuid, id: Uuid) -> super::hal::Links {
 #[OpenApi(tag = "Tag::Clients")]
 impl ClientsApi {
     /// List the org's API clients
-    #[oai(path = "/v1/orgs/:orgId/clients", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/clients",
+        method = "get",
+        operation_id = "listClients"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -107,7 +111,11 @@ impl ClientsApi {
     }
 
     /// Create an API client
-    #[oai(path = "/v1/orgs/:orgId/clients", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/clients",
+        method = "post",
+        operation_id = "createClient"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
@@ -131,7 +139,11 @@ impl ClientsApi {
     }
 
     /// Get an API client
-    #[oai(path = "/v1/orgs/:orgId/clients/:clientId", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/clients/:clientId",
+        method = "get",
+        operation_id = "getClient"
+    )]
     async fn get(
         &self,
         state: Data<&AppState>,
@@ -150,7 +162,11 @@ impl ClientsApi {
     /// Revoke an API client
     ///
     /// Its secret, access tokens and refresh tokens stop working at once.
-    #[oai(path = "/v1/orgs/:orgId/clients/:clientId", method = "delete")]
+    #[oai(
+        path = "/v1/orgs/:orgId/clients/:clientId",
+        method = "delete",
+        operation_id = "revokeClient"
+    )]
     async fn revoke(
         &self,
         state: Data<&AppState>,

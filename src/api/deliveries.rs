@@ -121,7 +121,8 @@ impl DeliveriesApi {
     /// A webhook's deliveries, newest first
     #[oai(
         path = "/v1/orgs/:orgId/webhooks/:webhookId/deliveries",
-        method = "get"
+        method = "get",
+        operation_id = "listDeliveries"
     )]
     #[allow(clippy::too_many_arguments)] // one per extractor
     async fn list(
@@ -157,7 +158,8 @@ impl DeliveriesApi {
     /// One delivery
     #[oai(
         path = "/v1/orgs/:orgId/webhooks/:webhookId/deliveries/:deliveryId",
-        method = "get"
+        method = "get",
+        operation_id = "getDelivery"
     )]
     async fn get(
         &self,
@@ -178,7 +180,8 @@ impl DeliveriesApi {
     /// event types from this schema.
     #[oai(
         path = "/v1/orgs/:orgId/webhooks/:webhookId/deliveries/:deliveryId/body",
-        method = "get"
+        method = "get",
+        operation_id = "getDeliveryBody"
     )]
     async fn body(
         &self,
@@ -204,7 +207,8 @@ impl DeliveriesApi {
     /// Sends a delivered or failed delivery again, with the same `webhook-id`.
     #[oai(
         path = "/v1/orgs/:orgId/webhooks/:webhookId/deliveries/:deliveryId/redeliver",
-        method = "post"
+        method = "post",
+        operation_id = "redeliverDelivery"
     )]
     async fn redeliver(
         &self,
@@ -225,7 +229,8 @@ impl DeliveriesApi {
     /// `[since, until)`.
     #[oai(
         path = "/v1/orgs/:orgId/webhooks/:webhookId/redeliver",
-        method = "post"
+        method = "post",
+        operation_id = "redeliverDeliveries"
     )]
     async fn redeliver_range(
         &self,

@@ -118,7 +118,11 @@ fn resource(v: DomainView) -> Hal<Domain> {
 #[OpenApi(tag = "Tag::Domains")]
 impl DomainsApi {
     /// List the org's domains
-    #[oai(path = "/v1/orgs/:orgId/domains", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/domains",
+        method = "get",
+        operation_id = "listDomains"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -144,7 +148,11 @@ impl DomainsApi {
     }
 
     /// Register a domain
-    #[oai(path = "/v1/orgs/:orgId/domains", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/domains",
+        method = "post",
+        operation_id = "createDomain"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
@@ -166,7 +174,11 @@ impl DomainsApi {
     }
 
     /// Get a domain, with its webhook key
-    #[oai(path = "/v1/orgs/:orgId/domains/:domain", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/domains/:domain",
+        method = "get",
+        operation_id = "getDomain"
+    )]
     async fn get(
         &self,
         state: Data<&AppState>,
@@ -181,7 +193,11 @@ impl DomainsApi {
     }
 
     /// Change a domain's settings
-    #[oai(path = "/v1/orgs/:orgId/domains/:domain", method = "patch")]
+    #[oai(
+        path = "/v1/orgs/:orgId/domains/:domain",
+        method = "patch",
+        operation_id = "updateDomain"
+    )]
     async fn update(
         &self,
         state: Data<&AppState>,
@@ -201,7 +217,11 @@ impl DomainsApi {
     /// Rotate the webhook key
     ///
     /// The old key stops signing at once; update receivers with the key in the response.
-    #[oai(path = "/v1/orgs/:orgId/domains/:domain/rotate-key", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/domains/:domain/rotate-key",
+        method = "post",
+        operation_id = "rotateDomainKey"
+    )]
     async fn rotate_key(
         &self,
         state: Data<&AppState>,

@@ -56,7 +56,7 @@ pub enum ReadyResponse {
 #[OpenApi(tag = "Tag::Health")]
 impl HealthApi {
     /// Liveness
-    #[oai(path = "/healthz", method = "get")]
+    #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> Json<Health> {
         Json(Health {
             status: "ok".into(),
@@ -64,7 +64,7 @@ impl HealthApi {
     }
 
     /// Readiness
-    #[oai(path = "/readyz", method = "get")]
+    #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&AppState>) -> ReadyResponse {
         let database = match connect::ping(&state.db).await {
             Ok(()) => "ok".to_string(),

@@ -57,7 +57,11 @@ impl JoinApi {
     /// With a valid `hostKey` the peer is a host (also in a locked room). Otherwise the room
     /// must be unlocked and `key` must match its password; in a webinar the peer is a viewer.
     /// Capacity is enforced for everyone.
-    #[oai(path = "/v1/rooms/:domain/:name/join", method = "post")]
+    #[oai(
+        path = "/v1/rooms/:domain/:name/join",
+        method = "post",
+        operation_id = "joinRoom"
+    )]
     async fn join(
         &self,
         req: &poem::Request,
@@ -89,7 +93,11 @@ impl JoinApi {
     /// The room, as one of its peers sees it
     ///
     /// For the join page: the room's settings (no password) and who is in it.
-    #[oai(path = "/v1/rooms/:domain/:name", method = "get")]
+    #[oai(
+        path = "/v1/rooms/:domain/:name",
+        method = "get",
+        operation_id = "getRoomAsPeer"
+    )]
     async fn room(
         &self,
         state: Data<&AppState>,
@@ -114,7 +122,11 @@ impl JoinApi {
     }
 
     /// Leave a room
-    #[oai(path = "/v1/rooms/:domain/:name/leave", method = "post")]
+    #[oai(
+        path = "/v1/rooms/:domain/:name/leave",
+        method = "post",
+        operation_id = "leaveRoom"
+    )]
     async fn leave(
         &self,
         state: Data<&AppState>,

@@ -67,7 +67,7 @@ pub fn org_links(org_id: Uuid) -> super::hal::Links {
 #[OpenApi(tag = "Tag::Organisations")]
 impl OrgsApi {
     /// Get the organisation
-    #[oai(path = "/v1/orgs/:orgId", method = "get")]
+    #[oai(path = "/v1/orgs/:orgId", method = "get", operation_id = "getOrg")]
     async fn get(
         &self,
         state: Data<&AppState>,
@@ -80,7 +80,7 @@ impl OrgsApi {
     }
 
     /// Change the organisation's settings
-    #[oai(path = "/v1/orgs/:orgId", method = "patch")]
+    #[oai(path = "/v1/orgs/:orgId", method = "patch", operation_id = "updateOrg")]
     async fn update(
         &self,
         state: Data<&AppState>,

@@ -258,7 +258,11 @@ pub fn admission(admitted: rooms::Admitted) -> Hal<Admission> {
 #[OpenApi(tag = "Tag::Rooms")]
 impl RoomsApi {
     /// List live rooms with their peers
-    #[oai(path = "/v1/orgs/:orgId/rooms", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/rooms",
+        method = "get",
+        operation_id = "listRooms"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -302,7 +306,11 @@ impl RoomsApi {
     }
 
     /// Initialise a room
-    #[oai(path = "/v1/orgs/:orgId/rooms", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/rooms",
+        method = "post",
+        operation_id = "createRoom"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
@@ -345,7 +353,11 @@ impl RoomsApi {
     }
 
     /// Get a room with its peers
-    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/rooms/:domain/:name",
+        method = "get",
+        operation_id = "getRoom"
+    )]
     async fn get(
         &self,
         state: Data<&AppState>,
@@ -367,7 +379,11 @@ impl RoomsApi {
     ///
     /// Refused with 409 `room_not_empty` while peers are in the room, unless `forceKick=true`
     /// removes them first.
-    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name", method = "delete")]
+    #[oai(
+        path = "/v1/orgs/:orgId/rooms/:domain/:name",
+        method = "delete",
+        operation_id = "destroyRoom"
+    )]
     async fn destroy(
         &self,
         state: Data<&AppState>,
@@ -396,7 +412,11 @@ impl RoomsApi {
     }
 
     /// Lock or unlock a room
-    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name/lock", method = "put")]
+    #[oai(
+        path = "/v1/orgs/:orgId/rooms/:domain/:name/lock",
+        method = "put",
+        operation_id = "setRoomLock"
+    )]
     async fn set_lock(
         &self,
         state: Data<&AppState>,
@@ -419,7 +439,11 @@ impl RoomsApi {
     }
 
     /// Set or remove the room password
-    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name/password", method = "put")]
+    #[oai(
+        path = "/v1/orgs/:orgId/rooms/:domain/:name/password",
+        method = "put",
+        operation_id = "setRoomPassword"
+    )]
     async fn set_password(
         &self,
         state: Data<&AppState>,
@@ -450,7 +474,11 @@ impl RoomsApi {
     }
 
     /// Kick a peer, or everyone
-    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name/kick", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/rooms/:domain/:name/kick",
+        method = "post",
+        operation_id = "kickPeers"
+    )]
     async fn kick(
         &self,
         state: Data<&AppState>,
@@ -481,7 +509,11 @@ impl RoomsApi {
     /// Admit a peer on the org's authority
     ///
     /// The org's client chooses the role; lock and password do not apply, capacity does.
-    #[oai(path = "/v1/orgs/:orgId/rooms/:domain/:name/peers", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/rooms/:domain/:name/peers",
+        method = "post",
+        operation_id = "admitPeer"
+    )]
     async fn admit(
         &self,
         state: Data<&AppState>,

@@ -50,7 +50,7 @@ impl RootApi {
     ///
     /// The caller's organisation and client, with links to the org's collections. `/v1/`
     /// answers the same (trailing slashes are trimmed everywhere).
-    #[oai(path = "/v1", method = "get")]
+    #[oai(path = "/v1", method = "get", operation_id = "getRoot")]
     async fn root(&self, auth: ClientAuth) -> ApiResult<Json<Hal<RootContent>>> {
         // Fallible only in its security check; the result type documents those errors.
         Ok(root_resource(auth))

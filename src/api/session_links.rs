@@ -185,7 +185,11 @@ impl SessionLinksApi {
     /// `ref`, `sid`, `rle`, `email` for owners, optional `img`, `rtn`, `nbf`, `exp`). Every
     /// join-time check applies; a valid link records a session entry and admits a peer.
     /// `Accept: application/json` gets the admission; a browser is redirected to the join page.
-    #[oai(path = "/v1/session/:jwt", method = "get")]
+    #[oai(
+        path = "/v1/session/:jwt",
+        method = "get",
+        operation_id = "openSessionLink"
+    )]
     async fn open(
         &self,
         state: Data<&AppState>,
@@ -223,7 +227,11 @@ impl SessionLinksApi {
     }
 
     /// Revoke session links
-    #[oai(path = "/v1/orgs/:orgId/link-revocations", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/link-revocations",
+        method = "post",
+        operation_id = "revokeSessionLinks"
+    )]
     async fn revoke(
         &self,
         state: Data<&AppState>,
@@ -242,7 +250,11 @@ impl SessionLinksApi {
     }
 
     /// List link revocations, newest first
-    #[oai(path = "/v1/orgs/:orgId/link-revocations", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/link-revocations",
+        method = "get",
+        operation_id = "listLinkRevocations"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,

@@ -142,7 +142,11 @@ async fn list_entries(
 #[OpenApi(tag = "Tag::Sessions")]
 impl SessionsApi {
     /// List session entries, newest first
-    #[oai(path = "/v1/orgs/:orgId/sessions", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/sessions",
+        method = "get",
+        operation_id = "listSessionEntries"
+    )]
     #[allow(clippy::too_many_arguments)] // one per extractor
     async fn list(
         &self,
@@ -183,7 +187,11 @@ impl SessionsApi {
     }
 
     /// List session entries (the path of the Coviu documentation)
-    #[oai(path = "/v1/orgs/:orgId/session", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/session",
+        method = "get",
+        operation_id = "listSessionEntriesCoviuPath"
+    )]
     #[allow(clippy::too_many_arguments)] // one per extractor
     async fn list_alias(
         &self,
@@ -224,7 +232,11 @@ impl SessionsApi {
     }
 
     /// One session: its entries and the peers in it now
-    #[oai(path = "/v1/orgs/:orgId/sessions/:sessionId", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/sessions/:sessionId",
+        method = "get",
+        operation_id = "getSessionEntry"
+    )]
     async fn get(
         &self,
         state: Data<&AppState>,
@@ -253,7 +265,11 @@ impl SessionsApi {
     }
 
     /// Export session entries as CSV (the attendance ledger)
-    #[oai(path = "/v1/orgs/:orgId/session-entries.csv", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/session-entries.csv",
+        method = "get",
+        operation_id = "exportSessionEntriesCsv"
+    )]
     async fn csv(
         &self,
         state: Data<&AppState>,

@@ -80,7 +80,11 @@ fn resource(v: SubscriptionView) -> Hal<Subscription> {
 #[OpenApi(tag = "Tag::Sessions")]
 impl SubscriptionsApi {
     /// List subscriptions
-    #[oai(path = "/v1/orgs/:orgId/subscriptions", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/subscriptions",
+        method = "get",
+        operation_id = "listSubscriptions"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -104,7 +108,11 @@ impl SubscriptionsApi {
     /// Create a subscription
     ///
     /// Answers 200 with the subscription, as the Coviu API does.
-    #[oai(path = "/v1/orgs/:orgId/subscriptions", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/subscriptions",
+        method = "post",
+        operation_id = "createSubscription"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
@@ -119,7 +127,11 @@ impl SubscriptionsApi {
     }
 
     /// Get a subscription
-    #[oai(path = "/v1/orgs/:orgId/subscriptions/:subscriptionId", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/subscriptions/:subscriptionId",
+        method = "get",
+        operation_id = "getSubscription"
+    )]
     async fn get(
         &self,
         state: Data<&AppState>,
@@ -139,7 +151,8 @@ impl SubscriptionsApi {
     /// session links are refused from now on.
     #[oai(
         path = "/v1/orgs/:orgId/subscriptions/:subscriptionId",
-        method = "delete"
+        method = "delete",
+        operation_id = "deleteSubscription"
     )]
     async fn delete(
         &self,

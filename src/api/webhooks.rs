@@ -148,7 +148,11 @@ fn resource(v: WebhookView) -> Hal<Webhook> {
 #[OpenApi(tag = "Tag::Webhooks")]
 impl WebhooksApi {
     /// List webhooks
-    #[oai(path = "/v1/orgs/:orgId/webhooks", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/webhooks",
+        method = "get",
+        operation_id = "listWebhooks"
+    )]
     #[allow(clippy::too_many_arguments)] // one per extractor
     async fn list(
         &self,
@@ -193,7 +197,11 @@ impl WebhooksApi {
     /// url webhooks must pass the validation handshake before they receive events; robot
     /// webhooks are valid at once. By default URLs on internal addresses are refused (403
     /// `target_not_allowed`).
-    #[oai(path = "/v1/orgs/:orgId/webhooks", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/webhooks",
+        method = "post",
+        operation_id = "createWebhook"
+    )]
     async fn add(
         &self,
         state: Data<&AppState>,
@@ -223,7 +231,11 @@ impl WebhooksApi {
     }
 
     /// Get a webhook
-    #[oai(path = "/v1/orgs/:orgId/webhooks/:webhookId", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/webhooks/:webhookId",
+        method = "get",
+        operation_id = "getWebhook"
+    )]
     async fn get(
         &self,
         state: Data<&AppState>,
@@ -238,7 +250,11 @@ impl WebhooksApi {
     }
 
     /// Remove a webhook
-    #[oai(path = "/v1/orgs/:orgId/webhooks/:webhookId", method = "delete")]
+    #[oai(
+        path = "/v1/orgs/:orgId/webhooks/:webhookId",
+        method = "delete",
+        operation_id = "removeWebhook"
+    )]
     async fn remove(
         &self,
         state: Data<&AppState>,
@@ -258,7 +274,11 @@ impl WebhooksApi {
     /// POSTs `{"event": "validation", "signThis": "<hex>"}` to the URL; the receiver must answer
     /// with the lowercase hex HMAC-SHA256 of signThis under the domain's `webhookKey`. A
     /// success also re-enables a disabled webhook.
-    #[oai(path = "/v1/orgs/:orgId/webhooks/:webhookId/validate", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/webhooks/:webhookId/validate",
+        method = "post",
+        operation_id = "validateWebhook"
+    )]
     async fn validate(
         &self,
         state: Data<&AppState>,

@@ -253,7 +253,11 @@ fn settings(p: WidgetPatch) -> WidgetSettings {
 #[OpenApi(tag = "Tag::Widgets")]
 impl WidgetsApi {
     /// List chat widgets
-    #[oai(path = "/v1/orgs/:orgId/widgets", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/widgets",
+        method = "get",
+        operation_id = "listWidgets"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -278,7 +282,11 @@ impl WidgetsApi {
     ///
     /// The response carries the secret key the site signs user tokens with; it is not shown
     /// again (rotate it to get a new one).
-    #[oai(path = "/v1/orgs/:orgId/widgets", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/widgets",
+        method = "post",
+        operation_id = "createWidget"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
@@ -300,7 +308,11 @@ impl WidgetsApi {
     }
 
     /// Get a chat widget
-    #[oai(path = "/v1/orgs/:orgId/widgets/:widgetId", method = "get")]
+    #[oai(
+        path = "/v1/orgs/:orgId/widgets/:widgetId",
+        method = "get",
+        operation_id = "getWidget"
+    )]
     async fn get(
         &self,
         state: Data<&AppState>,
@@ -315,7 +327,11 @@ impl WidgetsApi {
     /// Change a chat widget's settings
     ///
     /// Changing the users-info URL, login or password clears the cached users.
-    #[oai(path = "/v1/orgs/:orgId/widgets/:widgetId", method = "patch")]
+    #[oai(
+        path = "/v1/orgs/:orgId/widgets/:widgetId",
+        method = "patch",
+        operation_id = "updateWidget"
+    )]
     async fn update(
         &self,
         state: Data<&AppState>,
@@ -330,7 +346,11 @@ impl WidgetsApi {
     }
 
     /// Remove a chat widget
-    #[oai(path = "/v1/orgs/:orgId/widgets/:widgetId", method = "delete")]
+    #[oai(
+        path = "/v1/orgs/:orgId/widgets/:widgetId",
+        method = "delete",
+        operation_id = "deleteWidget"
+    )]
     async fn delete(
         &self,
         state: Data<&AppState>,
@@ -347,7 +367,11 @@ impl WidgetsApi {
     ///
     /// User tokens signed with the old key stop working at once. The new key is in this
     /// response only.
-    #[oai(path = "/v1/orgs/:orgId/widgets/:widgetId/secret-key", method = "post")]
+    #[oai(
+        path = "/v1/orgs/:orgId/widgets/:widgetId/secret-key",
+        method = "post",
+        operation_id = "rotateWidgetSecret"
+    )]
     async fn rotate_secret(
         &self,
         state: Data<&AppState>,
@@ -367,7 +391,8 @@ impl WidgetsApi {
     /// entries without `name` …). The outcome is also recorded in the widget's `usersInfo`.
     #[oai(
         path = "/v1/orgs/:orgId/widgets/:widgetId/users-info/check",
-        method = "post"
+        method = "post",
+        operation_id = "checkWidgetUsersInfo"
     )]
     async fn check_users_info(
         &self,

@@ -71,6 +71,28 @@ fn every_operation_documents_security_and_errors() {
     }
 }
 
+/// Generated clients name their functions after operationIds (without them
+/// openapi-python-client made `get_v_1_orgs_org_id_rooms`), so every operation has one:
+/// unique, lowerCamelCase.
+#[test]
+fn every_operation_has_a_unique_camel_case_id() {
+    let doc: Value = serde_json::from_str(COMMITTED).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(
+                id.starts_with(|c: char| c.is_ascii_lowercase())
+                    && id.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{method} {path}: {id} is not lowerCamelCase"
+            );
+            assert!(seen.insert(id.to_string()), "{id} is used twice");
+        }
+    }
+}
+
 /// Every `null` in `value` must sit where `schema` says `nullable: true`. Generated clients
 /// (openapi-python-client, schemathesis' response checks) read a property that is not nullable
 /// as "absent or of its type", so a `null` there breaks them.
