@@ -17,8 +17,10 @@ use crate::{
     },
 };
 
-/// Distinct keys kept per kind of read between two writes.
-const CAPACITY: usize = 4096;
+/// Token families kept between two writes (a few hundred bytes each).
+const FAMILIES: usize = 4096;
+/// Bytes of rendered room pages kept between two writes.
+const PAGE_BYTES: usize = 8 << 20;
 
 pub type FamilyWithClient = Option<(token_family::Model, api_client::Model)>;
 
@@ -42,8 +44,8 @@ impl CachedReads {
         };
         Self {
             watch,
-            token_families: ReadCache::new(CAPACITY),
-            room_pages: ReadCache::new(CAPACITY),
+            token_families: ReadCache::new(FAMILIES, |_| 1),
+            room_pages: ReadCache::new(PAGE_BYTES, Bytes::len),
         }
     }
 }

@@ -10,25 +10,32 @@ use super::change_watch::ChangeWatch;
 #[derive(Debug)]
 pub struct ReadCache<K, V> {
     slot: Mutex<Slot<K, V>>,
-    capacity: usize,
+    budget: usize,
+    weigh: fn(&V) -> usize,
 }
 
 #[derive(Debug)]
 struct Slot<K, V> {
     version: i64,
     entries: HashMap<K, V>,
+    /// What the entries weigh together.
+    weight: usize,
 }
 
 impl<K: Eq + Hash, V: Clone> ReadCache<K, V> {
-    /// At most `capacity` results; past it a new result is not kept (the cache empties on the
-    /// next write anyway, so there is nothing to evict by age).
-    pub fn new(capacity: usize) -> Self {
+    /// Results weighing at most `budget` together, each by `weigh` (at least 1); past it a new
+    /// result is not kept (the cache empties on the next write anyway, so there is nothing to
+    /// evict by age). The budget bounds what one client asking for many distinct pages
+    /// between two writes can make the process hold.
+    pub fn new(budget: usize, weigh: fn(&V) -> usize) -> Self {
         Self {
             slot: Mutex::new(Slot {
                 version: i64::MIN,
                 entries: HashMap::new(),
+                weight: 0,
             }),
-            capacity,
+            budget,
+            weigh,
         }
     }
 
@@ -54,6 +61,7 @@ impl<K: Eq + Hash, V: Clone> ReadCache<K, V> {
         if slot.version != version {
             slot.version = version;
             slot.entries.clear();
+            slot.weight = 0;
             return None;
         }
         slot.entries.get(key).cloned()
@@ -65,8 +73,13 @@ impl<K: Eq + Hash, V: Clone> ReadCache<K, V> {
         };
         // Another load may have seen a newer version meanwhile; this result is then older
         // than what the cache holds and must not join it.
-        if slot.version == version && slot.entries.len() < self.capacity {
+        let weight = (self.weigh)(&value).max(1);
+        if slot.version == version
+            && slot.weight + weight <= self.budget
+            && !slot.entries.contains_key(&key)
+        {
             slot.entries.insert(key, value);
+            slot.weight += weight;
         }
     }
 }
@@ -88,7 +101,7 @@ mod tests {
             .execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (x INTEGER);")
             .unwrap();
         let watch = ChangeWatch::sqlite(&path);
-        let cache = ReadCache::<&str, i64>::new(8);
+        let cache = ReadCache::<&str, i64>::new(8, |_| 1);
         let loads = AtomicUsize::new(0);
         let count = || async {
             loads.fetch_add(1, Ordering::SeqCst);
@@ -109,7 +122,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn errors_and_results_past_capacity_are_not_kept() {
+    async fn errors_and_results_past_the_budget_are_not_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cached.db");
         Connection::open(&path)
@@ -117,7 +130,8 @@ mod tests {
             .execute_batch("PRAGMA journal_mode=WAL;")
             .unwrap();
         let watch = ChangeWatch::sqlite(&path);
-        let cache = ReadCache::<u8, u8>::new(1);
+        // Each result weighs its value: 7 fits a budget of 10, 8 more does not.
+        let cache = ReadCache::<u8, u8>::new(10, |v| usize::from(*v));
         let failed = cache
             .get_or_load(&watch, 1, async { Err::<u8, &str>("down") })
             .await;
@@ -139,13 +153,13 @@ mod tests {
                 .get_or_load(&watch, 2, async { Ok::<_, ()>(10) })
                 .await,
             Ok(10),
-            "the second key was past capacity"
+            "the second result was past the budget"
         );
     }
 
     #[tokio::test]
     async fn without_a_watch_every_read_loads() {
-        let cache = ReadCache::<u8, u8>::new(8);
+        let cache = ReadCache::<u8, u8>::new(8, |_| 1);
         let none = ChangeWatch::none();
         assert_eq!(
             cache.get_or_load(&none, 1, async { Ok::<_, ()>(1) }).await,
