@@ -11,7 +11,7 @@
 //!
 //! Postgres has no such counter (and other nodes write there too), so there is no watch and
 //! every read goes to the database.
-use std::{path::Path, sync::Mutex};
+use std::{path::Path, sync::Mutex, time::Duration};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -30,7 +30,11 @@ impl ChangeWatch {
     /// error here only costs the cache, so it is logged and the watch stays off.
     pub fn sqlite(path: &Path) -> Self {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        match Connection::open_with_flags(path, flags) {
+        // No busy wait: this runs on the async executor, and a busy answer (a reader can
+        // only get one during WAL recovery) just means this read is not cached.
+        let opened = Connection::open_with_flags(path, flags)
+            .and_then(|conn| conn.busy_timeout(Duration::ZERO).map(|()| conn));
+        match opened {
             Ok(conn) => Self {
                 conn: Some(Mutex::new(conn)),
             },
