@@ -297,11 +297,7 @@ impl RoomsApi {
                 more,
             ))
         };
-        let body = state
-            .reads
-            .room_pages
-            .get_or_load(&state.reads.watch, key, render)
-            .await?;
+        let body = state.reads.room_page(key, render).await?;
         Ok(RenderedJson::from_rendered(body))
     }
 

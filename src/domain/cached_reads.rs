@@ -3,7 +3,7 @@
 //! database). Profiling the authenticated rooms list put nearly all of its time in these
 //! two reads: the access token's family and client, and the page of rooms with their peers
 //! (kept as the response body it was rendered into, see `api::rendered_json`).
-use std::sync::Arc;
+use std::{future::Future, sync::Arc};
 
 use bytes::Bytes;
 use uuid::Uuid;
@@ -30,9 +30,9 @@ pub type RoomPageKey = (Uuid, Option<String>, u64, u64, bool);
 
 #[derive(Debug)]
 pub struct CachedReads {
-    pub watch: ChangeWatch,
-    pub token_families: ReadCache<Uuid, Arc<FamilyWithClient>>,
-    pub room_pages: ReadCache<RoomPageKey, Bytes>,
+    watch: ChangeWatch,
+    token_families: ReadCache<Uuid, Arc<FamilyWithClient>>,
+    room_pages: ReadCache<RoomPageKey, Bytes>,
 }
 
 impl CachedReads {
@@ -47,5 +47,25 @@ impl CachedReads {
             token_families: ReadCache::new(FAMILIES, |_| 1),
             room_pages: ReadCache::new(PAGE_BYTES, Bytes::len),
         }
+    }
+
+    /// The token family (with its client) `load` reads, from memory while unchanged.
+    pub async fn token_family<E>(
+        &self,
+        family_id: Uuid,
+        load: impl Future<Output = Result<Arc<FamilyWithClient>, E>>,
+    ) -> Result<Arc<FamilyWithClient>, E> {
+        self.token_families
+            .get_or_load(&self.watch, family_id, load)
+            .await
+    }
+
+    /// The rendered rooms page `render` makes, from memory while unchanged.
+    pub async fn room_page<E>(
+        &self,
+        key: RoomPageKey,
+        render: impl Future<Output = Result<Bytes, E>>,
+    ) -> Result<Bytes, E> {
+        self.room_pages.get_or_load(&self.watch, key, render).await
     }
 }

@@ -159,8 +159,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal> {
         })?;
     let found = state
         .reads
-        .token_families
-        .get_or_load(&state.reads.watch, claims.fam, async {
+        .token_family(claims.fam, async {
             Ok::<_, sea_orm::DbErr>(Arc::new(
                 store::tokens::family_with_client(&state.db, claims.fam).await?,
             ))
