@@ -30,6 +30,7 @@ impl ChangeWatch {
     /// A watch on the SQLite file at `path`, which must exist (the pool opened it first). An
     /// error here only costs the cache, so it is logged and the watch stays off.
     pub fn sqlite(path: &Path) -> Self {
+        super::sqlite_tuning::before_first_connection();
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         // No busy wait: this runs on the async executor, and a busy answer (a reader can
         // only get one during WAL recovery) just means this read is not cached.

@@ -23,8 +23,9 @@ pub fn before_first_connection() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // SAFETY: sqlite3_config may run only while no other thread uses SQLite. Every SQLite
-        // connection of the process is opened by `store::connect::connect`, which calls this
-        // first, and `Once` holds concurrent callers until it returned. Had SQLite already
+        // connection of the process is opened by `store::connect::connect` or
+        // `store::change_watch::ChangeWatch::sqlite`, which both call this first, and `Once`
+        // holds concurrent callers until it returned. Had SQLite already
         // started, it would return SQLITE_MISUSE and change nothing.
         let rc = unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int) };
         if rc != ffi::SQLITE_OK {
