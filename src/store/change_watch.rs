@@ -1,24 +1,52 @@
 //! Whether the database changed since a moment, so that reads may be answered from memory
 //! and never be stale.
 //!
-//! SQLite keeps a data version per connection that moves whenever any *other* connection
-//! commits, in this process or another (the CLI writing beside a running server). One
-//! read-only connection that never writes therefore sees every commit: it asks
-//! `PRAGMA data_version`, which takes and drops a shared lock and reads the WAL index in
-//! shared memory (a few microseconds: two `fcntl` calls, no page read, no wait on writers;
-//! it is still the largest part of a cached read, see `bench/RESULTS.md`). A cached read is tagged with the version taken
-//! *before* it was loaded; it is served while the version is still that one, because then no
-//! commit happened since the load began.
+//! In WAL mode SQLite keeps a header at the start of the shared-memory WAL index (the `-shm`
+//! file beside the database). Every commit, by any connection of any process (the CLI writing
+//! beside a running server included), rewrites that header before the commit returns, with a
+//! counter that moves on every transaction. Reading it from a read-only mapping of the same file
+//! costs a few nanoseconds and no lock, where `PRAGMA data_version` costs two `fcntl` lock
+//! calls (it was the largest part of a cached read, see `bench/RESULTS.md`). A header that
+//! differs from the last one seen gets a new version number. A cached read is tagged with the
+//! version taken *before* it was loaded and served while the version is still that one:
+//! then no commit finished since the load began.
+//!
+//! A torn read (the header read while a commit rewrites it) only looks like another change:
+//! one cache miss. SQLite's readers take their snapshot from the same header, so a load that
+//! began after the header was read sees that commit or a later one, never an earlier state.
+//!
+//! The watch's own read-only connection keeps the `-shm` file in place (SQLite removes it only
+//! when the last connection closes) and is the fallback: when the database is not in WAL mode or
+//! the index cannot be mapped, `PRAGMA data_version` on it tells the same thing, slower.
 //!
 //! Postgres has no such counter (and other nodes write there too), so there is no watch and
 //! every read goes to the database.
-use std::{path::Path, sync::Mutex, time::Duration};
+use std::{
+    fs::File,
+    path::Path,
+    sync::{
+        Mutex,
+        atomic::{Ordering, fence},
+    },
+    time::Duration,
+};
 
+use memmap2::{MmapOptions, MmapRaw};
 use rusqlite::{Connection, OpenFlags};
+
+/// One copy of the WAL-index header: `WalIndexHdr` in SQLite's `wal.c`, 48 bytes, read as
+/// six aligned words. The file starts with two copies; commits write the second, then the
+/// first, so the first is the one that changes last.
+const HEADER_WORDS: usize = 6;
+/// `isInit` (byte 12 of the header) is 0 until SQLite wrote a header.
+const IS_INIT_BYTE: usize = 12;
 
 #[derive(Debug, Default)]
 pub struct ChangeWatch {
+    /// Kept open for as long as the watch lives: it holds the `-shm` file in place, and is
+    /// the fallback.
     conn: Option<Mutex<Connection>>,
+    index: Option<SharedIndex>,
 }
 
 impl ChangeWatch {
@@ -36,24 +64,108 @@ impl ChangeWatch {
         // only get one during WAL recovery) just means this read is not cached.
         let opened = Connection::open_with_flags(path, flags)
             .and_then(|conn| conn.busy_timeout(Duration::ZERO).map(|()| conn));
-        match opened {
-            Ok(conn) => Self {
-                conn: Some(Mutex::new(conn)),
-            },
+        let conn = match opened {
+            Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot watch the database for changes; reads are not cached");
-                Self::none()
+                return Self::none();
             }
+        };
+        // The first read maps the WAL index into this process and leaves it mapped (and the
+        // file in place) for as long as the connection is open.
+        let wal = data_version(&conn).is_some()
+            && conn
+                .query_row("PRAGMA journal_mode", [], |row| row.get::<_, String>(0))
+                .is_ok_and(|mode| mode.eq_ignore_ascii_case("wal"));
+        let index = if wal {
+            SharedIndex::open(path)
+                .inspect_err(|e| {
+                    tracing::info!(error = %e, "cannot map the WAL index; watching with PRAGMA data_version")
+                })
+                .ok()
+        } else {
+            None
+        };
+        Self {
+            conn: Some(Mutex::new(conn)),
+            index,
         }
     }
 
     /// A number that differs from any earlier one once a commit happened, or `None` when that
     /// cannot be told (no watch, or SQLite answered with an error such as a busy recovery).
     pub fn version(&self) -> Option<i64> {
-        let conn = self.conn.as_ref()?.lock().ok()?;
-        conn.prepare_cached("PRAGMA data_version")
-            .and_then(|mut s| s.query_row([], |row| row.get(0)))
-            .ok()
+        if let Some(index) = &self.index {
+            return index.version();
+        }
+        data_version(&*self.conn.as_ref()?.lock().ok()?)
+    }
+
+    /// Whether changes are told by the shared WAL index (rather than the slower PRAGMA).
+    pub fn reads_shared_index(&self) -> bool {
+        self.index.is_some()
+    }
+}
+
+fn data_version(conn: &Connection) -> Option<i64> {
+    conn.prepare_cached("PRAGMA data_version")
+        .and_then(|mut s| s.query_row([], |row| row.get(0)))
+        .ok()
+}
+
+/// The WAL index's header, mapped read-only from the `-shm` file.
+#[derive(Debug)]
+struct SharedIndex {
+    map: MmapRaw,
+    /// The last header read and the version it was given.
+    seen: Mutex<([u64; HEADER_WORDS], i64)>,
+}
+
+impl SharedIndex {
+    fn open(db: &Path) -> std::io::Result<Self> {
+        let mut name = db.as_os_str().to_owned();
+        name.push("-shm");
+        let file = File::open(name)?;
+        // A read past the end of a mapped file faults. SQLite never shrinks the index while a
+        // connection of this process (the watch's own) has it open, so checking once suffices.
+        let bytes = HEADER_WORDS * 8;
+        if file.metadata()?.len() < bytes as u64 {
+            return Err(std::io::Error::other("the WAL index is not initialised"));
+        }
+        let map = MmapOptions::new().len(bytes).map_raw_read_only(&file)?;
+        let index = Self {
+            map,
+            seen: Mutex::new(([0; HEADER_WORDS], 0)),
+        };
+        let header = index.header();
+        if header[IS_INIT_BYTE / 8].to_ne_bytes()[IS_INIT_BYTE % 8] == 0 {
+            return Err(std::io::Error::other("the WAL index is not initialised"));
+        }
+        Ok(index)
+    }
+
+    fn header(&self) -> [u64; HEADER_WORDS] {
+        let words = self.map.as_ptr().cast::<u64>();
+        let mut header = [0; HEADER_WORDS];
+        for (i, word) in header.iter_mut().enumerate() {
+            // SAFETY: the mapping is page-aligned and at least `HEADER_WORDS` words long (checked
+            // in `open`), and stays mapped while `self` lives. Other processes write this memory,
+            // so it is read through a raw pointer, volatile, and never borrowed as a reference.
+            *word = unsafe { words.add(i).read_volatile() };
+        }
+        // The loads a caller makes next (its database read) must not move before these.
+        fence(Ordering::Acquire);
+        header
+    }
+
+    fn version(&self) -> Option<i64> {
+        let header = self.header();
+        let mut seen = self.seen.lock().ok()?;
+        if seen.0 != header {
+            seen.0 = header;
+            seen.1 += 1;
+        }
+        Some(seen.1)
     }
 }
 
@@ -70,6 +182,10 @@ mod tests {
             .execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (x INTEGER);")
             .unwrap();
         let watch = ChangeWatch::sqlite(&path);
+        assert!(
+            watch.reads_shared_index(),
+            "a WAL database is watched through its index"
+        );
         let before = watch.version().expect("a version");
         assert_eq!(watch.version(), Some(before), "nothing committed");
         writer.execute("INSERT INTO t VALUES (1)", []).unwrap();
@@ -79,6 +195,49 @@ mod tests {
         let other = Connection::open(&path).unwrap();
         other.execute("DELETE FROM t", []).unwrap();
         assert_ne!(watch.version(), Some(after));
+    }
+
+    #[test]
+    fn every_commit_moves_the_version_across_wal_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("watched.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (x INTEGER);")
+            .unwrap();
+        let watch = ChangeWatch::sqlite(&path);
+        assert!(watch.reads_shared_index());
+        let mut last = watch.version().unwrap();
+        for i in 0..50 {
+            writer.execute("INSERT INTO t VALUES (?1)", [i]).unwrap();
+            if i % 10 == 0 {
+                // A truncating checkpoint lets the next writer start the WAL over (new
+                // salts, frame count back to 0): a commit must still show.
+                writer
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    .unwrap();
+            }
+            let now = watch.version().unwrap();
+            assert_ne!(now, last, "commit {i} not seen");
+            assert_eq!(watch.version(), Some(now), "nothing else committed");
+            last = now;
+        }
+    }
+
+    #[test]
+    fn without_wal_the_pragma_tells() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rollback.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch("PRAGMA journal_mode=DELETE; CREATE TABLE t (x INTEGER);")
+            .unwrap();
+        let watch = ChangeWatch::sqlite(&path);
+        assert!(!watch.reads_shared_index());
+        let before = watch.version().expect("a version");
+        assert_eq!(watch.version(), Some(before));
+        writer.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        assert_ne!(watch.version(), Some(before));
     }
 
     #[test]
