@@ -1,4 +1,6 @@
 //! `/metrics` (Prometheus text format) and the route labels requests are counted under.
+use std::collections::HashMap;
+
 use poem::{
     IntoResponse, Request, Response, error::ResponseError, handler, http::header, web::Data,
 };
@@ -24,10 +26,15 @@ const OTHER_ROUTES: &[&str] = &[
     "/imbachat/v1/*",
 ];
 
+/// A route template's segments: the literal ones, `None` for a parameter; and its label.
+type Template = (Vec<Option<String>>, String);
+
 /// Maps a request path to its route template (`/v1/orgs/{orgId}/rooms`), so metrics have one
 /// series per route rather than one per room or id. Unknown paths share `unmatched`.
 pub struct RouteLabels {
-    templates: Vec<(Vec<Option<String>>, String)>,
+    /// Templates by their number of segments (a request's count picks the few that can
+    /// match; this runs on every request).
+    templates: HashMap<usize, Vec<Template>>,
     prefixes: Vec<(String, String)>,
 }
 
@@ -45,7 +52,7 @@ impl RouteLabels {
     }
 
     fn from_paths(paths: &[String]) -> Self {
-        let mut templates = Vec::new();
+        let mut templates: HashMap<usize, Vec<_>> = HashMap::new();
         let mut prefixes = Vec::new();
         for route in paths
             .iter()
@@ -56,11 +63,14 @@ impl RouteLabels {
                 prefixes.push((prefix.to_string(), route.to_string()));
                 continue;
             }
-            let segments = route
+            let segments: Vec<_> = route
                 .split('/')
                 .map(|s| (!s.starts_with('{')).then(|| s.to_string()))
                 .collect();
-            templates.push((segments, route.to_string()));
+            templates
+                .entry(segments.len())
+                .or_default()
+                .push((segments, route.to_string()));
         }
         Self {
             templates,
@@ -72,12 +82,13 @@ impl RouteLabels {
         let parts: Vec<&str> = path.split('/').collect();
         let best = self
             .templates
-            .iter()
+            .get(&parts.len())
+            .into_iter()
+            .flatten()
             .filter(|(t, _)| {
-                t.len() == parts.len()
-                    && t.iter()
-                        .zip(&parts)
-                        .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p))
+                t.iter()
+                    .zip(&parts)
+                    .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p))
             })
             // The most literal template wins: `/rooms/live` over `/rooms/{roomId}`.
             .max_by_key(|(t, _)| t.iter().filter(|s| s.is_some()).count());
