@@ -11,8 +11,12 @@
 //! after a write emptied the cache, and on Postgres always), a fourth the token check
 //! alone, and a fifth a bare handler answering the list's own bytes: that the size of the
 //! answer is not what separates the read from the bare rate (the target is judged against the
-//! small fixed JSON all the same). No tracing subscriber is installed, so the per-request log line the binary writes
-//! costs nothing here: slightly optimistic.
+//! small fixed JSON all the same).
+//!
+//! By default no tracing subscriber is installed, so the request log line the binary writes
+//! costs nothing (optimistic). `MEETPLANE_BENCH_LOGS=json` (or `text`) installs the server's own
+//! subscriber at its default level, writing to stderr: run it with `2>/dev/null` to count the
+//! formatting and the write without a terminal's speed.
 //!
 //! Run with `cargo bench --bench reads` (SQLite) or with `MEETPLANE_BENCH_DATABASE_URL` pointing
 //! at Postgres (a scratch database is created and dropped). `MEETPLANE_BENCH_READS` sets the
@@ -30,6 +34,7 @@ use std::{
 use meetplane::{
     api::hal::Paging,
     app::Application,
+    config::LogFormat,
     domain::{clients, orgs, peers, rooms, tokens},
 };
 use poem::{
@@ -137,6 +142,11 @@ fn get(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     meetplane::install_crypto_provider();
+    match std::env::var("MEETPLANE_BENCH_LOGS").as_deref() {
+        Ok("json") => meetplane::telemetry::init(LogFormat::Json, "info,sqlx=warn,sea_orm=warn"),
+        Ok("text") => meetplane::telemetry::init(LogFormat::Text, "info,sqlx=warn,sea_orm=warn"),
+        _ => {}
+    }
     let reads = common::env_number("MEETPLANE_BENCH_READS", 20_000);
     let rounds = common::env_number("MEETPLANE_BENCH_ROUNDS", 4).max(1);
     let dir = tempfile::tempdir()?;
