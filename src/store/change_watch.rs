@@ -171,16 +171,26 @@ impl SharedIndex {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
+
+    /// A database in `dir` with one table, in the given journal mode, and a connection to it.
+    fn database(dir: &Path, journal_mode: &str) -> (PathBuf, Connection) {
+        let path = dir.join("watched.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch(&format!(
+                "PRAGMA journal_mode={journal_mode}; CREATE TABLE t (x INTEGER);"
+            ))
+            .unwrap();
+        (path, writer)
+    }
 
     #[test]
     fn commits_of_other_connections_move_the_version() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("watched.db");
-        let writer = Connection::open(&path).unwrap();
-        writer
-            .execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (x INTEGER);")
-            .unwrap();
+        let (path, writer) = database(dir.path(), "WAL");
         let watch = ChangeWatch::sqlite(&path);
         assert!(
             watch.reads_shared_index(),
@@ -200,11 +210,7 @@ mod tests {
     #[test]
     fn every_commit_moves_the_version_across_wal_restarts() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("watched.db");
-        let writer = Connection::open(&path).unwrap();
-        writer
-            .execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (x INTEGER);")
-            .unwrap();
+        let (path, writer) = database(dir.path(), "WAL");
         let watch = ChangeWatch::sqlite(&path);
         assert!(watch.reads_shared_index());
         let mut last = watch.version().unwrap();
@@ -227,11 +233,7 @@ mod tests {
     #[test]
     fn without_wal_the_pragma_tells() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("rollback.db");
-        let writer = Connection::open(&path).unwrap();
-        writer
-            .execute_batch("PRAGMA journal_mode=DELETE; CREATE TABLE t (x INTEGER);")
-            .unwrap();
+        let (path, writer) = database(dir.path(), "DELETE");
         let watch = ChangeWatch::sqlite(&path);
         assert!(!watch.reads_shared_index());
         let before = watch.version().expect("a version");
