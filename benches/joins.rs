@@ -16,6 +16,7 @@ use meetplane::{
     auth::{random, seal::MasterKey, session_link},
     config::{Config, DatabaseUrl, Settings},
     domain::{clients, orgs, sessions, subscriptions},
+    store::connect::POOL_PING_AFTER_IDLE,
 };
 use sea_orm::{
     ConnectionTrait,
@@ -115,8 +116,18 @@ async fn main() -> anyhow::Result<()> {
         .pool_max_idle_per_host(CONCURRENCY)
         .build()?;
     let pool = Arc::new(
+        // Checked out as the server's pool checks out (see `store::connect`).
         PgPoolOptions::new()
             .max_connections(pool_size)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= POOL_PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url.as_str())
             .await?,
     );

@@ -1,14 +1,13 @@
 //! Request ids: every request gets one (the caller's `x-request-id` when it is a sane token,
-//! else a new UUID), every log line of the request carries it (a tracing span), and the
+//! else a new UUID), every log line of the request carries it (`telemetry::RequestContext`), and the
 //! response echoes it, so a client's report can be matched to the server's logs. The same
 //! middleware counts the request in the metrics, under its route's template.
 use std::{sync::Arc, time::Instant};
 
 use poem::{Endpoint, IntoResponse, Request, Response, http::HeaderValue};
-use tracing::Instrument;
 
 use super::metrics::RouteLabels;
-use crate::state::AppState;
+use crate::{state::AppState, telemetry::RequestContext};
 
 pub const HEADER: &str = "x-request-id";
 
@@ -31,15 +30,14 @@ pub async fn around<E: Endpoint>(
         .get(HEADER)
         .and_then(usable)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        method = %req.method(),
-        path = %req.uri().path(),
-    );
     let method = req.method().clone();
     let route = labels.label(req.uri().path()).to_string();
-    async move {
+    let context = RequestContext {
+        id: id.clone(),
+        method: method.to_string(),
+        path: req.uri().path().to_string(),
+    };
+    context.scope(async move {
         let started = Instant::now();
         let mut resp = match next.call(req).await {
             Ok(resp) => resp.into_response(),
@@ -60,7 +58,6 @@ pub async fn around<E: Endpoint>(
             resp.headers_mut().insert(HEADER, value);
         }
         Ok(resp)
-    }
-    .instrument(span)
+    })
     .await
 }

@@ -4,7 +4,7 @@ use std::{
     collections::{BTreeMap, HashMap},
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
-    sync::{Arc, mpsc},
+    sync::{Arc, Mutex, mpsc},
     time::Duration,
 };
 
@@ -24,6 +24,8 @@ pub struct Node {
     child: Child,
     pub address: String,
     http: reqwest::Client,
+    /// Every line the node has written to stderr so far.
+    logs: Arc<Mutex<Vec<String>>>,
 }
 
 pub struct Cluster {
@@ -64,9 +66,12 @@ impl Cluster {
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let kept = logs.clone();
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                kept.lock().unwrap().push(line.clone());
                 let port = serde_json::from_str::<Value>(&line)
                     .ok()
                     .and_then(|v| v["port"].as_u64());
@@ -87,6 +92,7 @@ impl Cluster {
             child,
             address: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::new(),
+            logs,
         }
     }
 
@@ -162,6 +168,29 @@ impl Node {
     }
 
     /// SIGKILL: no shutdown handling at all.
+    /// The first JSON log line `accept` takes, waiting up to 30 s for it to be written.
+    pub async fn log_line(&self, accept: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let found = self
+                .logs
+                .lock()
+                .unwrap()
+                .iter()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|v| accept(v));
+            if let Some(line) = found {
+                return line;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no such log line in {:#?}",
+                self.logs.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -220,6 +249,39 @@ async fn validated_hook(node: &Node, token: &str, org: &str, receiver: &Receiver
         .await;
     assert_eq!(v["content"]["validated"], true, "{v}");
     id
+}
+
+#[tokio::test]
+async fn a_request_logs_one_json_line_with_its_id() {
+    let cluster = Cluster::new(TestDb::create().await);
+    let node = cluster.start();
+    let http = reqwest::Client::new();
+    let resp = http
+        .get(format!("{}/v1/orgs/not-an-org/rooms", node.address))
+        .header("x-request-id", "trace-me-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let line = node
+        .log_line(|v| v["request_id"] == "trace-me-1" && v["message"] == "request")
+        .await;
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["method"], "GET");
+    assert_eq!(line["path"], "/v1/orgs/not-an-org/rooms");
+    assert_eq!(line["status"], 401);
+    assert!(line["elapsed_ms"].as_f64().is_some(), "{line}");
+    assert!(line["timestamp"].as_str().is_some(), "{line}");
+    // A request id the server made itself is the one it answered with.
+    let resp = http
+        .get(format!("{}/readyz", node.address))
+        .send()
+        .await
+        .unwrap();
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    let line = node.log_line(|v| v["request_id"] == id.as_str()).await;
+    assert_eq!(line["path"], "/readyz");
+    assert_eq!(line["status"], 200);
 }
 
 #[tokio::test]
