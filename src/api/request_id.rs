@@ -37,27 +37,28 @@ pub async fn around<E: Endpoint>(
         method: method.to_string(),
         path: req.uri().path().to_string(),
     };
-    context.scope(async move {
-        let started = Instant::now();
-        let mut resp = match next.call(req).await {
-            Ok(resp) => resp.into_response(),
-            Err(err) => err.into_response(),
-        };
-        let status = resp.status().as_u16();
-        let elapsed = started.elapsed().as_secs_f64();
-        state
-            .metrics
-            .http_request(method.as_str(), &route, status, elapsed);
-        let elapsed_ms = elapsed * 1000.0;
-        if status >= 500 {
-            tracing::error!(status, elapsed_ms, "request failed");
-        } else {
-            tracing::info!(status, elapsed_ms, "request");
-        }
-        if let Ok(value) = HeaderValue::from_str(&id) {
-            resp.headers_mut().insert(HEADER, value);
-        }
-        Ok(resp)
-    })
-    .await
+    context
+        .scope(async move {
+            let started = Instant::now();
+            let mut resp = match next.call(req).await {
+                Ok(resp) => resp.into_response(),
+                Err(err) => err.into_response(),
+            };
+            let status = resp.status().as_u16();
+            let elapsed = started.elapsed().as_secs_f64();
+            state
+                .metrics
+                .http_request(method.as_str(), &route, status, elapsed);
+            let elapsed_ms = elapsed * 1000.0;
+            if status >= 500 {
+                tracing::error!(status, elapsed_ms, "request failed");
+            } else {
+                tracing::info!(status, elapsed_ms, "request");
+            }
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                resp.headers_mut().insert(HEADER, value);
+            }
+            Ok(resp)
+        })
+        .await
 }

@@ -243,7 +243,9 @@ mod tests {
             lines[0]
         );
         assert!(
-            lines[1].ends_with("  WARN meetplane::telemetry::log_line::tests: outside any request attempt=2"),
+            lines[1].ends_with(
+                "  WARN meetplane::telemetry::log_line::tests: outside any request attempt=2"
+            ),
             "{}",
             lines[1]
         );
@@ -255,7 +257,12 @@ mod tests {
     fn json_lines_are_objects_with_the_request_and_typed_fields() {
         let out = logged(LogLine::Json, || {
             super::super::REQUEST.sync_scope(request(), || {
-                tracing::error!(status = 503, elapsed_ms = 0.25, ok = false, "request failed");
+                tracing::error!(
+                    status = 503,
+                    elapsed_ms = 0.25,
+                    ok = false,
+                    "request failed"
+                );
             });
             tracing::info!(note = "quote \" and\nnewline", "outside");
         });
@@ -288,7 +295,9 @@ mod tests {
             tracing::info!("joined");
         });
         assert!(
-            text.contains("  INFO bridge{room=\"r1\"}: meetplane::telemetry::log_line::tests: joined"),
+            text.contains(
+                "  INFO bridge{room=\"r1\"}: meetplane::telemetry::log_line::tests: joined"
+            ),
             "{text}"
         );
         let json = logged(LogLine::Json, || {
@@ -296,6 +305,9 @@ mod tests {
             tracing::info!("joined");
         });
         let line: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
-        assert_eq!(line["spans"], serde_json::json!([{"name": "bridge", "room": "r1"}]));
+        assert_eq!(
+            line["spans"],
+            serde_json::json!([{"name": "bridge", "room": "r1"}])
+        );
     }
 }
