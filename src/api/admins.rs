@@ -13,7 +13,7 @@ use super::{
     security::{ClientAuth, SessionAuth, session_cookie},
 };
 use crate::{
-    domain::audit::{self, Action},
+    domain::audit::{self, Action, AuditAction},
     domain::{
         admin_sessions::{self, COOKIE},
         admins::{self, AdminView, Role},
@@ -265,7 +265,7 @@ impl AdminsApi {
         }
         let user =
             admins::create_user(&state, org_id.0, &body.0.email, &body.0.password, role).await?;
-        let action = Action::new("admin.created", "admin", user.id)
+        let action = Action::new(AuditAction::AdminCreated, user.id)
             .detail(json!({"email": user.email, "role": user.role.as_str()}));
         audit::record_by(&state, principal, action).await;
         Ok(AdminCreated::Created(Json(user.into())))
@@ -286,7 +286,7 @@ impl AdminsApi {
     ) -> ApiResult<AdminRemoved> {
         auth.principal().require_org(org_id.0)?;
         admins::remove(&state, org_id.0, admin_id.0).await?;
-        let action = Action::new("admin.removed", "admin", admin_id.0);
+        let action = Action::new(AuditAction::AdminRemoved, admin_id.0);
         audit::record_by(&state, auth.principal(), action).await;
         Ok(AdminRemoved::Done)
     }

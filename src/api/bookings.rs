@@ -18,7 +18,7 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action},
+    domain::audit::{self, Action, AuditAction},
     domain::bookings::{self, BookingChange, BookingView, ListFilter, MeetingOptions, NewBooking},
     state::AppState,
 };
@@ -260,7 +260,7 @@ impl BookingsApi {
             },
         )
         .await?;
-        let action = Action::new("booking.created", "booking", v.id).detail(
+        let action = Action::new(AuditAction::BookingCreated, v.id).detail(
             json!({"room": format!("{}/{}", v.domain, v.room_name), "startTime": v.start_time}),
         );
         audit::record_by(&state, auth.principal(), action).await;
@@ -310,7 +310,7 @@ impl BookingsApi {
             grace_minutes: b.grace_minutes,
         };
         let v = bookings::update(&state, org_id.0, booking_id.0, change).await?;
-        let action = Action::new("booking.updated", "booking", v.id)
+        let action = Action::new(AuditAction::BookingUpdated, v.id)
             .detail(json!({"startTime": v.start_time, "endTime": v.end_time}));
         audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(resource(v)))
@@ -333,7 +333,7 @@ impl BookingsApi {
     ) -> ApiResult<Json<Hal<Booking>>> {
         auth.principal().require_org(org_id.0)?;
         let v = bookings::cancel(&state, org_id.0, booking_id.0).await?;
-        let action = Action::new("booking.cancelled", "booking", v.id);
+        let action = Action::new(AuditAction::BookingCancelled, v.id);
         audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(resource(v)))
     }

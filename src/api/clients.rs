@@ -17,7 +17,7 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action},
+    domain::audit::{self, Action, AuditAction},
     domain::clients::{self, ClientView},
     state::AppState,
 };
@@ -125,7 +125,7 @@ impl ClientsApi {
     ) -> ApiResult<Created> {
         auth.principal().require_org(org_id.0)?;
         let created = clients::create(&state, org_id.0, &body.0.name).await?;
-        let action = Action::new("client.created", "client", created.client.id)
+        let action = Action::new(AuditAction::ClientCreated, created.client.id)
             .detail(json!({"name": created.client.name, "apiKey": created.client.api_key}));
         audit::record_by(&state, auth.principal(), action).await;
         let l = client_links(org_id.0, created.client.id);
@@ -177,7 +177,7 @@ impl ClientsApi {
         auth.principal().require_org(org_id.0)?;
         let model = clients::get(&state, org_id.0, client_id.0).await?;
         let view = clients::revoke(&state, &model).await?;
-        let action = Action::new("client.revoked", "client", view.id)
+        let action = Action::new(AuditAction::ClientRevoked, view.id)
             .detail(json!({"apiKey": view.api_key}));
         audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(Hal::new(

@@ -18,7 +18,7 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action},
+    domain::audit::{self, Action, AuditAction},
     domain::domains::{self, DomainView},
     state::AppState,
 };
@@ -168,7 +168,7 @@ impl DomainsApi {
             body.0.forbid_non_api_rooms.unwrap_or(true),
         )
         .await?;
-        let action = Action::new("domain.created", "domain", &v.name);
+        let action = Action::new(AuditAction::DomainCreated, &v.name);
         audit::record_by(&state, auth.principal(), action).await;
         Ok(Created::Created(Json(resource(v))))
     }
@@ -208,7 +208,7 @@ impl DomainsApi {
     ) -> ApiResult<Json<Hal<Domain>>> {
         auth.principal().require_org(org_id.0)?;
         let v = domains::update(&state, org_id.0, &domain.0, body.0.forbid_non_api_rooms).await?;
-        let action = Action::new("domain.updated", "domain", &v.name)
+        let action = Action::new(AuditAction::DomainUpdated, &v.name)
             .detail(json!({"forbidNonApiRooms": body.0.forbid_non_api_rooms}));
         audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(resource(v)))
@@ -231,7 +231,7 @@ impl DomainsApi {
     ) -> ApiResult<Json<Hal<Domain>>> {
         auth.principal().require_org(org_id.0)?;
         let v = domains::rotate_key(&state, org_id.0, &domain.0).await?;
-        let action = Action::new("domain.key_rotated", "domain", &v.name);
+        let action = Action::new(AuditAction::DomainKeyRotated, &v.name);
         audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(resource(v)))
     }

@@ -19,7 +19,7 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action},
+    domain::audit::{self, Action, AuditAction},
     domain::{
         peers,
         rooms::{self, KickTarget, PeerView, Role, RoomOptions, RoomView},
@@ -335,7 +335,7 @@ impl RoomsApi {
         audit::record_by(
             &state,
             auth.principal(),
-            Action::new("room.created", "room", target),
+            Action::new(AuditAction::RoomCreated, target),
         )
         .await;
         let l = room_links(org_id.0, &created.room.domain, &created.room.name);
@@ -399,7 +399,7 @@ impl RoomsApi {
         )
         .await?;
         let target = format!("{}/{}", domain.0, name.0);
-        let action = Action::new("room.destroyed", "room", target)
+        let action = Action::new(AuditAction::RoomDestroyed, target)
             .detail(json!({"removedPeers": removed.len()}));
         audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(Removed {
@@ -425,11 +425,11 @@ impl RoomsApi {
         auth.principal().require_org(org_id.0)?;
         let v = rooms::set_lock(&state, org_id.0, &domain.0, &name.0, body.0.lock).await?;
         let what = if v.is_locked {
-            "room.locked"
+            AuditAction::RoomLocked
         } else {
-            "room.unlocked"
+            AuditAction::RoomUnlocked
         };
-        let action = Action::new(what, "room", format!("{}/{}", v.domain, v.name));
+        let action = Action::new(what, format!("{}/{}", v.domain, v.name));
         audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(resource(org_id.0, v)))
     }
@@ -460,8 +460,7 @@ impl RoomsApi {
         .await?;
         // Whether a password is now set; never the password.
         let action = Action::new(
-            "room.password_changed",
-            "room",
+            AuditAction::RoomPasswordChanged,
             format!("{}/{}", v.domain, v.name),
         )
         .detail(json!({"passwordSet": body.0.password.as_deref().is_some_and(|p| !p.is_empty())}));
@@ -494,7 +493,7 @@ impl RoomsApi {
         };
         let removed = rooms::kick(&state, org_id.0, &domain.0, &name.0, target).await?;
         let peers: Vec<String> = removed.iter().map(|p| p.id.to_string()).collect();
-        let action = Action::new("room.kicked", "room", format!("{}/{}", domain.0, name.0))
+        let action = Action::new(AuditAction::RoomKicked, format!("{}/{}", domain.0, name.0))
             .detail(json!({"peer": body.0.peer_id.trim(), "removed": peers}));
         audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(Removed {

@@ -18,7 +18,7 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action},
+    domain::audit::{self, Action, AuditAction},
     domain::{
         revocations::{self, RevocationView, Target},
         sessions::{self, Entered},
@@ -241,7 +241,7 @@ impl SessionLinksApi {
     ) -> ApiResult<Revoked> {
         auth.principal().require_org(org_id.0)?;
         let r = revocations::revoke(&state, org_id.0, target(body.0)?).await?;
-        let action = Action::new("link.revoked", "link_revocation", r.id).detail(json!({
+        let action = Action::new(AuditAction::LinkRevoked, r.id).detail(json!({
             "linkHash": r.link_hash, "jti": r.jti, "sessionId": r.session_id,
             "subscriptionId": r.subscription_id, "issuedBefore": r.issued_before,
         }));

@@ -18,7 +18,7 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action},
+    domain::audit::{self, Action, AuditAction},
     domain::webhooks::{self, NewWebhook as DomainNewWebhook, WebhookView},
     state::AppState,
 };
@@ -224,7 +224,7 @@ impl WebhooksApi {
             },
         )
         .await?;
-        let action = Action::new("webhook.created", "webhook", v.id)
+        let action = Action::new(AuditAction::WebhookCreated, v.id)
             .detail(json!({"domain": v.domain, "type": v.kind, "url": v.url}));
         audit::record_by(&state, auth.principal(), action).await;
         Ok(Created::Created(Json(resource(v))))
@@ -264,7 +264,7 @@ impl WebhooksApi {
     ) -> ApiResult<Removed> {
         auth.principal().require_org(org_id.0)?;
         webhooks::remove(&state, org_id.0, webhook_id.0).await?;
-        let action = Action::new("webhook.removed", "webhook", webhook_id.0);
+        let action = Action::new(AuditAction::WebhookRemoved, webhook_id.0);
         audit::record_by(&state, auth.principal(), action).await;
         Ok(Removed::Removed)
     }
@@ -288,7 +288,7 @@ impl WebhooksApi {
     ) -> ApiResult<Json<Hal<ValidationResult>>> {
         auth.principal().require_org(org_id.0)?;
         let (v, result) = webhooks::validate(&state, org_id.0, webhook_id.0).await?;
-        let action = Action::new("webhook.validated", "webhook", v.id)
+        let action = Action::new(AuditAction::WebhookValidated, v.id)
             .detail(json!({"validated": result.validated}));
         audit::record_by(&state, auth.principal(), action).await;
         let l = webhook_links(v.org_id, v.id);

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::xroom_methods;
 use crate::{
     api::problem::ApiError,
-    domain::audit::{self, Action},
+    domain::audit::{self, Action, AuditAction},
     domain::{
         principal::{Actor, Principal},
         request_auth::{SignedRequest, verify_xroom},
@@ -169,24 +169,22 @@ fn audited(collection: &str, method: &str, data: &Value, result: &Value) -> Opti
         None => String::new(),
     };
     let action = match (collection, method) {
-        ("room", "init") => "room.created",
-        ("room", "destroy") => "room.destroyed",
-        ("room", "kickOut") => "room.kicked",
-        ("room", "setLock") if data.get("lock") == Some(&Value::Bool(true)) => "room.locked",
-        ("room", "setLock") => "room.unlocked",
-        ("room", "setPassword") => "room.password_changed",
-        ("booking", "add") => return Some(Action::new("booking.created", "booking", id(result))),
-        ("booking", "remove") => "booking.cancelled",
-        ("booking", "update") => "booking.updated",
-        ("webhook", "add") => return Some(Action::new("webhook.created", "webhook", id(result))),
-        ("webhook", "remove") => "webhook.removed",
-        ("webhook", "validate") => "webhook.validated",
+        ("room", "init") => AuditAction::RoomCreated,
+        ("room", "destroy") => AuditAction::RoomDestroyed,
+        ("room", "kickOut") => AuditAction::RoomKicked,
+        ("room", "setLock") if data.get("lock") == Some(&Value::Bool(true)) => {
+            AuditAction::RoomLocked
+        }
+        ("room", "setLock") => AuditAction::RoomUnlocked,
+        ("room", "setPassword") => AuditAction::RoomPasswordChanged,
+        // What is created is named by the answer, the rest by the request.
+        ("booking", "add") => return Some(Action::new(AuditAction::BookingCreated, id(result))),
+        ("booking", "remove") => AuditAction::BookingCancelled,
+        ("booking", "update") => AuditAction::BookingUpdated,
+        ("webhook", "add") => return Some(Action::new(AuditAction::WebhookCreated, id(result))),
+        ("webhook", "remove") => AuditAction::WebhookRemoved,
+        ("webhook", "validate") => AuditAction::WebhookValidated,
         _ => return None,
     };
-    let kind = match collection {
-        "room" => "room",
-        "booking" => "booking",
-        _ => "webhook",
-    };
-    Some(Action::new(action, kind, id(data)))
+    Some(Action::new(action, id(data)))
 }

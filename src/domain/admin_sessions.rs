@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     admins::{self, AdminView, Role},
-    audit::{self, Action, AuditActor},
+    audit::{self, Action, AuditAction, AuditActor},
     principal::{Actor, Principal},
 };
 use crate::{
@@ -120,7 +120,7 @@ pub async fn sign_in(
         (
             u.org_id,
             actor,
-            Action::new("admin.signed_in", "admin", u.id),
+            Action::new(AuditAction::AdminSignedIn, u.id),
         )
     });
     let Some(user) = user.filter(|_| matches) else {

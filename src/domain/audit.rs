@@ -42,6 +42,83 @@ impl From<&Principal> for AuditActor {
     }
 }
 
+/// Everything the audit log records. The names are what entries store and what the audit
+/// API and its CSV show; the native API and the xroom dialect record the same change under
+/// the same action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    AdminCreated,
+    AdminRemoved,
+    AdminSignedIn,
+    ClientCreated,
+    ClientRevoked,
+    DomainCreated,
+    DomainUpdated,
+    DomainKeyRotated,
+    RoomCreated,
+    RoomDestroyed,
+    RoomLocked,
+    RoomUnlocked,
+    RoomPasswordChanged,
+    RoomKicked,
+    RoomHostEntered,
+    BookingCreated,
+    BookingUpdated,
+    BookingCancelled,
+    WebhookCreated,
+    WebhookRemoved,
+    WebhookValidated,
+    LinkRevoked,
+}
+
+impl AuditAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AdminCreated => "admin.created",
+            Self::AdminRemoved => "admin.removed",
+            Self::AdminSignedIn => "admin.signed_in",
+            Self::ClientCreated => "client.created",
+            Self::ClientRevoked => "client.revoked",
+            Self::DomainCreated => "domain.created",
+            Self::DomainUpdated => "domain.updated",
+            Self::DomainKeyRotated => "domain.key_rotated",
+            Self::RoomCreated => "room.created",
+            Self::RoomDestroyed => "room.destroyed",
+            Self::RoomLocked => "room.locked",
+            Self::RoomUnlocked => "room.unlocked",
+            Self::RoomPasswordChanged => "room.password_changed",
+            Self::RoomKicked => "room.kicked",
+            Self::RoomHostEntered => "room.host_entered",
+            Self::BookingCreated => "booking.created",
+            Self::BookingUpdated => "booking.updated",
+            Self::BookingCancelled => "booking.cancelled",
+            Self::WebhookCreated => "webhook.created",
+            Self::WebhookRemoved => "webhook.removed",
+            Self::WebhookValidated => "webhook.validated",
+            Self::LinkRevoked => "link.revoked",
+        }
+    }
+
+    /// The kind of thing the entry's target id names.
+    pub fn target_type(self) -> &'static str {
+        match self {
+            Self::AdminCreated | Self::AdminRemoved | Self::AdminSignedIn => "admin",
+            Self::ClientCreated | Self::ClientRevoked => "client",
+            Self::DomainCreated | Self::DomainUpdated | Self::DomainKeyRotated => "domain",
+            Self::RoomCreated
+            | Self::RoomDestroyed
+            | Self::RoomLocked
+            | Self::RoomUnlocked
+            | Self::RoomPasswordChanged
+            | Self::RoomKicked
+            | Self::RoomHostEntered => "room",
+            Self::BookingCreated | Self::BookingUpdated | Self::BookingCancelled => "booking",
+            Self::WebhookCreated | Self::WebhookRemoved | Self::WebhookValidated => "webhook",
+            Self::LinkRevoked => "link_revocation",
+        }
+    }
+}
+
 /// What was done to what, e.g. `room.locked` on `room` `localhost/standup`.
 #[derive(Debug, Clone)]
 pub struct Action {
@@ -52,10 +129,10 @@ pub struct Action {
 }
 
 impl Action {
-    pub fn new(action: &'static str, target_type: &'static str, target_id: impl ToString) -> Self {
+    pub fn new(action: AuditAction, target_id: impl ToString) -> Self {
         Self {
-            action,
-            target_type,
+            action: action.name(),
+            target_type: action.target_type(),
             target_id: target_id.to_string(),
             detail: None,
         }
@@ -124,7 +201,7 @@ pub async fn record_host_entry(
         state,
         org,
         &actor,
-        Action::new("room.host_entered", "room", room),
+        Action::new(AuditAction::RoomHostEntered, room),
     )
     .await;
 }
