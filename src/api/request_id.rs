@@ -1,7 +1,7 @@
 //! Request ids: every request gets one (the caller's `x-request-id` when it is a sane token,
-//! else a new UUID), every log line of the request carries it (`telemetry::RequestContext`), and the
-//! response echoes it, so a client's report can be matched to the server's logs. The same
-//! middleware counts the request in the metrics, under its route's template.
+//! else a new UUID), every log line of the request carries it (`telemetry::RequestContext`),
+//! and the response echoes it, so a client's report can be matched to the server's logs. The
+//! same middleware counts the request in the metrics, under its route's template.
 use std::{sync::Arc, time::Instant};
 
 use poem::{Endpoint, IntoResponse, Request, Response, http::HeaderValue};

@@ -30,9 +30,10 @@ pub async fn connect(
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         // A ping on every checkout is one more round trip for each statement outside a
-        // transaction and each transaction (three of them on a session-link join); a
-        // connection in use within the last second is as good as a ping, so only those idle
-        // longer are checked (a broken one is replaced before a request sees it).
+        // transaction and each transaction (three of them on a session-link join). A
+        // connection used within the last second has just answered; only those idle longer,
+        // where a connection dropped by the server or a proxy is likely, are pinged (and
+        // replaced if dead) before a request gets them.
         .test_before_acquire_if_idle_for(POOL_PING_AFTER_IDLE)
         // Statements are logged at INFO under `sqlx::query` when asked (MEETPLANE_LOG_SQL).
         .sqlx_logging(log_sql)

@@ -1,6 +1,6 @@
-//! Logging set-up: `RUST_LOG` filters (default `info,sqlx=warn` for the server), `MEETPLANE_LOG_FORMAT`
-//! picks text or JSON lines. Every line logged while a request is handled carries that request's
-//! id, method and path ([`RequestContext`]).
+//! Logging set-up: `RUST_LOG` filters (default `info,sqlx=warn` for the server),
+//! `MEETPLANE_LOG_FORMAT` picks text or JSON lines. Every line logged while a request is
+//! handled carries that request's id, method and path ([`RequestContext`]).
 mod log_line;
 
 use std::future::Future;
