@@ -142,28 +142,34 @@ impl JsonObject {
     }
 }
 
-impl Visit for JsonObject {
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if !field.name().starts_with("log.") {
-            self.put(field.name(), &format!("{value:?}"));
-        }
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
+impl JsonObject {
+    /// An event's field; the `log.*` fields a `log` record carries are its metadata, already
+    /// written as the line's target.
+    fn field<T: Serialize + ?Sized>(&mut self, field: &Field, value: &T) {
         if !field.name().starts_with("log.") {
             self.put(field.name(), value);
         }
     }
+}
+
+impl Visit for JsonObject {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.field(field, &format!("{value:?}"));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.field(field, value);
+    }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field.name(), &value);
+        self.field(field, &value);
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field.name(), &value);
+        self.field(field, &value);
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field.name(), &value);
+        self.field(field, &value);
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field.name(), &value);
+        self.field(field, &value);
     }
 }
 
@@ -309,5 +315,36 @@ mod tests {
             line["spans"],
             serde_json::json!([{"name": "bridge", "room": "r1"}])
         );
+    }
+
+    #[test]
+    fn log_records_are_named_by_their_own_target_without_log_fields() {
+        let record = |format| {
+            logged(format, || {
+                tracing_log::format_trace(
+                    &tracing_log::log::Record::builder()
+                        .args(format_args!("handshake done"))
+                        .level(tracing_log::log::Level::Warn)
+                        .target("rustls::client")
+                        .module_path(Some("rustls::client::hs"))
+                        .file(Some("hs.rs"))
+                        .line(Some(42))
+                        .build(),
+                )
+                .unwrap();
+            })
+        };
+        let text = record(LogLine::Text);
+        assert!(
+            text.trim_end()
+                .ends_with("  WARN rustls::client: handshake done"),
+            "{text}"
+        );
+        let line: serde_json::Value = serde_json::from_str(record(LogLine::Json).trim()).unwrap();
+        assert_eq!(line["target"], "rustls::client");
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["message"], "handshake done");
+        let keys: Vec<&String> = line.as_object().unwrap().keys().collect();
+        assert!(keys.iter().all(|k| !k.starts_with("log.")), "{keys:?}");
     }
 }
