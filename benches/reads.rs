@@ -4,11 +4,11 @@
 //! generator, a bare poem route returning a small fixed JSON from another port of the same
 //! process. The bare handler is the ceiling: what poem, hyper, the loopback and the load
 //! generator cost on this machine, so the ratio isolates meetplane's own work (token check,
-//! database reads, serialisation, middleware). On SQLite the endpoint answers repeated reads
-//! from memory while the database is unchanged (`domain::cached_reads`); nothing writes
-//! during the rounds, so this is the read of a quiet org. A third kind makes the read's domain
-//! calls without HTTP (token check, then the list from the database, i.e. what a read costs
-//! after a write emptied the cache, and on Postgres always), a fourth the token check
+//! database reads, serialisation, middleware). The endpoint answers repeated reads from memory
+//! while the database is unchanged (`domain::cached_reads`; on Postgres after one shared
+//! snapshot query); nothing writes during the rounds, so this is the read of a quiet org. A
+//! third kind makes the read's domain calls without HTTP (token check, then the list from the
+//! database, i.e. what a read costs after a write emptied the cache), a fourth the token check
 //! alone, and a fifth a bare handler answering the list's own bytes: that the size of the
 //! answer is not what separates the read from the bare rate (the target is judged against the
 //! small fixed JSON all the same).

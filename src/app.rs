@@ -22,7 +22,7 @@ use crate::{
     outbound::Outbound,
     scheduler,
     state::{AppState, Inner},
-    store::connect,
+    store::{change_watch::ChangeWatch, connect},
 };
 use sea_orm::DbBackend;
 use tokio_util::sync::CancellationToken;
@@ -60,7 +60,9 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
     let bus = EventBus::new(db.get_database_backend() == DbBackend::Postgres);
     let outbound = Outbound::new(config.allow_private_targets, config.webhook_timeout);
     let limits = crate::rate_limits::RateLimits::new(&config.limits);
-    let reads = crate::domain::cached_reads::CachedReads::for_database(&config.database_url);
+    // After the pool opened (and created) the database, which the SQLite watch needs.
+    let watch = ChangeWatch::for_database(&config.database_url, config.log_sql).await;
+    let reads = crate::domain::cached_reads::CachedReads::new(watch);
     Ok(AppState::new(Inner {
         db,
         config,

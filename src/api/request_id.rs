@@ -25,6 +25,7 @@ pub async fn around<E: Endpoint>(
     state: AppState,
     labels: Arc<RouteLabels>,
 ) -> poem::Result<Response> {
+    let started = Instant::now();
     let id = req
         .headers()
         .get(HEADER)
@@ -36,10 +37,10 @@ pub async fn around<E: Endpoint>(
         id: id.clone(),
         method: method.to_string(),
         path: req.uri().path().to_string(),
+        arrived: started,
     };
     context
         .scope(async move {
-            let started = Instant::now();
             let mut resp = match next.call(req).await {
                 Ok(resp) => resp.into_response(),
                 Err(err) => err.into_response(),

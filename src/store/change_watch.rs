@@ -19,8 +19,8 @@
 //! when the last connection closes) and is the fallback: when the database is not in WAL mode or
 //! the index cannot be mapped, `PRAGMA data_version` on it tells the same thing, slower.
 //!
-//! Postgres has no such counter (and other nodes write there too), so there is no watch and
-//! every read goes to the database.
+//! Postgres has no such header; its watch asks for the transaction snapshot instead (see
+//! `snapshot_watch`), one query shared by the requests waiting for it.
 use std::{
     fs::File,
     path::Path,
@@ -28,11 +28,15 @@ use std::{
         Mutex,
         atomic::{Ordering, fence},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use memmap2::{MmapOptions, MmapRaw};
 use rusqlite::{Connection, OpenFlags};
+use sea_orm::DatabaseConnection;
+
+use super::snapshot_watch::{QUERIES_AT_ONCE, SnapshotWatch};
+use crate::config::DatabaseUrl;
 
 /// One copy of the WAL-index header: `WalIndexHdr` in SQLite's `wal.c`, 48 bytes, read as
 /// six aligned words. The file starts with two copies; commits write the second, then the
@@ -47,9 +51,26 @@ pub struct ChangeWatch {
     /// the fallback.
     conn: Option<Mutex<Connection>>,
     index: Option<SharedIndex>,
+    snapshots: Option<SnapshotWatch>,
 }
 
 impl ChangeWatch {
+    /// The watch that suits the database at `url`: the WAL index for a SQLite file (which the
+    /// pool must have opened first), the snapshot for Postgres. An error here only costs the
+    /// cache, so it is logged and the watch stays off.
+    pub async fn for_database(url: &DatabaseUrl, log_sql: bool) -> Self {
+        if let Some(path) = url.sqlite_path() {
+            return Self::sqlite(&path);
+        }
+        match super::connect::connect(url, QUERIES_AT_ONCE, log_sql).await {
+            Ok(db) => Self::postgres(db),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch the database for changes; reads are not cached");
+                Self::none()
+            }
+        }
+    }
+
     /// No watch: `version` is always `None` and nothing is cached.
     pub fn none() -> Self {
         Self::default()
@@ -89,12 +110,32 @@ impl ChangeWatch {
         Self {
             conn: Some(Mutex::new(conn)),
             index,
+            snapshots: None,
+        }
+    }
+
+    /// A watch on a Postgres database through `db`, connections of its own (see
+    /// `snapshot_watch`).
+    pub fn postgres(db: DatabaseConnection) -> Self {
+        Self {
+            snapshots: Some(SnapshotWatch::spawn(db)),
+            ..Self::default()
         }
     }
 
     /// A number that differs from any earlier one once a commit happened, or `None` when that
-    /// cannot be told (no watch, or SQLite answered with an error such as a busy recovery).
-    pub fn version(&self) -> Option<i64> {
+    /// cannot be told (no watch, or the database answered with an error such as a busy
+    /// SQLite recovery).
+    pub async fn version(&self) -> Option<i64> {
+        self.version_since(Instant::now()).await
+    }
+
+    /// The version as seen at `since` or later: it tells every commit that finished before
+    /// `since`, and may (on Postgres) have been read after `since` for someone else.
+    pub async fn version_since(&self, since: Instant) -> Option<i64> {
+        if let Some(snapshots) = &self.snapshots {
+            return snapshots.version_since(since).await;
+        }
         if let Some(index) = &self.index {
             return index.version();
         }
@@ -187,8 +228,8 @@ mod tests {
         (path, writer)
     }
 
-    #[test]
-    fn commits_of_other_connections_move_the_version() {
+    #[tokio::test]
+    async fn commits_of_other_connections_move_the_version() {
         let dir = tempfile::tempdir().unwrap();
         let (path, writer) = database(dir.path(), "WAL");
         let watch = ChangeWatch::sqlite(&path);
@@ -196,24 +237,24 @@ mod tests {
             watch.reads_shared_index(),
             "a WAL database is watched through its index"
         );
-        let before = watch.version().expect("a version");
-        assert_eq!(watch.version(), Some(before), "nothing committed");
+        let before = watch.version().await.expect("a version");
+        assert_eq!(watch.version().await, Some(before), "nothing committed");
         writer.execute("INSERT INTO t VALUES (1)", []).unwrap();
-        let after = watch.version().expect("a version");
+        let after = watch.version().await.expect("a version");
         assert_ne!(after, before, "a commit moves it");
         // A separate process's writes look the same to SQLite: another connection.
         let other = Connection::open(&path).unwrap();
         other.execute("DELETE FROM t", []).unwrap();
-        assert_ne!(watch.version(), Some(after));
+        assert_ne!(watch.version().await, Some(after));
     }
 
-    #[test]
-    fn every_commit_moves_the_version_across_wal_restarts() {
+    #[tokio::test]
+    async fn every_commit_moves_the_version_across_wal_restarts() {
         let dir = tempfile::tempdir().unwrap();
         let (path, writer) = database(dir.path(), "WAL");
         let watch = ChangeWatch::sqlite(&path);
         assert!(watch.reads_shared_index());
-        let mut last = watch.version().unwrap();
+        let mut last = watch.version().await.unwrap();
         for i in 0..50 {
             writer.execute("INSERT INTO t VALUES (?1)", [i]).unwrap();
             if i % 10 == 0 {
@@ -223,30 +264,30 @@ mod tests {
                     .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
                     .unwrap();
             }
-            let now = watch.version().unwrap();
+            let now = watch.version().await.unwrap();
             assert_ne!(now, last, "commit {i} not seen");
-            assert_eq!(watch.version(), Some(now), "nothing else committed");
+            assert_eq!(watch.version().await, Some(now), "nothing else committed");
             last = now;
         }
     }
 
-    #[test]
-    fn without_wal_the_pragma_tells() {
+    #[tokio::test]
+    async fn without_wal_the_pragma_tells() {
         let dir = tempfile::tempdir().unwrap();
         let (path, writer) = database(dir.path(), "DELETE");
         let watch = ChangeWatch::sqlite(&path);
         assert!(!watch.reads_shared_index());
-        let before = watch.version().expect("a version");
-        assert_eq!(watch.version(), Some(before));
+        let before = watch.version().await.expect("a version");
+        assert_eq!(watch.version().await, Some(before));
         writer.execute("INSERT INTO t VALUES (1)", []).unwrap();
-        assert_ne!(watch.version(), Some(before));
+        assert_ne!(watch.version().await, Some(before));
     }
 
-    #[test]
-    fn no_watch_tells_nothing() {
-        assert_eq!(ChangeWatch::none().version(), None);
+    #[tokio::test]
+    async fn no_watch_tells_nothing() {
+        assert_eq!(ChangeWatch::none().version().await, None);
         let dir = tempfile::tempdir().unwrap();
         let missing = ChangeWatch::sqlite(&dir.path().join("absent").join("x.db"));
-        assert_eq!(missing.version(), None);
+        assert_eq!(missing.version().await, None);
     }
 }

@@ -21,6 +21,7 @@ pub mod rooms;
 pub mod salts;
 pub mod session_entries;
 pub mod settings;
+pub mod snapshot_watch;
 pub mod sqlite_tuning;
 pub mod subscriptions;
 pub mod tokens;

@@ -5,8 +5,6 @@
 //! stored under the version read before it was loaded, and served only at that version.
 use std::{collections::HashMap, future::Future, hash::Hash, sync::Mutex};
 
-use super::change_watch::ChangeWatch;
-
 #[derive(Debug)]
 pub struct ReadCache<K, V> {
     slot: Mutex<Slot<K, V>>,
@@ -40,12 +38,13 @@ impl<K: Eq + Hash, V: Clone> ReadCache<K, V> {
     }
 
     /// The result of `load` for `key`, from memory when the database has not changed since
-    /// it was stored. Errors are never stored.
-    pub async fn get_or_load<E, F>(&self, watch: &ChangeWatch, key: K, load: F) -> Result<V, E>
+    /// it was stored. `version` is the watch's version read before `load` starts (`None`: not
+    /// known, load without keeping). Errors are never stored.
+    pub async fn get_or_load<E, F>(&self, version: Option<i64>, key: K, load: F) -> Result<V, E>
     where
         F: Future<Output = Result<V, E>>,
     {
-        let Some(version) = watch.version() else {
+        let Some(version) = version else {
             return load.await;
         };
         if let Some(hit) = self.get(version, &key) {
@@ -91,6 +90,7 @@ mod tests {
     use rusqlite::Connection;
 
     use super::*;
+    use crate::store::change_watch::ChangeWatch;
 
     #[tokio::test]
     async fn served_from_memory_until_a_commit() {
@@ -109,15 +109,24 @@ mod tests {
                 .unwrap()
                 .query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
         };
-        assert_eq!(cache.get_or_load(&watch, "n", count()).await, Ok(0));
-        assert_eq!(cache.get_or_load(&watch, "n", count()).await, Ok(0));
+        assert_eq!(
+            cache.get_or_load(watch.version().await, "n", count()).await,
+            Ok(0)
+        );
+        assert_eq!(
+            cache.get_or_load(watch.version().await, "n", count()).await,
+            Ok(0)
+        );
         assert_eq!(
             loads.load(Ordering::SeqCst),
             1,
             "the second read came from memory"
         );
         writer.execute("INSERT INTO t VALUES (1)", []).unwrap();
-        assert_eq!(cache.get_or_load(&watch, "n", count()).await, Ok(1));
+        assert_eq!(
+            cache.get_or_load(watch.version().await, "n", count()).await,
+            Ok(1)
+        );
         assert_eq!(loads.load(Ordering::SeqCst), 2);
     }
 
@@ -133,24 +142,30 @@ mod tests {
         // Each result weighs its value: 7 fits a budget of 10, 8 more does not.
         let cache = ReadCache::<u8, u8>::new(10, |v| usize::from(*v));
         let failed = cache
-            .get_or_load(&watch, 1, async { Err::<u8, &str>("down") })
+            .get_or_load(watch.version().await, 1, async { Err::<u8, &str>("down") })
             .await;
         assert_eq!(failed, Err("down"));
         assert_eq!(
-            cache.get_or_load(&watch, 1, async { Ok::<_, ()>(7) }).await,
-            Ok(7)
-        );
-        assert_eq!(
-            cache.get_or_load(&watch, 2, async { Ok::<_, ()>(8) }).await,
-            Ok(8)
-        );
-        assert_eq!(
-            cache.get_or_load(&watch, 1, async { Ok::<_, ()>(9) }).await,
+            cache
+                .get_or_load(watch.version().await, 1, async { Ok::<_, ()>(7) })
+                .await,
             Ok(7)
         );
         assert_eq!(
             cache
-                .get_or_load(&watch, 2, async { Ok::<_, ()>(10) })
+                .get_or_load(watch.version().await, 2, async { Ok::<_, ()>(8) })
+                .await,
+            Ok(8)
+        );
+        assert_eq!(
+            cache
+                .get_or_load(watch.version().await, 1, async { Ok::<_, ()>(9) })
+                .await,
+            Ok(7)
+        );
+        assert_eq!(
+            cache
+                .get_or_load(watch.version().await, 2, async { Ok::<_, ()>(10) })
                 .await,
             Ok(10),
             "the second result was past the budget"
@@ -162,11 +177,15 @@ mod tests {
         let cache = ReadCache::<u8, u8>::new(8, |_| 1);
         let none = ChangeWatch::none();
         assert_eq!(
-            cache.get_or_load(&none, 1, async { Ok::<_, ()>(1) }).await,
+            cache
+                .get_or_load(none.version().await, 1, async { Ok::<_, ()>(1) })
+                .await,
             Ok(1)
         );
         assert_eq!(
-            cache.get_or_load(&none, 1, async { Ok::<_, ()>(2) }).await,
+            cache
+                .get_or_load(none.version().await, 1, async { Ok::<_, ()>(2) })
+                .await,
             Ok(2)
         );
     }

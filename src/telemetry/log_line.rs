@@ -205,6 +205,7 @@ mod tests {
             id: "req-1".into(),
             method: "GET".into(),
             path: "/v1/orgs/o/rooms".into(),
+            arrived: std::time::Instant::now(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! handled carries that request's id, method and path ([`RequestContext`]).
 mod log_line;
 
-use std::future::Future;
+use std::{future::Future, time::Instant};
 
 use tracing_subscriber::{EnvFilter, fmt, fmt::format::JsonFields};
 
@@ -39,6 +39,9 @@ pub struct RequestContext {
     pub id: String,
     pub method: String,
     pub path: String,
+    /// When the server began handling it: after the client sent it, so after every write the
+    /// client had seen finish.
+    pub arrived: Instant,
 }
 
 tokio::task_local! {
@@ -49,6 +52,11 @@ impl RequestContext {
     /// Runs `work` with this request as the context of every line it logs.
     pub async fn scope<F: Future>(self, work: F) -> F::Output {
         REQUEST.scope(self, work).await
+    }
+
+    /// When the current task's request arrived, if it is handling one.
+    pub fn arrival() -> Option<Instant> {
+        REQUEST.try_with(|ctx| ctx.arrived).ok()
     }
 
     /// Calls `f` with the current task's request, if it is handling one.

@@ -6,6 +6,7 @@ mod audit;
 mod auth_token;
 mod bookings;
 mod browser;
+mod change_watch;
 mod chat;
 mod chat_bridge;
 mod cli;

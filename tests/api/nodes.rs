@@ -620,3 +620,73 @@ async fn nodes_on_one_postgres_activate_each_booking_once() {
         "one room per booking"
     );
 }
+
+/// Reads are answered from memory while the database is unchanged, on Postgres too: a change
+/// made through one node shows on another at once, in lists and in token checks.
+#[tokio::test]
+async fn a_change_through_one_node_shows_on_another_at_once() {
+    let Some(admin_url) = postgres_url() else {
+        return;
+    };
+    let cluster = Cluster::new(TestDb::create_postgres(&admin_url).await);
+    let (a, b) = (cluster.start(), cluster.start());
+    let (admin, other) = (cluster.client(), cluster.client());
+    let org = admin.org_id.to_string();
+    let (ta, tb, other_b) = (
+        a.token(&admin).await,
+        b.token(&admin).await,
+        b.token(&other).await,
+    );
+    let rooms = format!("/v1/orgs/{org}/rooms");
+    let list = || async {
+        let (s, body) = b.call(&tb, Method::GET, &rooms, None).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        body["content"].clone()
+    };
+    assert_eq!(list().await, json!([]));
+    assert_eq!(list().await, json!([]), "unchanged, read twice");
+    let (s, body) = a
+        .call(
+            &ta,
+            Method::POST,
+            &rooms,
+            Some(json!({"domain": "localhost", "name": "shared"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(list().await[0]["name"], "shared");
+    assert_eq!(list().await[0]["isLocked"], false);
+    let (s, body) = a
+        .call(
+            &ta,
+            Method::PUT,
+            &format!("{rooms}/localhost/shared/lock"),
+            Some(json!({"lock": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(list().await[0]["isLocked"], true);
+
+    // A token checked (and kept) on node B is refused there once its client is deleted on A.
+    let (s, _) = b.call(&other_b, Method::GET, &rooms, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let clients = format!("/v1/orgs/{org}/clients");
+    let (_, listed) = a
+        .call(&ta, Method::GET, &format!("{clients}?count=100"), None)
+        .await;
+    let id = listed["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["apiKey"] == other.api_key.as_str())
+        .expect("the second client is listed")["clientId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, body) = a
+        .call(&ta, Method::DELETE, &format!("{clients}/{id}"), None)
+        .await;
+    assert!(s.is_success(), "{s} {body}");
+    let (s, body) = b.call(&other_b, Method::GET, &rooms, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+}
