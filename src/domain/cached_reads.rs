@@ -5,9 +5,11 @@
 //! the call, outside a request), and may be as of that moment: on Postgres one snapshot query
 //! that began after the request arrived answers all of its reads. So a request must not read
 //! its own writes through here; none does (the token check comes before anything is written,
-//! and the rooms list writes nothing). Profiling the authenticated rooms list put nearly all of its time in these
-//! two reads: the access token's family and client, and the page of rooms with their peers
-//! (kept as the response body it was rendered into, see `api::rendered_json`).
+//! and the rooms list writes nothing).
+//!
+//! Profiling the authenticated rooms list put nearly all of its time in these two reads: the
+//! access token's family and client, and the page of rooms with their peers (kept as the
+//! response body it was rendered into, see `api::rendered_json`).
 use std::{future::Future, sync::Arc, time::Instant};
 
 use bytes::Bytes;
