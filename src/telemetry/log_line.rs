@@ -140,9 +140,7 @@ impl JsonObject {
             self.0.extend_from_slice(b"null");
         }
     }
-}
 
-impl JsonObject {
     /// An event's field; the `log.*` fields a `log` record carries are its metadata, already
     /// written as the line's target.
     fn field<T: Serialize + ?Sized>(&mut self, field: &Field, value: &T) {
