@@ -178,6 +178,24 @@ impl Outbound {
     }
 }
 
+/// At most the first `limit` bytes of an answer's body, and whether the body ended within
+/// them. Reads chunk by chunk, so an answer that sends no Content-Length (or a false one) is
+/// never held in memory beyond `limit` and a chunk.
+pub async fn body_up_to(
+    resp: &mut reqwest::Response,
+    limit: usize,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        body.extend_from_slice(&chunk);
+        if body.len() > limit {
+            body.truncate(limit);
+            return Ok((body, false));
+        }
+    }
+    Ok((body, true))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -191,7 +191,7 @@ async fn request(
             LookupError::Unreachable(crate::events::delivery::describe(e))
         }
     };
-    let resp = req.send().await.map_err(failed)?;
+    let mut resp = req.send().await.map_err(failed)?;
     let status = resp.status().as_u16();
     if status == 401 || status == 403 {
         return Err(LookupError::Unauthorized(status));
@@ -207,8 +207,10 @@ async fn request(
             "the answer is larger than 1 MiB".into(),
         ));
     }
-    let bytes = resp.bytes().await.map_err(failed)?;
-    if bytes.len() > MAX_ANSWER_BYTES {
+    let (bytes, whole) = crate::outbound::body_up_to(&mut resp, MAX_ANSWER_BYTES)
+        .await
+        .map_err(failed)?;
+    if !whole {
         return Err(LookupError::Malformed(
             "the answer is larger than 1 MiB".into(),
         ));

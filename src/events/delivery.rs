@@ -128,15 +128,9 @@ async fn send(
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, Utc::now()));
-    let mut answer = Vec::new();
-    while answer.len() < MAX_ANSWER_BYTES {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => answer.extend_from_slice(&chunk),
-            Ok(None) => break,
-            Err(e) => return Err(describe(e)),
-        }
-    }
-    answer.truncate(MAX_ANSWER_BYTES);
+    let (answer, _) = crate::outbound::body_up_to(&mut resp, MAX_ANSWER_BYTES)
+        .await
+        .map_err(describe)?;
     Ok(Answer {
         status,
         retry_after,

@@ -7,8 +7,10 @@ use std::{
 };
 
 use base64::{Engine, engine::general_purpose::STANDARD};
+use bytes::Bytes;
+use futures_util::StreamExt;
 use poem::{
-    EndpointExt, Request, Response, Route, Server, handler,
+    Body, EndpointExt, Request, Response, Route, Server, handler,
     http::{StatusCode, header},
     listener::{Acceptor, Listener, TcpListener},
     web::{Data, Path},
@@ -26,6 +28,8 @@ pub enum Mode {
     Users,
     NotJson,
     WithoutName,
+    /// A JSON array that never ends, chunked, with no Content-Length.
+    Endless,
 }
 
 #[derive(Default)]
@@ -77,7 +81,17 @@ fn users_info(req: &Request, Data(inner): Data<&Arc<Inner>>) -> Response {
         .map(str::to_string)
         .collect::<Vec<_>>();
     let mode = inner.mode.lock().unwrap().unwrap_or(Mode::Users);
+    if mode == Mode::Endless {
+        let padding = Bytes::from(vec![b' '; 64 * 1024]);
+        let chunks = futures_util::stream::once(async { Bytes::from_static(b"[") })
+            .chain(futures_util::stream::repeat(padding))
+            .map(Ok::<_, std::io::Error>);
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from_bytes_stream(chunks));
+    }
     let body = match mode {
+        Mode::Endless => unreachable!("answered above"),
         Mode::NotJson => "<html>Fatal error</html>".to_string(),
         Mode::Users | Mode::WithoutName => {
             let list: Vec<Value> = ids

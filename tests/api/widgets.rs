@@ -445,6 +445,16 @@ async fn users_info_failures_are_reported_and_never_break_chat() {
     assert_eq!(r["errorCode"], "users_info_malformed", "{r}");
     assert!(r["error"].as_str().unwrap().contains("not JSON"), "{r}");
 
+    // An answer that never ends (chunked, no Content-Length): cut off at 1 MiB, not read until
+    // the timeout or the memory runs out.
+    site.answer(Mode::Endless);
+    let r = check(&app, &t, &bad).await;
+    assert_eq!(r["errorCode"], "users_info_malformed", "{r}");
+    assert!(
+        r["error"].as_str().unwrap().contains("larger than 1 MiB"),
+        "{r}"
+    );
+
     // Entries without `name`: reported; those users get stand-in names.
     site.answer(Mode::WithoutName);
     let r = check(&app, &t, &bad).await;
