@@ -2,6 +2,8 @@
 //! dialog per pair, created on first open; messages, history paging, unread counts. Each
 //! message is a `dialogMessage` event of the org's default domain, which carries it live to
 //! both users' widgets (on every node) and to the org's webhooks.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use serde_json::{Value, json};
@@ -52,6 +54,11 @@ fn side(d: &dialog::Model, me: &str) -> Result<bool> {
     }
 }
 
+/// The last message id one side has read (`low`: the low side).
+fn read_mark(d: &dialog::Model, low: bool) -> i64 {
+    if low { d.read_low } else { d.read_high }
+}
+
 fn other(d: &dialog::Model, me: &str) -> String {
     if d.user_low == me {
         d.user_high.clone()
@@ -71,34 +78,47 @@ fn message_view(m: dialog_message::Model, from_name: String) -> DialogMessageVie
     }
 }
 
-async fn dialog_view(
+/// Views of `rows` as `me` sees them, with unread counts and last messages read for all of
+/// them at once (two queries however many dialogs). `names` holds every participant.
+async fn dialog_views(
     state: &AppState,
-    d: &dialog::Model,
+    rows: &[dialog::Model],
     me: &str,
-    with: SiteUser,
-    my_name: &str,
-) -> Result<DialogView> {
-    let low = side(d, me)?;
-    let read = if low { d.read_low } else { d.read_high };
-    let unread = store::dialogs::unread(&state.db, d.id, me, read).await?;
-    let last_message = match d.last_message_id {
-        0 => None,
-        id => store::dialogs::message(&state.db, id).await?.map(|m| {
-            let name = if m.sender_user_id == me {
-                my_name.to_string()
-            } else {
-                with.name.clone()
-            };
-            message_view(m, name)
-        }),
+    names: &HashMap<String, SiteUser>,
+) -> Result<Vec<DialogView>> {
+    let marks = rows
+        .iter()
+        .map(|d| Ok((d.id, read_mark(d, side(d, me)?))))
+        .collect::<Result<Vec<_>>>()?;
+    let unread = store::dialogs::unread_counts(&state.db, me, &marks).await?;
+    let last_ids: Vec<i64> = rows
+        .iter()
+        .map(|d| d.last_message_id)
+        .filter(|&id| id != 0)
+        .collect();
+    let mut last = store::dialogs::messages_by_id(&state.db, &last_ids).await?;
+    let name_of = |id: &str| {
+        names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| SiteUser::fallback(id))
     };
-    Ok(DialogView {
-        id: d.id,
-        with,
-        unread,
-        last_message,
-        updated_at: d.updated_at,
-    })
+    Ok(rows
+        .iter()
+        .map(|d| {
+            let last_message = last.remove(&d.last_message_id).map(|m| {
+                let name = name_of(&m.sender_user_id).name;
+                message_view(m, name)
+            });
+            DialogView {
+                id: d.id,
+                with: name_of(&other(d, me)),
+                unread: unread.get(&d.id).copied().unwrap_or(0),
+                last_message,
+                updated_at: d.updated_at,
+            }
+        })
+        .collect())
 }
 
 /// Create or get the dialog of `me` with `other` (ImbaChat's `openDialog(userId)`).
@@ -144,9 +164,11 @@ pub async fn open(
     let d = store::dialogs::find_pair(&state.db, &w.id, low, high)
         .await?
         .ok_or_else(|| anyhow::anyhow!("dialog {low}/{high} vanished after insert"))?;
-    let names = widget_users::resolve(state, w, &[me.to_string(), other.clone()]).await?;
-    let with = names[&other].clone();
-    dialog_view(state, &d, me, with, &names[me].name).await
+    let names = widget_users::resolve(state, w, &[me.to_string(), other]).await?;
+    let mut views = dialog_views(state, std::slice::from_ref(&d), me, &names).await?;
+    views
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("no view of dialog {}", d.id).into())
 }
 
 /// The dialogs of `me`, most recently active first.
@@ -161,12 +183,7 @@ pub async fn list(
     let mut ids: Vec<String> = rows.iter().map(|d| other(d, me)).collect();
     ids.push(me.to_string());
     let names = widget_users::resolve(state, w, &ids).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for d in &rows {
-        let with = names[&other(d, me)].clone();
-        out.push(dialog_view(state, d, me, with, &names[me].name).await?);
-    }
-    Ok((out, more))
+    Ok((dialog_views(state, &rows, me, &names).await?, more))
 }
 
 async fn participant(
@@ -270,7 +287,7 @@ pub async fn mark_read(
     let (d, low) = participant(state, w, me, id).await?;
     let up_to = up_to.unwrap_or(d.last_message_id).min(d.last_message_id);
     store::dialogs::mark_read(&state.db, d.id, low, up_to).await?;
-    let read = (if low { d.read_low } else { d.read_high }).max(up_to);
+    let read = read_mark(&d, low).max(up_to);
     Ok(store::dialogs::unread(&state.db, d.id, me, read).await?)
 }
 

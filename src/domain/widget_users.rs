@@ -41,7 +41,7 @@ pub struct SiteUser {
 }
 
 impl SiteUser {
-    fn fallback(user_id: &str) -> Self {
+    pub(crate) fn fallback(user_id: &str) -> Self {
         Self {
             user_id: user_id.to_string(),
             name: format!("User {user_id}"),

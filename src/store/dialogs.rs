@@ -1,8 +1,10 @@
 //! Direct dialogs between two site users of a widget, and their messages.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, sea_query::Expr,
 };
 
 use super::{
@@ -127,19 +129,56 @@ pub async fn unread(
     reader: &str,
     read: i64,
 ) -> Result<u64, DbErr> {
-    dialog_message::Entity::find()
-        .filter(dialog_message::Column::DialogId.eq(dialog_id))
-        .filter(dialog_message::Column::Id.gt(read))
-        .filter(dialog_message::Column::SenderUserId.ne(reader))
-        .count(db)
-        .await
+    let counts = unread_counts(db, reader, &[(dialog_id, read)]).await?;
+    Ok(counts.get(&dialog_id).copied().unwrap_or(0))
 }
 
-pub async fn message(
+/// For each `(dialog id, read mark)`, the messages from the other side after the mark, in one
+/// query for a whole page of dialogs. Dialogs with none are absent from the map.
+pub async fn unread_counts(
     db: &impl ConnectionTrait,
-    id: i64,
-) -> Result<Option<dialog_message::Model>, DbErr> {
-    dialog_message::Entity::find_by_id(id).one(db).await
+    reader: &str,
+    marks: &[(i64, i64)],
+) -> Result<HashMap<i64, u64>, DbErr> {
+    if marks.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let after_mark = marks.iter().fold(Condition::any(), |any, &(dialog, read)| {
+        any.add(
+            Condition::all()
+                .add(dialog_message::Column::DialogId.eq(dialog))
+                .add(dialog_message::Column::Id.gt(read)),
+        )
+    });
+    let rows: Vec<(i64, i64)> = dialog_message::Entity::find()
+        .select_only()
+        .column(dialog_message::Column::DialogId)
+        .column_as(dialog_message::Column::Id.count(), "unread")
+        .filter(dialog_message::Column::SenderUserId.ne(reader))
+        .filter(after_mark)
+        .group_by(dialog_message::Column::DialogId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(dialog, n)| (dialog, u64::try_from(n).unwrap_or(0)))
+        .collect())
+}
+
+/// The messages with these ids, by id (one query for a page of dialogs' last messages).
+pub async fn messages_by_id(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, dialog_message::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found = dialog_message::Entity::find()
+        .filter(dialog_message::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(found.into_iter().map(|m| (m.id, m)).collect())
 }
 
 /// A dialog's messages, newest first, older than `before`, at most `limit + 1`.

@@ -686,6 +686,76 @@ async fn direct_dialogs_are_live_with_unread_counts_and_history() {
     .await;
     let first = next_of(&mut carol_socket, "message").await;
     assert_eq!(first["message"]["text"], "hi Carol", "{first}");
+
+    // Several dialogs in one list: each keeps its own unread count and last message (they
+    // are read for the whole page at once).
+    let (_, d4) = widget_call(
+        &app,
+        &id,
+        &carol,
+        Method::POST,
+        "/dialogs",
+        Some(json!({"userId": 2})),
+    )
+    .await;
+    let carol_bob = format!("/dialogs/{}/messages", d4["dialog"]["id"]);
+    for text in ["c0", "c1"] {
+        let (s, m) = widget_call(
+            &app,
+            &id,
+            &carol,
+            Method::POST,
+            &carol_bob,
+            Some(json!({"text": text})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{m}");
+    }
+    let summary = |list: &Value| -> Vec<(String, u64, String, String)> {
+        list["dialogs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["with"]["name"].as_str().unwrap().to_string(),
+                    d["unread"].as_u64().unwrap(),
+                    d["lastMessage"]["text"].as_str().unwrap().to_string(),
+                    d["lastMessage"]["fromName"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let row = |with: &str, unread: u64, text: &str, from: &str| {
+        (with.to_string(), unread, text.to_string(), from.to_string())
+    };
+    let (_, list) = widget_call(&app, &id, &bob, Method::GET, "/dialogs", None).await;
+    assert_eq!(
+        summary(&list),
+        vec![
+            row("Carol", 2, "c1", "Carol"),
+            row("Alice", 0, "private", "Bob")
+        ],
+        "{list}"
+    );
+    let (_, list) = widget_call(&app, &id, &alice, Method::GET, "/dialogs", None).await;
+    assert_eq!(
+        summary(&list),
+        vec![
+            row("Carol", 0, "hi Carol", "Alice"),
+            row("Bob", 1, "private", "Bob")
+        ],
+        "{list}"
+    );
+    let (_, list) = widget_call(&app, &id, &carol, Method::GET, "/dialogs", None).await;
+    assert_eq!(
+        summary(&list),
+        vec![
+            row("Bob", 0, "c1", "Carol"),
+            row("Alice", 1, "hi Carol", "Alice")
+        ],
+        "{list}"
+    );
 }
 
 #[tokio::test]
