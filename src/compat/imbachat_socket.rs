@@ -31,7 +31,7 @@ pub async fn run(state: AppState, user: WidgetUser, socket: WebSocketStream) {
         return;
     }
     let kind = EventKind::DialogMessage.as_str();
-    let mut rooms = widget_rooms::keys(&state, &user.widget, &user.user_id)
+    let mut rooms = widget_rooms::LiveRooms::load(&state, &user.widget, &user.user_id)
         .await
         .unwrap_or_default();
     loop {
@@ -46,15 +46,10 @@ pub async fn run(state: AppState, user: WidgetUser, socket: WebSocketStream) {
                     if event.org_id != user.widget.org_id {
                         continue;
                     }
-                    let k = event.kind.as_str();
-                    if k == EventKind::ClientAdded.as_str() || k == EventKind::ClientsRemoved.as_str()
-                        || k == EventKind::RoomRemoved.as_str()
-                    {
-                        if let Ok(fresh) = widget_rooms::keys(&state, &user.widget, &user.user_id).await {
-                            rooms = fresh;
-                        }
-                        continue;
+                    if let Err(e) = rooms.follow(&state, &user.widget, &user.user_id, &event).await {
+                        tracing::warn!(error = %e, "widget socket could not update its rooms");
                     }
+                    let k = event.kind.as_str();
                     if k == EventKind::ChatMessage.as_str() && rooms.contains(&event.order_key()) {
                         let m = &event.payload["message"];
                         let out = json!({
@@ -90,6 +85,11 @@ pub async fn run(state: AppState, user: WidgetUser, socket: WebSocketStream) {
                     }
                 }
                 Err(RecvError::Lagged(missed)) => {
+                    // The missed events may have added or removed the user's rooms.
+                    let fresh = widget_rooms::LiveRooms::load(&state, &user.widget, &user.user_id);
+                    if let Ok(fresh) = fresh.await {
+                        rooms = fresh;
+                    }
                     // The widget reloads its dialogs to catch up.
                     let m = json!({"type": "lagged", "missed": missed});
                     if sink.send(Message::Text(m.to_string())).await.is_err() {

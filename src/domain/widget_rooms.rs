@@ -3,12 +3,13 @@
 //! that peer.
 use std::collections::HashSet;
 
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::chat::{self, MessageView, Sender};
 use crate::{
     error::{Error, Result},
-    events::tx::WriteTx,
+    events::{Event, EventKind, tx::WriteTx},
     state::AppState,
     store::{
         self,
@@ -53,13 +54,62 @@ pub async fn list(state: &AppState, w: &widget::Model, me: &str) -> Result<Vec<W
         .collect())
 }
 
-/// `domain/name` keys of the user's rooms (for the live channel).
-pub async fn keys(state: &AppState, w: &widget::Model, me: &str) -> Result<HashSet<String>> {
-    Ok(list(state, w, me)
-        .await?
-        .into_iter()
-        .map(|r| r.room)
-        .collect())
+/// The user's rooms as a live channel keeps them: `domain/name` keys and the user's peers
+/// there. Kept up to date from the org's events, going to the database only when an event
+/// may concern the user, so a busy org does not cost every open widget a query per join.
+#[derive(Debug, Default)]
+pub struct LiveRooms {
+    keys: HashSet<String>,
+    peers: HashSet<Uuid>,
+}
+
+impl LiveRooms {
+    pub async fn load(state: &AppState, w: &widget::Model, me: &str) -> Result<Self> {
+        let rooms = list(state, w, me).await?;
+        Ok(Self {
+            peers: rooms.iter().map(|r| r.peer_id).collect(),
+            keys: rooms.into_iter().map(|r| r.room).collect(),
+        })
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.keys.contains(key)
+    }
+
+    /// Follow one event of the widget's org: a removed room is dropped; a peer added for
+    /// this user, or one of the user's peers removed, reloads the set (the user may hold
+    /// another peer in the same room); anything else changes nothing.
+    pub async fn follow(
+        &mut self,
+        state: &AppState,
+        w: &widget::Model,
+        me: &str,
+        event: &Event,
+    ) -> Result<()> {
+        let peer_id = |client: &Value| client["id"].as_str().and_then(|id| id.parse().ok());
+        let reload = match EventKind::parse(&event.kind) {
+            Some(EventKind::RoomRemoved) => {
+                self.keys.remove(&event.order_key());
+                false
+            }
+            Some(EventKind::ClientsRemoved) => {
+                event.payload["clients"].as_array().is_some_and(|c| {
+                    c.iter()
+                        .filter_map(peer_id)
+                        .any(|p| self.peers.contains(&p))
+                })
+            }
+            Some(EventKind::ClientAdded) => match peer_id(&event.payload["client"]) {
+                Some(p) => store::peers::site_user_of(&state.db, p).await?.as_deref() == Some(me),
+                None => false,
+            },
+            _ => false,
+        };
+        if reload {
+            *self = Self::load(state, w, me).await?;
+        }
+        Ok(())
+    }
 }
 
 async fn membership(

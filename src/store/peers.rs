@@ -14,6 +14,17 @@ pub async fn insert(db: &impl ConnectionTrait, peer: ActiveModel) -> Result<Mode
     peer.insert(db).await
 }
 
+/// The site user a peer was admitted for, if any (`None` also for an unknown peer).
+pub async fn site_user_of(
+    db: &impl ConnectionTrait,
+    peer_id: Uuid,
+) -> Result<Option<String>, DbErr> {
+    Ok(Entity::find_by_id(peer_id)
+        .one(db)
+        .await?
+        .and_then(|p| p.site_user_id))
+}
+
 /// Peers still in the given rooms, oldest first.
 pub async fn active_in_rooms(
     db: &impl ConnectionTrait,

@@ -8,7 +8,7 @@ use sha2::Sha256;
 
 use crate::{
     helpers::{TestApp, assert_problem, read},
-    realtime::{Socket, next_of},
+    realtime::{Socket, next, next_of},
     site::{self, Mode, Site},
 };
 
@@ -927,4 +927,49 @@ async fn a_peer_admitted_for_a_site_user_sees_the_room_chat_in_the_widget() {
     assert_problem(s, &b, StatusCode::NOT_FOUND, "room_not_found");
     let (_, rooms) = widget_call(&app, &id, &alice, Method::GET, "/rooms", None).await;
     assert_eq!(rooms["rooms"], json!([]));
+
+    // Nor does her open widget receive the room's messages any more: the next thing it
+    // pushes after one is Bob's dialog message.
+    let (s, _) = app
+        .call(
+            &t,
+            Method::POST,
+            &app.org_path("/rooms/localhost/lobby/messages"),
+            Some(json!({"displayName": "Host", "text": "after you left"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, d) = widget_call(
+        &app,
+        &id,
+        &bob,
+        Method::POST,
+        "/dialogs",
+        Some(json!({"userId": 1})),
+    )
+    .await;
+    let (s, _) = widget_call(
+        &app,
+        &id,
+        &bob,
+        Method::POST,
+        &format!("/dialogs/{}/messages", d["dialog"]["id"]),
+        Some(json!({"text": "marker"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut room_texts = Vec::new();
+    loop {
+        let m = next(&mut alice_socket)
+            .await
+            .expect("the socket stays open");
+        if m["type"] == "message" && m["message"]["text"] == "marker" {
+            break;
+        }
+        if m["type"] == "roomMessage" {
+            room_texts.push(m["message"]["text"].as_str().unwrap().to_string());
+        }
+    }
+    // Her own message was pushed while she was a peer; nothing after she left.
+    assert_eq!(room_texts, ["Hello all"]);
 }
