@@ -1,7 +1,7 @@
 //! Room chats in the chat widget: a site user who is a peer in a room of the widget's org
 //! (admitted with `siteUserId`) sees that room's chat in their widget and writes there as
 //! that peer.
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -30,15 +30,22 @@ async fn memberships(
     w: &widget::Model,
     me: &str,
 ) -> Result<Vec<(peer::Model, room::Model, domain::Model)>> {
-    let mut out = Vec::new();
-    for (peer, room) in store::peers::active_for_site_user(&state.db, me).await? {
-        if let Some(d) = store::domains::find_by_id(&state.db, room.domain_id).await?
-            && d.org_id == w.org_id
-        {
-            out.push((peer, room, d));
-        }
-    }
-    Ok(out)
+    let peers = store::peers::active_for_site_user(&state.db, me).await?;
+    let domain_ids: Vec<Uuid> = peers.iter().map(|(_, r)| r.domain_id).collect();
+    // Only the widget's org's domains come back, so rooms elsewhere drop out below.
+    let domains: HashMap<Uuid, domain::Model> =
+        store::domains::find_many_in_org(&state.db, w.org_id, &domain_ids)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d))
+            .collect();
+    Ok(peers
+        .into_iter()
+        .filter_map(|(peer, room)| {
+            let d = domains.get(&room.domain_id)?.clone();
+            Some((peer, room, d))
+        })
+        .collect())
 }
 
 /// The rooms whose chat the user sees.

@@ -47,6 +47,22 @@ pub async fn list_for_org(
         .await
 }
 
+/// Those of `ids` that belong to the org, in one query.
+pub async fn find_many_in_org(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Entity::find()
+        .filter(Column::OrgId.eq(org_id))
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
 pub async fn find_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
     Entity::find_by_id(id).one(db).await
 }

@@ -849,8 +849,32 @@ async fn a_peer_admitted_for_a_site_user_sees_the_room_chat_in_the_widget() {
         .unwrap()
         .to_string();
 
+    // The same site user id admitted in another org's room is not hers in this widget.
+    let other = app.other_org("other", "other.example").await;
+    let ot = app.token_for(&other).await;
+    let other_rooms = format!("/v1/orgs/{}/rooms", other.org_id);
+    let (s, b) = app
+        .call(
+            &ot,
+            Method::POST,
+            &other_rooms,
+            Some(json!({"domain": "other.example", "name": "elsewhere"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = app
+        .call(
+            &ot,
+            Method::POST,
+            &format!("{other_rooms}/other.example/elsewhere/peers"),
+            Some(json!({"displayName": "Alice", "role": "user", "siteUserId": "1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+
     let (_, rooms) = widget_call(&app, &id, &alice, Method::GET, "/rooms", None).await;
     assert_eq!(rooms["rooms"][0]["room"], "localhost/lobby", "{rooms}");
+    assert_eq!(rooms["rooms"].as_array().unwrap().len(), 1, "{rooms}");
     let (_, none) = widget_call(&app, &id, &bob, Method::GET, "/rooms", None).await;
     assert_eq!(none["rooms"], json!([]));
 
