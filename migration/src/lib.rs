@@ -12,6 +12,7 @@ mod m20261126_000007_chat;
 mod m20261127_000008_widgets;
 mod m20261128_000009_admin_sessions;
 mod m20261129_000010_operations;
+mod m20261130_000011_bridge_status;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_widgets::Migration),
             Box::new(m20261128_000009_admin_sessions::Migration),
             Box::new(m20261129_000010_operations::Migration),
+            Box::new(m20261130_000011_bridge_status::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod booking_changes;
 pub mod booking_schedule;
 pub mod bookings;
+pub mod bridge_status;
 pub mod cached_reads;
 pub mod chat;
 pub mod chat_bridge;

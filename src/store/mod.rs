@@ -3,6 +3,7 @@
 pub mod admins;
 pub mod audit;
 pub mod bookings;
+pub mod bridge_status;
 pub mod change_watch;
 pub mod chat;
 pub mod clients;

@@ -3,7 +3,8 @@
 //!
 //! One node bridges at a time: on Postgres the node holding an advisory lock (on a connection
 //! kept for the purpose) is the leader, the others wait; on SQLite there is one node. The
-//! bridge's state is kept here for `/readyz` and the API.
+//! bridge's state is kept here for `/readyz`; the bridging node also writes it to the
+//! database (`domain::bridge_status`) for the API on every node.
 use std::{
     sync::{Arc, RwLock},
     time::Duration,
@@ -18,11 +19,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::state::AppState;
 
+mod connector;
 mod incoming;
 mod session;
 
 /// Advisory lock key of the bridge leader ("meetplane xmpp").
-const LEADER_LOCK: i64 = 0x6d70_786d_7070;
+pub const LEADER_LOCK: i64 = 0x6d70_786d_7070;
 /// Pause before trying to become leader again, or after a lost lock connection.
 const RETRY: Duration = Duration::from_secs(2);
 
@@ -38,6 +40,8 @@ pub struct BridgeStatus {
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
     pub connected_since: Option<DateTime<Utc>>,
+    /// This node bridges (holds the leadership).
+    pub leader: bool,
 }
 
 /// The bridge status of this node, shared with the HTTP side.
@@ -102,12 +106,9 @@ pub async fn run(state: AppState, cancel: CancellationToken) {
             }
         };
         tracing::info!(jid = %xmpp.jid, "this node bridges XMPP");
+        state.bridge.update(|s| s.leader = true);
         session::run(&state, &xmpp, &cancel, lock).await;
-        state.bridge.update(|s| {
-            s.state = "disconnected".into();
-            s.rooms_joined.clear();
-            s.connected_since = None;
-        });
+        state.bridge.update(|s| s.leader = false);
     }
 }
 

@@ -13,9 +13,7 @@ use std::{
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tokio_xmpp::{
-    Client, Event, IqRequest, Stanza, connect::DnsConfig, minidom::Element, xmlstream::Timeouts,
-};
+use tokio_xmpp::{Client, Event, IqRequest, Stanza, minidom::Element};
 use uuid::Uuid;
 use xmpp_parsers::{
     jid::{BareJid, Jid},
@@ -25,8 +23,16 @@ use xmpp_parsers::{
     presence::Presence,
 };
 
-use super::Leadership;
-use crate::{config::XmppConfig, domain::chat_bridge, state::AppState, store};
+use super::{
+    Leadership,
+    connector::{Dialer, SIGN_IN_GRACE},
+};
+use crate::{
+    config::XmppConfig,
+    domain::{bridge_status, chat_bridge},
+    state::AppState,
+    store,
+};
 
 /// How often bindings and pending messages are looked at without a wake-up (bindings made
 /// on other nodes, retries).
@@ -52,24 +58,13 @@ pub(super) struct Session<'a> {
     pub(super) xmpp: &'a XmppConfig,
     pub(super) nick: String,
     pub(super) client: Client,
+    pub(super) dialer: Dialer,
     pub(super) online: bool,
     pub(super) rooms: HashMap<BareJid, Joined>,
     /// Messages sent but not yet reflected by their MUC.
     pub(super) in_flight: HashSet<i64>,
     /// Counts client replacements, so a late ping answer about an old client is ignored.
     pub(super) generation: u64,
-}
-
-/// A new client; it connects (and reconnects) in the background.
-fn connect(xmpp: &XmppConfig) -> Client {
-    let jid = Jid::from(xmpp.jid.clone());
-    let password = xmpp.password.expose().to_string();
-    match &xmpp.server {
-        Some(addr) => {
-            Client::new_plaintext(jid, password, DnsConfig::addr(addr), Timeouts::tight())
-        }
-        None => Client::new(jid, password),
-    }
 }
 
 pub(super) async fn run(
@@ -79,11 +74,14 @@ pub(super) async fn run(
     mut lock: Leadership,
 ) {
     state.bridge.update(|s| s.state = "connecting".into());
+    report(state).await;
+    let dialer = Dialer::new(state.bridge.clone(), state.clock.clone());
     let mut session = Session {
         state,
         xmpp,
         nick: xmpp.nick.clone(),
-        client: connect(xmpp),
+        client: dialer.client(xmpp),
+        dialer,
         online: false,
         rooms: HashMap::new(),
         in_flight: HashSet::new(),
@@ -111,15 +109,39 @@ pub(super) async fn run(
                     state.bridge.error(state.now(), "lost the bridge lock (database connection); stepping down");
                     break;
                 }
+                report(state).await;
                 session.ping(pong_tx.clone()).await;
                 if session.online {
                     session.rejoin().await;
+                } else if session.dialer.sign_in_overdue() {
+                    state.bridge.error(state.now(), format!(
+                        "reached the XMPP server, but signing in as {} did not complete within {} s (is the password right?); retrying",
+                        xmpp.jid, SIGN_IN_GRACE.as_secs()
+                    ));
                 }
             }
         }
     }
     session.leave_all().await;
     let _ = tokio::time::timeout(SEND_TIMEOUT, session.client.send_end()).await;
+    state.bridge.update(|s| {
+        s.state = "disconnected".into();
+        s.rooms_joined.clear();
+        s.connected_since = None;
+    });
+    // Said only while still the leader: a node that lost the lock may already have a
+    // successor whose report this would overwrite.
+    if lock.still_held().await {
+        report(state).await;
+    }
+}
+
+/// Write this node's status for the other nodes (at the start, with every ping and at the
+/// end of a term); a failure is logged and the next ping tries again.
+async fn report(state: &AppState) {
+    if let Err(e) = bridge_status::report(state).await {
+        tracing::warn!(error = ?e, "cannot write the xmpp bridge status");
+    }
 }
 
 impl Session<'_> {
@@ -148,6 +170,7 @@ impl Session<'_> {
             } => {
                 tracing::info!(%bound_jid, resumed, "xmpp bridge online");
                 self.online = true;
+                self.dialer.online();
                 let now = self.state.now();
                 self.state.bridge.update(|s| {
                     s.state = "connected".into();
@@ -178,7 +201,7 @@ impl Session<'_> {
     /// refuses, the client reconnects and asks again).
     pub(super) fn set_offline(&mut self, why: String) {
         self.online = false;
-        self.client = connect(self.xmpp);
+        self.client = self.dialer.client(self.xmpp);
         self.generation += 1;
         for room in self.rooms.values_mut() {
             room.confirmed = false;

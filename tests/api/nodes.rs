@@ -204,7 +204,7 @@ impl Drop for Node {
 }
 
 /// The Postgres server multi-node tests run against. In CI its absence is a failure.
-fn postgres_url() -> Option<String> {
+pub(crate) fn postgres_url() -> Option<String> {
     let url = std::env::var("MEETPLANE_TEST_DATABASE_URL")
         .ok()
         .or_else(|| std::env::var("MEETPLANE_TEST_POSTGRES_URL").ok())

@@ -4,12 +4,22 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 
+use meetplane::{
+    auth::seal::MasterKey,
+    clock::SystemClock,
+    config::Config,
+    store::bridge_status::{self, Report},
+    xmpp::LEADER_LOCK,
+};
 use reqwest::{Method, StatusCode};
+use sea_orm::sqlx::{self, Connection};
+use serde_json::Value;
 use sha2::{Digest, Sha512};
 
 use crate::{
     chat_bridge::{body, post},
-    helpers::TestApp,
+    helpers::{TestApp, TestDb},
+    nodes::postgres_url,
     prosody::{self, Person, Prosody, Seen},
     receiver::Receiver,
 };
@@ -50,6 +60,27 @@ fn callback_checksum_ok(python_json: &str, checksum: &str) -> bool {
     })
 }
 
+/// Configure the bridge's account on `prosody`.
+fn bridging_to(prosody: &Prosody) -> impl FnOnce(&mut Config) {
+    signing_in_to(prosody, "bridgepw")
+}
+
+fn signing_in_to(prosody: &Prosody, password: &str) -> impl FnOnce(&mut Config) {
+    let address = prosody.address();
+    let password = password.to_string();
+    move |c| {
+        let s = meetplane::config::Settings {
+            xmpp_jid: Some("bridge@localhost".into()),
+            xmpp_password: Some(password),
+            xmpp_server: Some(address),
+            ..Default::default()
+        };
+        c.chat.xmpp = meetplane::config::ChatConfig::from_settings(&s)
+            .unwrap()
+            .xmpp;
+    }
+}
+
 async fn send(app: &TestApp, user: &str, message: &str) {
     let python = format!(r#"{{"user_name": "{user}", "message": "{message}"}}"#);
     let (s, b) = post(
@@ -67,18 +98,10 @@ async fn bridges_both_ways_and_survives_a_prosody_restart() {
         return;
     }
     let mut prosody = Prosody::start(&[("bridge", "bridgepw"), ("alice", "alicepw")]).await;
-    let address = prosody.address();
-    let app = TestApp::spawn_configured(Arc::new(meetplane::clock::SystemClock), |c| {
-        let s = meetplane::config::Settings {
-            xmpp_jid: Some("bridge@localhost".into()),
-            xmpp_password: Some("bridgepw".into()),
-            xmpp_server: Some(address),
-            ..Default::default()
-        };
-        c.chat.xmpp = meetplane::config::ChatConfig::from_settings(&s)
-            .unwrap()
-            .xmpp;
-    })
+    let app = TestApp::spawn_configured(
+        Arc::new(meetplane::clock::SystemClock),
+        bridging_to(&prosody),
+    )
     .await;
     let receiver = Receiver::start().await;
     let start = format!(
@@ -134,6 +157,8 @@ async fn bridges_both_ways_and_survives_a_prosody_restart() {
     assert_eq!(ready["xmppBridge"]["state"], "connected", "{ready}");
     let (_, status) = app.call(&t, Method::GET, "/v1/chat-bridge", None).await;
     assert_eq!(status["roomsJoined"][0], ROOM, "{status}");
+    assert_eq!(status["bridgingHere"], true, "{status}");
+    assert_eq!(status["reportedAt"], Value::Null, "{status}");
 
     // Prosody goes away; a message sent meanwhile waits and arrives after the reconnect.
     drop(alice);
@@ -188,4 +213,148 @@ async fn bridges_both_ways_and_survives_a_prosody_restart() {
     alice.say(ROOM, "nobody bridges this").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.received().len(), 2, "nothing after the end");
+}
+
+/// GET /v1/chat-bridge on `app` until `wanted` holds (at most 30 s).
+async fn status_until(app: &TestApp, wanted: impl Fn(&Value) -> bool) -> Value {
+    let token = app.token().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (s, status) = app.call(&token, Method::GET, "/v1/chat-bridge", None).await;
+        assert_eq!(s, StatusCode::OK, "{status}");
+        if wanted(&status) {
+            return status;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the bridge status did not come: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn report(state: &str, reported_at: DateTime<Utc>) -> Report {
+    Report {
+        jid: "bridge@localhost".into(),
+        state: state.into(),
+        rooms_joined: format!(r#"["{ROOM}"]"#),
+        last_error: None,
+        last_error_at: None,
+        connected_since: Some(reported_at),
+        reported_at,
+    }
+}
+
+/// Two nodes on one Postgres: one bridges, and both answer with its status; when it stops,
+/// the other takes over.
+#[tokio::test]
+async fn every_node_shows_the_bridging_nodes_status() {
+    if !prosody::available() {
+        return;
+    }
+    let Some(url) = postgres_url() else {
+        return;
+    };
+    let prosody = Prosody::start(&[("bridge", "bridgepw")]).await;
+    let db = Arc::new(TestDb::create_postgres(&url).await);
+    // Someone else holds the bridge lock at first, so both nodes start as standbys.
+    let mut holder = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    let (held,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+        .bind(LEADER_LOCK)
+        .fetch_one(&mut holder)
+        .await
+        .unwrap();
+    assert!(held);
+    let key = MasterKey::generate();
+    let clock = Arc::new(SystemClock);
+    let a = TestApp::start_configured(
+        db.clone(),
+        key.clone(),
+        clock.clone(),
+        None,
+        bridging_to(&prosody),
+    )
+    .await;
+    let b = TestApp::start_configured(
+        db.clone(),
+        key,
+        clock,
+        Some(a.client.clone()),
+        bridging_to(&prosody),
+    )
+    .await;
+
+    // Nobody has reported lately: a report older than 30 s is from a node that is gone.
+    let standby = |s: &Value| s["state"] == "standby";
+    let status = status_until(&a, standby).await;
+    assert_eq!(status["bridgingHere"], false, "{status}");
+    assert_eq!(status["reportedAt"], Value::Null, "{status}");
+    let old = Utc::now() - chrono::Duration::seconds(31);
+    bridge_status::save(&a.state.db, report("connected", old))
+        .await
+        .unwrap();
+    let status = status_until(&a, |_| true).await;
+    assert_eq!(status["state"], "standby", "a stale report shows: {status}");
+
+    // The lock comes free: one node bridges, and the other shows that node's state.
+    holder.close().await.unwrap();
+    let start = format!(r#"{{"jid_room": "{ROOM}"}}"#);
+    let (s, b_) = post(
+        &a,
+        "/api/startChatForRoom",
+        body(&start, "startChatForRoom", &a.client.secret, now()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b_}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let (leader, other) = loop {
+        if a.state.bridge.get().leader {
+            break (a, b);
+        }
+        if b.state.bridge.get().leader {
+            break (b, a);
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no node bridges");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    bridge_in(&leader, ROOM, None).await;
+    let seen = status_until(&other, |s| {
+        s["state"] == "connected" && s["roomsJoined"][0] == ROOM
+    })
+    .await;
+    assert_eq!(seen["bridgingHere"], false, "{seen}");
+    assert!(seen["reportedAt"].is_string(), "{seen}");
+    assert_eq!(seen["roomsBridged"][0], ROOM, "{seen}");
+    let here = status_until(&leader, |_| true).await;
+    assert_eq!(here["bridgingHere"], true, "{here}");
+    assert_eq!(here["state"], "connected", "{here}");
+
+    // The bridging node stops; the other takes over.
+    leader.stop().await;
+    bridge_in(&other, ROOM, None).await;
+    let status = status_until(&other, |s| s["bridgingHere"] == true).await;
+    assert_eq!(status["state"], "connected", "{status}");
+    assert_eq!(status["reportedAt"], Value::Null, "{status}");
+}
+
+/// A refused sign-in is not left as "connecting" without a reason.
+#[tokio::test]
+async fn says_why_the_bridge_does_not_get_online() {
+    if !prosody::available() {
+        return;
+    }
+    let prosody = Prosody::start(&[("bridge", "bridgepw")]).await;
+    let app = TestApp::spawn_configured(
+        Arc::new(SystemClock),
+        signing_in_to(&prosody, "not the password"),
+    )
+    .await;
+    let status = status_until(&app, |s| !s["lastError"].is_null()).await;
+    assert_eq!(status["state"], "connecting", "{status}");
+    let error = status["lastError"].as_str().unwrap();
+    assert!(
+        error.contains("signing in as bridge@localhost did not complete"),
+        "{error}"
+    );
+    assert!(!error.contains("not the password"), "{error}");
 }

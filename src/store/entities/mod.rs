@@ -26,3 +26,4 @@ pub mod token_family;
 pub mod webhook;
 pub mod widget;
 pub mod widget_user;
+pub mod xmpp_bridge_status;

@@ -1,0 +1,133 @@
+//! How the bridge's client dials. tokio-xmpp reconnects by itself and tells its caller
+//! nothing until it is online (failures only go to its log), so the connector is wrapped to
+//! put why an attempt failed into the bridge's status, and to note when an attempt reached
+//! the server, so a sign-in that never completes can be reported too.
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use sasl::common::ChannelBinding;
+use tokio_xmpp::{
+    Client, Error,
+    connect::{DnsConfig, ServerConnector, StartTlsServerConnector, TcpServerConnector},
+    jid::Jid,
+    xmlstream::{PendingFeaturesRecv, Timeouts},
+};
+
+use super::StatusCell;
+use crate::{clock::Clock, config::XmppConfig};
+
+/// Signing in takes a round trip or three once the server is reached; an attempt still not
+/// online after this long has been refused (tokio-xmpp then waits and tries again).
+pub(super) const SIGN_IN_GRACE: Duration = Duration::from_secs(10);
+
+/// Makes the bridge's clients and remembers how their latest attempt went.
+#[derive(Debug, Clone)]
+pub(super) struct Dialer {
+    status: StatusCell,
+    clock: Arc<dyn Clock>,
+    /// When an attempt first reached the server since the client was last online; cleared
+    /// once online or reported.
+    reached: Arc<Mutex<Option<DateTime<Utc>>>>,
+}
+
+impl Dialer {
+    pub(super) fn new(status: StatusCell, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            status,
+            clock,
+            reached: Arc::default(),
+        }
+    }
+
+    /// A new client; it connects (and reconnects) in the background.
+    pub(super) fn client(&self, xmpp: &XmppConfig) -> Client {
+        let jid = Jid::from(xmpp.jid.clone());
+        let password = xmpp.password.expose().to_string();
+        match &xmpp.server {
+            Some(addr) => Client::new_with_connector(
+                jid,
+                password,
+                Reporting::new(self, TcpServerConnector::from(DnsConfig::addr(addr))),
+                Timeouts::tight(),
+            ),
+            None => {
+                let dns = DnsConfig::srv_default_client(xmpp.jid.domain().as_str());
+                Client::new_with_connector(
+                    jid,
+                    password,
+                    Reporting::new(self, StartTlsServerConnector::from(dns)),
+                    Timeouts::default(),
+                )
+            }
+        }
+    }
+
+    /// The client is online: the attempt that reached the server signed in.
+    pub(super) fn online(&self) {
+        if let Ok(mut reached) = self.reached.lock() {
+            *reached = None;
+        }
+    }
+
+    /// Whether an attempt reached the server more than `SIGN_IN_GRACE` ago without getting
+    /// online; each such attempt is reported once.
+    pub(super) fn sign_in_overdue(&self) -> bool {
+        let Ok(mut reached) = self.reached.lock() else {
+            return false;
+        };
+        let overdue = reached.is_some_and(|at| {
+            self.clock.now() - at > chrono::Duration::from_std(SIGN_IN_GRACE).unwrap_or_default()
+        });
+        if overdue {
+            *reached = None;
+        }
+        overdue
+    }
+}
+
+/// A connector that reports each attempt's outcome to its `Dialer`.
+#[derive(Debug, Clone)]
+struct Reporting<C> {
+    inner: C,
+    dialer: Dialer,
+}
+
+impl<C> Reporting<C> {
+    fn new(dialer: &Dialer, inner: C) -> Self {
+        Self {
+            inner,
+            dialer: dialer.clone(),
+        }
+    }
+}
+
+impl<C: ServerConnector + Sync> ServerConnector for Reporting<C> {
+    type Stream = C::Stream;
+
+    async fn connect(
+        &self,
+        jid: &Jid,
+        ns: &'static str,
+        timeouts: Timeouts,
+    ) -> Result<(PendingFeaturesRecv<Self::Stream>, ChannelBinding), Error> {
+        let result = self.inner.connect(jid, ns, timeouts).await;
+        let now = self.dialer.clock.now();
+        match &result {
+            Ok(_) => {
+                // The first attempt since online counts: later ones (tokio-xmpp retries
+                // after a refusal) must not keep postponing the report.
+                if let Ok(mut reached) = self.dialer.reached.lock() {
+                    reached.get_or_insert(now);
+                }
+            }
+            Err(e) => self
+                .dialer
+                .status
+                .error(now, format!("cannot reach the XMPP server: {e}")),
+        }
+        result
+    }
+}
