@@ -1,8 +1,16 @@
 //! The dashboard in headless Chromium: sign-in (bad, then good password), an API client's
 //! secret shown once, a room whose peer (opened by a session link in a second browser) appears
 //! live and is kicked, a booking conflict, and a webhook validated against a local receiver
-//! with its deliveries. Screenshots land in `target/test-artifacts/dashboard-*.png`.
-use std::time::{Duration, Instant};
+//! with its deliveries; the overview shows a chat bridge that cannot connect. Screenshots land in `target/test-artifacts/dashboard-*.png`.
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use meetplane::{
+    clock::SystemClock,
+    config::{ChatConfig, Settings},
+};
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -104,7 +112,21 @@ async fn an_admin_runs_meetplane_from_the_dashboard() {
     if !browser::available() {
         return;
     }
-    let app = TestApp::spawn().await;
+    // The chat bridge's account is on a server that is not there: the overview says so.
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let app = TestApp::spawn_configured(Arc::new(SystemClock), |c| {
+        let s = Settings {
+            xmpp_jid: Some("bridge@localhost".into()),
+            xmpp_password: Some("bridgepw".into()),
+            xmpp_server: Some(nowhere.to_string()),
+            ..Default::default()
+        };
+        c.chat.xmpp = ChatConfig::from_settings(&s).unwrap().xmpp;
+    })
+    .await;
     let index = app.request(Method::GET, "/").send().await.unwrap();
     let csp = index.headers()["content-security-policy"]
         .to_str()
@@ -158,6 +180,17 @@ async fn an_admin_runs_meetplane_from_the_dashboard() {
         contains("Overview"),
     )
     .await;
+    let bridge = wait_for(
+        &b,
+        "the chat bridge's failure",
+        &text_of("[data-testid=chat-bridge]"),
+        contains("Last error"),
+    )
+    .await;
+    assert!(
+        bridge.as_str().unwrap().contains("bridge@localhost"),
+        "{bridge}"
+    );
     screenshot(&b, "dashboard-overview").await;
 
     // An API client's secret is shown once.

@@ -1,7 +1,11 @@
 // What an admin wants at a glance: who is in a meeting now, what starts next, what is broken.
+import { useEffect } from "preact/hooks";
 import { api, must } from "../api/client";
 import { LiveBadge, useOrgEvents } from "../realtime";
-import { Async, Empty, Page, formatTime, useLoad, useSession } from "../ui";
+import { Async, Empty, ErrorBox, Page, formatTime, useLoad, useSession } from "../ui";
+
+/** How often the chat bridge's state is asked again (it sends no events). */
+const BRIDGE_POLL_MS = 10_000;
 
 export function Overview(_props: { params: string[] }) {
   const { orgId } = useSession();
@@ -100,7 +104,54 @@ export function Overview(_props: { params: string[] }) {
             }}
           </Async>
         </div>
+        <ChatBridgeCard />
       </div>
     </Page>
+  );
+}
+
+/** Green when connected, red when down or failing to connect, plain while it is on its way. */
+function badgeOf(b: { state: string; lastError?: string | null }) {
+  if (b.state === "connected") return "ok";
+  return (b.state === "connecting" || b.state === "standby") && !b.lastError ? "" : "failing";
+}
+
+/** The XMPP chat bridge, when one is configured: whether it is connected, and its last error. */
+function ChatBridgeCard() {
+  const bridge = useLoad(() => must(api.GET("/v1/chat-bridge")), []);
+  const { reload } = bridge;
+  useEffect(() => {
+    const timer = setInterval(reload, BRIDGE_POLL_MS);
+    return () => clearInterval(timer);
+  }, [reload]);
+  if (bridge.state === "loading" || (bridge.state === "ready" && bridge.data.state === "disabled")) return null;
+  return (
+    <div class="card" data-testid="chat-bridge">
+      <h2>XMPP chat bridge</h2>
+      {bridge.state === "error" ? (
+        <ErrorBox message={bridge.error} retry={reload} />
+      ) : (
+        <>
+          <p>
+            <span class={`badge ${badgeOf(bridge.data)}`}>{bridge.data.state}</span>{" "}
+            {bridge.data.jid}
+          </p>
+          {bridge.data.state === "connected" && (
+            <p class="muted">
+              In {bridge.data.roomsJoined.length} of {bridge.data.roomsBridged.length} bridged rooms
+              {bridge.data.connectedSince && `, connected since ${formatTime(bridge.data.connectedSince)}`}.
+            </p>
+          )}
+          {bridge.data.state === "standby" && (
+            <p class="muted">No node has reported bridging in the last 30 seconds.</p>
+          )}
+          {bridge.data.lastError && (
+            <p class="small" data-testid="chat-bridge-error">
+              Last error{bridge.data.lastErrorAt && ` (${formatTime(bridge.data.lastErrorAt)})`}: {bridge.data.lastError}
+            </p>
+          )}
+        </>
+      )}
+    </div>
   );
 }
