@@ -7,7 +7,7 @@ use prometheus::{
 };
 use sea_orm::DatabaseConnection;
 
-use crate::{error::Result, store};
+use crate::{error::Result, store, xmpp::BridgeStatus};
 
 /// Latency buckets in seconds: fine below 100 ms, where an API call should be.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -29,6 +29,8 @@ pub struct Metrics {
     outbox_depth: IntGauge,
     overdue: IntGauge,
     pool: IntGaugeVec,
+    bridge_connected: IntGauge,
+    bridge_rooms: IntGauge,
 }
 
 impl Default for Metrics {
@@ -123,6 +125,22 @@ impl Metrics {
             )
             .expect("valid"),
         );
+        let bridge_connected = register(
+            r,
+            IntGauge::new(
+                "xmpp_bridge_connected",
+                "1 when this node bridges XMPP and is connected, else 0 (summed over nodes: 1 when the bridge is up)",
+            )
+            .expect("valid"),
+        );
+        let bridge_rooms = register(
+            r,
+            IntGauge::new(
+                "xmpp_bridge_rooms_joined",
+                "MUCs this node's XMPP bridge is in",
+            )
+            .expect("valid"),
+        );
         Self {
             registry,
             http_requests,
@@ -133,6 +151,8 @@ impl Metrics {
             outbox_depth,
             overdue,
             pool,
+            bridge_connected,
+            bridge_rooms,
         }
     }
 
@@ -167,7 +187,12 @@ impl Metrics {
         &self,
         db: &DatabaseConnection,
         now: chrono::DateTime<chrono::Utc>,
+        bridge: &BridgeStatus,
     ) -> Result<String> {
+        self.bridge_connected
+            .set(i64::from(bridge.leader && bridge.state == "connected"));
+        self.bridge_rooms
+            .set(i64::try_from(bridge.rooms_joined.len()).unwrap_or(i64::MAX));
         let depth = store::deliveries::pending_count(db).await?;
         self.outbox_depth
             .set(i64::try_from(depth).unwrap_or(i64::MAX));

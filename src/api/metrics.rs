@@ -120,7 +120,11 @@ pub async fn metrics(req: &Request, state: Data<&AppState>) -> Response {
             .as_response();
         }
     }
-    match state.metrics.render(&state.db, state.now()).await {
+    match state
+        .metrics
+        .render(&state.db, state.now(), &state.bridge.get())
+        .await
+    {
         Ok(text) => text
             .with_content_type("text/plain; version=0.0.4; charset=utf-8")
             .into_response(),

@@ -159,6 +159,13 @@ async fn bridges_both_ways_and_survives_a_prosody_restart() {
     assert_eq!(status["roomsJoined"][0], ROOM, "{status}");
     assert_eq!(status["bridgingHere"], true, "{status}");
     assert_eq!(status["reportedAt"], Value::Null, "{status}");
+    let metrics = app.request(Method::GET, "/metrics").send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    assert!(
+        metrics.contains("\nmeetplane_xmpp_bridge_connected 1\n")
+            && metrics.contains("\nmeetplane_xmpp_bridge_rooms_joined 1\n"),
+        "{metrics}"
+    );
 
     // Prosody goes away; a message sent meanwhile waits and arrives after the reconnect.
     drop(alice);
@@ -357,4 +364,10 @@ async fn says_why_the_bridge_does_not_get_online() {
         "{error}"
     );
     assert!(!error.contains("not the password"), "{error}");
+    let metrics = app.request(Method::GET, "/metrics").send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    assert!(
+        metrics.contains("\nmeetplane_xmpp_bridge_connected 0\n"),
+        "{metrics}"
+    );
 }
