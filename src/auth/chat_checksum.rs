@@ -32,16 +32,44 @@ pub fn signed_body(call: &str, fields: &[(&str, &str)], secret: &str, unix_secon
     dumps(&PyValue::Dict(items))
 }
 
-/// Whether `given` was made with `secret` at a second in `now - delta ..= now + delta`.
-pub fn verify(call: &str, json: &str, secret: &str, given: &str, now: i64, delta: i64) -> bool {
-    let given = given.trim().to_ascii_lowercase();
-    let mut found = false;
-    // Every second is checked (no early exit), so timing does not tell which one matched.
-    for t in now - delta..=now + delta {
-        let expected = compute(call, json, secret, t);
-        found |= bool::from(expected.as_bytes().ct_eq(given.as_bytes()));
+/// A checksum to check against candidate secrets. The call and body are hashed once, so
+/// trying many secrets (a caller that names no client, see `domain::chat_bridge_auth`) costs
+/// a short hash per secret and second rather than the whole body again each time.
+pub struct Checksum {
+    /// SHA-512 state after `call + json`.
+    covered: Sha512,
+    /// The digest the caller sent; `None` when it is not 128 hex digits (nothing matches).
+    given: Option<[u8; 64]>,
+}
+
+impl Checksum {
+    pub fn new(call: &str, json: &str, given: &str) -> Self {
+        let mut covered = Sha512::new();
+        covered.update(call.as_bytes());
+        covered.update(json.as_bytes());
+        let mut digest = [0u8; 64];
+        let given = hex::decode_to_slice(given.trim(), &mut digest)
+            .ok()
+            .map(|()| digest);
+        Self { covered, given }
     }
-    found
+
+    /// Whether it was made with `secret` at a second in `now - delta ..= now + delta`.
+    pub fn made_with(&self, secret: &str, now: i64, delta: i64) -> bool {
+        let Some(given) = &self.given else {
+            return false;
+        };
+        let mut keyed = self.covered.clone();
+        keyed.update(secret.as_bytes());
+        let mut found = false;
+        // Every second is checked (no early exit), so timing does not tell which one matched.
+        for t in now - delta..=now + delta {
+            let mut h = keyed.clone();
+            h.update(t.to_string().as_bytes());
+            found |= bool::from(h.finalize().as_slice().ct_eq(given));
+        }
+        found
+    }
 }
 
 #[cfg(test)]
@@ -49,6 +77,10 @@ mod tests {
     use super::*;
 
     const JSON: &str = r#"{"jid_room": "talk@conference.localhost"}"#;
+
+    fn verify(call: &str, json: &str, secret: &str, given: &str, now: i64, delta: i64) -> bool {
+        Checksum::new(call, json, given).made_with(secret, now, delta)
+    }
 
     /// Computed independently with Python: `hashlib.sha512(("startChatForRoom" + json +
     /// "change_me" + "1700000000").encode()).hexdigest()`.
@@ -110,5 +142,39 @@ mod tests {
         assert!(!verify("endChatForRoom", JSON, "s3cret", &c, now, 5));
         assert!(!verify("startChatForRoom", "{}", "s3cret", &c, now, 5));
         assert!(!verify("startChatForRoom", JSON, "s3cret", "", now, 5));
+        assert!(!verify(
+            "startChatForRoom",
+            JSON,
+            "s3cret",
+            &c[..126],
+            now,
+            5
+        ));
+        assert!(!verify(
+            "startChatForRoom",
+            JSON,
+            "s3cret",
+            &format!("{c}00"),
+            now,
+            5
+        ));
+        assert!(verify(
+            "startChatForRoom",
+            JSON,
+            "s3cret",
+            &format!(" {c}\n"),
+            now,
+            5
+        ));
+    }
+
+    #[test]
+    fn one_checksum_against_several_secrets() {
+        let now = 1_700_000_000;
+        let c = compute("sendChatMessage", JSON, "second", now - 2);
+        let checksum = Checksum::new("sendChatMessage", JSON, &c);
+        assert!(!checksum.made_with("first", now, 5));
+        assert!(checksum.made_with("second", now, 5));
+        assert!(!checksum.made_with("second", now + 10, 5));
     }
 }

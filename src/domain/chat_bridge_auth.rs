@@ -24,8 +24,8 @@ pub async fn verify(
         .ok_or_else(|| Error::unauthenticated("missing_checksum", "the body has no checksum"))?;
     let now = state.now().timestamp();
     let delta = state.config.chat.time_delta.as_secs() as i64;
-    let matches =
-        |secret: &str| chat_checksum::verify(call, body_json, secret, checksum, now, delta);
+    let checksum = chat_checksum::Checksum::new(call, body_json, checksum);
+    let matches = |secret: &str| checksum.made_with(secret, now, delta);
 
     if let Some(api_key) = auth_id {
         let client = store::clients::find_by_api_key(&state.db, api_key.trim())
