@@ -51,20 +51,16 @@ pub async fn report(state: &AppState) -> Result<()> {
 /// else the bridging node's fresh report, else this node's standby.
 pub async fn view(state: &AppState) -> Result<BridgeView> {
     let own = state.bridge.get();
-    let jid = match own.jid.as_deref() {
-        Some(jid) if own.state == "standby" => jid,
-        _ => {
-            return Ok(BridgeView {
-                status: own,
-                reported_at: None,
-            });
+    let report = match own.jid.as_deref() {
+        Some(jid) if own.state == "standby" => {
+            let fresh_after = state.now() - REPORT_FRESH_FOR;
+            store::bridge_status::find(&state.db, jid)
+                .await?
+                .filter(|r| r.reported_at > fresh_after)
         }
+        _ => None,
     };
-    let fresh_after = state.now() - REPORT_FRESH_FOR;
-    let Some(report) = store::bridge_status::find(&state.db, jid)
-        .await?
-        .filter(|r| r.reported_at > fresh_after)
-    else {
+    let Some(report) = report else {
         return Ok(BridgeView {
             status: own,
             reported_at: None,
