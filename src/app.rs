@@ -75,6 +75,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
         metrics: Default::default(),
         limits,
         reads,
+        joins: Default::default(),
     }))
 }
 

@@ -8,7 +8,7 @@ use crate::{
     auth::{access_token::SigningKey, seal::Sealer},
     clock::Clock,
     config::Config,
-    domain::cached_reads::CachedReads,
+    domain::{cached_reads::CachedReads, session_joins::JoinQueue},
     events::bus::EventBus,
     metrics::Metrics,
     outbound::Outbound,
@@ -36,6 +36,8 @@ pub struct Inner {
     pub limits: RateLimits,
     /// Hot reads kept in memory while the database is unchanged.
     pub reads: CachedReads,
+    /// Session links waiting to be opened together.
+    pub joins: JoinQueue,
 }
 
 impl AppState {

@@ -26,6 +26,7 @@ pub mod room_model;
 pub mod rooms;
 pub mod server_keys;
 pub mod session_entries;
+pub mod session_joins;
 pub mod sessions;
 pub mod subscriptions;
 pub mod tokens;

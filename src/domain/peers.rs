@@ -1,6 +1,5 @@
 //! Who enters a room, with which role: the public link (password, host key, lock) or the
 //! org's own API client; and leaving. Every admission and departure is an event.
-use sea_orm::ActiveValue::Set;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -103,7 +102,24 @@ pub(super) async fn admit_in(
     entry: &Entry,
     site_user_id: Option<String>,
 ) -> Result<(PeerView, String)> {
-    let display_name = validate::display_text("displayName", display_name, 128)?;
+    let (peer, token) = admission(state, room, display_name, entry, site_user_id, tx.now())?;
+    store::peers::insert_many(tx.conn(), vec![peer.clone()]).await?;
+    let peer = admitted(tx, domain, room, peer).await?;
+    Ok((peer, token))
+}
+
+/// Decide whether `entry` admits into `room` (whose row the caller holds locked) and make the
+/// peer row and its token, without writing anything: the caller writes the row, then calls
+/// [`admitted`].
+pub(super) fn admission(
+    state: &AppState,
+    room: &room::Model,
+    display_name: &str,
+    entry: &Entry,
+    site_user_id: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(peer::Model, String)> {
+    let display_name = display_name_of(display_name)?;
     let role = decide_role(state, room, entry)?;
     // The headcount on the locked room row (kept with every admission and departure).
     let present = room.present_count;
@@ -118,31 +134,42 @@ pub(super) async fn admit_in(
     }
     let room_type = RoomType::from_code(i64::from(room.room_type))?;
     let token = random::token("mppt_");
-    let peer = store::peers::insert(
-        tx.conn(),
-        peer::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            room_id: Set(room.id),
-            peer_type: Set(peer_type(room_type, role)),
-            display_name: Set(display_name),
-            token_hash: Set(random::digest(&token)),
-            joined_at: Set(tx.now()),
-            left_at: Set(None),
-            left_reason: Set(None),
-            link_hash: Set(match entry {
-                Entry::Link { link_hash, .. } => Some(link_hash.clone()),
-                _ => None,
-            }),
-            site_user_id: Set(site_user_id),
+    let peer = peer::Model {
+        id: Uuid::new_v4(),
+        room_id: room.id,
+        peer_type: peer_type(room_type, role),
+        display_name,
+        token_hash: random::digest(&token),
+        joined_at: now,
+        left_at: None,
+        left_reason: None,
+        link_hash: match entry {
+            Entry::Link { link_hash, .. } => Some(link_hash.clone()),
+            _ => None,
         },
-    )
-    .await?;
+        site_user_id,
+    };
+    Ok((peer, token))
+}
+
+/// A peer's display name as given, checked.
+pub(super) fn display_name_of(given: &str) -> Result<String> {
+    validate::display_text("displayName", given, 128)
+}
+
+/// Count a written admission on the room and emit its `clientAdded`.
+pub(super) async fn admitted(
+    tx: &mut WriteTx,
+    domain: &domain::Model,
+    room: &mut room::Model,
+    peer: peer::Model,
+) -> Result<PeerView> {
     room.present_count += 1;
     let peer = PeerView::from(peer);
     let payload = payloads::client_added(&room.name, &peer);
     tx.emit_room(domain, room, EventKind::ClientAdded, payload)
         .await?;
-    Ok((peer, token))
+    Ok(peer)
 }
 
 async fn admit_locked(
@@ -191,7 +218,7 @@ pub async fn join(
             // Where the domain allows rooms outside the API (and no booking holds the name),
             // opening a room's link opens the room, and its opener is the host.
             let name = validate::room_name("name", name)?;
-            validate::display_text("displayName", display_name, 128)?;
+            display_name_of(display_name)?;
             match rooms::check_creation(&tx, &domain, &name, Origin::PublicLink).await {
                 // For a link, a room that may not open does not exist.
                 Err(Error::Forbidden { .. }) => return Err(Error::not_found("room")),

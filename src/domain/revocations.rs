@@ -115,3 +115,29 @@ pub(super) async fn after_kick(
     }
     Ok(())
 }
+
+/// What identifies a presented link for revocation checks.
+#[derive(Debug, Clone)]
+pub struct LinkFacts<'a> {
+    pub org_id: Uuid,
+    pub link_hash: &'a str,
+    pub jti: Option<&'a str>,
+    pub session_id: &'a str,
+    pub subscription_id: Uuid,
+    /// `iat` (or else `nbf`); a link without either counts as issued before any cutoff.
+    pub issued_at: Option<DateTime<Utc>>,
+}
+
+/// Whether the revocation `r` refuses the link: it names the link (its digest or `jti`), or
+/// its session or subscription with a cutoff after the link was issued.
+pub fn refuses(r: &link_revocation::Model, link: &LinkFacts<'_>) -> bool {
+    let before_cutoff = || match link.issued_at {
+        Some(t) => r.issued_before.is_some_and(|cutoff| cutoff > t),
+        None => true,
+    };
+    r.org_id == link.org_id
+        && (r.link_hash.as_deref() == Some(link.link_hash)
+            || (link.jti.is_some() && r.jti.as_deref() == link.jti)
+            || (r.session_id.as_deref() == Some(link.session_id) && before_cutoff())
+            || (r.subscription_id == Some(link.subscription_id) && before_cutoff()))
+}

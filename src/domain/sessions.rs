@@ -3,20 +3,17 @@
 //! the owner (an active subscription, not live in another session at the same time) as host,
 //! guests as users, within the org's session capacity.
 use chrono::{DateTime, Utc};
-use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use super::{
-    clients,
-    peers::{self, Entry},
-    room_model::{Origin, PeerView, Role, RoomType},
+    room_model::{Origin, PeerView, RoomType},
     rooms::{self, RoomSpec},
     validate,
 };
 use crate::{
     auth::{
         random,
-        session_link::{self, LinkClaims, LinkError, LinkRole},
+        session_link::{LinkClaims, LinkError},
     },
     error::{Error, Result},
     events::{EventKind, payloads, tx::WriteTx},
@@ -24,7 +21,6 @@ use crate::{
     store::{
         self,
         entities::{domain, room, session_entry},
-        revocations::LinkFacts,
     },
 };
 
@@ -37,7 +33,7 @@ pub fn room_name(sid: &str) -> String {
     }
 }
 
-fn link_error(e: LinkError) -> Error {
+pub(super) fn link_error(e: LinkError) -> Error {
     let message = e.to_string();
     match e {
         LinkError::TooLong => Error::bad_request("link_too_long", message),
@@ -68,124 +64,14 @@ pub struct Entered {
     pub rtn: Option<String>,
 }
 
-/// Check a session link at join time and, when it holds, admit its bearer.
+/// Check a session link at join time and, when it holds, admit its bearer (together with
+/// the links other callers open meanwhile; see [`super::session_joins`]).
 pub async fn enter(state: &AppState, token: &str) -> Result<Entered> {
-    let now = state.now();
-    let iss = session_link::issuer(token).map_err(link_error)?;
-    let client = store::clients::find_by_api_key(&state.db, &iss)
-        .await?
-        .filter(|c| c.revoked_at.is_none())
-        .ok_or_else(|| {
-            Error::unauthenticated("unknown_issuer", "iss names no active API client")
-        })?;
-    let secret = clients::secret_of(&state.sealer, &client)?;
-    let claims = session_link::verify(token, &secret, now).map_err(link_error)?;
-    let (org, domain) = store::orgs::with_default_domain(&state.db, client.org_id)
-        .await?
-        .ok_or(Error::not_found("domain"))?;
-    let link_hash = random::digest(token);
-
-    let mut tx = WriteTx::begin(state).await?;
-    // An owner's entries lock the subscription, so it cannot become live in two sessions at
-    // once; guests only read it (they need not wait for each other).
-    let subscription = if claims.role == LinkRole::Owner {
-        store::subscriptions::lock_active_by_ref(tx.conn(), org.id, &claims.reference).await?
-    } else {
-        store::subscriptions::find_active_by_ref(tx.conn(), org.id, &claims.reference).await?
-    };
-    let subscription = subscription.ok_or_else(|| {
-        Error::forbidden(
-            "inactive_subscription",
-            "no active subscription has this ref; the owner may not host",
-        )
-    })?;
-    let facts = LinkFacts {
-        link_hash: &link_hash,
-        jti: claims.jti.as_deref(),
-        session_id: &claims.sid,
-        subscription_id: subscription.id,
-        issued_at: claims.iat.or(claims.nbf),
-    };
-    if store::revocations::is_revoked(tx.conn(), org.id, &facts).await? {
-        return Err(Error::forbidden(
-            "link_revoked",
-            "this link has been revoked",
-        ));
-    }
-    if claims.role == LinkRole::Owner
-        && store::session_entries::owner_present_elsewhere(tx.conn(), subscription.id, &claims.sid)
-            .await?
-    {
-        return Err(Error::conflict(
-            "subscription_busy",
-            "the subscription is live in another session; one subscription hosts one session at a time",
-        ));
-    }
-    let name = room_name(&claims.sid);
-    let mut room = match store::rooms::find_live(tx.conn(), domain.id, &name, true).await? {
-        Some(room) => room,
-        None => {
-            open_session_room(
-                state,
-                &mut tx,
-                &domain,
-                &name,
-                &claims,
-                client.id,
-                org.session_capacity,
-            )
-            .await?
-        }
-    };
-    let role = match claims.role {
-        LinkRole::Owner => Role::Host,
-        LinkRole::Guest => Role::User,
-    };
-    let entry = Entry::Link {
-        role,
-        link_hash: link_hash.clone(),
-    };
-    let (peer, peer_token) =
-        peers::admit_in(state, &mut tx, &domain, &mut room, &claims.un, &entry, None).await?;
-    let entry_id = Uuid::new_v4();
-    let role_name = match claims.role {
-        LinkRole::Owner => "owner",
-        LinkRole::Guest => "guest",
-    };
-    store::session_entries::insert(
-        tx.conn(),
-        session_entry::ActiveModel {
-            id: Set(entry_id),
-            org_id: Set(org.id),
-            client_id: Set(client.id),
-            session_id: Set(claims.sid.clone()),
-            room_id: Set(room.id),
-            subscription_id: Set(subscription.id),
-            peer_id: Set(peer.id),
-            role: Set(role_name.to_string()),
-            name: Set(peer.display_name.clone()),
-            // The id of the issued peer token, never the token itself.
-            access_token_id: Set(format!("tok_{}", Uuid::new_v4().simple())),
-            link_hash: Set(link_hash),
-            entry_time: Set(now),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Entered {
-        entry_id,
-        org_id: org.id,
-        session_id: claims.sid,
-        role: role_name,
-        peer,
-        peer_token,
-        domain: domain.name,
-        room: name,
-        rtn: claims.rtn,
-    })
+    super::session_joins::enter(state, token).await
 }
 
-async fn open_session_room(
+/// Open the room of a new session; emits `roomCreated` and `sessionStarted`.
+pub(super) async fn open_session_room(
     state: &AppState,
     tx: &mut WriteTx,
     domain: &domain::Model,

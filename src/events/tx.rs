@@ -1,6 +1,8 @@
 //! A write transaction that records events: each event is written to the outbox, with one
 //! delivery per matching webhook, in the same transaction as the change it describes. After
 //! commit the node's bus learns of them.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseTransaction};
 use serde_json::Value;
@@ -14,7 +16,7 @@ use crate::{
     store::{
         self,
         connect::begin_write,
-        entities::{delivery, domain, event, room},
+        entities::{delivery, domain, event, room, webhook},
     },
 };
 
@@ -28,6 +30,19 @@ pub struct WriteTx {
     recorded: Vec<Event>,
     deliveries: usize,
     wake_bridge: bool,
+    deferred: Option<Deferred>,
+}
+
+/// The writes of a batch transaction, held until commit so that many changes share one
+/// statement per table (a round trip per change is what limits a busy Postgres).
+#[derive(Default)]
+struct Deferred {
+    /// The latest counters of each room an event was emitted for.
+    rooms: HashMap<Uuid, room::Model>,
+    events: Vec<event::ActiveModel>,
+    deliveries: Vec<delivery::ActiveModel>,
+    /// Webhooks by domain, read once per transaction (nothing in a batch changes them).
+    hooks: HashMap<Uuid, Vec<webhook::Model>>,
 }
 
 impl WriteTx {
@@ -38,7 +53,16 @@ impl WriteTx {
             recorded: Vec::new(),
             deliveries: 0,
             wake_bridge: false,
+            deferred: None,
         })
+    }
+
+    /// A transaction whose room counters, events and deliveries are written at commit, in
+    /// one statement each. Reads of those tables inside it do not see them before then.
+    pub async fn begin_batch(state: &AppState) -> Result<Self> {
+        let mut tx = Self::begin(state).await?;
+        tx.deferred = Some(Deferred::default());
+        Ok(tx)
     }
 
     pub fn conn(&self) -> &DatabaseTransaction {
@@ -60,7 +84,12 @@ impl WriteTx {
     ) -> Result<()> {
         room.event_seq += 1;
         // Also stores the headcount the caller changed, in the same statement.
-        store::rooms::set_counters(&self.txn, room).await?;
+        match &mut self.deferred {
+            Some(deferred) => {
+                deferred.rooms.insert(room.id, room.clone());
+            }
+            None => store::rooms::set_counters(&self.txn, room).await?,
+        }
         self.record(
             domain,
             Some((Some(room.id), room.name.clone())),
@@ -110,7 +139,8 @@ impl WriteTx {
     ) -> Result<()> {
         let now = self.now();
         let room_name = room.as_ref().map(|(_, name)| name.as_str());
-        let hooks: Vec<_> = store::webhooks::active_for_domain(&self.txn, domain.id)
+        let hooks: Vec<_> = self
+            .webhooks_of(domain.id)
             .await?
             .into_iter()
             .filter(|w| webhooks::matches(w, room_name, kind))
@@ -137,23 +167,19 @@ impl WriteTx {
             robots,
             created_at: now,
         };
-        store::events::insert(
-            &self.txn,
-            event::ActiveModel {
-                id: Set(event.id),
-                org_id: Set(event.org_id),
-                domain_id: Set(event.domain_id),
-                domain_name: Set(event.domain.clone()),
-                room_id: Set(event.room_id),
-                room_name: Set(event.room.clone()),
-                seq: Set(event.seq),
-                kind: Set(event.kind.clone()),
-                payload: Set(event.payload.to_string()),
-                robots: Set(serde_json::to_string(&event.robots).unwrap_or_else(|_| "[]".into())),
-                created_at: Set(now),
-            },
-        )
-        .await?;
+        let row = event::ActiveModel {
+            id: Set(event.id),
+            org_id: Set(event.org_id),
+            domain_id: Set(event.domain_id),
+            domain_name: Set(event.domain.clone()),
+            room_id: Set(event.room_id),
+            room_name: Set(event.room.clone()),
+            seq: Set(event.seq),
+            kind: Set(event.kind.clone()),
+            payload: Set(event.payload.to_string()),
+            robots: Set(serde_json::to_string(&event.robots).unwrap_or_else(|_| "[]".into())),
+            created_at: Set(now),
+        };
         let order_key = event.order_key();
         let rows: Vec<delivery::ActiveModel> = hooks
             .iter()
@@ -161,9 +187,30 @@ impl WriteTx {
             .map(|w| new_delivery(w.id, event.id, &order_key, now))
             .collect();
         self.deliveries += rows.len();
-        store::deliveries::insert_many(&self.txn, rows).await?;
+        match &mut self.deferred {
+            Some(deferred) => {
+                deferred.events.push(row);
+                deferred.deliveries.extend(rows);
+            }
+            None => {
+                store::events::insert(&self.txn, row).await?;
+                store::deliveries::insert_many(&self.txn, rows).await?;
+            }
+        }
         self.recorded.push(event);
         Ok(())
+    }
+
+    async fn webhooks_of(&mut self, domain_id: Uuid) -> Result<Vec<webhook::Model>> {
+        let Some(deferred) = &mut self.deferred else {
+            return Ok(store::webhooks::active_for_domain(&self.txn, domain_id).await?);
+        };
+        if let Some(hooks) = deferred.hooks.get(&domain_id) {
+            return Ok(hooks.clone());
+        }
+        let hooks = store::webhooks::active_for_domain(&self.txn, domain_id).await?;
+        deferred.hooks.insert(domain_id, hooks.clone());
+        Ok(hooks)
     }
 
     /// After commit, tell this node's XMPP bridge that messages wait to be sent.
@@ -182,12 +229,21 @@ impl WriteTx {
             return Ok(());
         };
         let row = new_delivery(webhook_id, event.id, &event.order_key(), self.now());
-        store::deliveries::insert_many(&self.txn, vec![row]).await?;
+        match &mut self.deferred {
+            Some(deferred) => deferred.deliveries.push(row),
+            None => store::deliveries::insert_many(&self.txn, vec![row]).await?,
+        }
         self.deliveries += 1;
         Ok(())
     }
 
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        if let Some(deferred) = self.deferred.take() {
+            let rooms: Vec<&room::Model> = deferred.rooms.values().collect();
+            store::rooms::set_counters_many(&self.txn, &rooms).await?;
+            store::events::insert_many(&self.txn, deferred.events).await?;
+            store::deliveries::insert_many(&self.txn, deferred.deliveries).await?;
+        }
         self.txn.commit().await?;
         if self.wake_bridge {
             self.state.bus.wake_bridge();

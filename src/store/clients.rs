@@ -28,6 +28,20 @@ pub async fn find_by_api_key(
         .await
 }
 
+/// The clients with these API keys (for a batch of session links).
+pub async fn find_by_api_keys(
+    db: &impl ConnectionTrait,
+    api_keys: &[&str],
+) -> Result<Vec<Model>, DbErr> {
+    if api_keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    Entity::find()
+        .filter(Column::ApiKey.is_in(api_keys.iter().copied()))
+        .all(db)
+        .await
+}
+
 pub async fn list_for_org(
     db: &impl ConnectionTrait,
     org_id: Uuid,

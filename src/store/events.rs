@@ -11,6 +11,14 @@ pub async fn insert(db: &impl ConnectionTrait, event: ActiveModel) -> Result<Mod
     event.insert(db).await
 }
 
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<ActiveModel>) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    Entity::insert_many(rows).exec_without_returning(db).await?;
+    Ok(())
+}
+
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
     Entity::find_by_id(id).one(db).await
 }

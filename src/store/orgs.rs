@@ -43,3 +43,24 @@ pub async fn with_default_domain(
         .await?;
     Ok(found.and_then(|(org, domain)| domain.map(|d| (org, d))))
 }
+
+/// Orgs with their default domains, in one query (for a batch of session links).
+pub async fn with_default_domains(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<(Model, super::entities::domain::Model)>, DbErr> {
+    use super::entities::domain;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = Entity::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .find_also_related(domain::Entity)
+        .filter(domain::Column::IsDefault.eq(true))
+        .all(db)
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(org, domain)| domain.map(|d| (org, d)))
+        .collect())
+}

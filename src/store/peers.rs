@@ -10,8 +10,14 @@ use super::entities::{
     room,
 };
 
-pub async fn insert(db: &impl ConnectionTrait, peer: ActiveModel) -> Result<Model, DbErr> {
-    peer.insert(db).await
+/// Write these peers (made whole by the caller) in one statement.
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<Model>) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let rows = rows.into_iter().map(|p| ActiveModel::from(p).reset_all());
+    Entity::insert_many(rows).exec_without_returning(db).await?;
+    Ok(())
 }
 
 /// The site user a peer was admitted for, if any (`None` also for an unknown peer).

@@ -1,7 +1,6 @@
-use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -28,48 +27,33 @@ pub async fn list(
         .await
 }
 
-/// What identifies a presented link for revocation checks.
-#[derive(Debug, Clone)]
-pub struct LinkFacts<'a> {
-    pub link_hash: &'a str,
-    pub jti: Option<&'a str>,
-    pub session_id: &'a str,
-    pub subscription_id: Uuid,
-    /// `iat` (or else `nbf`); a link without either counts as issued before any cutoff.
-    pub issued_at: Option<DateTime<Utc>>,
+/// What identifies presented links, for finding the revocations that may apply to them.
+#[derive(Debug, Clone, Default)]
+pub struct LinkKeys<'a> {
+    pub org_ids: Vec<Uuid>,
+    pub link_hashes: Vec<&'a str>,
+    pub jtis: Vec<&'a str>,
+    pub session_ids: Vec<&'a str>,
+    pub subscription_ids: Vec<Uuid>,
 }
 
-fn issued_before_cutoff(issued_at: Option<DateTime<Utc>>) -> Condition {
-    match issued_at {
-        Some(t) => Condition::all().add(Column::IssuedBefore.gt(t)),
-        None => Condition::all(),
-    }
-}
-
-pub async fn is_revoked(
+/// Every revocation of these orgs naming one of the links, `jti`s, sessions or subscriptions
+/// (whether a cutoff applies is for the caller to judge).
+pub async fn naming_any(
     db: &impl ConnectionTrait,
-    org_id: Uuid,
-    f: &LinkFacts<'_>,
-) -> Result<bool, DbErr> {
-    let mut any = Condition::any().add(Column::LinkHash.eq(f.link_hash));
-    if let Some(jti) = f.jti {
-        any = any.add(Column::Jti.eq(jti));
+    keys: &LinkKeys<'_>,
+) -> Result<Vec<Model>, DbErr> {
+    if keys.org_ids.is_empty() {
+        return Ok(Vec::new());
     }
-    any = any
-        .add(
-            Condition::all()
-                .add(Column::SessionId.eq(f.session_id))
-                .add(issued_before_cutoff(f.issued_at)),
-        )
-        .add(
-            Condition::all()
-                .add(Column::SubscriptionId.eq(f.subscription_id))
-                .add(issued_before_cutoff(f.issued_at)),
-        );
-    let n = Entity::find()
-        .filter(Column::OrgId.eq(org_id))
+    let any = Condition::any()
+        .add(Column::LinkHash.is_in(keys.link_hashes.iter().copied()))
+        .add(Column::Jti.is_in(keys.jtis.iter().copied()))
+        .add(Column::SessionId.is_in(keys.session_ids.iter().copied()))
+        .add(Column::SubscriptionId.is_in(keys.subscription_ids.iter().copied()));
+    Entity::find()
+        .filter(Column::OrgId.is_in(keys.org_ids.iter().copied()))
         .filter(any)
-        .count(db)
-        .await?;
-    Ok(n > 0)
+        .all(db)
+        .await
 }

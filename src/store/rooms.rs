@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -38,6 +38,33 @@ pub async fn find_live(
         query = query.lock_exclusive();
     }
     query.one(db).await
+}
+
+/// The live rooms with these `(domain, name)` keys, locked until the transaction ends like
+/// [`find_live`]'s; in id order, so that two batches lock them in the same order.
+pub async fn lock_live_many(
+    db: &impl ConnectionTrait,
+    keys: &[(Uuid, &str)],
+) -> Result<Vec<Model>, DbErr> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let any = keys
+        .iter()
+        .fold(Condition::any(), |any, (domain_id, name)| {
+            any.add(
+                Condition::all()
+                    .add(Column::DomainId.eq(*domain_id))
+                    .add(Column::Name.eq(*name)),
+            )
+        });
+    Entity::find()
+        .filter(any)
+        .filter(Column::RemovedAt.is_null())
+        .order_by_asc(Column::Id)
+        .lock_exclusive()
+        .all(db)
+        .await
 }
 
 /// Live rooms of an org (optionally one domain), with their domain names, by domain and name.
@@ -91,6 +118,39 @@ pub async fn set_counters(db: &impl ConnectionTrait, room: &Model) -> Result<(),
             sea_orm::sea_query::Expr::value(room.present_count),
         )
         .filter(Column::Id.eq(room.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// [`set_counters`] for several rooms in one statement.
+pub async fn set_counters_many(db: &impl ConnectionTrait, rooms: &[&Model]) -> Result<(), DbErr> {
+    let Some((first, rest)) = rooms.split_first() else {
+        return Ok(());
+    };
+    let when = |room: &Model| Column::Id.eq(room.id);
+    let (seq, present) = rest.iter().fold(
+        (
+            Expr::case(when(first), first.event_seq),
+            Expr::case(when(first), first.present_count),
+        ),
+        |(seq, present), room| {
+            (
+                seq.case(when(room), room.event_seq),
+                present.case(when(room), room.present_count),
+            )
+        },
+    );
+    Entity::update_many()
+        .col_expr(
+            Column::EventSeq,
+            seq.finally(Expr::col(Column::EventSeq)).into(),
+        )
+        .col_expr(
+            Column::PresentCount,
+            present.finally(Expr::col(Column::PresentCount)).into(),
+        )
+        .filter(Column::Id.is_in(rooms.iter().map(|r| r.id)))
         .exec(db)
         .await?;
     Ok(())

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, RelationDef,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use uuid::Uuid;
@@ -16,6 +16,14 @@ use super::{
 
 pub async fn insert(db: &impl ConnectionTrait, e: ActiveModel) -> Result<Model, DbErr> {
     e.insert(db).await
+}
+
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<ActiveModel>) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    Entity::insert_many(rows).exec_without_returning(db).await?;
+    Ok(())
 }
 
 /// Which entries to list: within `[from, to)`, of one session, of one role, and whose name
@@ -85,21 +93,27 @@ fn to_peer() -> RelationDef {
         .into()
 }
 
-/// Whether the subscription's owner is present in a session other than `sid` right now.
-pub async fn owner_present_elsewhere(
+/// The sessions in which these subscriptions' owners are present right now, as
+/// `(subscription, session)` pairs.
+pub async fn owners_present(
     db: &impl ConnectionTrait,
-    subscription_id: Uuid,
-    sid: &str,
-) -> Result<bool, DbErr> {
-    let n = Entity::find()
+    subscription_ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>, DbErr> {
+    if subscription_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Entity::find()
+        .select_only()
+        .column(Column::SubscriptionId)
+        .column(Column::SessionId)
+        .distinct()
         .join(JoinType::InnerJoin, to_peer())
-        .filter(Column::SubscriptionId.eq(subscription_id))
+        .filter(Column::SubscriptionId.is_in(subscription_ids.iter().copied()))
         .filter(Column::Role.eq("owner"))
-        .filter(Column::SessionId.ne(sid))
         .filter(peer::Column::LeftAt.is_null())
-        .count(db)
-        .await?;
-    Ok(n > 0)
+        .into_tuple()
+        .all(db)
+        .await
 }
 
 /// The session id whose entries admitted peers into this room.

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -64,17 +64,29 @@ pub async fn deactivate(
     active.update(db).await
 }
 
-/// The active subscription with this ref, locked for the transaction.
-pub async fn lock_active_by_ref(
+/// The active subscriptions with these `(org, ref)` keys, by id; with `lock`, their rows are
+/// locked until the transaction ends (in id order, so batches cannot deadlock each other).
+pub async fn active_by_refs(
     db: &impl ConnectionTrait,
-    org_id: Uuid,
-    reference: &str,
-) -> Result<Option<Model>, DbErr> {
-    Entity::find()
-        .filter(Column::OrgId.eq(org_id))
-        .filter(Column::Reference.eq(reference))
+    keys: &[(Uuid, &str)],
+    lock: bool,
+) -> Result<Vec<Model>, DbErr> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let any = keys.iter().fold(Condition::any(), |any, (org, reference)| {
+        any.add(
+            Condition::all()
+                .add(Column::OrgId.eq(*org))
+                .add(Column::Reference.eq(*reference)),
+        )
+    });
+    let mut query = Entity::find()
+        .filter(any)
         .filter(Column::Active.eq(true))
-        .lock_exclusive()
-        .one(db)
-        .await
+        .order_by_asc(Column::Id);
+    if lock {
+        query = query.lock_exclusive();
+    }
+    query.all(db).await
 }

@@ -27,6 +27,7 @@ mod realtime;
 mod receiver;
 mod restart;
 mod rooms;
+mod session_batches;
 mod sessions;
 mod site;
 mod webhooks;

@@ -1,0 +1,267 @@
+//! Session links opened together: the links that arrive while others are being written go in
+//! one transaction. Each is judged as if it had been opened alone after the ones before it,
+//! a refused link writes nothing, and a batch whose statement fails is redone link by link.
+use chrono::Utc;
+use meetplane::{
+    domain::{session_joins::enter_together, sessions::Entered},
+    error::Error,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::TestApp,
+    receiver::Receiver,
+    sessions::{guest_claims, open, owner_claims, pyjwt, subscribe},
+    webhooks::validated_webhook,
+};
+
+fn outcome(result: &Result<Entered, Error>) -> String {
+    match result {
+        Ok(entered) => format!("{} in {}", entered.role, entered.session_id),
+        Err(Error::NotFound { .. }) => "not_found".into(),
+        Err(Error::Invalid { field, .. }) => format!("invalid {field}"),
+        Err(
+            Error::BadRequest { code, .. }
+            | Error::Unauthenticated { code, .. }
+            | Error::Forbidden { code, .. }
+            | Error::Conflict { code, .. }
+            | Error::TooManyRequests { code, .. },
+        ) => code.to_string(),
+        Err(e) => format!("internal: {e:?}"),
+    }
+}
+
+fn link(app: &TestApp, sid: &str, role: &str, name: &str, reference: &str) -> String {
+    let mut claims = owner_claims(app, sid, reference);
+    claims["rle"] = role.into();
+    claims["un"] = name.into();
+    pyjwt(&claims, &app.client.secret, "HS256")
+}
+
+async fn set_session_capacity(app: &TestApp, t: &str, capacity: i64) {
+    let (s, b) = app
+        .call(
+            t,
+            Method::PATCH,
+            &app.org_path(""),
+            Some(json!({"sessionCapacity": capacity})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
+
+async fn session(app: &TestApp, t: &str, sid: &str) -> Value {
+    let (s, b) = app
+        .call(
+            t,
+            Method::GET,
+            &app.org_path(&format!("/sessions/{sid}")),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    b
+}
+
+fn count(v: &Value, key: &str) -> usize {
+    v["content"][key].as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn links_opened_together_are_each_judged_as_if_alone() {
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    let receiver = Receiver::start().await;
+    validated_webhook(&app, &t, &receiver, json!({})).await;
+    subscribe(&app, &t, "host").await;
+    set_session_capacity(&app, &t, 3).await;
+    let revoked = link(&app, "s3", "guest", "Revoked", "host");
+    let (s, r) = app
+        .call(
+            &t,
+            Method::POST,
+            &app.org_path("/link-revocations"),
+            Some(json!({"link": revoked})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let wrong_secret = pyjwt(&guest_claims(&app, "s3", "host"), "not the secret", "HS256");
+    let mut stranger = guest_claims(&app, "s3", "host");
+    stranger["iss"] = "mpk_nobody".into();
+    let stranger = pyjwt(&stranger, &app.client.secret, "HS256");
+
+    let links = [
+        link(&app, "s1", "guest", "G1", "host"),
+        link(&app, "s1", "owner", "Host", "host"),
+        link(&app, "s1", "guest", "G2", "host"),
+        // The session is full now: three of three.
+        link(&app, "s1", "guest", "G3", "host"),
+        // The owner became live in s1 earlier in this batch.
+        link(&app, "s2", "owner", "Host", "host"),
+        revoked,
+        wrong_secret,
+        link(&app, "s3", "guest", "G", "nobody"),
+        "garbage".to_string(),
+        stranger,
+        // Refused before its session's room would open.
+        link(&app, "s4", "guest", &"n".repeat(200), "host"),
+        link(&app, "s3", "guest", "G4", "host"),
+        link(&app, "s3", "guest", "G5", "host"),
+    ];
+    let tokens: Vec<&str> = links.iter().map(String::as_str).collect();
+    let results = enter_together(&app.state, &tokens).await;
+    let outcomes: Vec<String> = results.iter().map(outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            "guest in s1",
+            "owner in s1",
+            "guest in s1",
+            "room_full",
+            "subscription_busy",
+            "link_revoked",
+            "invalid_signature",
+            "inactive_subscription",
+            "malformed_link",
+            "unknown_issuer",
+            "invalid displayName",
+            "guest in s3",
+            "guest in s3",
+        ]
+    );
+
+    // What was written is what was answered, nothing more.
+    let s1 = session(&app, &t, "s1").await;
+    assert_eq!(count(&s1, "entries"), 3, "{s1}");
+    assert_eq!(count(&s1, "peers"), 3, "{s1}");
+    assert_eq!(count(&session(&app, &t, "s3").await, "entries"), 2);
+    let (s, _) = app
+        .call(&t, Method::GET, &app.org_path("/sessions/s4"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "no entry for the refused link");
+    let (s, _) = app
+        .call(&t, Method::GET, &app.org_path("/rooms/localhost/s4"), None)
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "no room opened for the refused link"
+    );
+
+    // Each room's events are numbered without gaps, and every one is delivered.
+    let received = receiver.wait_for(10).await;
+    let mut events: Vec<(String, String, i64)> = received
+        .iter()
+        .filter(|r| r.json["event"] != "validation")
+        .map(|r| {
+            (
+                r.json["room"].as_str().unwrap_or_default().to_string(),
+                r.json["event"].as_str().unwrap().to_string(),
+                r.json["seq"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    events.sort_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
+    let expected: Vec<(String, String, i64)> = [
+        ("s1", "roomCreated", 1),
+        ("s1", "sessionStarted", 2),
+        ("s1", "clientAdded", 3),
+        ("s1", "clientAdded", 4),
+        ("s1", "clientAdded", 5),
+        ("s3", "roomCreated", 1),
+        ("s3", "sessionStarted", 2),
+        ("s3", "clientAdded", 3),
+        ("s3", "clientAdded", 4),
+    ]
+    .into_iter()
+    .map(|(r, e, s)| (r.to_string(), e.to_string(), s))
+    .collect();
+    assert_eq!(events, expected, "{received:#?}");
+
+    // The peers' tokens work: the owner may leave, and the room's count follows.
+    let owner = results[1].as_ref().unwrap();
+    let left = app
+        .request(Method::POST, "/v1/rooms/localhost/s1/leave")
+        .bearer_auth(&owner.peer_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.status(), StatusCode::OK);
+    assert_eq!(count(&session(&app, &t, "s1").await, "peers"), 2);
+    let (s, _) = open(&app, &link(&app, "s1", "guest", "G6", "host")).await;
+    assert_eq!(s, StatusCode::OK, "a place came free");
+}
+
+#[tokio::test]
+async fn a_batch_whose_statement_fails_is_redone_link_by_link() {
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    subscribe(&app, &t, "host").await;
+    // A booking holds the room of session "booked": opening it is refused, which aborts
+    // the batch's transaction.
+    let start = (Utc::now() + chrono::TimeDelta::minutes(30)).to_rfc3339();
+    let (s, b) = app
+        .call(
+            &t,
+            Method::POST,
+            &app.org_path("/bookings"),
+            Some(json!({"domain": "localhost", "roomName": "booked", "startTime": start, "meetingOptions": {"duration": 30}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+
+    let links = [
+        link(&app, "a", "guest", "A", "host"),
+        link(&app, "booked", "guest", "B", "host"),
+        link(&app, "a", "guest", "C", "host"),
+        link(&app, "c", "owner", "Host", "host"),
+    ];
+    let tokens: Vec<&str> = links.iter().map(String::as_str).collect();
+    let outcomes: Vec<String> = enter_together(&app.state, &tokens)
+        .await
+        .iter()
+        .map(outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["guest in a", "room_booked", "guest in a", "owner in c"]
+    );
+    assert_eq!(count(&session(&app, &t, "a").await, "entries"), 2);
+    assert_eq!(count(&session(&app, &t, "c").await, "entries"), 1);
+    let (s, _) = app
+        .call(&t, Method::GET, &app.org_path("/sessions/booked"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn many_links_at_once_fill_a_session_exactly() {
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    subscribe(&app, &t, "host").await;
+    set_session_capacity(&app, &t, 10).await;
+    let links: Vec<String> = (0..40)
+        .map(|i| link(&app, "crowd", "guest", &format!("G{i}"), "host"))
+        .collect();
+    let answers = futures_util::future::join_all(links.iter().map(|l| open(&app, l))).await;
+    let admitted = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    let full = answers
+        .iter()
+        .filter(|(s, b)| *s == StatusCode::CONFLICT && b["code"] == "room_full")
+        .count();
+    assert_eq!((admitted, full), (10, 30), "{answers:?}");
+    let crowd = session(&app, &t, "crowd").await;
+    assert_eq!(count(&crowd, "peers"), 10, "{crowd}");
+    assert_eq!(count(&crowd, "entries"), 10, "{crowd}");
+    let (_, room) = app
+        .call(
+            &t,
+            Method::GET,
+            &app.org_path("/rooms/localhost/crowd"),
+            None,
+        )
+        .await;
+    // roomCreated, sessionStarted, then one clientAdded per admitted peer.
+    assert_eq!(room["content"]["seq"], 12, "{room}");
+}
