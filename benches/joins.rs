@@ -1,9 +1,12 @@
 //! Joining by session link, against the raw SQL the join runs. On Postgres (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`, or `MEETPLANE_BENCH_DATABASE_URL`), it drives
-//! `GET /v1/session/{jwt}` over HTTP with 64 concurrent clients, then runs the same statements
-//! through a raw sqlx pool of the same size with 64 concurrent tasks, and prints both rates,
-//! latencies and the ratio. `MEETPLANE_BENCH_JOINS` sets the number of joins (default 8,000).
-//! Without a reachable Postgres it prints what it needs and exits successfully.
+//! `GET /v1/session/{jwt}` over HTTP with 64 concurrent clients, then runs the statements
+//! raw through a sqlx pool of the same size: those of a join opened alone, one transaction
+//! per join, with 64 concurrent tasks (the server's statements before joins were batched);
+//! and those of a batch of joins, 64 per transaction, one after another (what the server
+//! runs now: one writer of batches per node). It prints the rates, latencies and both
+//! ratios. `MEETPLANE_BENCH_JOINS` sets the number of joins (default 8,000). Without a
+//! reachable Postgres it prints what it needs and exits successfully.
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -13,10 +16,10 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use meetplane::{
     app::Application,
-    auth::{random, seal::MasterKey, session_link},
+    auth::{seal::MasterKey, session_link},
     config::{Config, DatabaseUrl, Settings},
     domain::{clients, orgs, sessions, subscriptions},
-    store::connect::POOL_PING_AFTER_IDLE,
+    store::{connect::POOL_PING_AFTER_IDLE, tcp_nodelay},
 };
 use sea_orm::{
     ConnectionTrait,
@@ -26,6 +29,9 @@ use uuid::Uuid;
 
 const CONCURRENCY: usize = 64;
 const GUESTS_PER_SESSION: usize = 4;
+
+#[path = "joins/raw.rs"]
+mod raw;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
@@ -37,12 +43,26 @@ struct Figures {
     p99: Duration,
 }
 
-fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> Figures {
-    latencies.sort_unstable();
-    Figures {
-        rate: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50: percentile(&latencies, 0.5),
-        p99: percentile(&latencies, 0.99),
+/// Latencies and time spent, over the rounds of one kind.
+#[derive(Default)]
+struct Measured {
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Measured {
+    fn add(&mut self, latencies: Vec<Duration>, started: Instant) {
+        self.elapsed += started.elapsed();
+        self.latencies.extend(latencies);
+    }
+
+    fn figures(mut self) -> Figures {
+        self.latencies.sort_unstable();
+        Figures {
+            rate: self.latencies.len() as f64 / self.elapsed.as_secs_f64(),
+            p50: percentile(&self.latencies, 0.5),
+            p99: percentile(&self.latencies, 0.99),
+        }
     }
 }
 
@@ -115,11 +135,19 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CONCURRENCY)
         .build()?;
+    let db_port = url.port().unwrap_or(5432);
     let pool = Arc::new(
         // Checked out as the server's pool checks out (see `store::connect`).
         PgPoolOptions::new()
             .max_connections(pool_size)
             .test_before_acquire(false)
+            // With Nagle switched off like the server's (see `store::tcp_nodelay`).
+            .after_connect(move |_, _| {
+                Box::pin(async move {
+                    tcp_nodelay::database_sockets(db_port);
+                    Ok(())
+                })
+            })
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
                     if meta.idle_for >= POOL_PING_AFTER_IDLE {
@@ -131,16 +159,25 @@ async fn main() -> anyhow::Result<()> {
             .connect(url.as_str())
             .await?,
     );
-    let ids: (Uuid, Uuid) = sqlx::query_as("SELECT d.id, s.id FROM domains d, subscriptions s WHERE d.is_default AND s.org_id = d.org_id")
+    let (domain, subscription): (Uuid, Uuid) = sqlx::query_as("SELECT d.id, s.id FROM domains d, subscriptions s WHERE d.is_default AND s.org_id = d.org_id")
         .fetch_one(&*pool)
         .await?;
+    let ids = Arc::new(raw::Ids {
+        api_key: client.client.api_key.clone(),
+        client: client.client.id,
+        org,
+        domain,
+        subscription,
+    });
     // Interleaved rounds, so that a database growing during the run affects every kind alike.
-    let (mut api, mut direct, mut raw) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut api_time, mut direct_time, mut raw_time) =
-        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut api = Measured::default();
+    let mut direct = Measured::default();
+    let mut alone = Measured::default();
+    let mut together = Measured::default();
     let mut failed = 0;
     let half = joins / 2;
     let mut next = 1;
+    let sid = |i: usize| format!("s{}", i % sessions_n);
     for _round in 0..2 {
         let links: Vec<String> = (0..half).map(|i| link(i % sessions_n, next + i)).collect();
         next += half;
@@ -162,9 +199,8 @@ async fn main() -> anyhow::Result<()> {
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        api_time += started.elapsed();
         failed += results.iter().filter(|(_, ok)| !ok).count();
-        api.extend(results.into_iter().map(|(d, _)| d));
+        api.add(results.into_iter().map(|(d, _)| d).collect(), started);
 
         // The same joins without HTTP, for where the time goes.
         let links: Vec<String> = (0..half).map(|i| link(i % sessions_n, next + i)).collect();
@@ -182,23 +218,22 @@ async fn main() -> anyhow::Result<()> {
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        direct_time += started.elapsed();
-        direct.extend(results);
+        direct.add(results, started);
 
-        // The same statements, raw.
+        // The statements of joins opened alone, raw.
         let started = Instant::now();
         let results: Vec<Duration> = futures_util::stream::iter(0..half)
             .map(|i| {
-                let (pool, api_key) = (pool.clone(), client.client.api_key.clone());
+                let (pool, ids, sid) = (pool.clone(), ids.clone(), sid(i));
                 async move {
                     let t = Instant::now();
-                    raw_join(
+                    raw::join_alone(
                         &pool,
-                        &api_key,
-                        org,
-                        ids.0,
-                        ids.1,
-                        &format!("s{}", i % sessions_n),
+                        &ids.api_key,
+                        ids.org,
+                        ids.domain,
+                        ids.subscription,
+                        &sid,
                     )
                     .await
                     .expect("raw join");
@@ -208,32 +243,39 @@ async fn main() -> anyhow::Result<()> {
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        raw_time += started.elapsed();
-        raw.extend(results);
-    }
-    let api = figures(api, api_time);
-    let direct = figures(direct, direct_time);
-    let raw = figures(raw, raw_time);
+        alone.add(results, started);
 
+        // The statements of batches of joins, raw: every join of a batch waits for all of it.
+        let started = Instant::now();
+        let mut results = Vec::with_capacity(half);
+        for batch in (0..half).collect::<Vec<_>>().chunks(CONCURRENCY) {
+            let t = Instant::now();
+            let sids: Vec<String> = batch.iter().map(|&i| sid(i)).collect();
+            raw::joins_together(&pool, &ids, &sids).await?;
+            results.extend(std::iter::repeat_n(t.elapsed(), batch.len()));
+        }
+        together.add(results, started);
+    }
+    let api = api.figures();
+    let line = |label: &str, f: &Figures, note: &str| {
+        println!(
+            "{label:<26}{:>7.0} joins/s  p50 {:>6.1} ms  p99 {:>6.1} ms{note}",
+            f.rate,
+            ms(f.p50),
+            ms(f.p99)
+        )
+    };
+    line("join endpoint:", &api, &format!("  ({failed} failed)"));
+    line("without HTTP:", &direct.figures(), "");
+    let alone = alone.figures();
+    let together = together.figures();
+    line("raw SQL, joins alone:", &alone, "");
+    line("raw SQL, batches of 64:", &together, "");
     println!(
-        "join endpoint: {:>7.0} joins/s  p50 {:>6.1} ms  p99 {:>6.1} ms  ({failed} failed)",
-        api.rate,
-        ms(api.p50),
-        ms(api.p99)
+        "ratio: {:.2} of the raw rate of joins alone, {:.2} of raw batches",
+        api.rate / alone.rate,
+        api.rate / together.rate
     );
-    println!(
-        "without HTTP:  {:>7.0} joins/s  p50 {:>6.1} ms  p99 {:>6.1} ms",
-        direct.rate,
-        ms(direct.p50),
-        ms(direct.p99)
-    );
-    println!(
-        "raw SQL:       {:>7.0} joins/s  p50 {:>6.1} ms  p99 {:>6.1} ms",
-        raw.rate,
-        ms(raw.p50),
-        ms(raw.p99)
-    );
-    println!("ratio: {:.2} of the raw rate", api.rate / raw.rate);
 
     state.db.clone().close().await?;
     pool.close().await;
@@ -245,59 +287,4 @@ async fn main() -> anyhow::Result<()> {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// The statements a guest's join runs (as logged by sqlx), with equivalent parameters.
-async fn raw_join(
-    pool: &sqlx::PgPool,
-    api_key: &str,
-    org: Uuid,
-    domain: Uuid,
-    subscription: Uuid,
-    sid: &str,
-) -> anyhow::Result<()> {
-    let now = Utc::now();
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT * FROM api_clients WHERE api_key = $1 LIMIT 1")
-        .bind(api_key)
-        .fetch_optional(&mut *tx)
-        .await?;
-    sqlx::query("SELECT o.*, d.* FROM organisations o LEFT JOIN domains d ON d.org_id = o.id WHERE o.id = $1 AND d.is_default = $2 LIMIT 1")
-        .bind(org).bind(true).fetch_optional(&mut *tx).await?;
-    sqlx::query(
-        "SELECT * FROM subscriptions WHERE org_id = $1 AND ref = $2 AND active = $3 LIMIT 1",
-    )
-    .bind(org)
-    .bind("owner")
-    .bind(true)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let hash = random::digest(sid);
-    sqlx::query("SELECT COUNT(*) FROM link_revocations WHERE org_id = $1 AND (link_hash = $2 OR (session_id = $3) OR (subscription_id = $4))")
-        .bind(org).bind(&hash).bind(sid).bind(subscription).fetch_one(&mut *tx).await?;
-    let room: (Uuid, i64, i32) = sqlx::query_as("SELECT id, event_seq, present_count FROM rooms WHERE domain_id = $1 AND name = $2 AND removed_at IS NULL LIMIT 1 FOR UPDATE")
-        .bind(domain).bind(sid).fetch_one(&mut *tx).await?;
-    let peer = Uuid::new_v4();
-    sqlx::query("INSERT INTO peers (id, room_id, peer_type, display_name, token_hash, joined_at, left_at, left_reason, link_hash) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7) RETURNING *")
-        .bind(peer).bind(room.0).bind(2i16).bind("guest").bind(random::digest(&peer.to_string())).bind(now).bind(&hash)
-        .fetch_one(&mut *tx).await?;
-    sqlx::query("UPDATE rooms SET event_seq = $1, present_count = $2 WHERE id = $3")
-        .bind(room.1 + 1)
-        .bind(room.2 + 1)
-        .bind(room.0)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("SELECT * FROM webhooks WHERE domain_id = $1 AND status = $2 AND validated = $3 ORDER BY id").bind(domain).bind("active").bind(true).fetch_all(&mut *tx).await?;
-    // (The NOTIFY comes from the trigger on events, as for the endpoint.)
-    let event = Uuid::new_v4();
-    sqlx::query("INSERT INTO events (id, org_id, domain_id, domain_name, room_id, room_name, seq, kind, payload, robots, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *")
-        .bind(event).bind(org).bind(domain).bind("localhost").bind(room.0).bind(sid).bind(room.1 + 1).bind("clientAdded")
-        .bind(r#"{"room":{"name":"x"},"client":{"id":"x","type":2,"displayName":"guest"}}"#).bind("[]").bind(now)
-        .fetch_one(&mut *tx).await?;
-    sqlx::query("INSERT INTO session_entries (id, org_id, client_id, session_id, room_id, subscription_id, peer_id, role, name, access_token_id, link_hash, entry_time) SELECT $1, $2, c.id, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM api_clients c WHERE c.api_key = $12 RETURNING *")
-        .bind(Uuid::new_v4()).bind(org).bind(sid).bind(room.0).bind(subscription).bind(peer).bind("guest").bind("guest")
-        .bind(format!("tok_{}", Uuid::new_v4().simple())).bind(&hash).bind(now).bind(api_key)
-        .fetch_one(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(())
 }
