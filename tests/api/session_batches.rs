@@ -1,16 +1,23 @@
 //! Session links opened together: the links that arrive while others are being written go in
 //! one transaction. Each is judged as if it had been opened alone after the ones before it,
 //! a refused link writes nothing, and a batch whose statement fails is redone link by link.
+use std::{sync::Arc, time::Duration};
+
 use chrono::Utc;
 use meetplane::{
+    auth::seal::MasterKey,
+    clock::SystemClock,
     domain::{session_joins::enter_together, sessions::Entered},
     error::Error,
 };
 use reqwest::{Method, StatusCode};
+use sea_orm::sqlx::{self, Connection};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::{
-    helpers::TestApp,
+    helpers::{TestApp, TestDb},
+    nodes::postgres_url,
     receiver::Receiver,
     sessions::{guest_claims, open, owner_claims, pyjwt, subscribe},
     webhooks::validated_webhook,
@@ -264,4 +271,84 @@ async fn many_links_at_once_fill_a_session_exactly() {
         .await;
     // roomCreated, sessionStarted, then one clientAdded per admitted peer.
     assert_eq!(room["content"]["seq"], 12, "{room}");
+}
+
+/// Another node opens a session's room at the same moment as a batch that needs it: the
+/// batch's insert of the room waits for the other's, fails on the unique name once the other
+/// commits, and the batch is redone link by link into the room the other node opened. (One
+/// link at a time, the first join used to answer 409 here.)
+#[tokio::test]
+async fn a_room_opened_by_another_node_meanwhile_lets_everyone_in() {
+    let Some(url) = postgres_url() else {
+        return;
+    };
+    let db = Arc::new(TestDb::create_postgres(&url).await);
+    let app = TestApp::start(
+        db.clone(),
+        MasterKey::generate(),
+        Arc::new(SystemClock),
+        None,
+    )
+    .await;
+    let t = app.token().await;
+    subscribe(&app, &t, "host").await;
+    let (_, domain) = meetplane::store::orgs::with_default_domain(&app.state.db, app.org_id)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The other node: the room's row written, its transaction still open.
+    let mut other = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    let mut opening = other.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO rooms (id, domain_id, name, room_type, is_locked, capacity, created_at, \
+         updated_at, event_seq, kind, present_count) \
+         VALUES ($1, $2, 'race', 1, false, 5, now(), now(), 0, 'session', 0)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(domain.id)
+    .execute(&mut *opening)
+    .await
+    .unwrap();
+
+    let links = [
+        link(&app, "race", "guest", "A", "host"),
+        link(&app, "race", "guest", "B", "host"),
+        link(&app, "calm", "guest", "C", "host"),
+    ];
+    let state = app.state.clone();
+    let batch = tokio::spawn(async move {
+        let tokens: Vec<&str> = links.iter().map(String::as_str).collect();
+        let results = enter_together(&state, &tokens).await;
+        results.iter().map(outcome).collect::<Vec<_>>()
+    });
+    // Until the batch waits for the other's row lock.
+    let mut watcher = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (waiting,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE NOT l.granted AND a.datname = current_database()",
+        )
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the batch never waited for the room"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    opening.commit().await.unwrap();
+
+    assert_eq!(
+        batch.await.unwrap(),
+        ["guest in race", "guest in race", "guest in calm"]
+    );
+    let race = session(&app, &t, "race").await;
+    assert_eq!(count(&race, "peers"), 2, "{race}");
+    assert_eq!(count(&session(&app, &t, "calm").await, "entries"), 1);
 }
