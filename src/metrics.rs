@@ -25,6 +25,7 @@ pub struct Metrics {
     http_duration: HistogramVec,
     deliveries: IntCounterVec,
     scheduler_lag: Histogram,
+    join_batches: Histogram,
     realtime: IntGauge,
     outbox_depth: IntGauge,
     overdue: IntGauge,
@@ -93,6 +94,17 @@ impl Metrics {
             )
             .expect("valid"),
         );
+        let join_batches = register(
+            r,
+            Histogram::with_opts(
+                HistogramOpts::new(
+                    "session_join_batch_size",
+                    "Session links opened together in one transaction by this node",
+                )
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+            )
+            .expect("valid"),
+        );
         let realtime = register(
             r,
             IntGauge::new(
@@ -147,6 +159,7 @@ impl Metrics {
             http_duration,
             deliveries,
             scheduler_lag,
+            join_batches,
             realtime,
             outbox_depth,
             overdue,
@@ -174,6 +187,11 @@ impl Metrics {
 
     pub fn booking_transition(&self, late_seconds: f64) {
         self.scheduler_lag.observe(late_seconds.max(0.0));
+    }
+
+    /// A batch of session links written together.
+    pub fn join_batch(&self, links: usize) {
+        self.join_batches.observe(links as f64);
     }
 
     /// Counts an open realtime socket until the guard is dropped.

@@ -116,6 +116,7 @@ pub async fn enter(state: &AppState, token: &str) -> Result<Entered> {
 
 async fn write(state: &AppState, batch: Vec<Waiting>) {
     let tokens: Vec<&str> = batch.iter().map(|w| w.token.as_str()).collect();
+    state.metrics.join_batch(tokens.len());
     let results = enter_together(state, &tokens).await;
     for (waiting, result) in batch.into_iter().zip(results) {
         // The caller may have gone away; its join stands.

@@ -55,6 +55,14 @@ async fn metrics_count_requests_by_route_deliveries_and_sockets() {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // A session link, opened alone: a batch of one.
+    crate::sessions::subscribe(&app, &token, "host").await;
+    let link = crate::sessions::pyjwt(
+        &crate::sessions::guest_claims(&app, "metered", "host"),
+        &app.client.secret,
+        "HS256",
+    );
+    assert_eq!(crate::sessions::open(&app, &link).await.0, StatusCode::OK);
     settled(&app, &token, hook).await;
     let mut socket = realtime::connect(&app.address, &token).await;
     realtime::next_of(&mut socket, "welcome").await;
@@ -107,6 +115,16 @@ async fn metrics_count_requests_by_route_deliveries_and_sockets() {
     );
     assert!(
         text.contains("meetplane_scheduler_overdue_seconds 0"),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"meetplane_session_join_batch_size_bucket{le="1"}"#),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "meetplane_session_join_batch_size_count"),
+        Some(1.0),
         "{text}"
     );
 
