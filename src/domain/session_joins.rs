@@ -147,6 +147,13 @@ fn dropped() -> Result<Entered> {
     Err(Error::Internal(anyhow::anyhow!("a join got no result")))
 }
 
+fn distinct<T: Ord>(values: impl Iterator<Item = T>) -> Vec<T> {
+    let mut values: Vec<T> = values.collect();
+    values.sort_unstable();
+    values.dedup();
+    values
+}
+
 /// A link that passed the checks so far.
 struct Link<'a> {
     index: usize,
@@ -165,9 +172,7 @@ async fn admit(state: &AppState, tokens: &[&str]) -> Result<Vec<Result<Entered>>
 
     // Who signed each link: their clients and orgs, read once for the batch.
     let issuers: Vec<_> = tokens.iter().map(|t| session_link::issuer(t)).collect();
-    let mut api_keys: Vec<&str> = issuers.iter().flatten().map(String::as_str).collect();
-    api_keys.sort_unstable();
-    api_keys.dedup();
+    let api_keys = distinct(issuers.iter().flatten().map(String::as_str));
     let clients: HashMap<String, api_client::Model> =
         store::clients::find_by_api_keys(&state.db, &api_keys)
             .await?
@@ -199,9 +204,7 @@ async fn admit(state: &AppState, tokens: &[&str]) -> Result<Vec<Result<Entered>>
             Err(e) => out[index] = Err(e),
         }
     }
-    let mut org_ids: Vec<Uuid> = signed.iter().map(|(.., c)| c.org_id).collect();
-    org_ids.sort_unstable();
-    org_ids.dedup();
+    let org_ids = distinct(signed.iter().map(|(.., c)| c.org_id));
     let orgs: HashMap<Uuid, (organisation::Model, domain::Model)> =
         store::orgs::with_default_domains(&state.db, &org_ids)
             .await?
@@ -285,12 +288,13 @@ async fn admit_checked(
             issued_at: l.claims.iat.or(l.claims.nbf),
         })
         .collect();
+    // Links of one batch mostly share their org and subscription, often their session.
     let keys = LinkKeys {
-        org_ids: all.iter().map(|f| f.org_id).collect(),
-        link_hashes: all.iter().map(|f| f.link_hash).collect(),
-        jtis: all.iter().filter_map(|f| f.jti).collect(),
-        session_ids: all.iter().map(|f| f.session_id).collect(),
-        subscription_ids: all.iter().map(|f| f.subscription_id).collect(),
+        org_ids: distinct(all.iter().map(|f| f.org_id)),
+        link_hashes: distinct(all.iter().map(|f| f.link_hash)),
+        jtis: distinct(all.iter().filter_map(|f| f.jti)),
+        session_ids: distinct(all.iter().map(|f| f.session_id)),
+        subscription_ids: distinct(all.iter().map(|f| f.subscription_id)),
     };
     let revoked = store::revocations::naming_any(tx.conn(), &keys).await?;
     let owner_subscriptions: Vec<Uuid> = checked

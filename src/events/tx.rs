@@ -139,12 +139,7 @@ impl WriteTx {
     ) -> Result<()> {
         let now = self.now();
         let room_name = room.as_ref().map(|(_, name)| name.as_str());
-        let hooks: Vec<_> = self
-            .webhooks_of(domain.id)
-            .await?
-            .into_iter()
-            .filter(|w| webhooks::matches(w, room_name, kind))
-            .collect();
+        let hooks = self.matching_webhooks(domain.id, room_name, kind).await?;
         let robots: Vec<RobotTarget> = hooks
             .iter()
             .filter_map(|w| {
@@ -201,16 +196,32 @@ impl WriteTx {
         Ok(())
     }
 
-    async fn webhooks_of(&mut self, domain_id: Uuid) -> Result<Vec<webhook::Model>> {
+    /// The domain's active webhooks that want this event. A batch reads the domain's
+    /// webhooks once and copies only the matching ones for each event.
+    async fn matching_webhooks(
+        &mut self,
+        domain_id: Uuid,
+        room_name: Option<&str>,
+        kind: EventKind,
+    ) -> Result<Vec<webhook::Model>> {
+        let matching = |hooks: &[webhook::Model]| -> Vec<webhook::Model> {
+            hooks
+                .iter()
+                .filter(|w| webhooks::matches(w, room_name, kind))
+                .cloned()
+                .collect()
+        };
         let Some(deferred) = &mut self.deferred else {
-            return Ok(store::webhooks::active_for_domain(&self.txn, domain_id).await?);
+            let hooks = store::webhooks::active_for_domain(&self.txn, domain_id).await?;
+            return Ok(matching(&hooks));
         };
         if let Some(hooks) = deferred.hooks.get(&domain_id) {
-            return Ok(hooks.clone());
+            return Ok(matching(hooks));
         }
         let hooks = store::webhooks::active_for_domain(&self.txn, domain_id).await?;
-        deferred.hooks.insert(domain_id, hooks.clone());
-        Ok(hooks)
+        let found = matching(&hooks);
+        deferred.hooks.insert(domain_id, hooks);
+        Ok(found)
     }
 
     /// After commit, tell this node's XMPP bridge that messages wait to be sent.
