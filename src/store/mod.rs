@@ -14,6 +14,7 @@ pub mod domains;
 pub mod entities;
 pub mod events;
 pub mod idempotency;
+pub mod key_pairs;
 pub mod orgs;
 pub mod peers;
 pub mod read_cache;

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait, Select, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -11,6 +11,7 @@ use super::{
         domain,
         room::{ActiveModel, Column, Entity, Model, Relation},
     },
+    key_pairs,
 };
 
 pub async fn insert(db: &impl ConnectionTrait, room: ActiveModel) -> Result<Model, DbErr> {
@@ -49,22 +50,19 @@ pub async fn lock_live_many(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let any = keys
-        .iter()
-        .fold(Condition::any(), |any, (domain_id, name)| {
-            any.add(
-                Condition::all()
-                    .add(Column::DomainId.eq(*domain_id))
-                    .add(Column::Name.eq(*name)),
-            )
-        });
-    Entity::find()
-        .filter(any)
-        .filter(Column::RemovedAt.is_null())
-        .order_by_asc(Column::Id)
-        .lock_exclusive()
-        .all(db)
-        .await
+    live_many(keys).lock_exclusive().all(db).await
+}
+
+/// The query of [`lock_live_many`] without its lock (public so that a test can read its plan).
+pub fn live_many(keys: &[(Uuid, &str)]) -> Select<Entity> {
+    key_pairs::matching(
+        Entity::find(),
+        Column::DomainId,
+        Column::Name,
+        keys.iter().copied(),
+    )
+    .filter(Column::RemovedAt.is_null())
+    .order_by_asc(Column::Id)
 }
 
 /// Live rooms of an org (optionally one domain), with their domain names, by domain and name.

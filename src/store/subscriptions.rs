@@ -1,13 +1,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use super::{
     Window,
     entities::subscription::{ActiveModel, Column, Entity, Model},
+    key_pairs,
 };
 
 pub async fn insert(db: &impl ConnectionTrait, s: ActiveModel) -> Result<Model, DbErr> {
@@ -74,17 +75,14 @@ pub async fn active_by_refs(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let any = keys.iter().fold(Condition::any(), |any, (org, reference)| {
-        any.add(
-            Condition::all()
-                .add(Column::OrgId.eq(*org))
-                .add(Column::Reference.eq(*reference)),
-        )
-    });
-    let mut query = Entity::find()
-        .filter(any)
-        .filter(Column::Active.eq(true))
-        .order_by_asc(Column::Id);
+    let mut query = key_pairs::matching(
+        Entity::find(),
+        Column::OrgId,
+        Column::Reference,
+        keys.iter().copied(),
+    )
+    .filter(Column::Active.eq(true))
+    .order_by_asc(Column::Id);
     if lock {
         query = query.lock_exclusive();
     }

@@ -11,7 +11,10 @@ use meetplane::{
     error::Error,
 };
 use reqwest::{Method, StatusCode};
-use sea_orm::sqlx::{self, Connection};
+use sea_orm::{
+    ConnectionTrait, DbBackend, QueryTrait,
+    sqlx::{self, Connection},
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -351,4 +354,54 @@ async fn a_room_opened_by_another_node_meanwhile_lets_everyone_in() {
     let race = session(&app, &t, "race").await;
     assert_eq!(count(&race, "peers"), 2, "{race}");
     assert_eq!(count(&session(&app, &t, "calm").await, "entries"), 1);
+}
+
+/// A batch looks each of its rooms up in the live-name index, also when Postgres has no
+/// statistics on the rooms yet (a burst of new sessions before autovacuum's next analyze).
+/// With the keys ORed, the plan took only the domain from the index and compared the name
+/// of every room in it, for every batch.
+#[tokio::test]
+async fn a_batch_finds_its_rooms_by_index_before_any_analyze() {
+    let Some(url) = postgres_url() else {
+        return;
+    };
+    let db = Arc::new(TestDb::create_postgres(&url).await);
+    let app = TestApp::start(
+        db.clone(),
+        MasterKey::generate(),
+        Arc::new(SystemClock),
+        None,
+    )
+    .await;
+    let (_, domain) = meetplane::store::orgs::with_default_domain(&app.state.db, app.org_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    sqlx::query(
+        "INSERT INTO rooms (id, domain_id, name, room_type, is_locked, capacity, created_at, \
+         updated_at, event_seq, kind, present_count) \
+         SELECT gen_random_uuid(), $1, 's' || n, 1, false, 5, now(), now(), 0, 'session', 0 \
+         FROM generate_series(1, 5000) AS n",
+    )
+    .bind(domain.id)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    let names = ["s10", "s2000", "s4999", "absent"];
+    let keys: Vec<(Uuid, &str)> = names.iter().map(|n| (domain.id, *n)).collect();
+    let mut query = meetplane::store::rooms::live_many(&keys).build(DbBackend::Postgres);
+    query.sql = format!("EXPLAIN (ANALYZE, FORMAT JSON) {}", query.sql);
+    let explained = app.state.db.query_one_raw(query).await.unwrap().unwrap();
+    let plan: Value = explained.try_get("", "QUERY PLAN").unwrap();
+    fn rows_filtered_out(node: &Value) -> u64 {
+        node["Rows Removed by Filter"].as_u64().unwrap_or(0)
+            + node["Plans"]
+                .as_array()
+                .map_or(0, |plans| plans.iter().map(rows_filtered_out).sum())
+    }
+    let root = &plan[0]["Plan"];
+    assert_eq!(root["Actual Rows"], 3, "{plan:#}");
+    assert!(rows_filtered_out(root) < 10, "{plan:#}");
 }
