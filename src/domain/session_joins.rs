@@ -143,6 +143,10 @@ pub async fn enter_together(state: &AppState, tokens: &[&str]) -> Vec<Result<Ent
     }
 }
 
+fn outcomes(out: Vec<Option<Result<Entered>>>) -> Vec<Result<Entered>> {
+    out.into_iter().map(|r| r.unwrap_or_else(dropped)).collect()
+}
+
 fn dropped() -> Result<Entered> {
     Err(Error::Internal(anyhow::anyhow!("a join got no result")))
 }
@@ -168,7 +172,9 @@ struct Link<'a> {
 /// failed (nothing was written then).
 async fn admit(state: &AppState, tokens: &[&str]) -> Result<Vec<Result<Entered>>> {
     let now = state.now();
-    let mut out: Vec<Result<Entered>> = tokens.iter().map(|_| dropped()).collect();
+    // Filled in per link below; created lazily because an error captures a backtrace when
+    // RUST_BACKTRACE is set (a stack walk per link, seen in the profile).
+    let mut out: Vec<Option<Result<Entered>>> = tokens.iter().map(|_| None).collect();
 
     // Who signed each link: their clients and orgs, read once for the batch.
     let issuers: Vec<_> = tokens.iter().map(|t| session_link::issuer(t)).collect();
@@ -201,7 +207,7 @@ async fn admit(state: &AppState, tokens: &[&str]) -> Result<Vec<Result<Entered>>
         });
         match checked {
             Ok((claims, client)) => signed.push((index, *token, claims, client)),
-            Err(e) => out[index] = Err(e),
+            Err(e) => out[index] = Some(Err(e)),
         }
     }
     let org_ids = distinct(signed.iter().map(|(.., c)| c.org_id));
@@ -222,16 +228,16 @@ async fn admit(state: &AppState, tokens: &[&str]) -> Result<Vec<Result<Entered>>
                 org,
                 domain,
             }),
-            None => out[index] = Err(Error::not_found("domain")),
+            None => out[index] = Some(Err(Error::not_found("domain"))),
         }
     }
     if links.is_empty() {
-        return Ok(out);
+        return Ok(outcomes(out));
     }
     let mut tx = WriteTx::begin_batch(state).await?;
     admit_checked(state, &mut tx, links, &mut out).await?;
     tx.commit().await?;
-    Ok(out)
+    Ok(outcomes(out))
 }
 
 /// The checks and writes inside the transaction, for links whose signatures hold.
@@ -239,7 +245,7 @@ async fn admit_checked(
     state: &AppState,
     tx: &mut WriteTx,
     links: Vec<Link<'_>>,
-    out: &mut [Result<Entered>],
+    out: &mut [Option<Result<Entered>>],
 ) -> Result<()> {
     let now = tx.now();
     let key = |l: &Link<'_>| (l.org.id, l.claims.reference.clone());
@@ -269,10 +275,10 @@ async fn admit_checked(
                 checked.push((link, hash, s))
             }
             None => {
-                out[link.index] = Err(Error::forbidden(
+                out[link.index] = Some(Err(Error::forbidden(
                     "inactive_subscription",
                     "no active subscription has this ref; the owner may not host",
-                ))
+                )))
             }
         }
     }
@@ -325,10 +331,10 @@ async fn admit_checked(
     for ((link, hash, subscription), facts) in checked.iter().zip(&all) {
         let index = link.index;
         if revoked.iter().any(|r| revocations::refuses(r, facts)) {
-            out[index] = Err(Error::forbidden(
+            out[index] = Some(Err(Error::forbidden(
                 "link_revoked",
                 "this link has been revoked",
-            ));
+            )));
             continue;
         }
         let claims = &link.claims;
@@ -338,15 +344,15 @@ async fn admit_checked(
                 .iter()
                 .any(|(s, sid)| *s == subscription.id && *sid != claims.sid)
         {
-            out[index] = Err(Error::conflict(
+            out[index] = Some(Err(Error::conflict(
                 "subscription_busy",
                 "the subscription is live in another session; one subscription hosts one session at a time",
-            ));
+            )));
             continue;
         }
         // Before a room opens for it: a refused link leaves nothing behind.
         if let Err(e) = peers::display_name_of(&claims.un) {
-            out[index] = Err(e);
+            out[index] = Some(Err(e));
             continue;
         }
         let name = room_name(&claims.sid);
@@ -375,7 +381,7 @@ async fn admit_checked(
         {
             Ok(admission) => admission,
             Err(e) => {
-                out[index] = Err(e);
+                out[index] = Some(Err(e));
                 continue;
             }
         };
@@ -401,7 +407,7 @@ async fn admit_checked(
             link_hash: Set(hash.clone()),
             entry_time: Set(now),
         });
-        out[index] = Ok(Entered {
+        out[index] = Some(Ok(Entered {
             entry_id,
             org_id: link.org.id,
             session_id: claims.sid.clone(),
@@ -411,7 +417,7 @@ async fn admit_checked(
             domain: link.domain.name.clone(),
             room: name,
             rtn: claims.rtn.clone(),
-        });
+        }));
     }
     // Peers first: entries refer to them.
     store::peers::insert_many(tx.conn(), new_peers).await?;
