@@ -4,8 +4,8 @@
 //! raw through a sqlx pool of the same size: those of a join opened alone, one transaction
 //! per join, with 64 concurrent tasks (the server's statements before joins were batched);
 //! and those of a batch of joins, 64 per transaction, one after another (what the server
-//! runs now: one writer of batches per node). It prints the rates, latencies and both
-//! ratios. `MEETPLANE_BENCH_JOINS` sets the number of joins (default 8,000). Without a
+//! runs now: one writer of batches per node). It prints the rates, latencies, both ratios
+//! and how many links the server's batches took on average (from its own histogram). `MEETPLANE_BENCH_JOINS` sets the number of joins (default 8,000). Without a
 //! reachable Postgres it prints what it needs and exits successfully.
 use std::{
     sync::Arc,
@@ -48,12 +48,23 @@ struct Figures {
 struct Measured {
     latencies: Vec<Duration>,
     elapsed: Duration,
+    /// Links and batches the server's writer took meanwhile (its batch size histogram).
+    batches: (f64, f64),
 }
 
 impl Measured {
     fn add(&mut self, latencies: Vec<Duration>, started: Instant) {
         self.elapsed += started.elapsed();
         self.latencies.extend(latencies);
+    }
+
+    fn add_batches(&mut self, before: (f64, f64), after: (f64, f64)) {
+        self.batches.0 += after.0 - before.0;
+        self.batches.1 += after.1 - before.1;
+    }
+
+    fn mean_batch(&self) -> f64 {
+        self.batches.0 / self.batches.1.max(1.0)
     }
 
     fn figures(mut self) -> Figures {
@@ -181,6 +192,7 @@ async fn main() -> anyhow::Result<()> {
     for _round in 0..2 {
         let links: Vec<String> = (0..half).map(|i| link(i % sessions_n, next + i)).collect();
         next += half;
+        let before = batch_totals(&http, &address).await?;
         let started = Instant::now();
         let results: Vec<(Duration, bool)> = futures_util::stream::iter(links)
             .map(|l| {
@@ -201,6 +213,9 @@ async fn main() -> anyhow::Result<()> {
             .await;
         failed += results.iter().filter(|(_, ok)| !ok).count();
         api.add(results.into_iter().map(|(d, _)| d).collect(), started);
+        let after = batch_totals(&http, &address).await?;
+        api.add_batches(before, after);
+        let before = after;
 
         // The same joins without HTTP, for where the time goes.
         let links: Vec<String> = (0..half).map(|i| link(i % sessions_n, next + i)).collect();
@@ -219,6 +234,7 @@ async fn main() -> anyhow::Result<()> {
             .collect()
             .await;
         direct.add(results, started);
+        direct.add_batches(before, batch_totals(&http, &address).await?);
 
         // The statements of joins opened alone, raw.
         let started = Instant::now();
@@ -256,7 +272,6 @@ async fn main() -> anyhow::Result<()> {
         }
         together.add(results, started);
     }
-    let api = api.figures();
     let line = |label: &str, f: &Figures, note: &str| {
         println!(
             "{label:<26}{:>7.0} joins/s  p50 {:>6.1} ms  p99 {:>6.1} ms{note}",
@@ -265,6 +280,12 @@ async fn main() -> anyhow::Result<()> {
             ms(f.p99)
         )
     };
+    println!(
+        "links per batch (mean): endpoint {:.1}, without HTTP {:.1}",
+        api.mean_batch(),
+        direct.mean_batch()
+    );
+    let api = api.figures();
     line("join endpoint:", &api, &format!("  ({failed} failed)"));
     line("without HTTP:", &direct.figures(), "");
     let alone = alone.figures();
@@ -283,6 +304,26 @@ async fn main() -> anyhow::Result<()> {
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .await?;
     Ok(())
+}
+
+/// The sum and count of the server's `meetplane_session_join_batch_size` histogram.
+async fn batch_totals(http: &reqwest::Client, address: &str) -> anyhow::Result<(f64, f64)> {
+    let text = http
+        .get(format!("{address}/metrics"))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    Ok((
+        value("meetplane_session_join_batch_size_sum"),
+        value("meetplane_session_join_batch_size_count"),
+    ))
 }
 
 fn ms(d: Duration) -> f64 {

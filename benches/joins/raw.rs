@@ -93,27 +93,27 @@ pub async fn joins_together(pool: &sqlx::PgPool, ids: &Ids, sids: &[String]) -> 
     .fetch_all(&mut *tx)
     .await?;
     let mut q = QueryBuilder::<Postgres>::new("SELECT * FROM link_revocations WHERE org_id IN (");
-    list(&mut q, sids.iter().map(|_| ids.org));
+    list(&mut q, [ids.org].into_iter());
     q.push(") AND (link_hash IN (");
     list(&mut q, hashes.iter().cloned());
     q.push(") OR 1 = 2 OR session_id IN (");
     list(&mut q, sids.iter().cloned());
     q.push(") OR subscription_id IN (");
-    list(&mut q, sids.iter().map(|_| ids.subscription));
+    list(&mut q, [ids.subscription].into_iter());
     q.push("))");
     q.build().fetch_all(&mut *tx).await?;
-    let mut q = QueryBuilder::<Postgres>::new("SELECT * FROM rooms WHERE (");
+    let mut q = QueryBuilder::<Postgres>::new("SELECT rooms.* FROM rooms INNER JOIN (VALUES ");
     for (i, sid) in sids.iter().enumerate() {
         if i > 0 {
-            q.push(" OR ");
+            q.push(", ");
         }
-        q.push("(domain_id = ")
+        q.push("(")
             .push_bind(ids.domain)
-            .push(" AND name = ")
+            .push(", ")
             .push_bind(sid.as_str())
             .push(")");
     }
-    q.push(") AND removed_at IS NULL ORDER BY id FOR UPDATE");
+    q.push(") AS k ON rooms.domain_id = k.column1 AND rooms.name = k.column2 WHERE removed_at IS NULL ORDER BY id FOR UPDATE");
     let rooms: Vec<(Uuid, String, i64, i32)> = q
         .build()
         .fetch_all(&mut *tx)
