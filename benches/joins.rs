@@ -5,8 +5,9 @@
 //! per join, with 64 concurrent tasks (the server's statements before joins were batched);
 //! and those of a batch of joins, 64 per transaction, one after another (what the server
 //! runs now: one writer of batches per node). It prints the rates, latencies, both ratios
-//! and how many links the server's batches took on average (from its own histogram). `MEETPLANE_BENCH_JOINS` sets the number of joins (default 8,000). Without a
-//! reachable Postgres it prints what it needs and exits successfully.
+//! and how many links the server's batches took on average (from its own histogram).
+//! `MEETPLANE_BENCH_JOINS` sets the number of joins (default 8,000). Without a reachable
+//! Postgres it prints what it needs and exits successfully.
 use std::{
     sync::Arc,
     time::{Duration, Instant},
