@@ -3,8 +3,9 @@
 //! `GET /v1/session/{jwt}` over HTTP with 64 concurrent clients, then runs the statements
 //! raw through a sqlx pool of the same size: those of a join opened alone, one transaction
 //! per join, with 64 concurrent tasks (the server's statements before joins were batched);
-//! and those of a batch of joins, 64 per transaction, one after another (what the server
-//! runs now: one writer of batches per node). It prints the rates, latencies, both ratios
+//! and those of batches of joins, one transaction per batch, one after another (what the
+//! server runs now: one writer of batches per node), once with as many joins per batch as
+//! the endpoint's batches took on average and once with full batches of 64. It prints the rates, latencies, both ratios
 //! and how many links the server's batches took on average (from its own histogram).
 //! `MEETPLANE_BENCH_JOINS` sets the number of joins (default 8,000). Without a reachable
 //! Postgres it prints what it needs and exits successfully.
@@ -186,6 +187,7 @@ async fn main() -> anyhow::Result<()> {
     let mut direct = Measured::default();
     let mut alone = Measured::default();
     let mut together = Measured::default();
+    let mut same_size = Measured::default();
     let mut failed = 0;
     let half = joins / 2;
     let mut next = 1;
@@ -263,15 +265,14 @@ async fn main() -> anyhow::Result<()> {
         alone.add(results, started);
 
         // The statements of batches of joins, raw: every join of a batch waits for all of it.
+        // Once in batches of the size the endpoint's batches had on average (its very
+        // statements), once in full batches of 64 (the most a batch takes).
+        let sids: Vec<String> = (0..half).map(sid).collect();
+        let size = (api.mean_batch().round() as usize).clamp(1, CONCURRENCY);
         let started = Instant::now();
-        let mut results = Vec::with_capacity(half);
-        for batch in (0..half).collect::<Vec<_>>().chunks(CONCURRENCY) {
-            let t = Instant::now();
-            let sids: Vec<String> = batch.iter().map(|&i| sid(i)).collect();
-            raw::joins_together(&pool, &ids, &sids).await?;
-            results.extend(std::iter::repeat_n(t.elapsed(), batch.len()));
-        }
-        together.add(results, started);
+        same_size.add(raw_batches(&pool, &ids, &sids, size).await?, started);
+        let started = Instant::now();
+        together.add(raw_batches(&pool, &ids, &sids, CONCURRENCY).await?, started);
     }
     let line = |label: &str, f: &Figures, note: &str| {
         println!(
@@ -286,16 +287,21 @@ async fn main() -> anyhow::Result<()> {
         api.mean_batch(),
         direct.mean_batch()
     );
+    let api_batch = api.mean_batch();
     let api = api.figures();
     line("join endpoint:", &api, &format!("  ({failed} failed)"));
     line("without HTTP:", &direct.figures(), "");
+    let size = (api_batch.round() as usize).clamp(1, CONCURRENCY);
     let alone = alone.figures();
+    let same_size = same_size.figures();
     let together = together.figures();
     line("raw SQL, joins alone:", &alone, "");
+    line(&format!("raw SQL, batches of {size}:"), &same_size, "");
     line("raw SQL, batches of 64:", &together, "");
     println!(
-        "ratio: {:.2} of the raw rate of joins alone, {:.2} of raw batches",
+        "ratio: {:.2} of the raw rate of joins alone, {:.2} of raw batches of the endpoint's size, {:.2} of raw batches of 64",
         api.rate / alone.rate,
+        api.rate / same_size.rate,
         api.rate / together.rate
     );
 
@@ -305,6 +311,23 @@ async fn main() -> anyhow::Result<()> {
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .await?;
     Ok(())
+}
+
+/// Raw batches of `size` joins into these sessions, one after another; each join's latency
+/// is its batch's.
+async fn raw_batches(
+    pool: &sqlx::PgPool,
+    ids: &raw::Ids,
+    sids: &[String],
+    size: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut latencies = Vec::with_capacity(sids.len());
+    for batch in sids.chunks(size) {
+        let t = Instant::now();
+        raw::joins_together(pool, ids, batch).await?;
+        latencies.extend(std::iter::repeat_n(t.elapsed(), batch.len()));
+    }
+    Ok(latencies)
 }
 
 /// The sum and count of the server's `meetplane_session_join_batch_size` histogram.
