@@ -9,6 +9,7 @@ use meetplane::{
     clock::SystemClock,
     domain::{session_joins::enter_together, sessions::Entered},
     error::Error,
+    store::entities::domain,
 };
 use reqwest::{Method, StatusCode};
 use sea_orm::{
@@ -25,6 +26,24 @@ use crate::{
     sessions::{guest_claims, open, owner_claims, pyjwt, subscribe},
     webhooks::validated_webhook,
 };
+
+/// An app on its own Postgres database and its org's default domain; `None` on SQLite runs.
+async fn on_postgres() -> Option<(Arc<TestDb>, TestApp, domain::Model)> {
+    let url = postgres_url()?;
+    let db = Arc::new(TestDb::create_postgres(&url).await);
+    let app = TestApp::start(
+        db.clone(),
+        MasterKey::generate(),
+        Arc::new(SystemClock),
+        None,
+    )
+    .await;
+    let (_, domain) = meetplane::store::orgs::with_default_domain(&app.state.db, app.org_id)
+        .await
+        .unwrap()
+        .unwrap();
+    Some((db, app, domain))
+}
 
 fn outcome(result: &Result<Entered, Error>) -> String {
     match result {
@@ -282,23 +301,11 @@ async fn many_links_at_once_fill_a_session_exactly() {
 /// link at a time, the first join used to answer 409 here.)
 #[tokio::test]
 async fn a_room_opened_by_another_node_meanwhile_lets_everyone_in() {
-    let Some(url) = postgres_url() else {
+    let Some((db, app, domain)) = on_postgres().await else {
         return;
     };
-    let db = Arc::new(TestDb::create_postgres(&url).await);
-    let app = TestApp::start(
-        db.clone(),
-        MasterKey::generate(),
-        Arc::new(SystemClock),
-        None,
-    )
-    .await;
     let t = app.token().await;
     subscribe(&app, &t, "host").await;
-    let (_, domain) = meetplane::store::orgs::with_default_domain(&app.state.db, app.org_id)
-        .await
-        .unwrap()
-        .unwrap();
 
     // The other node: the room's row written, its transaction still open.
     let mut other = sqlx::PgConnection::connect(&db.url()).await.unwrap();
@@ -362,21 +369,9 @@ async fn a_room_opened_by_another_node_meanwhile_lets_everyone_in() {
 /// of every room in it, for every batch.
 #[tokio::test]
 async fn a_batch_finds_its_rooms_by_index_before_any_analyze() {
-    let Some(url) = postgres_url() else {
+    let Some((db, app, domain)) = on_postgres().await else {
         return;
     };
-    let db = Arc::new(TestDb::create_postgres(&url).await);
-    let app = TestApp::start(
-        db.clone(),
-        MasterKey::generate(),
-        Arc::new(SystemClock),
-        None,
-    )
-    .await;
-    let (_, domain) = meetplane::store::orgs::with_default_domain(&app.state.db, app.org_id)
-        .await
-        .unwrap()
-        .unwrap();
     let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
     sqlx::query(
         "INSERT INTO rooms (id, domain_id, name, room_type, is_locked, capacity, created_at, \
