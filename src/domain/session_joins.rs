@@ -318,7 +318,7 @@ async fn admit_checked(
         .iter()
         .map(|(l, ..)| (l.domain.id, room_name(&l.claims.sid)))
         .collect();
-    let lookup: Vec<(Uuid, &str)> = room_keys.iter().map(|(d, n)| (*d, n.as_str())).collect();
+    let lookup = distinct(room_keys.iter().map(|(d, n)| (*d, n.as_str())));
     let mut rooms: HashMap<(Uuid, String), room::Model> =
         store::rooms::lock_live_many(tx.conn(), &lookup)
             .await?

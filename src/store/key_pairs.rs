@@ -4,7 +4,8 @@ use sea_orm::{
     sea_query::{Alias, Expr, IntoIden, TableRef, Value, ValueTuple},
 };
 
-/// Restrict `select` to the rows whose `(a, b)` is one of `keys`.
+/// Restrict `select` to the rows whose `(a, b)` is one of `keys`. A key given twice matches
+/// its rows twice (it is a join): pass each key once.
 ///
 /// The keys are joined as a `VALUES` list rather than ORed, so that Postgres looks each one
 /// up in the `(a, b)` index whatever its statistics say. With `(a = $1 AND b = $2) OR ...`
