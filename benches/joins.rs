@@ -5,8 +5,9 @@
 //! per join, with 64 concurrent tasks (the server's statements before joins were batched);
 //! and those of batches of joins, one transaction per batch, one after another (what the
 //! server runs now: one writer of batches per node), once with as many joins per batch as
-//! the endpoint's batches took on average and once with full batches of 64. It prints the rates, latencies, both ratios
-//! and how many links the server's batches took on average (from its own histogram).
+//! the endpoint's batches took on average (read from the server's batch size histogram in
+//! the same run, after each round) and once with full batches of 64. It prints the rates,
+//! latencies, the mean batch sizes and the three ratios.
 //! `MEETPLANE_BENCH_JOINS` sets the number of joins (default 8,000). Without a reachable
 //! Postgres it prints what it needs and exits successfully.
 use std::{
