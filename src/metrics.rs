@@ -2,8 +2,8 @@
 //! happens; figures that live in the database (outbox depth, overdue bookings) and the pool's
 //! state are read when `/metrics` is scraped, so they are never stale.
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use sea_orm::DatabaseConnection;
 
@@ -26,6 +26,7 @@ pub struct Metrics {
     deliveries: IntCounterVec,
     scheduler_lag: Histogram,
     join_batches: Histogram,
+    join_fallbacks: IntCounter,
     realtime: IntGauge,
     outbox_depth: IntGauge,
     overdue: IntGauge,
@@ -105,6 +106,14 @@ impl Metrics {
             )
             .expect("valid"),
         );
+        let join_fallbacks = register(
+            r,
+            IntCounter::new(
+                "session_join_batch_fallbacks_total",
+                "Batches of session links that failed as a whole and were redone link by link",
+            )
+            .expect("valid"),
+        );
         let realtime = register(
             r,
             IntGauge::new(
@@ -160,6 +169,7 @@ impl Metrics {
             deliveries,
             scheduler_lag,
             join_batches,
+            join_fallbacks,
             realtime,
             outbox_depth,
             overdue,
@@ -192,6 +202,12 @@ impl Metrics {
     /// A batch of session links written together.
     pub fn join_batch(&self, links: usize) {
         self.join_batches.observe(links as f64);
+    }
+
+    /// A batch of session links that failed as a whole (a statement's error, such as a race
+    /// with a path that opens rooms without claiming their names) and was redone link by link.
+    pub fn join_batch_fallback(&self) {
+        self.join_fallbacks.inc();
     }
 
     /// Counts an open realtime socket until the guard is dropped.

@@ -131,8 +131,9 @@ pub async fn enter_together(state: &AppState, tokens: &[&str]) -> Vec<Result<Ent
         Ok(results) => results,
         Err(e) if tokens.len() == 1 => vec![Err(e)],
         Err(e) => {
-            // Such as a race with another node to open the same session room.
+            // Such as a room being opened by a path that does not claim its name first.
             tracing::info!(error = ?e, links = tokens.len(), "a batch of joins failed; trying each link alone");
+            state.metrics.join_batch_fallback();
             let mut results = Vec::with_capacity(tokens.len());
             for token in tokens {
                 let alone = admit(state, &[token]).await;
@@ -319,12 +320,21 @@ async fn admit_checked(
         .map(|(l, ..)| (l.domain.id, room_name(&l.claims.sid)))
         .collect();
     let lookup = distinct(room_keys.iter().map(|(d, n)| (*d, n.as_str())));
-    let mut rooms: HashMap<(Uuid, String), room::Model> =
-        store::rooms::lock_live_many(tx.conn(), &lookup)
-            .await?
-            .into_iter()
-            .map(|r| ((r.domain_id, r.name.clone()), r))
-            .collect();
+    let mut found = store::rooms::lock_live_many(tx.conn(), &lookup).await?;
+    // Rooms this batch may open: claimed first, so that another node's batch opening the
+    // same sessions now is waited for, and its rooms then found rather than opened twice.
+    let missing: Vec<(Uuid, &str)> = lookup
+        .iter()
+        .filter(|(d, n)| !found.iter().any(|r| r.domain_id == *d && r.name == *n))
+        .copied()
+        .collect();
+    if store::rooms::claim_names(tx.conn(), &missing).await? {
+        found.extend(store::rooms::lock_live_many(tx.conn(), &missing).await?);
+    }
+    let mut rooms: HashMap<(Uuid, String), room::Model> = found
+        .into_iter()
+        .map(|r| ((r.domain_id, r.name.clone()), r))
+        .collect();
 
     let mut new_peers = Vec::new();
     let mut entries = Vec::new();

@@ -1,8 +1,9 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait, Select, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, Statement, sea_query::Expr,
 };
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
@@ -51,6 +52,47 @@ pub async fn lock_live_many(
         return Ok(Vec::new());
     }
     live_many(keys).lock_exclusive().all(db).await
+}
+
+/// Advisory-lock class of room-name claims (Postgres's two-key form; the one-key form, which
+/// the chat bridge's leader lock uses, is a key space of its own).
+const NAME_CLAIMS: i32 = 0x6d70_726e;
+
+/// On Postgres, waits until no other transaction holds a claim on one of these `(domain,
+/// name)` keys, then holds them all until this transaction ends: two transactions about to
+/// open rooms of the same names take turns, and the second, looking again once the first
+/// committed, finds its rooms instead of failing on the live-name index (or deadlocking,
+/// when each inserted one of the names first). Claims are taken in one order (by key) so
+/// that claiming itself cannot deadlock. A key is a 32-bit digest of the name: two names
+/// may share one, which only makes their openings take turns too. SQLite runs one writer
+/// at a time already; there it claims nothing and answers `false`.
+pub async fn claim_names(db: &impl ConnectionTrait, keys: &[(Uuid, &str)]) -> Result<bool, DbErr> {
+    if keys.is_empty() || db.get_database_backend() != DbBackend::Postgres {
+        return Ok(false);
+    }
+    let mut claims: Vec<i32> = keys.iter().map(|(d, n)| name_claim(*d, n)).collect();
+    claims.sort_unstable();
+    claims.dedup();
+    // One statement per claim: the order of the waits is then certain, whatever a plan does.
+    for claim in claims {
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            [NAME_CLAIMS.into(), claim.into()],
+        ))
+        .await?;
+    }
+    Ok(true)
+}
+
+/// The same on every node and every version: the first four bytes of SHA-256 over the
+/// domain's id and the name.
+fn name_claim(domain_id: Uuid, name: &str) -> i32 {
+    let digest = Sha256::new()
+        .chain_update(domain_id.as_bytes())
+        .chain_update(name.as_bytes())
+        .finalize();
+    i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
 }
 
 /// The query of [`lock_live_many`] without its lock (public so that a test can read its plan).

@@ -13,7 +13,7 @@ use crate::{
     webhooks::{settled, validated_webhook},
 };
 
-async fn scrape(app: &TestApp) -> String {
+pub async fn scrape(app: &TestApp) -> String {
     let resp = app.request(Method::GET, "/metrics").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let kind = resp.headers()["content-type"].to_str().unwrap().to_string();
@@ -22,7 +22,7 @@ async fn scrape(app: &TestApp) -> String {
 }
 
 /// The value of the sample whose line starts with `series` (name and labels).
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }

@@ -295,10 +295,11 @@ async fn many_links_at_once_fill_a_session_exactly() {
     assert_eq!(room["content"]["seq"], 12, "{room}");
 }
 
-/// Another node opens a session's room at the same moment as a batch that needs it: the
-/// batch's insert of the room waits for the other's, fails on the unique name once the other
-/// commits, and the batch is redone link by link into the room the other node opened. (One
-/// link at a time, the first join used to answer 409 here.)
+/// Something that does not claim the room's name (not a batch: those claim it, see below)
+/// opens a session's room at the same moment as a batch that needs it: the batch's insert of
+/// the room waits for the other's, fails on the unique name once the other commits, and the
+/// batch is redone link by link into the room the other opened. (One link at a time, the
+/// first join used to answer 409 here.)
 #[tokio::test]
 async fn a_room_opened_by_another_node_meanwhile_lets_everyone_in() {
     let Some((db, app, domain)) = on_postgres().await else {
@@ -399,4 +400,48 @@ async fn a_batch_finds_its_rooms_by_index_before_any_analyze() {
     let root = &plan[0]["Plan"];
     assert_eq!(root["Actual Rows"], 3, "{plan:#}");
     assert!(rows_filtered_out(root) < 10, "{plan:#}");
+}
+
+/// Two nodes' batches open the same new sessions at the same moment, in opposite orders: each
+/// waits for the other's claim on the names, then finds the rooms the other opened, instead
+/// of failing on the live-name index (or deadlocking) and being redone link by link.
+#[tokio::test]
+async fn batches_opening_the_same_new_sessions_take_turns() {
+    let Some((_db, app, _domain)) = on_postgres().await else {
+        return;
+    };
+    let t = app.token().await;
+    subscribe(&app, &t, "host").await;
+    let together = |links: [String; 2]| {
+        let state = app.state.clone();
+        tokio::spawn(async move {
+            let tokens: Vec<&str> = links.iter().map(String::as_str).collect();
+            let results = enter_together(&state, &tokens).await;
+            results.iter().map(outcome).collect::<Vec<_>>()
+        })
+    };
+    for round in 0..10 {
+        let (a, b) = (format!("a{round}"), format!("b{round}"));
+        let one = together([
+            link(&app, &a, "guest", "A1", "host"),
+            link(&app, &b, "guest", "B1", "host"),
+        ]);
+        let two = together([
+            link(&app, &b, "guest", "B2", "host"),
+            link(&app, &a, "guest", "A2", "host"),
+        ]);
+        let (one, two) = (one.await.unwrap(), two.await.unwrap());
+        assert_eq!(one, [format!("guest in {a}"), format!("guest in {b}")]);
+        assert_eq!(two, [format!("guest in {b}"), format!("guest in {a}")]);
+        for sid in [&a, &b] {
+            let s = session(&app, &t, sid).await;
+            assert_eq!(count(&s, "peers"), 2, "{s}");
+        }
+    }
+    let metrics = crate::metrics::scrape(&app).await;
+    assert_eq!(
+        crate::metrics::sample(&metrics, "meetplane_session_join_batch_fallbacks_total"),
+        Some(0.0),
+        "a batch was redone link by link"
+    );
 }
