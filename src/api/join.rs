@@ -9,7 +9,8 @@ use super::{
     body::JsonBody,
     hal::{Hal, links},
     problem::ApiResult,
-    rooms::{Peer, PeerAdmitted, admission},
+    room_peers::{PeerAdmitted, admission},
+    rooms::Peer,
     security::PeerAuth,
 };
 use crate::{

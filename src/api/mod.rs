@@ -26,6 +26,7 @@ pub mod problem;
 pub mod realtime;
 pub mod rendered_json;
 pub mod request_id;
+pub mod room_peers;
 pub mod rooms;
 pub mod root;
 pub mod security;
@@ -76,7 +77,7 @@ pub type Apis = (
     orgs::OrgsApi,
     domains::DomainsApi,
     clients::ClientsApi,
-    rooms::RoomsApi,
+    (rooms::RoomsApi, room_peers::RoomPeersApi),
     join::JoinApi,
     bookings::BookingsApi,
     subscriptions::SubscriptionsApi,
@@ -101,7 +102,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             orgs::OrgsApi,
             domains::DomainsApi,
             clients::ClientsApi,
-            rooms::RoomsApi,
+            (rooms::RoomsApi, room_peers::RoomPeersApi),
             join::JoinApi,
             bookings::BookingsApi,
             subscriptions::SubscriptionsApi,

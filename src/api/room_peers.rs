@@ -1,0 +1,159 @@
+//! Peers of a room on the org's authority: admit one (role chosen by the org's client) and
+//! kick one or everyone.
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    Tag,
+    body::JsonBody,
+    hal::{Hal, links},
+    problem::{ApiError, ApiResult},
+    rooms::{Peer, Removed},
+    security::ClientAuth,
+};
+use crate::{
+    domain::audit::{self, Action, AuditAction},
+    domain::{
+        peers,
+        rooms::{self, KickTarget, Role},
+    },
+    state::AppState,
+};
+
+pub struct RoomPeersApi;
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct Kick {
+    /// A peer id, or `all`.
+    pub peer_id: String,
+}
+
+#[derive(Debug, Clone, Copy, Enum, Deserialize, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum PeerRole {
+    Host,
+    User,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct NewPeer {
+    pub display_name: String,
+    pub role: PeerRole,
+    /// The chat-widget site user this peer is: their widget shows this room's chat while
+    /// the peer is in the room.
+    #[oai(nullable)]
+    pub site_user_id: Option<String>,
+}
+
+/// An admitted peer and its token. The token is shown only here.
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Admission {
+    pub peer: Peer,
+    /// Bearer token of this peer (leave, realtime); shown only here.
+    pub peer_token: String,
+    /// `domain/name`.
+    pub room: String,
+}
+
+#[derive(ApiResponse)]
+pub enum PeerAdmitted {
+    /// The peer is in the room.
+    #[oai(status = 201)]
+    Created(Json<Hal<Admission>>),
+}
+
+pub fn admission(admitted: rooms::Admitted) -> Hal<Admission> {
+    let room = admitted.room.full_id();
+    let l = links([
+        ("room", format!("/v1/rooms/{room}/join")),
+        ("leave", format!("/v1/rooms/{room}/leave")),
+    ]);
+    Hal::new(
+        Admission {
+            peer: admitted.peer.into(),
+            peer_token: admitted.peer_token,
+            room,
+        },
+        l,
+    )
+}
+
+#[OpenApi(tag = "Tag::Rooms")]
+impl RoomPeersApi {
+    /// Kick a peer, or everyone
+    #[oai(
+        path = "/v1/orgs/:orgId/rooms/:domain/:name/kick",
+        method = "post",
+        operation_id = "kickPeers"
+    )]
+    async fn kick(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        domain: Path<String>,
+        name: Path<String>,
+        body: JsonBody<Kick>,
+    ) -> ApiResult<Json<Removed>> {
+        auth.principal().require_org(org_id.0)?;
+        let target = match body.0.peer_id.trim() {
+            "all" => KickTarget::All,
+            id => KickTarget::Peer(
+                Uuid::parse_str(id)
+                    .map_err(|_| ApiError::invalid("peerId", "must be a peer id or \"all\""))?,
+            ),
+        };
+        let removed = rooms::kick(&state, org_id.0, &domain.0, &name.0, target).await?;
+        let peers: Vec<String> = removed.iter().map(|p| p.id.to_string()).collect();
+        let action = Action::new(AuditAction::RoomKicked, format!("{}/{}", domain.0, name.0))
+            .detail(json!({"peer": body.0.peer_id.trim(), "removed": peers}));
+        audit::record_by(&state, auth.principal(), action).await;
+        Ok(Json(Removed {
+            removed: removed.into_iter().map(Peer::from).collect(),
+        }))
+    }
+
+    /// Admit a peer on the org's authority
+    ///
+    /// The org's client chooses the role; lock and password do not apply, capacity does.
+    #[oai(
+        path = "/v1/orgs/:orgId/rooms/:domain/:name/peers",
+        method = "post",
+        operation_id = "admitPeer"
+    )]
+    async fn admit(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        domain: Path<String>,
+        name: Path<String>,
+        body: JsonBody<NewPeer>,
+    ) -> ApiResult<PeerAdmitted> {
+        auth.principal().require_org(org_id.0)?;
+        let role = match body.0.role {
+            PeerRole::Host => Role::Host,
+            PeerRole::User => Role::User,
+        };
+        let admitted = peers::admit(
+            &state,
+            org_id.0,
+            &domain.0,
+            &name.0,
+            &body.0.display_name,
+            role,
+            body.0.site_user_id,
+        )
+        .await?;
+        Ok(PeerAdmitted::Created(Json(admission(admitted))))
+    }
+}
