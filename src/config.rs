@@ -3,234 +3,24 @@
 //! Every setting has a flag and an environment variable (the flag wins). A malformed value,
 //! or an unknown `MEETPLANE_*` variable (usually a typo), stops start-up with a message that
 //! names the setting. Secrets (the database password, the master key) are never printed.
-use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::Args;
 use url::Url;
 
 use crate::auth::seal::MasterKey;
 
 mod chat;
+mod database_url;
 mod limits;
+mod settings;
+mod values;
 pub use chat::{ChatConfig, SecretString, XmppConfig};
+pub use database_url::DatabaseUrl;
+use database_url::parse_database_url;
 pub use limits::LimitsConfig;
-
-/// The settings as given on the command line or in the environment, before validation.
-#[derive(Args, Debug, Clone, Default)]
-pub struct Settings {
-    /// Database URL: `sqlite://PATH` (embedded) or `postgres://USER:PASS@HOST/DB`.
-    /// Default: an SQLite file `meetplane.db` in the data dir.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
-    pub database_url: Option<String>,
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "MEETPLANE_LISTEN", global = true)]
-    pub listen: Option<String>,
-    /// URL under which users reach this server, used in printed links
-    /// [default: http://LISTEN].
-    #[arg(long, env = "MEETPLANE_PUBLIC_URL", global = true)]
-    pub public_url: Option<String>,
-    /// Folder for the SQLite file and the generated master key [default: ./data].
-    #[arg(long, env = "MEETPLANE_DATA_DIR", global = true)]
-    pub data_dir: Option<String>,
-    /// 32-byte key (64 hex characters or base64) sealing secrets at rest. Default: generated
-    /// on first start into DATA_DIR/master.key (mode 0600) and reused after.
-    #[arg(
-        long,
-        env = "MEETPLANE_MASTER_KEY",
-        hide_env_values = true,
-        global = true
-    )]
-    pub master_key: Option<String>,
-    /// Name of the domain created with the default organisation on a fresh database
-    /// [default: localhost].
-    #[arg(long, env = "MEETPLANE_DEFAULT_DOMAIN", global = true)]
-    pub default_domain: Option<String>,
-    /// Lifetime of OAuth2 access tokens, e.g. `15m`, `1h` [default: 1h].
-    #[arg(long, env = "MEETPLANE_ACCESS_TOKEN_TTL", global = true)]
-    pub access_token_ttl: Option<String>,
-    /// Lifetime of OAuth2 refresh tokens [default: 30d].
-    #[arg(long, env = "MEETPLANE_REFRESH_TOKEN_TTL", global = true)]
-    pub refresh_token_ttl: Option<String>,
-    /// Largest capacity a room may have [default: 256].
-    #[arg(long, env = "MEETPLANE_MAX_ROOM_CAPACITY", global = true)]
-    pub max_room_capacity: Option<String>,
-    /// Size of the database connection pool [default: 10].
-    #[arg(long, env = "MEETPLANE_DB_MAX_CONNECTIONS", global = true)]
-    pub db_max_connections: Option<String>,
-    /// Largest request body accepted, in bytes [default: 1048576].
-    #[arg(long, env = "MEETPLANE_MAX_BODY_BYTES", global = true)]
-    pub max_body_bytes: Option<String>,
-    /// Allow webhook and callback URLs on loopback, private and link-local addresses
-    /// (on-prem receivers, tests) [default: false].
-    #[arg(long, env = "MEETPLANE_ALLOW_PRIVATE_TARGETS", global = true)]
-    pub allow_private_targets: Option<String>,
-    /// Time limit of one webhook request (delivery or validation) [default: 10s].
-    #[arg(long, env = "MEETPLANE_WEBHOOK_TIMEOUT", global = true)]
-    pub webhook_timeout: Option<String>,
-    /// A webhook failing without a success for this long is disabled [default: 5d].
-    #[arg(long, env = "MEETPLANE_WEBHOOK_DISABLE_AFTER", global = true)]
-    pub webhook_disable_after: Option<String>,
-    /// How long a worker holds a claimed delivery before another may retry it; longer than
-    /// the webhook timeout [default: 60s].
-    #[arg(long, env = "MEETPLANE_DELIVERY_LEASE", global = true)]
-    pub delivery_lease: Option<String>,
-    /// Deliveries in flight at once per node [default: 64].
-    #[arg(long, env = "MEETPLANE_DELIVERY_CONCURRENCY", global = true)]
-    pub delivery_concurrency: Option<String>,
-    /// Log every SQL statement (target `sqlx::query`; RUST_LOG must let it through)
-    /// [default: false].
-    #[arg(long, env = "MEETPLANE_LOG_SQL", global = true)]
-    pub log_sql: Option<String>,
-    /// Log format: `text` or `json` [default: text]. The filter comes from RUST_LOG.
-    #[arg(long, env = "MEETPLANE_LOG_FORMAT", global = true)]
-    pub log_format: Option<String>,
-    /// Shared secret of the chat-bridge API (`/api/startChatForRoom` …) for clients that are
-    /// not API clients; API clients use their own secret [default: none].
-    #[arg(
-        long,
-        env = "MEETPLANE_CHAT_SHARED_SECRET",
-        hide_env_values = true,
-        global = true
-    )]
-    pub chat_shared_secret: Option<String>,
-    /// Organisation (id or name) that owns chats started with the shared secret
-    /// [default: the only organisation, if there is one].
-    #[arg(long, env = "MEETPLANE_CHAT_ORG", global = true)]
-    pub chat_org: Option<String>,
-    /// How far a chat-bridge checksum's time may be from the server's, in seconds [default: 5].
-    #[arg(long, env = "MEETPLANE_CHAT_TIME_DELTA", global = true)]
-    pub chat_time_delta: Option<String>,
-    /// JID of the XMPP account the chat bridge logs in with; with the password it enables the
-    /// bridge [default: none].
-    #[arg(long, env = "MEETPLANE_XMPP_JID", global = true)]
-    pub xmpp_jid: Option<String>,
-    /// Password of the XMPP account.
-    #[arg(
-        long,
-        env = "MEETPLANE_XMPP_PASSWORD",
-        hide_env_values = true,
-        global = true
-    )]
-    pub xmpp_password: Option<String>,
-    /// XMPP server as `host:port`, connected without TLS (loopback or a private network only);
-    /// unset: the JID's domain via DNS SRV with STARTTLS [default: none].
-    #[arg(long, env = "MEETPLANE_XMPP_SERVER", global = true)]
-    pub xmpp_server: Option<String>,
-    /// Nickname of the bridge in the multi-user chats [default: meetplane].
-    #[arg(long, env = "MEETPLANE_XMPP_NICK", global = true)]
-    pub xmpp_nick: Option<String>,
-    /// How long names and avatars from a widget's users-info URL are cached [default: 5m].
-    #[arg(long, env = "MEETPLANE_WIDGET_USERS_TTL", global = true)]
-    pub widget_users_ttl: Option<String>,
-    /// Timeout of one users-info request to a widget's site [default: 5s].
-    #[arg(long, env = "MEETPLANE_WIDGET_USERS_TIMEOUT", global = true)]
-    pub widget_users_timeout: Option<String>,
-    /// Requests per minute one API client or dashboard user may make on this node; 0 turns
-    /// the limit off [default: 1200].
-    #[arg(long, env = "MEETPLANE_RATE_LIMIT_CLIENT", global = true)]
-    pub rate_limit_client: Option<String>,
-    /// Requests per minute from one source address on this node; 0 turns the limit off
-    /// [default: 3000].
-    #[arg(long, env = "MEETPLANE_RATE_LIMIT_ADDRESS", global = true)]
-    pub rate_limit_address: Option<String>,
-    /// Behind a reverse proxy: take the source address from the last X-Forwarded-For entry
-    /// (for rate limits, sign-in throttling and the audit log) [default: false].
-    #[arg(long, env = "MEETPLANE_TRUST_FORWARDED_FOR", global = true)]
-    pub trust_forwarded_for: Option<String>,
-    /// Bearer token required to read /metrics (at least 16 characters); unset: /metrics is
-    /// open [default: none].
-    #[arg(
-        long,
-        env = "MEETPLANE_METRICS_TOKEN",
-        hide_env_values = true,
-        global = true
-    )]
-    pub metrics_token: Option<String>,
-}
-
-/// Secrets that may also come from a file named by `NAME_FILE` (Docker and Kubernetes
-/// secrets), so they need not sit in the environment.
-const SECRET_FILES: &[&str] = &[
-    "DATABASE_URL",
-    "MEETPLANE_MASTER_KEY",
-    "MEETPLANE_XMPP_PASSWORD",
-    "MEETPLANE_CHAT_SHARED_SECRET",
-    "MEETPLANE_METRICS_TOKEN",
-];
-
-impl Settings {
-    fn secret_mut(&mut self, name: &str) -> &mut Option<String> {
-        match name {
-            "DATABASE_URL" => &mut self.database_url,
-            "MEETPLANE_MASTER_KEY" => &mut self.master_key,
-            "MEETPLANE_XMPP_PASSWORD" => &mut self.xmpp_password,
-            "MEETPLANE_CHAT_SHARED_SECRET" => &mut self.chat_shared_secret,
-            _ => &mut self.metrics_token,
-        }
-    }
-
-    /// Fill secrets from the files `NAME_FILE` variables point at (a trailing newline is
-    /// dropped). Giving both `NAME` and `NAME_FILE` is an error, not a silent choice.
-    fn with_secret_files(mut self, env: &[(String, String)]) -> Result<Self, ConfigError> {
-        for name in SECRET_FILES {
-            let file_var = format!("{name}_FILE");
-            let Some((_, path)) = env.iter().find(|(k, _)| *k == file_var) else {
-                continue;
-            };
-            let slot = self.secret_mut(name);
-            if slot.is_some() {
-                return Err(invalid(
-                    &file_var,
-                    format!("give {name} or {file_var}, not both"),
-                ));
-            }
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| invalid(&file_var, format!("cannot read {path:?}: {e}")))?;
-            *slot = Some(text.trim_end_matches(['\r', '\n']).to_string());
-        }
-        Ok(self)
-    }
-}
-
-/// Environment variables meetplane reads; any other `MEETPLANE_*` variable is refused.
-/// `MEETPLANE_TEST_*` belongs to the test suite and `MEETPLANE_BUILD_*` to build.rs (the
-/// dashboard build); both are ignored here.
-const KNOWN_ENV: &[&str] = &[
-    "MEETPLANE_LISTEN",
-    "MEETPLANE_PUBLIC_URL",
-    "MEETPLANE_DATA_DIR",
-    "MEETPLANE_MASTER_KEY",
-    "MEETPLANE_DEFAULT_DOMAIN",
-    "MEETPLANE_ACCESS_TOKEN_TTL",
-    "MEETPLANE_REFRESH_TOKEN_TTL",
-    "MEETPLANE_MAX_ROOM_CAPACITY",
-    "MEETPLANE_DB_MAX_CONNECTIONS",
-    "MEETPLANE_MAX_BODY_BYTES",
-    "MEETPLANE_ALLOW_PRIVATE_TARGETS",
-    "MEETPLANE_WEBHOOK_TIMEOUT",
-    "MEETPLANE_WEBHOOK_DISABLE_AFTER",
-    "MEETPLANE_DELIVERY_LEASE",
-    "MEETPLANE_DELIVERY_CONCURRENCY",
-    "MEETPLANE_LOG_SQL",
-    "MEETPLANE_LOG_FORMAT",
-    "MEETPLANE_CHAT_SHARED_SECRET",
-    "MEETPLANE_CHAT_ORG",
-    "MEETPLANE_CHAT_TIME_DELTA",
-    "MEETPLANE_XMPP_JID",
-    "MEETPLANE_XMPP_PASSWORD",
-    "MEETPLANE_XMPP_SERVER",
-    "MEETPLANE_XMPP_NICK",
-    "MEETPLANE_WIDGET_USERS_TTL",
-    "MEETPLANE_WIDGET_USERS_TIMEOUT",
-    "MEETPLANE_RATE_LIMIT_CLIENT",
-    "MEETPLANE_RATE_LIMIT_ADDRESS",
-    "MEETPLANE_TRUST_FORWARDED_FOR",
-    "MEETPLANE_METRICS_TOKEN",
-    "MEETPLANE_MASTER_KEY_FILE",
-    "MEETPLANE_XMPP_PASSWORD_FILE",
-    "MEETPLANE_CHAT_SHARED_SECRET_FILE",
-    "MEETPLANE_METRICS_TOKEN_FILE",
-];
+use settings::KNOWN_ENV;
+pub use settings::Settings;
+pub(crate) use values::{parse_bool, parse_duration, parse_number};
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid setting {setting}: {reason}")]
@@ -250,51 +40,6 @@ pub(crate) fn invalid(setting: &str, reason: impl Into<String>) -> ConfigError {
 pub enum LogFormat {
     Text,
     Json,
-}
-
-/// A database URL whose `Debug`/`Display` never show the password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self(url.into())
-    }
-    /// The URL with its password; only for connecting.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_sqlite(&self) -> bool {
-        self.0.starts_with("sqlite:")
-    }
-    /// The file an SQLite URL points at (None for `:memory:` and non-SQLite URLs).
-    pub fn sqlite_path(&self) -> Option<PathBuf> {
-        let rest = self.0.strip_prefix("sqlite:")?;
-        let rest = rest.strip_prefix("//").unwrap_or(rest);
-        let path = rest.split('?').next().unwrap_or_default();
-        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
-    }
-    pub fn redacted(&self) -> String {
-        match Url::parse(&self.0) {
-            Ok(mut url) if url.password().is_some() => {
-                let _ = url.set_password(Some("***"));
-                url.to_string()
-            }
-            Ok(_) => self.0.clone(),
-            Err(_) => "<unparseable database url>".to_string(),
-        }
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.redacted())
-    }
-}
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.redacted())
-    }
 }
 
 /// The validated configuration, passed to everything through the application state.
@@ -494,88 +239,6 @@ fn parse_public_url(v: &str) -> Result<Url, ConfigError> {
         return Err(invalid(NAME, "must not have a query or fragment"));
     }
     Ok(url)
-}
-
-fn parse_database_url(v: &str) -> Result<DatabaseUrl, ConfigError> {
-    const NAME: &str = "DATABASE_URL (--database-url)";
-    let v = v.trim();
-    if v.starts_with("sqlite:") {
-        let url = DatabaseUrl::new(v);
-        if url.sqlite_path().is_none() && !v.contains(":memory:") {
-            return Err(invalid(NAME, "an sqlite URL needs a file path"));
-        }
-        return Ok(url);
-    }
-    if v.starts_with("postgres://") || v.starts_with("postgresql://") {
-        // Parse to catch typos early; the error text never includes the URL (it may hold a
-        // password).
-        let url = Url::parse(v).map_err(|e| invalid(NAME, format!("not a valid URL: {e}")))?;
-        if url.host().is_none() {
-            return Err(invalid(NAME, "a postgres URL needs a host"));
-        }
-        return Ok(DatabaseUrl::new(v));
-    }
-    Err(invalid(
-        NAME,
-        "must start with sqlite: or postgres:// (other databases are not supported)",
-    ))
-}
-
-pub(crate) fn parse_duration(
-    name: &str,
-    v: Option<&str>,
-    default: Duration,
-    range: std::ops::RangeInclusive<Duration>,
-) -> Result<Duration, ConfigError> {
-    let Some(v) = v else { return Ok(default) };
-    let v = v.trim();
-    let d = match v.parse::<u64>() {
-        Ok(secs) => Duration::from_secs(secs),
-        Err(_) => humantime::parse_duration(v)
-            .map_err(|e| invalid(name, format!("{v:?} is not a duration like 15m or 1h: {e}")))?,
-    };
-    if !range.contains(&d) {
-        return Err(invalid(
-            name,
-            format!(
-                "{v:?} is outside {}..={}",
-                humantime::format_duration(*range.start()),
-                humantime::format_duration(*range.end())
-            ),
-        ));
-    }
-    Ok(d)
-}
-
-pub(crate) fn parse_bool(name: &str, v: Option<&str>) -> Result<bool, ConfigError> {
-    match v.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("false" | "0" | "no" | "off") => Ok(false),
-        Some("true" | "1" | "yes" | "on") => Ok(true),
-        Some(other) => Err(invalid(
-            name,
-            format!("{other:?} is neither true nor false"),
-        )),
-    }
-}
-
-pub(crate) fn parse_number(
-    name: &str,
-    v: Option<&str>,
-    default: u32,
-    range: std::ops::RangeInclusive<u32>,
-) -> Result<u32, ConfigError> {
-    let Some(v) = v else { return Ok(default) };
-    let n: u32 = v
-        .trim()
-        .parse()
-        .map_err(|_| invalid(name, format!("{v:?} is not a whole number")))?;
-    if !range.contains(&n) {
-        return Err(invalid(
-            name,
-            format!("{n} is outside {}..={}", range.start(), range.end()),
-        ));
-    }
-    Ok(n)
 }
 
 #[cfg(test)]
