@@ -61,7 +61,7 @@ async fn activate(
     b: booking::Model,
 ) -> Result<Transition> {
     let spec = bookings::room_spec(state, &b)?;
-    let room = match store::rooms::find_live(tx.conn(), domain.id, &b.room_name, true).await? {
+    let room = match store::rooms::lock_live_or_claim(tx.conn(), domain.id, &b.room_name).await? {
         Some(existing) => {
             let change = RoomChange {
                 password: spec.password.as_deref(),

@@ -366,7 +366,7 @@ pub(super) async fn init_booked_room(
         store::bookings::update(tx.conn(), b).await?;
         host_key = Some(key);
     }
-    let room = match store::rooms::find_live(tx.conn(), domain.id, &name, true).await? {
+    let room = match store::rooms::lock_live_or_claim(tx.conn(), domain.id, &name).await? {
         Some(room) => room,
         // The holder closed the room meanwhile: open it again with the booking's options.
         None => {

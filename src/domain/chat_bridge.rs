@@ -117,7 +117,7 @@ pub async fn start(
     {
         return Err(started());
     }
-    let room = match store::rooms::find_live(tx.conn(), domain.id, &name, true).await? {
+    let room = match store::rooms::lock_live_or_claim(tx.conn(), domain.id, &name).await? {
         Some(room) => room,
         None => {
             let origin = caller.client_id.map_or(Origin::ChatBridge, Origin::Client);

@@ -212,7 +212,7 @@ pub async fn join(
     let domain = store::domains::find_by_name(tx.conn(), &domain_name.to_ascii_lowercase())
         .await?
         .ok_or(Error::not_found("room"))?;
-    let room = match store::rooms::find_live(tx.conn(), domain.id, name, true).await? {
+    let room = match store::rooms::lock_live_or_claim(tx.conn(), domain.id, name).await? {
         Some(room) => room,
         None => {
             // Where the domain allows rooms outside the API (and no booking holds the name),

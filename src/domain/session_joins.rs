@@ -329,7 +329,15 @@ async fn admit_checked(
         .copied()
         .collect();
     if store::rooms::claim_names(tx.conn(), &missing).await? {
-        found.extend(store::rooms::lock_live_many(tx.conn(), &missing).await?);
+        // Found now means another transaction opened the room meanwhile. A batch does not
+        // wait for its lock while holding claims (a batch that locked the room and then
+        // waits for one of ours would deadlock with it): it fails at once and is redone link
+        // by link. One link claims one name, which nobody holding the room's lock waits for.
+        found.extend(if out.len() > 1 {
+            store::rooms::lock_live_many_or_fail(tx.conn(), &missing).await?
+        } else {
+            store::rooms::lock_live_many(tx.conn(), &missing).await?
+        });
     }
     let mut rooms: HashMap<(Uuid, String), room::Model> = found
         .into_iter()

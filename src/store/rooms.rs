@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, Statement, sea_query::Expr,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, Statement,
+    sea_query::{Expr, LockBehavior, LockType},
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -42,6 +43,25 @@ pub async fn find_live(
     query.one(db).await
 }
 
+/// [`find_live`] with its lock, for a caller that opens the room when it is missing: then the
+/// name is claimed (see [`claim_names`]) and looked up again, so that two transactions opening
+/// the same room at once take turns and the second finds the first's room instead of failing
+/// on the live-name index. Holding one claim while waiting for the room's lock cannot
+/// deadlock: whoever holds that lock found the room, so does not claim its name.
+pub async fn lock_live_or_claim(
+    db: &impl ConnectionTrait,
+    domain_id: Uuid,
+    name: &str,
+) -> Result<Option<Model>, DbErr> {
+    if let Some(room) = find_live(db, domain_id, name, true).await? {
+        return Ok(Some(room));
+    }
+    if claim_names(db, &[(domain_id, name)]).await? {
+        return find_live(db, domain_id, name, true).await;
+    }
+    Ok(None)
+}
+
 /// The live rooms with these `(domain, name)` keys, locked until the transaction ends like
 /// [`find_live`]'s; in id order, so that two batches lock them in the same order.
 pub async fn lock_live_many(
@@ -54,9 +74,27 @@ pub async fn lock_live_many(
     live_many(keys).lock_exclusive().all(db).await
 }
 
+/// [`lock_live_many`] without waiting: a room that another transaction has locked fails the
+/// statement at once (Postgres's `lock_not_available`, which ends the transaction). For a
+/// batch that holds name claims: waiting there could close a cycle with a transaction that
+/// locked one of these rooms and now waits for one of those claims, which Postgres would only
+/// break after `deadlock_timeout`.
+pub async fn lock_live_many_or_fail(
+    db: &impl ConnectionTrait,
+    keys: &[(Uuid, &str)],
+) -> Result<Vec<Model>, DbErr> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    live_many(keys)
+        .lock_with_behavior(LockType::Update, LockBehavior::Nowait)
+        .all(db)
+        .await
+}
+
 /// Advisory-lock class of room-name claims (Postgres's two-key form; the one-key form, which
 /// the chat bridge's leader lock uses, is a key space of its own).
-const NAME_CLAIMS: i32 = 0x6d70_726e;
+pub const NAME_CLAIMS: i32 = 0x6d70_726e;
 
 /// On Postgres, waits until no other transaction holds a claim on one of these `(domain,
 /// name)` keys, then holds them all until this transaction ends: two transactions about to
@@ -87,7 +125,7 @@ pub async fn claim_names(db: &impl ConnectionTrait, keys: &[(Uuid, &str)]) -> Re
 
 /// The same on every node and every version: the first four bytes of SHA-256 over the
 /// domain's id and the name.
-fn name_claim(domain_id: Uuid, name: &str) -> i32 {
+pub fn name_claim(domain_id: Uuid, name: &str) -> i32 {
     let digest = Sha256::new()
         .chain_update(domain_id.as_bytes())
         .chain_update(name.as_bytes())

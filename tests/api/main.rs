@@ -26,6 +26,7 @@ mod rate_limits;
 mod realtime;
 mod receiver;
 mod restart;
+mod room_openings;
 mod rooms;
 mod session_batches;
 mod sessions;

@@ -28,7 +28,7 @@ use crate::{
 };
 
 /// An app on its own Postgres database and its org's default domain; `None` on SQLite runs.
-async fn on_postgres() -> Option<(Arc<TestDb>, TestApp, domain::Model)> {
+pub async fn on_postgres() -> Option<(Arc<TestDb>, TestApp, domain::Model)> {
     let url = postgres_url()?;
     let db = Arc::new(TestDb::create_postgres(&url).await);
     let app = TestApp::start(
@@ -95,6 +95,45 @@ async fn session(app: &TestApp, t: &str, sid: &str) -> Value {
 
 fn count(v: &Value, key: &str) -> usize {
     v["content"][key].as_array().map_or(0, Vec::len)
+}
+
+/// Writes a room of `kind` (`room` or `session`) as another node opening it would.
+pub async fn open_room(conn: impl sqlx::PgExecutor<'_>, domain_id: Uuid, name: &str, kind: &str) {
+    sqlx::query(
+        "INSERT INTO rooms (id, domain_id, name, room_type, is_locked, capacity, created_at, \
+         updated_at, event_seq, kind, present_count) \
+         VALUES ($1, $2, $3, 1, false, 5, now(), now(), 0, $4, 0)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(domain_id)
+    .bind(name)
+    .bind(kind)
+    .execute(conn)
+    .await
+    .unwrap();
+}
+
+/// Returns once `n` lock requests wait in the test's database.
+pub async fn until_waiting(db: &TestDb, n: i64) {
+    let mut watcher = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (waiting,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE NOT l.granted AND a.datname = current_database()",
+        )
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+        if waiting >= n {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{waiting} of {n} lock requests ever waited"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]
@@ -311,16 +350,7 @@ async fn a_room_opened_by_another_node_meanwhile_lets_everyone_in() {
     // The other node: the room's row written, its transaction still open.
     let mut other = sqlx::PgConnection::connect(&db.url()).await.unwrap();
     let mut opening = other.begin().await.unwrap();
-    sqlx::query(
-        "INSERT INTO rooms (id, domain_id, name, room_type, is_locked, capacity, created_at, \
-         updated_at, event_seq, kind, present_count) \
-         VALUES ($1, $2, 'race', 1, false, 5, now(), now(), 0, 'session', 0)",
-    )
-    .bind(Uuid::new_v4())
-    .bind(domain.id)
-    .execute(&mut *opening)
-    .await
-    .unwrap();
+    open_room(&mut *opening, domain.id, "race", "session").await;
 
     let links = [
         link(&app, "race", "guest", "A", "host"),
@@ -334,25 +364,7 @@ async fn a_room_opened_by_another_node_meanwhile_lets_everyone_in() {
         results.iter().map(outcome).collect::<Vec<_>>()
     });
     // Until the batch waits for the other's row lock.
-    let mut watcher = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let (waiting,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-             WHERE NOT l.granted AND a.datname = current_database()",
-        )
-        .fetch_one(&mut watcher)
-        .await
-        .unwrap();
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the batch never waited for the room"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_waiting(&db, 1).await;
     opening.commit().await.unwrap();
 
     assert_eq!(
@@ -443,5 +455,94 @@ async fn batches_opening_the_same_new_sessions_take_turns() {
         crate::metrics::sample(&metrics, "meetplane_session_join_batch_fallbacks_total"),
         Some(0.0),
         "a batch was redone link by link"
+    );
+}
+
+/// Three transactions at once: a batch has looked its two new sessions up and claimed one
+/// name (it waits for the other); meanwhile another node opens the first session's room, and
+/// a third transaction locks that room and then asks for the batch's claim. When the batch
+/// gets its second claim it finds the room opened, locked by the third. Waiting for it would
+/// close a cycle that Postgres breaks only after `deadlock_timeout`, failing the third; the
+/// batch instead gives up its claims at once and is redone link by link.
+#[tokio::test]
+async fn a_batch_holding_claims_does_not_wait_for_a_room_a_claimer_locked() {
+    use meetplane::store::rooms::{NAME_CLAIMS, name_claim};
+    let Some((db, app, domain)) = on_postgres().await else {
+        return;
+    };
+    let t = app.token().await;
+    subscribe(&app, &t, "host").await;
+    let claim = |name: &str| name_claim(domain.id, name);
+    let first = "tri-r";
+    // The batch claims in key order: the second session's name first.
+    let second = (0..)
+        .map(|k| format!("tri-s{k}"))
+        .find(|s| claim(s) < claim(first))
+        .unwrap();
+    let claim_sql = "SELECT pg_advisory_xact_lock($1, $2)";
+
+    // Someone holds the first name's claim: the batch claims the second and waits there.
+    let mut holder = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    let mut holding = holder.begin().await.unwrap();
+    sqlx::query(claim_sql)
+        .bind(NAME_CLAIMS)
+        .bind(claim(first))
+        .execute(&mut *holding)
+        .await
+        .unwrap();
+    let links = [
+        link(&app, first, "guest", "A", "host"),
+        link(&app, &second, "guest", "B", "host"),
+    ];
+    let state = app.state.clone();
+    let batch = tokio::spawn(async move {
+        let tokens: Vec<&str> = links.iter().map(String::as_str).collect();
+        let results = enter_together(&state, &tokens).await;
+        results.iter().map(outcome).collect::<Vec<_>>()
+    });
+    until_waiting(&db, 1).await;
+
+    // Another node opens the first room; a third transaction locks it, then wants the claim
+    // on the second name, which the batch holds.
+    let mut opener = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    open_room(&mut opener, domain.id, first, "session").await;
+    let (locked, room_locked) = tokio::sync::oneshot::channel();
+    let (url, domain_id, second_claim) = (db.url(), domain.id, claim(&second));
+    let third = tokio::spawn(async move {
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        sqlx::query("SELECT id FROM rooms WHERE domain_id = $1 AND name = $2 FOR UPDATE")
+            .bind(domain_id)
+            .bind(first)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        locked.send(()).unwrap();
+        let claimed = sqlx::query(claim_sql)
+            .bind(NAME_CLAIMS)
+            .bind(second_claim)
+            .execute(&mut *tx)
+            .await
+            .map(|_| ());
+        match claimed {
+            Ok(()) => tx.commit().await.unwrap(),
+            Err(_) => tx.rollback().await.unwrap(),
+        }
+        claimed
+    });
+    room_locked.await.unwrap();
+    until_waiting(&db, 2).await;
+    holding.commit().await.unwrap();
+
+    assert_eq!(
+        batch.await.unwrap(),
+        [format!("guest in {first}"), format!("guest in {second}")]
+    );
+    let third = third.await.unwrap();
+    assert!(third.is_ok(), "the third transaction failed: {third:?}");
+    let metrics = crate::metrics::scrape(&app).await;
+    assert_eq!(
+        crate::metrics::sample(&metrics, "meetplane_session_join_batch_fallbacks_total"),
+        Some(1.0)
     );
 }
