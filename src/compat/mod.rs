@@ -3,4 +3,5 @@ pub mod bbb_chat;
 pub mod imbachat;
 mod imbachat_socket;
 pub mod xroom;
+mod xroom_bookings;
 mod xroom_methods;

@@ -1,15 +1,16 @@
 //! The methods of the xroom collections, each mapped onto the domain function that owns its
 //! rules, with the seed's input and output shapes.
-use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use poem::http::StatusCode;
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::xroom::{Failure, Outcome};
+use super::{
+    xroom::{Failure, Outcome},
+    xroom_bookings,
+};
 use crate::{
     domain::{
-        bookings::{self, BookingChange, BookingView, ListFilter, MeetingOptions, NewBooking},
         principal::Principal,
         rooms::{self, KickTarget, RoomOptions},
         webhooks::{self, NewWebhook, WebhookView},
@@ -37,12 +38,12 @@ pub fn methods(collection: &str) -> &'static [&'static str] {
 }
 
 /// Everything at once: xroom lists are not paged.
-const ALL: Window = Window {
+pub(super) const ALL: Window = Window {
     offset: 0,
     limit: 100_000,
 };
 
-fn parse<T: DeserializeOwned>(data: Value) -> Result<T, Failure> {
+pub(super) fn parse<T: DeserializeOwned>(data: Value) -> Result<T, Failure> {
     serde_path_to_error::deserialize(data).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
@@ -72,36 +73,7 @@ fn room_id(id: &str) -> Result<(&str, &str), Failure> {
         })
 }
 
-/// A time "in JS format": an ISO 8601 string or epoch milliseconds.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum JsTime {
-    Millis(i64),
-    Text(String),
-}
-
-impl JsTime {
-    fn parse(&self, field: &str) -> Result<DateTime<Utc>, Failure> {
-        let bad = || {
-            Failure(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("data.{field}: must be an ISO 8601 time or epoch milliseconds"),
-            )
-        };
-        match self {
-            JsTime::Millis(ms) => Utc.timestamp_millis_opt(*ms).single().ok_or_else(bad),
-            JsTime::Text(s) => DateTime::parse_from_rfc3339(s.trim())
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| bad()),
-        }
-    }
-}
-
-fn js(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn not_found(resource: &'static str) -> Failure {
+pub(super) fn not_found(resource: &'static str) -> Failure {
     Error::not_found(resource).into()
 }
 
@@ -150,30 +122,7 @@ pub async fn dispatch(
             Ok(json!(true))
         }
         ("room", "list") => room_list(state, who, parse(data)?).await,
-        ("booking", "add") => booking_add(state, who, parse(data)?).await,
-        ("booking", "remove") => {
-            let b: ById = parse(data)?;
-            bookings::cancel(state, who.org_id, b.id).await?;
-            Ok(json!(true))
-        }
-        ("booking", "update") => booking_update(state, who, parse(data)?).await,
-        ("booking", "list") => {
-            let l: ByDomain = parse(data)?;
-            let filter = ListFilter {
-                domain: Some(l.domain),
-                ..Default::default()
-            };
-            let (views, _) = bookings::list(state, who.org_id, filter, ALL).await?;
-            Ok(Value::Array(
-                views.into_iter().map(booking_object).collect(),
-            ))
-        }
-        ("booking", "get") => {
-            let b: ById = parse(data)?;
-            Ok(booking_object(
-                bookings::get(state, who.org_id, b.id).await?,
-            ))
-        }
+        ("booking", method) => xroom_bookings::dispatch(state, who, method, data).await,
         ("webhook", "add") => {
             let w: WebhookAdd = parse(data)?;
             let v = webhooks::add(
@@ -216,14 +165,18 @@ pub async fn dispatch(
             let (_, result) = webhooks::validate(state, who.org_id, w.id).await?;
             Ok(json!({"validated": result.validated}))
         }
-        _ => Err(Failure(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "unknown method {method:?} for {collection}; valid methods: {}",
-                methods(collection).join(", ")
-            ),
-        )),
+        _ => Err(unknown_method(collection, method)),
     }
+}
+
+pub(super) fn unknown_method(collection: &str, method: &str) -> Failure {
+    Failure(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "unknown method {method:?} for {collection}; valid methods: {}",
+            methods(collection).join(", ")
+        ),
+    )
 }
 
 #[derive(Deserialize)]
@@ -271,13 +224,8 @@ struct OptionalDomain {
 }
 
 #[derive(Deserialize)]
-struct ById {
-    id: i64,
-}
-
-#[derive(Deserialize)]
-struct ByDomain {
-    domain: String,
+pub(super) struct ById {
+    pub(super) id: i64,
 }
 
 async fn room_init(state: &AppState, who: &Principal, i: Init) -> Outcome {
@@ -327,112 +275,6 @@ async fn room_list(state: &AppState, who: &Principal, l: OptionalDomain) -> Outc
         by_domain.insert(d.to_ascii_lowercase(), json!({}));
     }
     Ok(Value::Object(by_domain))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Options {
-    duration: Option<i64>,
-    lock: Option<bool>,
-    #[serde(rename = "type")]
-    room_type: Option<i64>,
-    capacity: Option<i64>,
-    key: Option<String>,
-    add_host_key: Option<bool>,
-}
-
-impl From<Options> for MeetingOptions {
-    fn from(o: Options) -> Self {
-        Self {
-            duration: o.duration,
-            lock: o.lock,
-            room_type: o.room_type,
-            capacity: o.capacity,
-            key: o.key,
-            add_host_key: o.add_host_key.unwrap_or(false),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BookingAdd {
-    domain: String,
-    room_name: String,
-    start_time: JsTime,
-    meeting_options: Options,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BookingUpdate {
-    id: i64,
-    start_time: Option<JsTime>,
-    meeting_options: Option<Options>,
-}
-
-async fn booking_add(state: &AppState, who: &Principal, b: BookingAdd) -> Outcome {
-    let start_time = b.start_time.parse("startTime")?;
-    let v = bookings::add(
-        state,
-        who,
-        NewBooking {
-            domain: b.domain,
-            room_name: b.room_name,
-            start_time,
-            options: b.meeting_options.into(),
-            grace_minutes: None,
-        },
-    )
-    .await?;
-    let mut out = json!({"id": v.id});
-    if let Some(key) = v.host_key {
-        out["hostKey"] = key.into();
-    }
-    Ok(out)
-}
-
-async fn booking_update(state: &AppState, who: &Principal, b: BookingUpdate) -> Outcome {
-    let start_time = b.start_time.map(|t| t.parse("startTime")).transpose()?;
-    let v = bookings::update(
-        state,
-        who.org_id,
-        b.id,
-        BookingChange {
-            start_time,
-            options: b.meeting_options.map(Into::into),
-            grace_minutes: None,
-        },
-    )
-    .await?;
-    let mut out = json!({});
-    if let Some(key) = v.host_key {
-        out["hostKey"] = key.into();
-    }
-    Ok(out)
-}
-
-fn booking_object(v: BookingView) -> Value {
-    let mut options = json!({
-        "duration": v.duration_minutes,
-        "type": v.room_type,
-        "isLocked": v.is_locked,
-        "capacity": v.capacity,
-    });
-    if let Some(p) = v.password {
-        options["password"] = p.into();
-    }
-    if let Some(k) = v.host_key {
-        options["hostKey"] = k.into();
-    }
-    json!({
-        "id": v.id,
-        "domainName": v.domain,
-        "roomName": v.room_name,
-        "startTime": js(v.start_time),
-        "meetingOptions": options,
-        "state": v.state,
-    })
 }
 
 #[derive(Deserialize)]
