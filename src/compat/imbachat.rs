@@ -23,13 +23,11 @@ use poem::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::imbachat_socket;
+use super::{imbachat_rooms, imbachat_socket};
 use crate::{
     api::{body, problem::ApiError, problem::render_poem_error},
     domain::{
-        chat::MessageView,
         dialogs::{self, DialogMessageView, DialogView},
-        widget_rooms,
         widget_users::{self, SiteUser},
         widgets,
     },
@@ -154,7 +152,7 @@ pub async fn script(req: &Request, Data(state): Data<&AppState>) -> Result<Respo
         .body(SCRIPT))
 }
 
-fn caller(state: &AppState, req: &Request) -> Result<WidgetUser, ApiError> {
+pub(super) fn caller(state: &AppState, req: &Request) -> Result<WidgetUser, ApiError> {
     let widget = req
         .extensions()
         .get::<widget::Model>()
@@ -206,10 +204,10 @@ pub async fn me(req: &Request, Data(state): Data<&AppState>) -> Result<Json<Valu
 pub struct PageQuery {
     page: Option<u64>,
     count: Option<u64>,
-    before: Option<i64>,
+    pub(super) before: Option<i64>,
 }
 
-fn count(q: &PageQuery) -> Result<u64, ApiError> {
+pub(super) fn count(q: &PageQuery) -> Result<u64, ApiError> {
     match q.count {
         None => Ok(30),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
@@ -262,8 +260,8 @@ pub async fn list_messages(
 }
 
 #[derive(Debug, Deserialize)]
-struct NewMessage {
-    text: String,
+pub(super) struct NewMessage {
+    pub(super) text: String,
 }
 
 #[handler]
@@ -300,67 +298,6 @@ pub async fn mark_read(
     };
     let unread = dialogs::mark_read(state, &c.widget, &c.user_id, id, mark.up_to).await?;
     Ok(Json(json!({ "unread": unread })))
-}
-
-/// A room chat message as the widget shows it.
-pub fn room_message_json(m: &MessageView) -> Value {
-    json!({
-        "id": m.id,
-        "room": m.room,
-        "peerId": m.peer_id,
-        "fromName": m.display_name,
-        "text": m.text,
-        "createdAt": m.created_at.to_rfc3339(),
-    })
-}
-
-#[handler]
-pub async fn list_rooms(
-    req: &Request,
-    Data(state): Data<&AppState>,
-) -> Result<Json<Value>, ApiError> {
-    let c = caller(state, req)?;
-    let rooms: Vec<Value> = widget_rooms::list(state, &c.widget, &c.user_id)
-        .await?
-        .into_iter()
-        .map(|r| json!({"room": r.room, "peerId": r.peer_id, "displayName": r.display_name}))
-        .collect();
-    Ok(Json(json!({ "rooms": rooms })))
-}
-
-#[handler]
-pub async fn room_messages(
-    req: &Request,
-    Data(state): Data<&AppState>,
-    Path((_, domain, name)): Path<(String, String, String)>,
-    Query(q): Query<PageQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let c = caller(state, req)?;
-    let (messages, more) = widget_rooms::messages(
-        state,
-        &c.widget,
-        &c.user_id,
-        &domain,
-        &name,
-        q.before,
-        count(&q)?,
-    )
-    .await?;
-    let list: Vec<Value> = messages.iter().map(room_message_json).collect();
-    Ok(Json(json!({ "messages": list, "more": more })))
-}
-
-#[handler]
-pub async fn post_room_message(
-    req: &Request,
-    Data(state): Data<&AppState>,
-    Path((_, domain, name)): Path<(String, String, String)>,
-    data: Vec<u8>,
-) -> Result<Json<Value>, ApiError> {
-    let c = caller(state, req)?;
-    let body: NewMessage = body::parse(&data)?;
-    let m = widget_rooms::post(state, &c.widget, &c.user_id, &domain, &name, &body.text).await?;
-    Ok(Json(json!({ "message": room_message_json(&m) })))
 }
 
 /// `GET …/socket?token=`: browsers cannot set headers on WebSockets.
@@ -402,11 +339,14 @@ pub fn routes() -> impl Endpoint {
             "/:widget/dialogs/:id/read",
             post(mark_read).options(preflight),
         )
-        .at("/:widget/rooms", get(list_rooms).options(preflight))
+        .at(
+            "/:widget/rooms",
+            get(imbachat_rooms::list_rooms).options(preflight),
+        )
         .at(
             "/:widget/rooms/:domain/:name/messages",
-            get(room_messages)
-                .post(post_room_message)
+            get(imbachat_rooms::room_messages)
+                .post(imbachat_rooms::post_room_message)
                 .options(preflight),
         )
         .at("/:widget/socket", get(socket))
