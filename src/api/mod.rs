@@ -35,6 +35,7 @@ pub mod sessions;
 pub mod source_address;
 pub mod subscriptions;
 pub mod webhooks;
+pub mod widget_users_info;
 pub mod widgets;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -87,7 +88,7 @@ pub type Apis = (
     (
         chat::ChatApi,
         chat_bridge::ChatBridgeApi,
-        widgets::WidgetsApi,
+        (widgets::WidgetsApi, widget_users_info::WidgetUsersInfoApi),
     ),
     webhooks::WebhooksApi,
     deliveries::DeliveriesApi,
@@ -111,7 +112,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             (
                 chat::ChatApi,
                 chat_bridge::ChatBridgeApi,
-                widgets::WidgetsApi,
+                (widgets::WidgetsApi, widget_users_info::WidgetUsersInfoApi),
             ),
             webhooks::WebhooksApi,
             deliveries::DeliveriesApi,
