@@ -8,7 +8,7 @@ use crate::{
     auth::{access_token::SigningKey, seal::Sealer},
     clock::Clock,
     config::Config,
-    domain::{cached_reads::CachedReads, session_joins::JoinQueue},
+    domain::{cached_reads::CachedReads, join_queue::JoinQueue},
     events::bus::EventBus,
     metrics::Metrics,
     outbound::Outbound,

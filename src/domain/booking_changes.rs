@@ -4,9 +4,10 @@ use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use super::{
+    booked_rooms::{self, RoomChange},
     bookings::{
-        self, ACTIVE, BookingChange, BookingView, CANCELLED, RoomChange, SCHEDULED,
-        host_key_purpose, password_purpose,
+        self, ACTIVE, BookingChange, BookingView, CANCELLED, SCHEDULED, host_key_purpose,
+        password_purpose,
     },
     room_model::RoomType,
     rooms, validate,
@@ -166,7 +167,7 @@ pub async fn update(
                 host_key: new_host_key.as_deref(),
                 capacity: Some(capacity),
             };
-            bookings::apply_to_room(state, &tx, room, change).await?;
+            booked_rooms::apply_to_room(state, &tx, room, change).await?;
         }
         let due = if joined {
             updated.end_time

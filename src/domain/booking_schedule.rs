@@ -5,7 +5,8 @@
 use sea_orm::ActiveValue::Set;
 
 use super::{
-    bookings::{self, ACTIVE, COMPLETED, EXPIRED, RoomChange, SCHEDULED},
+    booked_rooms::{self, RoomChange},
+    bookings::{self, ACTIVE, COMPLETED, EXPIRED, SCHEDULED},
     rooms,
 };
 use crate::{
@@ -69,7 +70,7 @@ async fn activate(
                 host_key: spec.host_key.as_deref(),
                 capacity: Some(spec.capacity),
             };
-            bookings::apply_to_room(state, tx, existing, change).await?
+            booked_rooms::apply_to_room(state, tx, existing, change).await?
         }
         None => rooms::create_in(state, tx, domain, &b.room_name, spec).await?,
     };

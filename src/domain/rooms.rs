@@ -7,8 +7,12 @@
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
-pub use super::room_model::*;
+pub(super) use super::room_departures::{close_in, end_presence};
 use super::{domains, validate};
+pub use super::{
+    room_departures::{destroy, kick},
+    room_model::*,
+};
 use crate::{
     auth::{random, seal::Sealer},
     error::{Error, Result},
@@ -233,9 +237,10 @@ pub async fn init(
     let mut tx = WriteTx::begin(state).await?;
     let domain = domains::find_model(tx.conn(), org_id, domain_name).await?;
     if let Origin::Client(client) = origin
-        && let Some(booking) = super::bookings::active_held_by(&tx, &domain, &name, client).await?
+        && let Some(booking) =
+            super::booked_rooms::active_held_by(&tx, &domain, &name, client).await?
     {
-        return super::bookings::init_booked_room(state, tx, &domain, booking, &opts).await;
+        return super::booked_rooms::init_booked_room(state, tx, &domain, booking, &opts).await;
     }
     check_creation(&tx, &domain, &name, origin).await?;
     let host_key = spec.host_key.clone();
@@ -331,106 +336,4 @@ pub async fn set_password(
         room.password_sealed = Set(password.map(|p| sealer.seal_str(&password_purpose(id), &p)));
     })
     .await
-}
-
-/// Remove one peer or everyone; emits `clientsRemoved`. Returns the peers removed.
-pub async fn kick(
-    state: &AppState,
-    org_id: Uuid,
-    domain_name: &str,
-    name: &str,
-    target: KickTarget,
-) -> Result<Vec<PeerView>> {
-    let (mut tx, domain, mut room) = lock_room(state, org_id, domain_name, name).await?;
-    let present = store::peers::active_in_rooms(tx.conn(), &[room.id]).await?;
-    let targets: Vec<peer::Model> = match target {
-        KickTarget::All => present,
-        KickTarget::Peer(id) => vec![
-            present
-                .into_iter()
-                .find(|p| p.id == id)
-                .ok_or(Error::not_found("peer"))?,
-        ],
-    };
-    let links: Vec<String> = targets.iter().filter_map(|p| p.link_hash.clone()).collect();
-    let kicked = end_presence(&mut tx, &domain, &mut room, targets, "kicked").await?;
-    let now = tx.now();
-    super::revocations::after_kick(tx.conn(), domain.org_id, links, now).await?;
-    super::sessions::after_departure(&mut tx, &domain, room).await?;
-    tx.commit().await?;
-    Ok(kicked)
-}
-
-/// End the given peers' presence and emit `clientsRemoved` for them (nothing when none).
-pub(super) async fn end_presence(
-    tx: &mut WriteTx,
-    domain: &domain::Model,
-    room: &mut room::Model,
-    peers: Vec<peer::Model>,
-    reason: &str,
-) -> Result<Vec<PeerView>> {
-    if peers.is_empty() {
-        return Ok(Vec::new());
-    }
-    let now = tx.now();
-    let ids: Vec<Uuid> = peers.iter().map(|p| p.id).collect();
-    let left = store::peers::mark_left(tx.conn(), &ids, reason, now).await?;
-    room.present_count = (room.present_count - left as i32).max(0);
-    let removed: Vec<PeerView> = peers
-        .into_iter()
-        .map(|p| PeerView {
-            left_at: Some(now),
-            left_reason: Some(reason.to_string()),
-            ..PeerView::from(p)
-        })
-        .collect();
-    let payload = payloads::clients_removed(&room.name, &removed, reason);
-    tx.emit_room(domain, room, EventKind::ClientsRemoved, payload)
-        .await?;
-    Ok(removed)
-}
-
-/// Close a room. Refused while peers are in it unless `force_kick`, which removes them first
-/// (`clientsRemoved`); then `roomRemoved`. Returns the peers that were removed.
-pub async fn destroy(
-    state: &AppState,
-    org_id: Uuid,
-    domain_name: &str,
-    name: &str,
-    force_kick: bool,
-) -> Result<Vec<PeerView>> {
-    let (mut tx, domain, room) = lock_room(state, org_id, domain_name, name).await?;
-    let present = store::peers::active_in_rooms(tx.conn(), &[room.id]).await?;
-    if !present.is_empty() && !force_kick {
-        return Err(Error::conflict(
-            "room_not_empty",
-            format!(
-                "the room has {} peer(s); remove them first or pass forceKick",
-                present.len()
-            ),
-        ));
-    }
-    let removed = close_in(&mut tx, &domain, room, present, "room_closed").await?;
-    tx.commit().await?;
-    Ok(removed)
-}
-
-/// Close a live room inside the caller's transaction: remove `present` peers
-/// (`clientsRemoved` with `reason`), then `roomRemoved`.
-pub(super) async fn close_in(
-    tx: &mut WriteTx,
-    domain: &domain::Model,
-    mut room: room::Model,
-    present: Vec<peer::Model>,
-    reason: &str,
-) -> Result<Vec<PeerView>> {
-    let removed = end_presence(tx, domain, &mut room, present, reason).await?;
-    let payload = payloads::room_removed(&room.name);
-    tx.emit_room(domain, &mut room, EventKind::RoomRemoved, payload)
-        .await?;
-    super::sessions::on_close(tx, domain, &mut room).await?;
-    super::chat_bridge::on_close(tx, &room).await?;
-    let now = tx.now();
-    store::rooms::mark_removed(tx.conn(), room, now).await?;
-    Ok(removed)
 }

@@ -67,7 +67,7 @@ pub struct Entered {
 /// Check a session link at join time and, when it holds, admit its bearer (together with
 /// the links other callers open meanwhile; see [`super::session_joins`]).
 pub async fn enter(state: &AppState, token: &str) -> Result<Entered> {
-    super::session_joins::enter(state, token).await
+    super::join_queue::enter(state, token).await
 }
 
 /// Open the room of a new session; emits `roomCreated` and `sessionStarted`.
