@@ -97,6 +97,19 @@ fn count(v: &Value, key: &str) -> usize {
     v["content"][key].as_array().map_or(0, Vec::len)
 }
 
+/// Opens `links` as one batch on a task of its own; its outcomes, in order.
+fn spawn_batch<const N: usize>(
+    app: &TestApp,
+    links: [String; N],
+) -> tokio::task::JoinHandle<Vec<String>> {
+    let state = app.state.clone();
+    tokio::spawn(async move {
+        let tokens: Vec<&str> = links.iter().map(String::as_str).collect();
+        let results = enter_together(&state, &tokens).await;
+        results.iter().map(outcome).collect()
+    })
+}
+
 /// Writes a room of `kind` (`room` or `session`) as another node opening it would.
 pub async fn open_room(conn: impl sqlx::PgExecutor<'_>, domain_id: Uuid, name: &str, kind: &str) {
     sqlx::query(
@@ -334,8 +347,9 @@ async fn many_links_at_once_fill_a_session_exactly() {
     assert_eq!(room["content"]["seq"], 12, "{room}");
 }
 
-/// Something that does not claim the room's name (not a batch: those claim it, see below)
-/// opens a session's room at the same moment as a batch that needs it: the batch's insert of
+/// Something that does not claim the room's name (a room created through the API: whatever
+/// opens a missing room on the way to joining it claims the name, see below) opens a session's
+/// room at the same moment as a batch that needs it: the batch's insert of
 /// the room waits for the other's, fails on the unique name once the other commits, and the
 /// batch is redone link by link into the room the other opened. (One link at a time, the
 /// first join used to answer 409 here.)
@@ -357,12 +371,7 @@ async fn a_room_opened_by_another_node_meanwhile_lets_everyone_in() {
         link(&app, "race", "guest", "B", "host"),
         link(&app, "calm", "guest", "C", "host"),
     ];
-    let state = app.state.clone();
-    let batch = tokio::spawn(async move {
-        let tokens: Vec<&str> = links.iter().map(String::as_str).collect();
-        let results = enter_together(&state, &tokens).await;
-        results.iter().map(outcome).collect::<Vec<_>>()
-    });
+    let batch = spawn_batch(&app, links);
     // Until the batch waits for the other's row lock.
     until_waiting(&db, 1).await;
     opening.commit().await.unwrap();
@@ -424,14 +433,7 @@ async fn batches_opening_the_same_new_sessions_take_turns() {
     };
     let t = app.token().await;
     subscribe(&app, &t, "host").await;
-    let together = |links: [String; 2]| {
-        let state = app.state.clone();
-        tokio::spawn(async move {
-            let tokens: Vec<&str> = links.iter().map(String::as_str).collect();
-            let results = enter_together(&state, &tokens).await;
-            results.iter().map(outcome).collect::<Vec<_>>()
-        })
-    };
+    let together = |links: [String; 2]| spawn_batch(&app, links);
     for round in 0..10 {
         let (a, b) = (format!("a{round}"), format!("b{round}"));
         let one = together([
@@ -494,12 +496,7 @@ async fn a_batch_holding_claims_does_not_wait_for_a_room_a_claimer_locked() {
         link(&app, first, "guest", "A", "host"),
         link(&app, &second, "guest", "B", "host"),
     ];
-    let state = app.state.clone();
-    let batch = tokio::spawn(async move {
-        let tokens: Vec<&str> = links.iter().map(String::as_str).collect();
-        let results = enter_together(&state, &tokens).await;
-        results.iter().map(outcome).collect::<Vec<_>>()
-    });
+    let batch = spawn_batch(&app, links);
     until_waiting(&db, 1).await;
 
     // Another node opens the first room; a third transaction locks it, then wants the claim
