@@ -349,10 +349,10 @@ async fn many_links_at_once_fill_a_session_exactly() {
 
 /// Something that does not claim the room's name (a room created through the API: whatever
 /// opens a missing room on the way to joining it claims the name, see below) opens a session's
-/// room at the same moment as a batch that needs it: the batch's insert of
-/// the room waits for the other's, fails on the unique name once the other commits, and the
-/// batch is redone link by link into the room the other opened. (One link at a time, the
-/// first join used to answer 409 here.)
+/// room at the same moment as a batch that needs it: the batch's insert of the room waits for
+/// the other's, fails on the unique name once the other commits, and the batch is redone link
+/// by link into the room the other opened. (One link at a time, the first join used to answer
+/// 409 here.)
 #[tokio::test]
 async fn a_room_opened_by_another_node_meanwhile_lets_everyone_in() {
     let Some((db, app, domain)) = on_postgres().await else {
