@@ -2,13 +2,19 @@
 //! earlier ones are being written wait and go in the next batch (see
 //! [`super::session_joins`]). On a busy Postgres the round trips of a join, not its work,
 //! limit the rate (twelve per link when each goes alone); a lone link is a batch of one and
-//! waits for nothing.
+//! waits for nothing. While a batch commits, the writer already takes the links that arrived
+//! and runs their checks that need no transaction, so the next transaction begins as soon as
+//! the last one is answered.
 use std::{panic::AssertUnwindSafe, sync::Mutex};
 
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
-use super::{session_joins::enter_together, sessions::Entered};
+use super::{
+    link_signatures::{Signed, check_signatures},
+    session_joins::enter_signed,
+    sessions::Entered,
+};
 use crate::{
     error::{Error, Result},
     state::AppState,
@@ -62,10 +68,23 @@ impl JoinQueue {
             queue.writers -= 1;
             return None;
         }
+        Some(Self::take(&mut queue))
+    }
+
+    /// The links waiting now, for a writer that goes on either way (see [`write`]).
+    fn waiting_now(&self) -> Option<Vec<Waiting>> {
+        let mut queue = self.queue();
+        (!queue.waiting.is_empty()).then(|| Self::take(&mut queue))
+    }
+
+    fn take(queue: &mut Queue) -> Vec<Waiting> {
         let n = queue.waiting.len().min(MAX_BATCH);
-        Some(queue.waiting.drain(..n).collect())
+        queue.waiting.drain(..n).collect()
     }
 }
+
+/// A batch taken from the queue, with its checks before the transaction done.
+type Checked = (Vec<Waiting>, Result<Signed>);
 
 /// Check a session link at join time and, when it holds, admit its bearer.
 pub async fn enter(state: &AppState, token: &str) -> Result<Entered> {
@@ -78,9 +97,26 @@ pub async fn enter(state: &AppState, token: &str) -> Result<Entered> {
         // A task of its own, so that a caller going away does not stop the others' batch.
         let state = state.clone();
         tokio::spawn(async move {
-            while let Some(batch) = state.joins.next_batch() {
+            let mut ready: Option<Checked> = None;
+            loop {
+                let taken = ready.take();
+                let step = async {
+                    let (batch, signed) = match taken {
+                        Some(checked) => checked,
+                        None => {
+                            let batch = state.joins.next_batch()?;
+                            let signed = check(&state, &batch).await;
+                            (batch, signed)
+                        }
+                    };
+                    Some(write(&state, batch, signed).await)
+                };
                 // A panic drops this batch's replies (its callers get an error), not the writer.
-                let _ = AssertUnwindSafe(write(&state, batch)).catch_unwind().await;
+                match AssertUnwindSafe(step).catch_unwind().await {
+                    Ok(None) => break,
+                    Ok(Some(next)) => ready = next,
+                    Err(_) => {}
+                }
             }
         });
     }
@@ -89,12 +125,26 @@ pub async fn enter(state: &AppState, token: &str) -> Result<Entered> {
         .map_err(|_| Error::Internal(anyhow::anyhow!("the join was dropped unanswered")))?
 }
 
-async fn write(state: &AppState, batch: Vec<Waiting>) {
+async fn check(state: &AppState, batch: &[Waiting]) -> Result<Signed> {
+    let tokens: Vec<&str> = batch.iter().map(|w| w.token.as_str()).collect();
+    check_signatures(state, &tokens).await
+}
+
+/// Writes one batch. While its transaction commits, the writer takes the links that arrived
+/// meanwhile and runs their checks that need no transaction (two reads), so that the next
+/// transaction can begin as soon as this one is answered; it returns them.
+async fn write(state: &AppState, batch: Vec<Waiting>, signed: Result<Signed>) -> Option<Checked> {
     let tokens: Vec<&str> = batch.iter().map(|w| w.token.as_str()).collect();
     state.metrics.join_batch(tokens.len());
-    let results = enter_together(state, &tokens).await;
+    let meanwhile = async {
+        let next = state.joins.waiting_now()?;
+        let signed = check(state, &next).await;
+        Some((next, signed))
+    };
+    let (results, next) = enter_signed(state, &tokens, signed, meanwhile).await;
     for (waiting, result) in batch.into_iter().zip(results) {
         // The caller may have gone away; its join stands.
         let _ = waiting.reply.send(result);
     }
+    next.flatten()
 }

@@ -19,6 +19,7 @@ pub mod domains;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod join_queue;
+pub mod link_signatures;
 pub mod orgs;
 pub mod peers;
 pub mod principal;

@@ -10,16 +10,16 @@ use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use super::{
-    clients,
+    link_signatures::{Signed, check_signatures},
     peers::{self, Entry},
     revocations::{self, LinkFacts},
     room_model::Role,
-    sessions::{Entered, link_error, open_session_room, room_name},
+    sessions::{Entered, open_session_room, room_name},
 };
 use crate::{
     auth::{
         random,
-        session_link::{self, LinkClaims, LinkRole},
+        session_link::{LinkClaims, LinkRole},
     },
     error::{Error, Result},
     events::tx::WriteTx,
@@ -34,7 +34,33 @@ use crate::{
 /// Open these links as one batch: one result per link, in order, each as if it had been
 /// opened alone after the links before it.
 pub async fn enter_together(state: &AppState, tokens: &[&str]) -> Vec<Result<Entered>> {
-    match admit(state, tokens).await {
+    let result = admit(state, tokens).await;
+    settle(state, tokens, result).await
+}
+
+/// [`enter_together`] for the writer of batches: `signed` is what [`check_signatures`] found
+/// for these links beforehand, and `meanwhile` runs while their transaction commits (the
+/// writer checks the next batch then); its output comes back when the batch got that far.
+pub(super) async fn enter_signed<T>(
+    state: &AppState,
+    tokens: &[&str],
+    signed: Result<Signed>,
+    meanwhile: impl Future<Output = T>,
+) -> (Vec<Result<Entered>>, Option<T>) {
+    let (result, next) = match signed {
+        Ok(signed) => admit_signed(state, tokens, signed, meanwhile).await,
+        Err(e) => (Err(e), None),
+    };
+    (settle(state, tokens, result).await, next)
+}
+
+/// A batch's results; a batch that failed as a whole is tried again link by link.
+async fn settle(
+    state: &AppState,
+    tokens: &[&str],
+    result: Result<Vec<Result<Entered>>>,
+) -> Vec<Result<Entered>> {
+    match result {
         Ok(results) => results,
         Err(e) if tokens.len() == 1 => vec![Err(e)],
         Err(e) => {
@@ -59,7 +85,7 @@ fn dropped() -> Result<Entered> {
     Err(Error::Internal(anyhow::anyhow!("a join got no result")))
 }
 
-fn distinct<T: Ord>(values: impl Iterator<Item = T>) -> Vec<T> {
+pub(super) fn distinct<T: Ord>(values: impl Iterator<Item = T>) -> Vec<T> {
     let mut values: Vec<T> = values.collect();
     values.sort_unstable();
     values.dedup();
@@ -79,58 +105,30 @@ struct Link<'a> {
 /// Open the links in one transaction: one result per link, in order; `Err` when a statement
 /// failed (nothing was written then).
 async fn admit(state: &AppState, tokens: &[&str]) -> Result<Vec<Result<Entered>>> {
-    let now = state.now();
-    // Filled in per link below; created lazily because an error captures a backtrace when
-    // RUST_BACKTRACE is set (a stack walk per link, seen in the profile).
-    let mut out: Vec<Option<Result<Entered>>> = tokens.iter().map(|_| None).collect();
+    let signed = check_signatures(state, tokens).await?;
+    admit_signed(state, tokens, signed, async {}).await.0
+}
 
-    // Who signed each link: their clients and orgs, read once for the batch.
-    let issuers: Vec<_> = tokens.iter().map(|t| session_link::issuer(t)).collect();
-    let api_keys = distinct(issuers.iter().flatten().map(String::as_str));
-    let clients: HashMap<String, api_client::Model> =
-        store::clients::find_by_api_keys(&state.db, &api_keys)
-            .await?
-            .into_iter()
-            .filter(|c| c.revoked_at.is_none())
-            .map(|c| (c.api_key.clone(), c))
-            .collect();
-    let mut secrets: HashMap<Uuid, Result<String>> = HashMap::new();
-    let mut signed = Vec::new();
-    for (index, (token, issuer)) in tokens.iter().zip(issuers).enumerate() {
-        let checked = issuer.map_err(link_error).and_then(|iss| {
-            let client = clients.get(&iss).ok_or_else(|| {
-                Error::unauthenticated("unknown_issuer", "iss names no active API client")
-            })?;
-            let secret = secrets
-                .entry(client.id)
-                .or_insert_with(|| clients::secret_of(&state.sealer, client));
-            let secret = secret.as_deref().map_err(|_| {
-                Error::Internal(anyhow::anyhow!(
-                    "api client {}: unreadable secret",
-                    client.api_key
-                ))
-            })?;
-            let claims = session_link::verify(token, secret, now).map_err(link_error)?;
-            Ok((claims, client))
-        });
-        match checked {
-            Ok((claims, client)) => signed.push((index, *token, claims, client)),
-            Err(e) => out[index] = Some(Err(e)),
-        }
-    }
-    let org_ids = distinct(signed.iter().map(|(.., c)| c.org_id));
-    let orgs: HashMap<Uuid, (organisation::Model, domain::Model)> =
-        store::orgs::with_default_domains(&state.db, &org_ids)
-            .await?
-            .into_iter()
-            .map(|(org, domain)| (org.id, (org, domain)))
-            .collect();
+/// [`admit`] after [`check_signatures`]; `meanwhile` runs beside the commit.
+async fn admit_signed<T>(
+    state: &AppState,
+    tokens: &[&str],
+    signed: Signed,
+    meanwhile: impl Future<Output = T>,
+) -> (Result<Vec<Result<Entered>>>, Option<T>) {
+    let Signed {
+        mut out,
+        clients,
+        orgs,
+        links: signed,
+    } = signed;
     let mut links = Vec::new();
-    for (index, token, claims, client) in signed {
-        match orgs.get(&client.org_id) {
-            Some((org, domain)) => links.push(Link {
+    for (index, claims, api_key) in signed {
+        let client = clients.get(&api_key);
+        match client.and_then(|c| Some((c, orgs.get(&c.org_id)?))) {
+            Some((client, (org, domain))) => links.push(Link {
                 index,
-                token,
+                token: tokens[index],
                 claims,
                 client,
                 org,
@@ -140,12 +138,19 @@ async fn admit(state: &AppState, tokens: &[&str]) -> Result<Vec<Result<Entered>>
         }
     }
     if links.is_empty() {
-        return Ok(outcomes(out));
+        return (Ok(outcomes(out)), None);
     }
-    let mut tx = WriteTx::begin_batch(state).await?;
-    admit_checked(state, &mut tx, links, &mut out).await?;
-    tx.commit().await?;
-    Ok(outcomes(out))
+    let written = async {
+        let mut tx = WriteTx::begin_batch(state).await?;
+        admit_checked(state, &mut tx, links, &mut out).await?;
+        Ok::<_, Error>(tx)
+    };
+    let tx = match written.await {
+        Ok(tx) => tx,
+        Err(e) => return (Err(e), None),
+    };
+    let (committed, next) = tokio::join!(tx.commit(), meanwhile);
+    (committed.map(|()| outcomes(out)), Some(next))
 }
 
 /// The checks and writes inside the transaction, for links whose signatures hold.
