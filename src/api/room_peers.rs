@@ -105,13 +105,8 @@ impl RoomPeersApi {
         body: JsonBody<Kick>,
     ) -> ApiResult<Json<Removed>> {
         auth.principal().require_org(org_id.0)?;
-        let target = match body.0.peer_id.trim() {
-            "all" => KickTarget::All,
-            id => KickTarget::Peer(
-                Uuid::parse_str(id)
-                    .map_err(|_| ApiError::invalid("peerId", "must be a peer id or \"all\""))?,
-            ),
-        };
+        let target = KickTarget::parse(body.0.peer_id.trim())
+            .ok_or_else(|| ApiError::invalid("peerId", "must be a peer id or \"all\""))?;
         let removed = rooms::kick(&state, org_id.0, &domain.0, &name.0, target).await?;
         let peers: Vec<String> = removed.iter().map(|p| p.id.to_string()).collect();
         let action = Action::new(AuditAction::RoomKicked, format!("{}/{}", domain.0, name.0))

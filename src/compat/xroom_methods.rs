@@ -3,7 +3,6 @@
 use poem::http::StatusCode;
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Map, Value, json};
-use uuid::Uuid;
 
 use super::{
     xroom::{Failure, Outcome},
@@ -102,10 +101,7 @@ pub async fn dispatch(
         ("room", "kickOut") => {
             let k: KickOut = parse(data)?;
             let (domain, name) = room_id(&k.id)?;
-            let target = match k.peer_id.as_str() {
-                "all" => KickTarget::All,
-                id => KickTarget::Peer(Uuid::parse_str(id).map_err(|_| not_found("peer"))?),
-            };
+            let target = KickTarget::parse(&k.peer_id).ok_or_else(|| not_found("peer"))?;
             rooms::kick(state, who.org_id, domain, name, target).await?;
             Ok(json!(true))
         }

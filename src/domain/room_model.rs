@@ -124,6 +124,16 @@ pub enum KickTarget {
     Peer(Uuid),
 }
 
+impl KickTarget {
+    /// `all`, or a peer's id, as both API surfaces name whom to remove; `None` otherwise.
+    pub fn parse(target: &str) -> Option<Self> {
+        match target {
+            "all" => Some(Self::All),
+            id => Uuid::parse_str(id).ok().map(Self::Peer),
+        }
+    }
+}
+
 /// Who is initialising a room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -137,4 +147,21 @@ pub enum Origin {
     ChatBridge,
     /// A dashboard user of the org.
     Admin(Uuid),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kick_names_everyone_or_one_peer() {
+        let id = Uuid::new_v4();
+        assert_eq!(KickTarget::parse("all"), Some(KickTarget::All));
+        assert_eq!(
+            KickTarget::parse(&id.to_string()),
+            Some(KickTarget::Peer(id))
+        );
+        assert_eq!(KickTarget::parse("ALL"), None);
+        assert_eq!(KickTarget::parse("someone"), None);
+    }
 }
