@@ -33,6 +33,9 @@ pub struct Metrics {
     pool: IntGaugeVec,
     bridge_connected: IntGauge,
     bridge_rooms: IntGauge,
+    snapshot_queries: IntCounter,
+    reads_without_query: IntCounter,
+    db_alone: IntGauge,
 }
 
 impl Default for Metrics {
@@ -162,6 +165,30 @@ impl Metrics {
             )
             .expect("valid"),
         );
+        let snapshot_queries = register(
+            r,
+            IntCounter::new(
+                "read_snapshot_queries_total",
+                "Snapshot queries the cached reads asked Postgres",
+            )
+            .expect("valid"),
+        );
+        let reads_without_query = register(
+            r,
+            IntCounter::new(
+                "read_versions_without_query_total",
+                "Cached reads answered without a snapshot query, this node holding the database alone",
+            )
+            .expect("valid"),
+        );
+        let db_alone = register(
+            r,
+            IntGauge::new(
+                "db_alone",
+                "1 while this node holds the Postgres database alone (no other writer), else 0",
+            )
+            .expect("valid"),
+        );
         Self {
             registry,
             http_requests,
@@ -176,6 +203,9 @@ impl Metrics {
             pool,
             bridge_connected,
             bridge_rooms,
+            snapshot_queries,
+            reads_without_query,
+            db_alone,
         }
     }
 
@@ -222,7 +252,16 @@ impl Metrics {
         db: &DatabaseConnection,
         now: chrono::DateTime<chrono::Utc>,
         bridge: &BridgeStatus,
+        snapshots: Option<(u64, u64, bool)>,
     ) -> Result<String> {
+        if let Some((queries, without_query, alone)) = snapshots {
+            // The watch keeps running totals; the counters catch up to them.
+            self.snapshot_queries
+                .inc_by(queries.saturating_sub(self.snapshot_queries.get()));
+            self.reads_without_query
+                .inc_by(without_query.saturating_sub(self.reads_without_query.get()));
+            self.db_alone.set(i64::from(alone));
+        }
         self.bridge_connected
             .set(i64::from(bridge.leader && bridge.state == "connected"));
         self.bridge_rooms

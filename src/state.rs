@@ -13,6 +13,7 @@ use crate::{
     metrics::Metrics,
     outbound::Outbound,
     rate_limits::RateLimits,
+    store::writer_lock::WriterHold,
     xmpp::StatusCell,
 };
 
@@ -38,6 +39,8 @@ pub struct Inner {
     pub reads: CachedReads,
     /// Session links waiting to be opened together.
     pub joins: JoinQueue,
+    /// This process's part of the database's writer lock (Postgres), held while it lives.
+    pub writer: WriterHold,
 }
 
 impl AppState {

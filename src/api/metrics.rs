@@ -122,7 +122,12 @@ pub async fn metrics(req: &Request, state: Data<&AppState>) -> Response {
     }
     match state
         .metrics
-        .render(&state.db, state.now(), &state.bridge.get())
+        .render(
+            &state.db,
+            state.now(),
+            &state.bridge.get(),
+            state.reads.snapshot_figures(),
+        )
         .await
     {
         Ok(text) => text

@@ -74,6 +74,12 @@ impl CachedReads {
         self.room_pages.get_or_load(version, key, render).await
     }
 
+    /// Postgres only: snapshot queries asked, versions that stood without one, and whether
+    /// this server holds the database alone (see `store::snapshot_watch`).
+    pub fn snapshot_figures(&self) -> Option<(u64, u64, bool)> {
+        self.watch.snapshot_figures()
+    }
+
     async fn version(&self) -> Option<i64> {
         let since = RequestContext::arrival().unwrap_or_else(Instant::now);
         self.watch.version_since(since).await

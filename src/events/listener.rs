@@ -88,7 +88,11 @@ async fn listen(
     published: &mut Published,
     lost_at: &mut Option<DateTime<Utc>>,
 ) -> anyhow::Result<()> {
-    let mut listener = PgListener::connect_with(state.db.get_postgres_connection_pool()).await?;
+    // A connection of its own, not one of the pool's: a pool with a connection always out
+    // would never look idle to the read cache (see `store::pool_checkouts`).
+    let mut listener = PgListener::connect(state.config.database_url.expose()).await?;
+    // A loss is handled below (replay, then a new listener), not reconnected inside.
+    listener.eager_reconnect(false);
     listener.listen(CHANNEL).await?;
     let _ = listening.take().map(|tx| tx.send(()));
     if let Some(since) = *lost_at {
@@ -109,7 +113,8 @@ async fn listen(
     loop {
         let notification = tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
-            n = listener.recv() => n?,
+            // Not `recv`, which reconnects without a word: a loss must replay what it missed.
+            n = listener.try_recv() => n?.ok_or_else(|| anyhow::anyhow!("the listening connection was lost"))?,
         };
         state.bus.wake_delivery();
         let Ok(id) = Uuid::parse_str(notification.payload()) else {

@@ -35,7 +35,7 @@ use memmap2::{MmapOptions, MmapRaw};
 use rusqlite::{Connection, OpenFlags};
 use sea_orm::DatabaseConnection;
 
-use super::snapshot_watch::{QUERIES_AT_ONCE, SnapshotWatch};
+use super::snapshot_watch::{AloneCheck, QUERIES_AT_ONCE, SnapshotWatch};
 use crate::config::DatabaseUrl;
 
 /// One copy of the WAL-index header: `WalIndexHdr` in SQLite's `wal.c`, 48 bytes, read as
@@ -58,12 +58,13 @@ impl ChangeWatch {
     /// The watch that suits the database at `url`: the WAL index for a SQLite file (which the
     /// pool must have opened first), the snapshot for Postgres. An error here only costs the
     /// cache, so it is logged and the watch stays off.
-    pub async fn for_database(url: &DatabaseUrl, log_sql: bool) -> Self {
+    /// `alone` (Postgres) lets a server that holds the database alone skip the query.
+    pub async fn for_database(url: &DatabaseUrl, log_sql: bool, alone: Option<AloneCheck>) -> Self {
         if let Some(path) = url.sqlite_path() {
             return Self::sqlite(&path);
         }
         match super::connect::connect(url, QUERIES_AT_ONCE, log_sql).await {
-            Ok(db) => Self::postgres(db),
+            Ok(db) => Self::postgres(db, alone),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot watch the database for changes; reads are not cached");
                 Self::none()
@@ -116,11 +117,19 @@ impl ChangeWatch {
 
     /// A watch on a Postgres database through `db`, connections of its own (see
     /// `snapshot_watch`).
-    pub fn postgres(db: DatabaseConnection) -> Self {
+    pub fn postgres(db: DatabaseConnection, alone: Option<AloneCheck>) -> Self {
         Self {
-            snapshots: Some(SnapshotWatch::spawn(db)),
+            snapshots: Some(SnapshotWatch::spawn(db, alone)),
             ..Self::default()
         }
+    }
+
+    /// The Postgres watch's figures: snapshot queries answered, versions that stood without
+    /// one, and whether this server holds the database alone now.
+    pub fn snapshot_figures(&self) -> Option<(u64, u64, bool)> {
+        let snapshots = self.snapshots.as_ref()?;
+        let (queries, without_query) = snapshots.counts();
+        Some((queries, without_query, snapshots.alone()))
     }
 
     /// A number that differs from any earlier one once a commit happened, or `None` when that

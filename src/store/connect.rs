@@ -9,6 +9,7 @@ use sea_orm::{
 
 use sea_orm::sqlx::postgres::PgConnectOptions;
 
+use super::pool_checkouts::PoolCheckouts;
 use crate::config::DatabaseUrl;
 
 /// Pooled connections idle at least this long are pinged before they are handed out.
@@ -18,6 +19,17 @@ pub async fn connect(
     url: &DatabaseUrl,
     max_connections: u32,
     log_sql: bool,
+) -> anyhow::Result<DatabaseConnection> {
+    connect_counted(url, max_connections, log_sql, None).await
+}
+
+/// `connect`, with every connection the pool hands out counted in `checkouts` (Postgres;
+/// see `pool_checkouts`).
+pub async fn connect_counted(
+    url: &DatabaseUrl,
+    max_connections: u32,
+    log_sql: bool,
+    checkouts: Option<PoolCheckouts>,
 ) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = url.sqlite_path()
         && let Some(parent) = path.parent()
@@ -51,11 +63,24 @@ pub async fn connect(
         .map_sqlx_sqlite_pool_opts(|p| {
             p.after_connect(|conn, _| Box::pin(super::sqlite_tuning::on_connect(conn)))
         });
-    if let Some(port) = postgres_tcp_port(url) {
+    let port = postgres_tcp_port(url);
+    if let Some(counted) = checkouts.clone() {
+        opts.map_sqlx_postgres_before_acquire(move |_, _| {
+            counted.count();
+            Box::pin(async { Ok(true) })
+        });
+    }
+    if port.is_some() || checkouts.is_some() {
         opts.map_sqlx_postgres_pool_opts(move |p| {
+            let checkouts = checkouts.clone();
             p.after_connect(move |_, _| {
+                if let Some(counted) = &checkouts {
+                    counted.count();
+                }
                 Box::pin(async move {
-                    super::tcp_nodelay::database_sockets(port);
+                    if let Some(port) = port {
+                        super::tcp_nodelay::database_sockets(port);
+                    }
                     Ok(())
                 })
             })

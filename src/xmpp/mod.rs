@@ -13,7 +13,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use sea_orm::{
     DbBackend,
-    sqlx::{self, pool::PoolConnection, postgres::Postgres},
+    sqlx::{self, PgConnection},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -120,15 +120,17 @@ async fn sleep_or_cancel(cancel: &CancellationToken, pause: Duration) -> bool {
     }
 }
 
-/// Proof of leadership: on Postgres the connection holding the advisory lock.
-pub(crate) struct Leadership(Option<PoolConnection<Postgres>>);
+/// Proof of leadership: on Postgres the connection holding the advisory lock, taken out of
+/// the pool for good (a pool with a connection always out would never look idle to the read
+/// cache, see `store::pool_checkouts`; and closing it is what releases the lock).
+pub(crate) struct Leadership(Option<PgConnection>);
 
 impl Leadership {
     /// Whether the lock is still held (its connection answers).
     pub(crate) async fn still_held(&mut self) -> bool {
         match &mut self.0 {
             None => true,
-            Some(conn) => sqlx::query("SELECT 1").execute(&mut **conn).await.is_ok(),
+            Some(conn) => sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok(),
         }
     }
 }
@@ -139,15 +141,15 @@ async fn lead(state: &AppState) -> Result<Option<Leadership>, sqlx::Error> {
         return Ok(Some(Leadership(None)));
     }
     let pool = state.db.get_postgres_connection_pool();
-    let mut conn = pool.acquire().await?;
+    let mut conn = pool.acquire().await?.detach();
     let (got,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
         .bind(LEADER_LOCK)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut conn)
         .await?;
     if got {
-        // The connection leaves the pool for good: closing it is what releases the lock.
         Ok(Some(Leadership(Some(conn))))
     } else {
+        let _ = sqlx::Connection::close(conn).await;
         Ok(None)
     }
 }
@@ -155,9 +157,7 @@ async fn lead(state: &AppState) -> Result<Option<Leadership>, sqlx::Error> {
 impl Drop for Leadership {
     fn drop(&mut self) {
         if let Some(conn) = self.0.take() {
-            // Detach and close, so the session ends and Postgres releases the lock; a
-            // connection returned to the pool would keep holding it.
-            let conn = conn.detach();
+            // Closed, so the session ends and Postgres releases the lock.
             tokio::spawn(async move {
                 let _ = sqlx::Connection::close(conn).await;
             });

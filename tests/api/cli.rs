@@ -1,4 +1,8 @@
 //! The command line, run as a real process against the test's database.
+//!
+//! On Postgres a CLI command that writes beside a running server of the test waits for that
+//! server to share the database's writer lock (`store::writer_lock`), so the tests run on a
+//! runtime with two threads: one may block on the process while the other serves.
 use std::{
     io::Write,
     process::{Command, Output, Stdio},
@@ -72,7 +76,7 @@ fn failed(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_has_help() {
     let cli = Cli::new().await;
     for args in [
@@ -90,7 +94,7 @@ async fn every_command_has_help() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_org_and_client_then_use_and_revoke_the_client() {
     let cli = Cli::new().await;
     let out = ok(&cli.run(&["migrate"]));
@@ -176,7 +180,7 @@ async fn create_org_and_client_then_use_and_revoke_the_client() {
     assert!(err.contains("already exists"), "{err}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_users_read_the_password_from_stdin() {
     let cli = Cli::new().await;
     ok(&cli.run(&[
@@ -250,7 +254,7 @@ async fn admin_users_read_the_password_from_stdin() {
     assert!(err.contains("god"), "{err}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_settings_stop_start_up_naming_the_setting() {
     let cli = Cli::new().await;
     let err = failed(
@@ -293,7 +297,7 @@ async fn bad_settings_stop_start_up_naming_the_setting() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_prints_the_committed_document() {
     let cli = Cli::new().await;
     let out = ok(&cli.run(&["openapi"]));

@@ -34,6 +34,7 @@ mod site;
 mod webhooks;
 mod widget_browser;
 mod widgets;
+mod writer_lock;
 mod xmpp_bridge;
 mod xroom;
 mod xroom_signature;

@@ -776,7 +776,9 @@ async fn sessions_start_and_end_with_events() {
     );
 }
 
-#[tokio::test]
+// Two threads: the CLI waits for this test's server to share the writer lock while this
+// thread blocks on it (see tests/api/cli.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_prints_a_link_that_opens() {
     let app = TestApp::spawn().await;
     let t = app.token().await;
