@@ -19,7 +19,11 @@
 //!
 //! Processes that write without taking part (psql, scripts) are not seen here; the reads
 //! that rely on this also bound how old the snapshot behind them may be (see
-//! `snapshot_watch`), so such a change shows within that bound.
+//! `snapshot_watch`), so such a change shows within that bound. The same bound covers the two
+//! ways a taking part writer can slip past: a process whose lock connection alone fails keeps
+//! writing through its pool while it takes the lock again (a server may hold the database
+//! alone meanwhile), and a commit sent by a process killed while Postgres is closing its lock
+//! connection may be applied after the lock was released.
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -44,8 +48,8 @@ const LEASE: Duration = Duration::from_secs(2);
 const WAIT: Duration = Duration::from_secs(30);
 /// `WAIT` as the statement timeout of the wait.
 const WAIT_TIMEOUT: &str = "SET statement_timeout = 30000";
-/// Postgres probes the lock's connection after this much silence, then `PROBES` times a
-/// second: it releases a cut-off server's lock no sooner than 4 s after its last ping.
+/// Postgres probes the lock's connection after 2 s of silence, then twice a second apart: it
+/// releases a cut-off server's lock no sooner than 4 s after its last ping.
 const KEEPALIVES: &str = "SET tcp_keepalives_idle = 2; SET tcp_keepalives_interval = 1; \
      SET tcp_keepalives_count = 2";
 
@@ -109,7 +113,9 @@ pub async fn hold_for_server(
 /// The shared lock for a process that writes but never holds the database alone (the CLI).
 /// Kept for as long as the returned connection is open.
 pub async fn hold_shared(url: &DatabaseUrl) -> anyhow::Result<PgConnection> {
-    let mut conn = PgConnection::connect(url.expose()).await?;
+    let mut conn = PgConnection::connect(url.expose())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot take the database's writer lock: {e}"))?;
     if !try_shared(&mut conn).await? {
         tracing::info!("a server holds the database alone; asking it to share");
         notify(&mut conn).await?;
@@ -164,6 +170,9 @@ async fn hold_once(
     // A lost connection is the lost lock: said at once, and the next one is ours to open.
     conn.eager_reconnect(false);
     sqlx::raw_sql(KEEPALIVES).execute(&mut conn).await?;
+    let own_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await?;
     // Listening before trying: whoever finds the lock held from now on can reach us.
     conn.listen(CHANNEL).await?;
     let sent = Instant::now();
@@ -195,10 +204,12 @@ async fn hold_once(
         tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
             notification = conn.try_recv() => {
-                if notification?.is_none() {
+                let Some(notification) = notification? else {
                     anyhow::bail!("the lock's connection was lost");
-                }
-                if alone {
+                };
+                // Our own ask (sent while waiting for the shared lock) comes back to us too.
+                let own = i64::from(notification.process_id()) == i64::from(own_pid);
+                if alone && !own {
                     // Nothing read from here on relies on being alone; then let the newcomer in.
                     sole.leave();
                     alone = false;
