@@ -5,8 +5,9 @@
 //! process. The bare handler is the ceiling: what poem, hyper, the loopback and the load
 //! generator cost on this machine, so the ratio isolates meetplane's own work (token check,
 //! database reads, serialisation, middleware). The endpoint answers repeated reads from memory
-//! while the database is unchanged (`domain::cached_reads`; on Postgres after one shared
-//! snapshot query); nothing writes during the rounds, so this is the read of a quiet org. A
+//! while the database is unchanged (`domain::cached_reads`; on Postgres with no query while the
+//! server is the database's only writer, as here, else after one shared snapshot query, see
+//! `store::writer_lock`); nothing writes during the rounds, so this is the read of a quiet org. A
 //! third kind makes the read's domain calls without HTTP (token check, then the list from the
 //! database, i.e. what a read costs after a write emptied the cache), a fourth the token check
 //! alone, and a fifth a bare handler answering the list's own bytes: that the size of the
