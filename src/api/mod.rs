@@ -27,6 +27,7 @@ pub mod realtime;
 pub mod rendered_json;
 pub mod request_id;
 pub mod room_peers;
+pub mod room_views;
 pub mod rooms;
 pub mod root;
 pub mod security;

@@ -1,6 +1,5 @@
 //! Rooms of an organisation: initialise, inspect, lock, password, destroy (their peers:
 //! `room_peers`).
-use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
@@ -11,124 +10,23 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::room_views::resource;
+pub use super::room_views::{Peer, Room, room_links};
 use super::{
     Tag,
     body::JsonBody,
-    hal::{Hal, HalPage, Links, Paging, links},
+    hal::{Hal, HalPage, Paging},
     problem::ApiResult,
     rendered_json::RenderedJson,
     security::ClientAuth,
 };
 use crate::{
     domain::audit::{self, Action, AuditAction},
-    domain::rooms::{self, PeerView, RoomOptions, RoomView},
+    domain::rooms::{self, RoomOptions},
     state::AppState,
 };
 
 pub struct RoomsApi;
-
-#[derive(Debug, Object)]
-#[oai(rename_all = "camelCase")]
-pub struct Peer {
-    pub id: Uuid,
-    /// 1 conference host, 2 conference user, 3 webinar host, 4 webinar viewer.
-    #[oai(rename = "type")]
-    pub peer_type: i16,
-    pub display_name: String,
-    pub joined_at: DateTime<Utc>,
-    #[oai(skip_serializing_if_is_none)]
-    pub left_at: Option<DateTime<Utc>>,
-    /// `left`, `kicked` or `room_closed`.
-    #[oai(skip_serializing_if_is_none)]
-    pub left_reason: Option<String>,
-}
-
-impl From<PeerView> for Peer {
-    fn from(p: PeerView) -> Self {
-        Self {
-            id: p.id,
-            peer_type: p.peer_type,
-            display_name: p.display_name,
-            joined_at: p.joined_at,
-            left_at: p.left_at,
-            left_reason: p.left_reason,
-        }
-    }
-}
-
-#[derive(Debug, Object)]
-#[oai(rename_all = "camelCase")]
-pub struct Room {
-    /// `domain/name`.
-    pub id: String,
-    pub domain: String,
-    pub name: String,
-    /// 1 conference, 2 webinar.
-    #[oai(rename = "type")]
-    pub room_type: i16,
-    pub is_locked: bool,
-    /// The room password, if one is set.
-    #[oai(nullable)]
-    pub key: Option<String>,
-    /// Whether a host key exists (it is shown only when created).
-    pub has_host_key: bool,
-    pub capacity: i32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Sequence number of the room's last event; with `peers`, the snapshot to resynchronise
-    /// from after a gap in the event stream.
-    pub seq: i64,
-    /// Peers in the room now, oldest first.
-    pub peers: Vec<Peer>,
-}
-
-impl From<RoomView> for Room {
-    fn from(v: RoomView) -> Self {
-        Self {
-            id: v.full_id(),
-            domain: v.domain,
-            name: v.name,
-            room_type: v.room_type,
-            is_locked: v.is_locked,
-            key: v.password,
-            has_host_key: v.has_host_key,
-            capacity: v.capacity,
-            created_at: v.created_at,
-            updated_at: v.updated_at,
-            seq: v.seq,
-            peers: v.peers.into_iter().map(Peer::from).collect(),
-        }
-    }
-}
-
-pub fn room_links(org_id: Uuid, domain: &str, name: &str) -> Links {
-    let this = format!("/v1/orgs/{org_id}/rooms/{domain}/{name}");
-    links([
-        ("self", this.clone()),
-        ("org", format!("/v1/orgs/{org_id}")),
-        ("domain", format!("/v1/orgs/{org_id}/domains/{domain}")),
-        ("lock", format!("{this}/lock")),
-        ("password", format!("{this}/password")),
-        ("kick", format!("{this}/kick")),
-        ("peers", format!("{this}/peers")),
-        ("join", format!("/v1/rooms/{domain}/{name}/join")),
-    ])
-}
-
-impl Room {
-    /// Viewers see that a room has a password, not what it is.
-    fn without_password_if(mut self, viewer: bool) -> Self {
-        if viewer {
-            self.key = None;
-        }
-        self
-    }
-}
-
-fn resource(org_id: Uuid, v: RoomView) -> Hal<Room> {
-    let l = room_links(org_id, &v.domain, &v.name);
-    Hal::new(v.into(), l)
-}
 
 #[derive(Debug, Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
