@@ -124,7 +124,8 @@ impl SnapshotWatch {
         Self { asks, shared }
     }
 
-    /// The version of a snapshot read by a query that began at `since` or later, or `None`
+    /// The version of a snapshot read by a query that began at `since` or later (or, while
+    /// this server holds the database alone, an earlier one that still stands), or `None`
     /// when the database did not answer.
     pub async fn version_since(&self, since: Instant) -> Option<i64> {
         if let Ok(latest) = self.shared.latest.lock()
@@ -142,9 +143,7 @@ impl SnapshotWatch {
         self.asks.send(answer).ok()?;
         answered.await.ok().flatten()
     }
-}
 
-impl SnapshotWatch {
     /// Snapshot queries answered so far, and versions that stood without one.
     pub fn counts(&self) -> (u64, u64) {
         (
