@@ -92,7 +92,7 @@ fn check_id(id: &str) -> Result<String> {
     ok.then(|| id.to_string()).ok_or_else(|| {
         Error::invalid(
             "widgetId",
-            "must be 1-64 characters of letters, digits, '-' or '_'",
+            "must be 1-64 characters of ASCII letters (a-z, A-Z), digits, '-' or '_'",
         )
     })
 }

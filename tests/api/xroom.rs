@@ -676,3 +676,45 @@ async fn appendix_b_booking_a_private_room() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "the password guards the others");
 }
+
+#[tokio::test]
+async fn the_php_wrappers_empty_data_and_a_non_ascii_room_name() {
+    let app = TestApp::spawn().await;
+    let c = app.client.clone();
+    let send = |body: &'static str| {
+        let salt = salt(Wrapper::Php);
+        let req = app
+            .request(Method::POST, "/api/room")
+            .header("content-type", "application/json")
+            .header("x-api-version", "2")
+            .header("x-auth-key", xroom_hmac::sign(&c.secret, &salt))
+            .header("x-random", salt)
+            .header("x-auth-id", c.api_key.clone())
+            .body(body);
+        async move { read(req.send().await.unwrap()).await }
+    };
+    // PHP's json_encode([]) is `[]`: the same as no data.
+    ok(send(r#"{"method":"init","data":{"id":"localhost/php"}}"#).await);
+    let listed = ok(send(r#"{"method":"list","data":[]}"#).await);
+    assert!(listed["localhost"]["localhost/php"].is_object(), "{listed}");
+    // Only an empty array: a list with items is still not an object.
+    let msg = failed(
+        send(r#"{"method":"list","data":[1]}"#).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+    assert!(msg.contains("object"), "{msg}");
+    // Non-ASCII letters are refused, and the message says which letters pass.
+    let msg = failed(
+        xroom(
+            &app,
+            &c,
+            Wrapper::Js,
+            "room",
+            "init",
+            Some(json!({"id": "localhost/café"})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+    assert!(msg.contains("ASCII letters"), "{msg}");
+}
