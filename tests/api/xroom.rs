@@ -492,16 +492,21 @@ async fn booking_and_webhook_methods_with_the_seed_shapes() {
         .await),
         json!(true)
     );
-    let got = ok(xroom(
-        &app,
-        &c,
-        Wrapper::Php,
-        "booking",
-        "get",
-        Some(json!({"id": id})),
-    )
-    .await);
-    assert_eq!(got["state"], "cancelled");
+    assert_booking_gone(&app, id).await;
+    // The native API keeps it, with its state.
+    let t = app.token().await;
+    let (s, native) = app
+        .call(
+            &t,
+            Method::GET,
+            &app.org_path(&format!("/bookings/{id}")),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, native["content"]["state"].clone()),
+        (StatusCode::OK, json!("cancelled"))
+    );
 
     // Webhooks: add (url and robot), list, validate with the seed's handshake, remove.
     let receiver = Receiver::start().await;
@@ -717,4 +722,120 @@ async fn the_php_wrappers_empty_data_and_a_non_ascii_room_name() {
         StatusCode::UNPROCESSABLE_ENTITY,
     );
     assert!(msg.contains("ASCII letters"), "{msg}");
+}
+
+/// Through `/api/booking` a removed or finished booking is gone: `get`, `remove` and `update`
+/// answer the not-found envelope and `list` leaves it out.
+async fn assert_booking_gone(app: &TestApp, id: i64) {
+    let c = &app.client;
+    for (method, data) in [
+        ("get", json!({"id": id})),
+        ("remove", json!({"id": id})),
+        (
+            "update",
+            json!({"id": id, "meetingOptions": {"duration": 20}}),
+        ),
+    ] {
+        let msg = failed(
+            xroom(app, c, Wrapper::Php, "booking", method, Some(data)).await,
+            StatusCode::NOT_FOUND,
+        );
+        assert!(msg.contains("booking"), "{method}: {msg}");
+    }
+    let list = ok(xroom(
+        app,
+        c,
+        Wrapper::Java,
+        "booking",
+        "list",
+        Some(json!({"domain": "localhost"})),
+    )
+    .await);
+    assert!(
+        list.as_array().unwrap().iter().all(|b| b["id"] != id),
+        "{list}"
+    );
+}
+
+#[tokio::test]
+async fn finished_bookings_are_gone_from_the_xroom_surface_only() {
+    let clock = ManualClock::new(Utc::now());
+    let app =
+        TestApp::spawn_configured(Arc::new(clock.clone()), |c| c.background_workers = false).await;
+    let c = app.client.clone();
+    let start = clock_now(&clock) + TimeDelta::minutes(10);
+    let book = |room: &'static str| {
+        xroom(
+            &app,
+            &c,
+            Wrapper::Js,
+            "booking",
+            "add",
+            Some(json!({
+                "domain": "localhost", "roomName": room, "startTime": start.timestamp_millis(),
+                "meetingOptions": {"duration": 30}
+            })),
+        )
+    };
+    let used = ok(book("used").await)["id"].as_i64().unwrap();
+    let unused = ok(book("unused").await)["id"].as_i64().unwrap();
+    // Active bookings hold their room: still listed, as the manual's BookingObject (no state).
+    clock.advance(TimeDelta::minutes(10));
+    assert_eq!(scheduler::run_once(&app.state).await.unwrap(), 2);
+    let listed = ok(xroom(
+        &app,
+        &c,
+        Wrapper::Js,
+        "booking",
+        "list",
+        Some(json!({"domain": "localhost"})),
+    )
+    .await);
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    let got = ok(xroom(
+        &app,
+        &c,
+        Wrapper::Js,
+        "booking",
+        "get",
+        Some(json!({"id": used})),
+    )
+    .await);
+    let mut keys: Vec<&str> = got
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "domainName",
+            "id",
+            "meetingOptions",
+            "roomName",
+            "startTime"
+        ]
+    );
+    // One is used, the other not: after the grace one expires, after its end the other completes.
+    let (s, b) = app
+        .join("localhost/used", json!({"displayName": "Ann"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    clock.advance(TimeDelta::minutes(31));
+    while scheduler::run_once(&app.state).await.unwrap() > 0 {}
+    let t = app.token().await;
+    for (id, state) in [(used, "completed"), (unused, "expired")] {
+        assert_booking_gone(&app, id).await;
+        let (_, native) = app
+            .call(
+                &t,
+                Method::GET,
+                &app.org_path(&format!("/bookings/{id}")),
+                None,
+            )
+            .await;
+        assert_eq!(native["content"]["state"], state, "{native}");
+    }
 }
