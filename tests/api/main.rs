@@ -38,3 +38,4 @@ mod writer_lock;
 mod xmpp_bridge;
 mod xroom;
 mod xroom_signature;
+mod xroom_webhooks;

@@ -70,13 +70,13 @@ pub async fn xroom(
     .await
 }
 
-fn ok(r: (StatusCode, Value)) -> Value {
+pub fn ok(r: (StatusCode, Value)) -> Value {
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
     assert_eq!(r.1["isError"], false, "{}", r.1);
     r.1["data"].clone()
 }
 
-fn failed(r: (StatusCode, Value), status: StatusCode) -> String {
+pub fn failed(r: (StatusCode, Value), status: StatusCode) -> String {
     assert_eq!(r.0, status, "{}", r.1);
     assert_eq!(r.1["isError"], true, "{}", r.1);
     r.1["errMsg"].as_str().unwrap().to_string()
