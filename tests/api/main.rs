@@ -11,6 +11,7 @@ mod chat;
 mod chat_bridge;
 mod cli;
 mod compose;
+mod coviu_demo;
 mod dashboard_browser;
 mod domains;
 mod errors;
