@@ -211,6 +211,7 @@ impl BookingsApi {
             domain: domain.0.clone(),
             room_name: room_name.0.clone(),
             state: state_filter.0.clone(),
+            holding: false,
             from: from.0,
             to: to.0,
         };

@@ -34,7 +34,7 @@ pub struct RoomsApi;
 pub struct NewRoom {
     /// A domain of the org.
     pub domain: String,
-    /// 1-128 characters of letters, digits, `.`, `_`, `~`, `-`.
+    /// 1-128 characters of ASCII letters (a-z, A-Z), digits, `.`, `_`, `~`, `-`.
     pub name: String,
     /// 1 conference (default), 2 webinar.
     #[oai(rename = "type")]

@@ -58,7 +58,7 @@ impl From<EntryView> for SessionEntry {
     }
 }
 
-fn entry_resource(e: EntryView) -> Hal<SessionEntry> {
+pub(super) fn entry_resource(e: EntryView) -> Hal<SessionEntry> {
     let org = format!("/v1/orgs/{}", e.org_id);
     let l = links([
         ("org", org.clone()),
@@ -128,6 +128,7 @@ async fn list_entries(
         session_id: f.session_id,
         role: f.role,
         name: f.name.filter(|n| !n.trim().is_empty()),
+        subscription_id: None,
     };
     let (views, more) = sessions::entries(state, org_id, filter, paging.window()).await?;
     Ok(Json(HalPage::new(

@@ -14,9 +14,13 @@ use super::{
     hal::{Hal, HalPage, Links, Paging, links},
     problem::ApiResult,
     security::ClientAuth,
+    sessions::{SessionEntry, entry_resource},
 };
 use crate::{
-    domain::subscriptions::{self, SubscriptionView},
+    domain::{
+        sessions,
+        subscriptions::{self, SubscriptionView},
+    },
     state::AppState,
 };
 
@@ -65,9 +69,13 @@ pub struct NewSubscription {
     pub name: String,
 }
 
+/// `self`, `org`, and `sessions`: the entries of the subscription's sessions (Coviu's demo
+/// follows it for every item of a page).
 pub fn subscription_links(org_id: Uuid, id: Uuid) -> Links {
+    let this = format!("/v1/orgs/{org_id}/subscriptions/{id}");
     links([
-        ("self", format!("/v1/orgs/{org_id}/subscriptions/{id}")),
+        ("sessions", format!("{this}/sessions")),
+        ("self", this),
         ("org", format!("/v1/orgs/{org_id}")),
     ])
 }
@@ -92,12 +100,12 @@ impl SubscriptionsApi {
         #[oai(name = "orgId")] org_id: Path<Uuid>,
         #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
-    ) -> ApiResult<Json<HalPage<Subscription>>> {
+    ) -> ApiResult<Json<HalPage<Hal<Subscription>>>> {
         auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
         let (views, more) = subscriptions::list(&state, org_id.0, paging.window()).await?;
         Ok(Json(HalPage::new(
-            views.into_iter().map(Subscription::from).collect(),
+            views.into_iter().map(resource).collect(),
             paging,
             &format!("/v1/orgs/{}/subscriptions", org_id.0),
             &[],
@@ -142,6 +150,36 @@ impl SubscriptionsApi {
         auth.principal().require_org(org_id.0)?;
         Ok(Json(resource(
             subscriptions::get(&state, org_id.0, id.0).await?,
+        )))
+    }
+
+    /// List the entries of a subscription's sessions, newest first
+    ///
+    /// Owner and guest entries of every session hosted under this subscription.
+    #[oai(
+        path = "/v1/orgs/:orgId/subscriptions/:subscriptionId/sessions",
+        method = "get",
+        operation_id = "listSubscriptionSessionEntries"
+    )]
+    async fn sessions(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        #[oai(name = "subscriptionId")] id: Path<Uuid>,
+        #[oai(validator(minimum(value = "0")))] page: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] count: Query<Option<u64>>,
+    ) -> ApiResult<Json<HalPage<Hal<SessionEntry>>>> {
+        auth.principal().require_org(org_id.0)?;
+        let paging = Paging::new(page.0, count.0);
+        let (views, more) =
+            sessions::of_subscription(&state, org_id.0, id.0, paging.window()).await?;
+        Ok(Json(HalPage::new(
+            views.into_iter().map(entry_resource).collect(),
+            paging,
+            &format!("/v1/orgs/{}/subscriptions/{}/sessions", org_id.0, id.0),
+            &[],
+            more,
         )))
     }
 

@@ -41,7 +41,7 @@ pub struct Webhook {
     pub url: Option<String>,
     #[oai(nullable)]
     pub robot_id: Option<i64>,
-    /// Only these events, when set.
+    /// Only these events, when set; every event when null.
     #[oai(nullable)]
     pub events: Option<Vec<String>>,
     /// url webhooks receive events only after passing the validation handshake.
@@ -100,8 +100,9 @@ pub struct NewWebhook {
     /// For `robot` webhooks.
     #[oai(nullable)]
     pub robot_id: Option<i64>,
-    /// Event names to receive (default: all): roomCreated, roomRemoved, clientAdded,
-    /// clientsRemoved.
+    /// Event names to receive; omitted: every event (room, booking, session and chat events,
+    /// see `WebhookEvent`). Webhooks added through xroom's `/api/webhook` get its four room
+    /// events only.
     #[oai(nullable)]
     pub events: Option<Vec<String>>,
 }

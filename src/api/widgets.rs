@@ -269,7 +269,8 @@ impl WidgetsApi {
 
     /// Change a chat widget's settings
     ///
-    /// Changing the users-info URL, login or password clears the cached users.
+    /// Changing the users-info URL clears the cached users; a new login or password keeps
+    /// them (and asks the site again at once if it was failing).
     #[oai(
         path = "/v1/orgs/:orgId/widgets/:widgetId",
         method = "patch",

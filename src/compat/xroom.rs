@@ -137,6 +137,8 @@ async fn call(
     };
     let data = match call.data {
         None | Some(Value::Null) => json!({}),
+        // The PHP wrapper encodes an empty PHP array as `[]`.
+        Some(Value::Array(a)) if a.is_empty() => json!({}),
         Some(v @ Value::Object(_)) => v,
         Some(_) => {
             return Err(Failure(

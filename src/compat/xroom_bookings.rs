@@ -26,14 +26,18 @@ pub(super) async fn dispatch(
         "add" => booking_add(state, who, parse(data)?).await,
         "remove" => {
             let b: ById = parse(data)?;
-            bookings::cancel(state, who.org_id, b.id).await?;
+            bookings::cancel(state, who.org_id, b.id)
+                .await
+                .map_err(bookings::gone_if_finished)?;
             Ok(json!(true))
         }
         "update" => booking_update(state, who, parse(data)?).await,
         "list" => {
             let l: ByDomain = parse(data)?;
+            // The manual's bookings have no state: only those holding their room exist.
             let filter = ListFilter {
                 domain: Some(l.domain),
+                holding: true,
                 ..Default::default()
             };
             let (views, _) = bookings::list(state, who.org_id, filter, ALL).await?;
@@ -44,7 +48,7 @@ pub(super) async fn dispatch(
         "get" => {
             let b: ById = parse(data)?;
             Ok(booking_object(
-                bookings::get(state, who.org_id, b.id).await?,
+                bookings::get_holding(state, who.org_id, b.id).await?,
             ))
         }
         _ => Err(unknown_method("booking", method)),
@@ -160,7 +164,8 @@ async fn booking_update(state: &AppState, who: &Principal, b: BookingUpdate) -> 
             grace_minutes: None,
         },
     )
-    .await?;
+    .await
+    .map_err(bookings::gone_if_finished)?;
     let mut out = json!({});
     if let Some(key) = v.host_key {
         out["hostKey"] = key.into();
@@ -187,6 +192,5 @@ fn booking_object(v: BookingView) -> Value {
         "roomName": v.room_name,
         "startTime": js(v.start_time),
         "meetingOptions": options,
-        "state": v.state,
     })
 }

@@ -130,7 +130,7 @@ pub async fn dispatch(
                     room_name: w.room_name,
                     url: w.url,
                     robot_id: w.robot_id,
-                    events: None,
+                    events: Some(webhooks::xroom_events(w.events)?),
                 },
             )
             .await?;
@@ -282,6 +282,8 @@ struct WebhookAdd {
     room_name: Option<String>,
     url: Option<String>,
     robot_id: Option<i64>,
+    /// Beyond the manual: some of its events only.
+    events: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]

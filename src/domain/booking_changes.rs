@@ -21,7 +21,7 @@ use crate::{
 
 fn finished(b: &booking::Model) -> Error {
     Error::conflict(
-        "booking_finished",
+        bookings::FINISHED_CODE,
         format!("booking {} is {}; it can no longer change", b.id, b.state),
     )
 }

@@ -31,6 +31,8 @@ pub const EXPIRED: &str = "expired";
 pub const CANCELLED: &str = "cancelled";
 pub const STATES: [&str; 5] = [SCHEDULED, ACTIVE, COMPLETED, EXPIRED, CANCELLED];
 
+/// The error code of a change to a booking that no longer holds its room.
+pub const FINISHED_CODE: &str = "booking_finished";
 /// Longest booking: one week.
 pub const MAX_DURATION_MINUTES: i64 = 7 * 24 * 60;
 pub const DEFAULT_GRACE_MINUTES: i64 = 15;
@@ -280,11 +282,35 @@ pub async fn get(state: &AppState, org_id: Uuid, id: i64) -> Result<BookingView>
     view(&state.sealer, b, &domain)
 }
 
+/// A booking as surfaces without booking states (xroom) see it: one that no longer holds its
+/// room (cancelled, completed, expired) is gone.
+pub async fn get_holding(state: &AppState, org_id: Uuid, id: i64) -> Result<BookingView> {
+    let (b, domain) = find(state, org_id, id).await?;
+    if !store::bookings::HOLDING.contains(&b.state.as_str()) {
+        return Err(Error::not_found("booking"));
+    }
+    view(&state.sealer, b, &domain)
+}
+
+/// The error of changing a booking that no longer holds its room, as surfaces without booking
+/// states see it: the booking is gone.
+pub fn gone_if_finished(e: Error) -> Error {
+    match e {
+        Error::Conflict {
+            code: FINISHED_CODE,
+            ..
+        } => Error::not_found("booking"),
+        other => other,
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub domain: Option<String>,
     pub room_name: Option<String>,
     pub state: Option<String>,
+    /// Only bookings that hold their room (scheduled or active).
+    pub holding: bool,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }
@@ -311,6 +337,7 @@ pub async fn list(
         domain_id: domain.as_ref().map(|d| d.id),
         room_name: f.room_name,
         state: f.state,
+        holding: f.holding,
         from: f.from,
         to: f.to,
     };

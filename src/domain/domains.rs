@@ -69,7 +69,7 @@ pub fn normalise_name(raw: &str) -> Result<String> {
     } else {
         Err(Error::invalid(
             "name",
-            "must be a DNS name such as chat.example.org (letters, digits, '-' and dots)",
+            "must be a DNS name such as chat.example.org (ASCII letters a-z, digits, '-' and dots)",
         ))
     }
 }

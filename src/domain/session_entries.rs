@@ -29,6 +29,23 @@ pub async fn entries(
     Ok((rows.into_iter().map(Into::into).collect(), more))
 }
 
+/// The entries of one subscription's sessions (owner and guests alike), newest first.
+pub async fn of_subscription(
+    state: &AppState,
+    org_id: Uuid,
+    subscription_id: Uuid,
+    window: Window,
+) -> Result<(Vec<EntryView>, bool)> {
+    store::subscriptions::find_in_org(&state.db, org_id, subscription_id)
+        .await?
+        .ok_or(Error::not_found("subscription"))?;
+    let filter = EntryFilter {
+        subscription_id: Some(subscription_id),
+        ..Default::default()
+    };
+    entries(state, org_id, filter, window).await
+}
+
 fn check_range(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<()> {
     if let (Some(f), Some(t)) = (from, to)
         && f >= t

@@ -158,4 +158,4 @@ impl From<session_entry::Model> for EntryView {
     }
 }
 
-pub use super::session_entries::{EntryFilter, csv, entries, session};
+pub use super::session_entries::{EntryFilter, csv, entries, of_subscription, session};

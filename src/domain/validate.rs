@@ -18,7 +18,7 @@ pub fn room_name(field: &str, name: &str) -> Result<String> {
     } else {
         Err(Error::invalid(
             field,
-            "must be 1-128 characters of letters, digits, '.', '_', '~' or '-', starting with a letter or digit",
+            "must be 1-128 characters of ASCII letters (a-z, A-Z), digits, '.', '_', '~' or '-', starting with an ASCII letter or digit",
         ))
     }
 }

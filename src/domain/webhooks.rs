@@ -124,6 +124,25 @@ fn check_events(events: Option<Vec<String>>) -> Result<Option<Vec<String>>> {
     Ok(Some(events))
 }
 
+/// The events of a webhook added through the xroom API: the manual's events, or those of
+/// them it asks for. Clients of the manual know no others.
+pub fn xroom_events(requested: Option<Vec<String>>) -> Result<Vec<String>> {
+    let manual: Vec<&str> = EventKind::XROOM.iter().map(|k| k.as_str()).collect();
+    let Some(requested) = requested else {
+        return Ok(manual.iter().map(|n| n.to_string()).collect());
+    };
+    if let Some(other) = requested.iter().find(|n| !manual.contains(&n.as_str())) {
+        return Err(Error::invalid(
+            "events",
+            format!(
+                "{other:?} is not an event of the xroom API; its events: {}",
+                manual.join(", ")
+            ),
+        ));
+    }
+    Ok(requested)
+}
+
 pub async fn add(state: &AppState, org_id: Uuid, new: NewWebhook) -> Result<WebhookView> {
     let domain = domains::find_model(&state.db, org_id, &new.domain).await?;
     let room_name = new

@@ -92,7 +92,7 @@ fn check_id(id: &str) -> Result<String> {
     ok.then(|| id.to_string()).ok_or_else(|| {
         Error::invalid(
             "widgetId",
-            "must be 1-64 characters of letters, digits, '-' or '_'",
+            "must be 1-64 characters of ASCII letters (a-z, A-Z), digits, '-' or '_'",
         )
     })
 }
@@ -272,20 +272,23 @@ pub async fn update(
     settings: WidgetSettings,
 ) -> Result<WidgetView> {
     let model = find_in_org(state, org_id, id).await?;
-    let site_changed = settings.users_info_url.is_some()
+    let old_url = model.users_info_url.clone();
+    let site_settings = settings.users_info_url.is_some()
         || settings.api_login.is_some()
         || settings.api_password.is_some();
     let mut w: widget::ActiveModel = model.into();
     apply(state, &mut w, id, settings).await?;
     w.updated_at = Set(state.now());
-    if site_changed {
+    if site_settings {
         // New site settings: forget the old outcome so the next lookup tries at once.
         w.users_info_failed_at = Set(None);
         w.users_info_error_code = Set(None);
         w.users_info_error = Set(None);
     }
     let model = store::widgets::update(&state.db, w).await?;
-    if site_changed {
+    // Only another site may name its users differently; new credentials for the same site
+    // keep the names, which carry chat through a site that now refuses them.
+    if model.users_info_url != old_url {
         store::widgets::clear_users(&state.db, id).await?;
     }
     Ok(model.into())

@@ -47,6 +47,15 @@ impl EventKind {
         EventKind::DialogMessage,
     ];
 
+    /// The events of the xroom manual (Appendix C): all that webhooks added through its API
+    /// receive, besides the validation handshake.
+    pub const XROOM: &'static [EventKind] = &[
+        EventKind::RoomCreated,
+        EventKind::RoomRemoved,
+        EventKind::ClientAdded,
+        EventKind::ClientsRemoved,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::RoomCreated => "roomCreated",

@@ -77,6 +77,8 @@ pub struct Filter {
     pub domain_id: Option<Uuid>,
     pub room_name: Option<String>,
     pub state: Option<String>,
+    /// Only bookings that hold their room (scheduled or active).
+    pub holding: bool,
     /// Bookings starting at or after…
     pub from: Option<DateTime<Utc>>,
     /// …and before.
@@ -94,6 +96,9 @@ pub async fn list(
         .apply_if(f.domain_id, |q, d| q.filter(Column::DomainId.eq(d)))
         .apply_if(f.room_name, |q, r| q.filter(Column::RoomName.eq(r)))
         .apply_if(f.state, |q, s| q.filter(Column::State.eq(s)))
+        .apply_if(f.holding.then_some(HOLDING), |q, states| {
+            q.filter(Column::State.is_in(states))
+        })
         .apply_if(f.from, |q, t| q.filter(Column::StartTime.gte(t)))
         .apply_if(f.to, |q, t| q.filter(Column::StartTime.lt(t)))
         .order_by_asc(Column::StartTime)

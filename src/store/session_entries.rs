@@ -26,8 +26,8 @@ pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<ActiveModel>) -> R
     Ok(())
 }
 
-/// Which entries to list: within `[from, to)`, of one session, of one role, and whose name
-/// contains `name` (any case).
+/// Which entries to list: within `[from, to)`, of one session, of one role, of one
+/// subscription, and whose name contains `name` (any case).
 #[derive(Debug, Clone, Default)]
 pub struct EntryFilter {
     pub from: Option<DateTime<Utc>>,
@@ -35,6 +35,7 @@ pub struct EntryFilter {
     pub session_id: Option<String>,
     pub role: Option<String>,
     pub name: Option<String>,
+    pub subscription_id: Option<Uuid>,
 }
 
 /// The org's entries, newest first.
@@ -59,6 +60,9 @@ pub async fn list(
         .apply_if(filter.to, |q, t| q.filter(Column::EntryTime.lt(t)))
         .apply_if(filter.session_id, |q, s| q.filter(Column::SessionId.eq(s)))
         .apply_if(filter.role, |q, r| q.filter(Column::Role.eq(r)))
+        .apply_if(filter.subscription_id, |q, id| {
+            q.filter(Column::SubscriptionId.eq(id))
+        })
         .apply_if(name_like, |q, pattern| {
             q.filter(
                 Expr::expr(Func::lower(Expr::col(Column::Name)))

@@ -8,7 +8,7 @@ use std::{
 };
 
 use serde_json::Value;
-use thirtyfour::{ChromiumLikeCapabilities, DesiredCapabilities, WebDriver};
+use thirtyfour::{ChromiumLikeCapabilities, DesiredCapabilities, LoggingPrefsLogLevel, WebDriver};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -92,6 +92,9 @@ impl Driver {
             caps.add_arg(arg).unwrap();
         }
         caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))
+            .unwrap();
+        // Errors on the console (uncaught ones included) can be read with `browser_log`.
+        caps.set_browser_log_level(LoggingPrefsLogLevel::Severe)
             .unwrap();
         self.profiles.push(profile);
         WebDriver::new(&self.url, caps)

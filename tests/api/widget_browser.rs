@@ -1,8 +1,10 @@
 //! The widget in a real browser: a site on another origin embeds it for Alice (user 1) and for
 //! Bob (user 2); Alice opens a dialog with Bob and writes; Bob sees it live, under the name the
 //! site's users-info URL gives.
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
-use thirtyfour::By;
+use thirtyfour::{By, WebDriver};
 
 use crate::{
     browser::{self, Driver, screenshot, wait_for},
@@ -201,4 +203,121 @@ async fn a_message_reaches_the_other_user_live_in_the_browser() {
 
     bob.quit().await.unwrap();
     alice.quit().await.unwrap();
+}
+
+/// A page as the seed writes it: `load()` and `openDialog()` without a catch.
+fn page_without_catch(app: &TestApp, widget: &str, user: &str, token: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>Site page of user {user}</title></head>
+<body>
+<h1>Member {user}</h1>
+<button id="write">Write to user 3</button>
+<script src="{base}/imbachat/v1/{widget}/widget"></script>
+<script>
+function imbachatWidget(opt) {{
+  if (!window.ImbaChat) {{ return setTimeout(imbachatWidget, 50, opt); }}
+  window.ImbaChat.load(opt);
+}}
+imbachatWidget({{ user_id: "{user}", token: "{token}" }});
+document.getElementById('write').addEventListener('click', function () {{ imbaApi.openDialog(3); }});
+</script>
+</body></html>"#,
+        base = app.address,
+    )
+}
+
+/// The signed-out panel: its message (null until shown), whether it is open, the badge.
+const REFUSED_STATE: &str = "const h = document.getElementById('meetplane-imbachat'); \
+     const r = h && h.shadowRoot && h.shadowRoot.querySelector('.root.signed-out'); \
+     return r ? {message: r.querySelector('.note').textContent, \
+                 open: !r.querySelector('.panel').hidden, \
+                 badge: r.querySelector('.launcher .badge').textContent} : null;";
+
+/// Poll the page until `done` accepts its state or the console shows an uncaught error (a
+/// script's own unhandled rejections are muted for cross-origin scripts, so the console it
+/// is); returns the state and the uncaught errors.
+async fn watch(
+    browser: &WebDriver,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> (Value, Vec<String>) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut uncaught = Vec::new();
+    loop {
+        let state = browser
+            .execute(REFUSED_STATE, Vec::new())
+            .await
+            .unwrap()
+            .json()
+            .clone();
+        uncaught.extend(
+            browser
+                .browser_log()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.message)
+                .filter(|m| m.contains("Uncaught")),
+        );
+        if done(&state) || !uncaught.is_empty() {
+            return (state, uncaught);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; last: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_token_shows_why_in_the_panel_and_nothing_goes_uncaught() {
+    if !browser::available() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    let site = Site::start(site_users()).await;
+    let (id, key) = create_widget(
+        &app,
+        &t,
+        json!({"name": "Site", "apiLogin": crate::site::LOGIN, "apiPassword": crate::site::PASSWORD,
+               "usersInfoUrl": site.users_url(), "allowedOrigins": [site.origin]}),
+    )
+    .await;
+    let expired = site.page(
+        "expired",
+        page_without_catch(&app, &id, "1", &get_jwt("1", &key, -3600)),
+    );
+    let wrong_key = site.page(
+        "wrong-key",
+        page_without_catch(&app, &id, "2", &get_jwt("2", "not-the-widget-key", 3600)),
+    );
+
+    let mut driver = Driver::start().await;
+    let browser = driver.browser().await;
+    for (url, says) in [
+        (&expired, "Your chat session has expired"),
+        (&wrong_key, "sign-in token was not accepted"),
+    ] {
+        browser.goto(url).await.unwrap();
+        let (state, uncaught) = watch(&browser, "the signed-out panel", |v| !v.is_null()).await;
+        assert_eq!(uncaught, Vec::<String>::new(), "{url}");
+        assert!(state["message"].as_str().unwrap().contains(says), "{state}");
+        assert_eq!(state["badge"], "!", "{state}");
+        // The site's "write to" button opens the panel, which says why; still nothing uncaught.
+        browser
+            .find(By::Id("write"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let (state, uncaught) = watch(&browser, "the panel to open", |v| v["open"] == true).await;
+        assert_eq!(uncaught, Vec::<String>::new(), "{url}");
+        assert!(state["message"].as_str().unwrap().contains(says), "{state}");
+    }
+    screenshot(&browser, "widget-refused-token").await;
+    browser.quit().await.unwrap();
 }

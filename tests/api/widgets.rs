@@ -347,6 +347,50 @@ async fn users_info_is_fetched_with_basic_auth_batched_and_cached() {
     assert_eq!(w["content"]["usersInfo"]["status"], "ok", "{w}");
 }
 
+#[tokio::test]
+async fn new_site_credentials_keep_the_names_cache() {
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    let site = Site::start(site_users()).await;
+    let (id, key) = create_widget(&app, &t, site_widget(&site)).await;
+    let alice = get_jwt("1", &key, 3600);
+    let me = |expected_source: &'static str| {
+        let (app, id, alice) = (&app, &id, &alice);
+        async move {
+            let (s, me) = widget_call(app, id, alice, Method::GET, "/me", None).await;
+            assert_eq!(s, StatusCode::OK, "{me}");
+            assert_eq!(
+                (&me["user"]["name"], &me["user"]["source"]),
+                (&json!("Alice"), &json!(expected_source)),
+                "{me}"
+            );
+        }
+    };
+    let patch = |body: Value| {
+        let (app, t, id) = (&app, &t, &id);
+        async move {
+            let path = app.org_path(&format!("/widgets/{id}"));
+            let (s, w) = app.call(t, Method::PATCH, &path, Some(body)).await;
+            assert_eq!(s, StatusCode::OK, "{w}");
+        }
+    };
+    me("site").await;
+    // The same password again, then another one (which the site would refuse): the names
+    // stay, and the site is not asked.
+    patch(json!({"apiPassword": site::PASSWORD})).await;
+    me("cache").await;
+    patch(json!({"apiPassword": "rotated-elsewhere", "apiLogin": "ROOT"})).await;
+    me("cache").await;
+    assert_eq!(site.queries(), vec!["user_ids=1"]);
+    // The same URL is no change either; another site's users are asked afresh.
+    patch(json!({"usersInfoUrl": site.users_url(), "apiPassword": site::PASSWORD})).await;
+    me("cache").await;
+    let moved = Site::start(site_users()).await;
+    patch(json!({"usersInfoUrl": moved.users_url()})).await;
+    me("site").await;
+    assert_eq!(moved.queries(), vec!["user_ids=1"]);
+}
+
 async fn check(app: &TestApp, t: &str, id: &str) -> Value {
     let path = app.org_path(&format!("/widgets/{id}/users-info/check"));
     let (s, r) = app

@@ -70,13 +70,13 @@ pub async fn xroom(
     .await
 }
 
-fn ok(r: (StatusCode, Value)) -> Value {
+pub fn ok(r: (StatusCode, Value)) -> Value {
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
     assert_eq!(r.1["isError"], false, "{}", r.1);
     r.1["data"].clone()
 }
 
-fn failed(r: (StatusCode, Value), status: StatusCode) -> String {
+pub fn failed(r: (StatusCode, Value), status: StatusCode) -> String {
     assert_eq!(r.0, status, "{}", r.1);
     assert_eq!(r.1["isError"], true, "{}", r.1);
     r.1["errMsg"].as_str().unwrap().to_string()
@@ -492,16 +492,21 @@ async fn booking_and_webhook_methods_with_the_seed_shapes() {
         .await),
         json!(true)
     );
-    let got = ok(xroom(
-        &app,
-        &c,
-        Wrapper::Php,
-        "booking",
-        "get",
-        Some(json!({"id": id})),
-    )
-    .await);
-    assert_eq!(got["state"], "cancelled");
+    assert_booking_gone(&app, id).await;
+    // The native API keeps it, with its state.
+    let t = app.token().await;
+    let (s, native) = app
+        .call(
+            &t,
+            Method::GET,
+            &app.org_path(&format!("/bookings/{id}")),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, native["content"]["state"].clone()),
+        (StatusCode::OK, json!("cancelled"))
+    );
 
     // Webhooks: add (url and robot), list, validate with the seed's handshake, remove.
     let receiver = Receiver::start().await;
@@ -675,4 +680,162 @@ async fn appendix_b_booking_a_private_room() {
         .join("localhost/private", json!({"displayName": "Gatecrasher"}))
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "the password guards the others");
+}
+
+#[tokio::test]
+async fn the_php_wrappers_empty_data_and_a_non_ascii_room_name() {
+    let app = TestApp::spawn().await;
+    let c = app.client.clone();
+    let send = |body: &'static str| {
+        let salt = salt(Wrapper::Php);
+        let req = app
+            .request(Method::POST, "/api/room")
+            .header("content-type", "application/json")
+            .header("x-api-version", "2")
+            .header("x-auth-key", xroom_hmac::sign(&c.secret, &salt))
+            .header("x-random", salt)
+            .header("x-auth-id", c.api_key.clone())
+            .body(body);
+        async move { read(req.send().await.unwrap()).await }
+    };
+    // PHP's json_encode([]) is `[]`: the same as no data.
+    ok(send(r#"{"method":"init","data":{"id":"localhost/php"}}"#).await);
+    let listed = ok(send(r#"{"method":"list","data":[]}"#).await);
+    assert!(listed["localhost"]["localhost/php"].is_object(), "{listed}");
+    // Only an empty array: a list with items is still not an object.
+    let msg = failed(
+        send(r#"{"method":"list","data":[1]}"#).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+    assert!(msg.contains("object"), "{msg}");
+    // Non-ASCII letters are refused, and the message says which letters pass.
+    let msg = failed(
+        xroom(
+            &app,
+            &c,
+            Wrapper::Js,
+            "room",
+            "init",
+            Some(json!({"id": "localhost/café"})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+    assert!(msg.contains("ASCII letters"), "{msg}");
+}
+
+/// Through `/api/booking` a removed or finished booking is gone: `get`, `remove` and `update`
+/// answer the not-found envelope and `list` leaves it out.
+async fn assert_booking_gone(app: &TestApp, id: i64) {
+    let c = &app.client;
+    for (method, data) in [
+        ("get", json!({"id": id})),
+        ("remove", json!({"id": id})),
+        (
+            "update",
+            json!({"id": id, "meetingOptions": {"duration": 20}}),
+        ),
+    ] {
+        let msg = failed(
+            xroom(app, c, Wrapper::Php, "booking", method, Some(data)).await,
+            StatusCode::NOT_FOUND,
+        );
+        assert!(msg.contains("booking"), "{method}: {msg}");
+    }
+    let list = ok(xroom(
+        app,
+        c,
+        Wrapper::Java,
+        "booking",
+        "list",
+        Some(json!({"domain": "localhost"})),
+    )
+    .await);
+    assert!(
+        list.as_array().unwrap().iter().all(|b| b["id"] != id),
+        "{list}"
+    );
+}
+
+#[tokio::test]
+async fn finished_bookings_are_gone_from_the_xroom_surface_only() {
+    let clock = ManualClock::new(Utc::now());
+    let app =
+        TestApp::spawn_configured(Arc::new(clock.clone()), |c| c.background_workers = false).await;
+    let c = app.client.clone();
+    let start = clock_now(&clock) + TimeDelta::minutes(10);
+    let book = |room: &'static str| {
+        xroom(
+            &app,
+            &c,
+            Wrapper::Js,
+            "booking",
+            "add",
+            Some(json!({
+                "domain": "localhost", "roomName": room, "startTime": start.timestamp_millis(),
+                "meetingOptions": {"duration": 30}
+            })),
+        )
+    };
+    let used = ok(book("used").await)["id"].as_i64().unwrap();
+    let unused = ok(book("unused").await)["id"].as_i64().unwrap();
+    // Active bookings hold their room: still listed, as the manual's BookingObject (no state).
+    clock.advance(TimeDelta::minutes(10));
+    assert_eq!(scheduler::run_once(&app.state).await.unwrap(), 2);
+    let listed = ok(xroom(
+        &app,
+        &c,
+        Wrapper::Js,
+        "booking",
+        "list",
+        Some(json!({"domain": "localhost"})),
+    )
+    .await);
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    let got = ok(xroom(
+        &app,
+        &c,
+        Wrapper::Js,
+        "booking",
+        "get",
+        Some(json!({"id": used})),
+    )
+    .await);
+    let mut keys: Vec<&str> = got
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "domainName",
+            "id",
+            "meetingOptions",
+            "roomName",
+            "startTime"
+        ]
+    );
+    // One is used, the other not: after the grace one expires, after its end the other completes.
+    let (s, b) = app
+        .join("localhost/used", json!({"displayName": "Ann"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    clock.advance(TimeDelta::minutes(31));
+    while scheduler::run_once(&app.state).await.unwrap() > 0 {}
+    let t = app.token().await;
+    for (id, state) in [(used, "completed"), (unused, "expired")] {
+        assert_booking_gone(&app, id).await;
+        let (_, native) = app
+            .call(
+                &t,
+                Method::GET,
+                &app.org_path(&format!("/bookings/{id}")),
+                None,
+            )
+            .await;
+        assert_eq!(native["content"]["state"], state, "{native}");
+    }
 }

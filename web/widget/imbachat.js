@@ -10,6 +10,8 @@
  * the panel's CSS does not leak out. No inline scripts, no eval, styles through constructable
  * stylesheets where supported, so a strict CSP only needs this origin in script-src and
  * connect-src. ImbaChat.load() without options is a logged-out visitor: nothing is shown.
+ * Neither load() nor openDialog() ever rejects (host pages call them without a catch): a token
+ * the server refuses (expired, wrong key) shows the panel in a signed-out state saying why.
  */
 (function () {
   'use strict';
@@ -26,13 +28,19 @@
     en: {
       chat: 'Chat', dialogs: 'Dialogs', empty: 'No dialogs yet.', back: 'Back',
       placeholder: 'Write a message…', send: 'Send', close: 'Close', older: 'Older messages',
-      noMessages: 'No messages yet.', loading: 'Loading…', offline: 'Reconnecting…'
+      noMessages: 'No messages yet.', loading: 'Loading…', offline: 'Reconnecting…',
+      expired: 'Your chat session has expired. Reload the page to sign in again.',
+      rejected: 'Chat could not sign you in: the site\'s sign-in token was not accepted.',
+      unavailable: 'Chat is unavailable right now.'
     },
     ru: {
       chat: 'Чат', dialogs: 'Диалоги', empty: 'Диалогов пока нет.', back: 'Назад',
       placeholder: 'Напишите сообщение…', send: 'Отправить', close: 'Закрыть',
       older: 'Более ранние', noMessages: 'Сообщений пока нет.', loading: 'Загрузка…',
-      offline: 'Переподключение…'
+      offline: 'Переподключение…',
+      expired: 'Сеанс чата истёк. Обновите страницу, чтобы войти снова.',
+      rejected: 'Чат не смог вас авторизовать: токен сайта не принят.',
+      unavailable: 'Чат сейчас недоступен.'
     }
   };
 
@@ -115,10 +123,40 @@
     return c.room ? '/rooms/' + c.room.split('/').map(encodeURIComponent).join('/') : '/dialogs/' + c.id;
   }
 
+  /* What a failed call means to the user; a refused token is said plainly. */
+  function describe(err) {
+    if (err && err.code === 'user_token_expired') { return st.t.expired; }
+    if (err && err.status === 401) { return st.t.rejected; }
+    return err ? (err.message || String(err)) : '';
+  }
+
   function showError(err) {
     if (!st.ui) { return; }
+    if (err && err.status === 401) { return signedOut(err); }
     st.ui.error.hidden = !err;
-    st.ui.error.textContent = err ? (err.message || String(err)) : '';
+    st.ui.error.textContent = describe(err);
+  }
+
+  /* The server refused the user's token: say why in the panel, stop the socket. */
+  function signedOut(err) {
+    var ui = st.ui;
+    st.me = null;
+    st.current = null;
+    var ws = st.socket;
+    st.socket = null;
+    if (ws) { ws.close(); }
+    ui.root.classList.add('signed-out');
+    ui.title.textContent = st.t.chat;
+    ui.back.hidden = true;
+    ui.list.hidden = true;
+    ui.messages.hidden = true;
+    ui.form.hidden = true;
+    ui.error.hidden = true;
+    ui.note.hidden = false;
+    ui.note.setAttribute('role', 'alert');
+    ui.note.textContent = describe(err);
+    ui.badge.hidden = false;
+    ui.badge.textContent = '!';
   }
 
   function avatar(user) {
@@ -202,7 +240,7 @@
       }, showError).then(function () { send.disabled = false; input.focus(); });
     });
     st.ui = {
-      host: host, panel: panel, title: title, back: back, error: error, note: note, list: list,
+      host: host, root: root, panel: panel, title: title, back: back, error: error, note: note, list: list,
       messages: messages, form: form, input: input, launcher: launcher, badge: badge
     };
   }
@@ -214,6 +252,7 @@
   }
 
   function renderBadge() {
+    if (!st.me) { return; }
     var total = st.dialogs.reduce(function (n, d) { return n + (d.unread || 0); }, 0);
     st.ui.badge.hidden = total === 0;
     st.ui.badge.textContent = String(total);
@@ -288,7 +327,7 @@
         var more = el('button', 'older', st.t.older);
         more.type = 'button';
         var oldest = r.messages[r.messages.length - 1].id;
-        more.addEventListener('click', function () { loadMessages(d, oldest); });
+        more.addEventListener('click', function () { loadMessages(d, oldest).catch(showError); });
         box.insertBefore(more, box.firstChild);
       }
       if (!before) { box.scrollTop = box.scrollHeight; }
@@ -395,6 +434,7 @@
       showError(null);
     });
     ws.addEventListener('message', function (e) {
+      if (st.socket !== ws) { return; }
       var data;
       try { data = JSON.parse(e.data); } catch (_) { return; }
       if (data.type === 'message') { receive(data.dialogId, data.message); }
@@ -405,7 +445,14 @@
       if (st.socket !== ws) { return; }
       st.retry = Math.min(st.retry + 1, 6);
       if (st.retry > 2) { showError(new Error(st.t.offline)); }
-      setTimeout(connect, 500 * Math.pow(2, st.retry));
+      setTimeout(reconnect, 500 * Math.pow(2, st.retry));
+    });
+  }
+
+  /* A socket refused for an expired token only says "closed": ask /me before retrying. */
+  function reconnect() {
+    call('GET', '/me').then(connect, function (err) {
+      if (err.status === 401) { signedOut(err); } else { connect(); }
     });
   }
 
@@ -428,19 +475,34 @@
       showList();
       connect();
       return refreshDialogs().then(function () { return { loggedIn: true, user: st.me }; });
+    }, function (err) {
+      // Resolved, not rejected: the panel says what went wrong.
+      build(opts);
+      signedOut(err.status === 401 ? err : { message: st.t.unavailable + (err.message ? ' (' + err.message + ')' : '') });
+      return { loggedIn: false, error: { code: err.code || null, message: describe(err) } };
     });
     return st.ready;
   }
 
+  /* Resolves {opened: true} or, with the reason shown in the panel, {opened: false, error}. */
   function openDialog(userId) {
-    if (!st.ready) { return Promise.reject(new Error('call ImbaChat.load() first')); }
+    if (!st.ready) {
+      return Promise.resolve({ opened: false, error: 'call ImbaChat.load() first' });
+    }
     return st.ready.then(function (r) {
-      if (!r.loggedIn) { throw new Error('a logged-out visitor has no dialogs'); }
-      return call('POST', '/dialogs', { userId: userId });
-    }).then(function (r) {
-      var existing = st.dialogs.find(function (x) { return x.id === r.dialog.id; });
-      return showDialog(upsert(existing || r.dialog));
-    }).catch(function (err) { showError(err); throw err; });
+      if (!r.loggedIn) {
+        if (st.ui) { toggle(true); }
+        return { opened: false, error: r.error ? r.error.message : 'a logged-out visitor has no dialogs' };
+      }
+      return call('POST', '/dialogs', { userId: userId }).then(function (created) {
+        var existing = st.dialogs.find(function (x) { return x.id === created.dialog.id; });
+        return showDialog(upsert(existing || created.dialog));
+      }).then(function () { return { opened: true }; });
+    }).catch(function (err) {
+      showError(err);
+      if (st.ui) { toggle(true); }
+      return { opened: false, error: describe(err) };
+    });
   }
 
   var chat = {

@@ -96,7 +96,7 @@ export function Subscriptions(_props: { params: string[] }) {
                     </tr>
                   </thead>
                   <tbody>
-                    {data.content.map((s) => (
+                    {data.content.map(({ content: s }) => (
                       <tr key={s.subscriptionId}>
                         <td>{s.name}</td>
                         <td>
