@@ -575,6 +575,35 @@ async fn links_are_revoked_by_link_session_subscription_or_kick() {
 }
 
 #[tokio::test]
+async fn the_entries_csv_neutralises_formulas() {
+    // A spreadsheet runs a cell beginning with = + - @ (or a tab or CR) as a formula.
+    let app = TestApp::spawn_with_clock(Arc::new(SystemClock)).await;
+    let t = app.token().await;
+    subscribe(&app, &t, "r").await;
+    let mut owner = owner_claims(&app, "talk", "r");
+    owner["un"] = "=HYPERLINK(\"http://evil.example\")".into();
+    let mut guest = guest_claims(&app, "talk", "r");
+    guest["un"] = "-1+2".into();
+    for claims in [owner, guest] {
+        let (s, b) = open(&app, &pyjwt(&claims, &app.client.secret, "HS256")).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let resp = app
+        .request(Method::GET, &app.org_path("/session-entries.csv"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].contains(",owner,\"'=HYPERLINK(\"\"http://evil.example\"\")\","),
+        "{text}"
+    );
+    assert!(lines[2].contains(",guest,'-1+2,"), "{text}");
+}
+
+#[tokio::test]
 async fn a_session_shows_its_entries_exports_csv_and_ends_when_empty() {
     let app = TestApp::spawn_with_clock(Arc::new(SystemClock)).await;
     let t = app.token().await;
