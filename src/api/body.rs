@@ -59,12 +59,7 @@ pub fn parse<T: DeserializeOwned>(data: &[u8]) -> Result<T, ApiError> {
             Err(e) => malformed(e),
         });
     }
-    // JSON can carry U+0000 (`\u0000`), but PostgreSQL text cannot, and no field of this API
-    // has a use for it: refuse it here, naming the field, instead of failing in the database.
-    if contains(data, br"\u0000")
-        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(data)
-        && let Some(field) = field_with_nul(&value, "")
-    {
+    if let Some(field) = nul_field(data) {
         return Err(ApiError::invalid(
             field,
             "must not contain the NUL character (U+0000)",
@@ -96,6 +91,17 @@ pub fn parse<T: DeserializeOwned>(data: &[u8]) -> Result<T, ApiError> {
             malformed(inner)
         }
     })
+}
+
+/// JSON can carry U+0000 (`\u0000`), but PostgreSQL text cannot, and no field of any surface
+/// has a use for it: each surface refuses it where it parses a body, naming the field (see
+/// [`field_with_nul`]), instead of failing in the database.
+pub fn nul_field(data: &[u8]) -> Option<String> {
+    if !contains(data, br"\u0000") {
+        return None;
+    }
+    let value = serde_json::from_slice::<serde_json::Value>(data).ok()?;
+    field_with_nul(&value, "")
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -194,3 +194,47 @@ async fn nul_characters_are_refused_before_the_database() {
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}");
     assert_eq!(b["error"], "invalid_client");
 }
+
+#[tokio::test]
+async fn nul_in_a_session_link_or_a_bridge_body_is_refused_alike_on_every_backend() {
+    // A link's claims are base64url in the path, so `%00` never shows: U+0000 appears only
+    // once they are decoded. `iss` is looked up before any signature is checked.
+    use crate::{
+        chat_bridge::{body, post},
+        sessions::{open, owner_claims, pyjwt, subscribe},
+    };
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    subscribe(&app, &t, "r").await;
+    for claim in ["iss", "ref", "sid", "jti", "un"] {
+        let mut claims = owner_claims(&app, "s1", "r");
+        claims[claim] = format!("{}\u{0}x", claims[claim].as_str().unwrap_or("j")).into();
+        let (s, b) = open(&app, &pyjwt(&claims, &app.client.secret, "HS256")).await;
+        assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(b["errors"][0]["field"], claim, "{b}");
+    }
+    // The chat bridge's JSON body (its own parser, its own error shape).
+    let secret = app.client.secret.clone();
+    let now = chrono::Utc::now().timestamp();
+    let start = r#"{"jid_room": "talk@conference.localhost"}"#;
+    let (s, b) = post(
+        &app,
+        "/api/startChatForRoom",
+        body(start, "startChatForRoom", &secret, now),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let send = r#"{"user_name": "a\u0000b", "message": "hi"}"#;
+    let (s, b) = post(
+        &app,
+        "/api/sendChatMessage/talk@conference.localhost",
+        body(send, "sendChatMessage", &secret, now),
+    )
+    .await;
+    assert_eq!(
+        (s, b["success"].as_bool()),
+        (StatusCode::BAD_REQUEST, Some(false)),
+        "{b}"
+    );
+    assert!(b["message"].as_str().unwrap().contains("user_name"), "{b}");
+}
