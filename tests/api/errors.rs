@@ -20,6 +20,19 @@ async fn malformed_requests_get_clear_problems() {
     assert_problem(s, &b, StatusCode::BAD_REQUEST, "malformed_json");
     let (s, b) = send("not json", Some("application/json")).await;
     assert_problem(s, &b, StatusCode::BAD_REQUEST, "malformed_json");
+    // One JSON value, then only whitespace: trailing text is not ignored.
+    let (s, b) = send(
+        "{\"domain\": \"localhost\", \"name\": \"tail\"} xyz",
+        Some("application/json"),
+    )
+    .await;
+    assert_problem(s, &b, StatusCode::BAD_REQUEST, "malformed_json");
+    let (s, b) = send(
+        "{\"domain\": \"localhost\", \"name\": \"tail\"}{}",
+        Some("application/json"),
+    )
+    .await;
+    assert_problem(s, &b, StatusCode::BAD_REQUEST, "malformed_json");
     let (s, b) = send("", Some("application/json")).await;
     assert_problem(s, &b, StatusCode::BAD_REQUEST, "missing_body");
     let (s, b) = send("\"a string\"", Some("application/json; charset=utf-8")).await;
