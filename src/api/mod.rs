@@ -31,6 +31,7 @@ pub mod room_views;
 pub mod rooms;
 pub mod root;
 pub mod security;
+pub mod server;
 pub mod session_links;
 pub mod sessions;
 pub mod source_address;

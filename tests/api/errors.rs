@@ -251,3 +251,45 @@ async fn nul_in_a_session_link_or_a_bridge_body_is_refused_alike_on_every_backen
     );
     assert!(b["message"].as_str().unwrap().contains("user_name"), "{b}");
 }
+
+#[tokio::test]
+async fn connections_that_never_finish_their_headers_are_closed() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let timeout = Duration::from_millis(500);
+    let app = TestApp::spawn_configured(std::sync::Arc::new(meetplane::clock::SystemClock), |c| {
+        c.limits.header_read_timeout = timeout
+    })
+    .await;
+    let address = app.address.trim_start_matches("http://").to_string();
+    // Nothing at all, half a request line, headers that never end; all at once.
+    let partials: [&[u8]; 3] = [
+        b"",
+        b"GET /healthz HT",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a",
+    ];
+    let closed = partials.map(|partial| {
+        let address = address.clone();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+            let opened = Instant::now();
+            stream.write_all(partial).await.unwrap();
+            let mut rest = Vec::new();
+            // The server closes it (EOF, or a reset): no answer is owed to a request never sent.
+            let waited =
+                tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut rest)).await;
+            assert!(waited.is_ok(), "{partial:?}: still open after 20 s");
+            opened.elapsed()
+        }
+    });
+    for elapsed in futures_util::future::join_all(closed).await {
+        assert!(
+            elapsed >= timeout - Duration::from_millis(50),
+            "{elapsed:?}"
+        );
+        assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    }
+    // A request that arrives in time is served as before.
+    let resp = app.request(Method::GET, "/healthz").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
