@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod nul;
 pub mod orgs;
 pub mod problem;
+mod problem_answers;
 pub mod realtime;
 pub mod rendered_json;
 pub mod request_id;

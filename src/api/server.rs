@@ -2,7 +2,8 @@
 //! poem routes. poem's own `Server` leaves hyper without a timer, so a connection that never
 //! finishes its headers stays open for good (a thousand of them hold a thousand sockets);
 //! here each connection has `header_read_timeout` to send a request's headers, and between
-//! requests to start the next one.
+//! requests to start the next one. Answers hyper writes by itself get the problem shape
+//! ([`problem_answers`]).
 use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 
 use hyper::{body::Incoming, server::conn::http1, service::service_fn};
@@ -15,6 +16,8 @@ use poem::{
 };
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
+
+use super::problem_answers::ProblemAnswers;
 
 type Body = http_body_util::combinators::BoxBody<bytes::Bytes, io::Error>;
 
@@ -99,7 +102,7 @@ async fn connection(
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout)
         .keep_alive(true);
-    let io = TokioIo::new(stream);
+    let io = TokioIo::new(ProblemAnswers::new(stream));
     let conn = builder.serve_connection(io, service).with_upgrades();
     tokio::pin!(conn);
     tokio::select! {

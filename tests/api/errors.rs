@@ -252,6 +252,77 @@ async fn nul_in_a_session_link_or_a_bridge_body_is_refused_alike_on_every_backen
     assert!(b["message"].as_str().unwrap().contains("user_name"), "{b}");
 }
 
+/// Send raw bytes on a fresh connection and read until the server closes it: the status
+/// code, the content type and the body.
+async fn raw(app: &TestApp, request: &[u8]) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    (status, content_type, body.to_string())
+}
+
+#[tokio::test]
+async fn answers_hyper_writes_itself_are_problems_too() {
+    // hyper refuses these before any route sees them; they still come as problem documents.
+    let app = TestApp::spawn().await;
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let big_header = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(500_000)
+    );
+    let many_headers = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        (0..200)
+            .map(|i| format!("X-{i}: a\r\n"))
+            .collect::<String>()
+    );
+    for (request, status, code) in [
+        (long_uri.into_bytes(), 414, "uri_too_long"),
+        (big_header.into_bytes(), 431, "header_fields_too_large"),
+        (many_headers.into_bytes(), 431, "header_fields_too_large"),
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x7fb\r\n\r\n".to_vec(),
+            400,
+            "malformed_request",
+        ),
+    ] {
+        let (got, content_type, body) = raw(&app, &request).await;
+        assert_eq!(
+            (got, content_type.as_str()),
+            (status, "application/problem+json"),
+            "{body}"
+        );
+        let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (problem["status"].as_u64(), problem["code"].as_str()),
+            (Some(status.into()), Some(code))
+        );
+    }
+    // A missing dashboard asset, too.
+    let resp = app
+        .request(Method::GET, "/assets/missing.js")
+        .send()
+        .await
+        .unwrap();
+    let (s, b) = read(resp).await;
+    assert_problem(s, &b, StatusCode::NOT_FOUND, "asset_not_found");
+}
+
 #[tokio::test]
 async fn connections_that_never_finish_their_headers_are_closed() {
     use std::time::{Duration, Instant};
