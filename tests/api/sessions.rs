@@ -449,10 +449,10 @@ async fn a_browser_is_sent_to_the_join_page() {
         .to_str()
         .unwrap()
         .to_string();
+    // The return URL is not in the page's URL (anyone can craft that); the page asks the
+    // server for it.
     assert!(
-        location.starts_with(
-            "/join/localhost/browser-session?rtn=https%3A%2F%2Fcoviu.com#peerToken=mppt_"
-        ),
+        location.starts_with("/join/localhost/browser-session#peerToken=mppt_"),
         "{location}"
     );
     let page = app
@@ -478,6 +478,25 @@ async fn a_browser_is_sent_to_the_join_page() {
         room["content"].get("key").is_none(),
         "no password for peers"
     );
+    // Where this peer returns: its link's rtn, vouched for by the server.
+    assert_eq!(room["content"]["returnUrl"], "https://coviu.com", "{room}");
+    // A peer that came without a link has none.
+    let (s, joined) = app
+        .join(
+            "localhost/browser-session",
+            json!({"displayName": "Walk-in"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{joined}");
+    let (_, room) = read(
+        app.request(Method::GET, "/v1/rooms/localhost/browser-session")
+            .bearer_auth(joined["content"]["peerToken"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(room["content"]["returnUrl"].is_null(), "{room}");
 }
 
 #[tokio::test]
