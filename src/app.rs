@@ -2,11 +2,11 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use poem::{
-    EndpointExt, IntoEndpoint, Route, Server,
+    EndpointExt, IntoEndpoint, Route,
     endpoint::BoxEndpoint,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     middleware::{CookieJarManager, NormalizePath, TrailingSlash},
 };
+use tokio::net::TcpListener;
 
 use crate::{
     api::{self, limits::BodyLimit, problem::render_poem_error},
@@ -152,7 +152,7 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
 
 /// A bound, not yet running server.
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: TcpListener,
     port: u16,
     state: AppState,
     /// The default organisation, when this start created it (fresh database).
@@ -168,17 +168,12 @@ impl Application {
         let listen = config.listen;
         let state = open_state(config, clock, WriterRole::Server).await?;
         let bootstrapped = orgs::bootstrap(&state).await?;
-        let acceptor = TcpListener::bind(listen)
-            .into_acceptor()
+        let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-        let port = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
-            .unwrap_or(listen.port());
+        let port = listener.local_addr().map_or(listen.port(), |a| a.port());
         Ok(Self {
-            acceptor,
+            listener,
             port,
             state,
             bootstrapped,
@@ -234,9 +229,15 @@ impl Application {
             )));
         }
         let state = self.state.clone();
-        let served = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(routes(self.state), shutdown, Some(Duration::from_secs(30)))
-            .await;
+        let header_read_timeout = state.config.limits.header_read_timeout;
+        let served = api::server::serve(
+            self.listener,
+            routes(self.state),
+            header_read_timeout,
+            shutdown,
+            Duration::from_secs(30),
+        )
+        .await;
         if let Some(jobs) = jobs {
             jobs.stop().await;
         }

@@ -4,7 +4,7 @@
 //! registered and again at every connection (through the resolver, so a DNS answer that
 //! changes after registration cannot redirect a delivery inward). Redirects are not followed.
 use std::{
-    net::{IpAddr, Ipv4Addr, SocketAddr},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     sync::Arc,
     time::Duration,
 };
@@ -27,16 +27,11 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => forbidden_v4(v4),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return forbidden_v4(v4);
+            let embedded = embedded_v4(v6);
+            if !embedded.is_empty() {
+                return embedded.into_iter().any(forbidden_v4);
             }
             let s = v6.segments();
-            // NAT64 (64:ff9b::/96) embeds an IPv4 address too.
-            if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-                let [a, b] = s[6].to_be_bytes();
-                let [c, d] = s[7].to_be_bytes();
-                return forbidden_v4(Ipv4Addr::new(a, b, c, d));
-            }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -45,6 +40,34 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
                 || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
                 || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
         }
+    }
+}
+
+/// The IPv4 addresses an IPv6 address stands for, when it embeds any: such an address
+/// reaches (or is routed towards) that IPv4 host, so it is judged by it.
+fn embedded_v4(v6: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let s = v6.segments();
+    let v4 = |hi: u16, lo: u16| {
+        let [a, b] = hi.to_be_bytes();
+        let [c, d] = lo.to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    match s {
+        // IPv4-mapped ::ffff:a.b.c.d and IPv4-compatible ::a.b.c.d (deprecated, but some
+        // stacks still route it to the IPv4 host; `::` and `::1` land on 0.0.0.x).
+        [0, 0, 0, 0, 0, 0 | 0xffff, hi, lo] => vec![v4(hi, lo)],
+        // IPv4-translated ::ffff:0:a.b.c.d (SIIT).
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] => vec![v4(hi, lo)],
+        // NAT64: the well-known 64:ff9b::/96 and the local-use 64:ff9b:1::/48.
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => vec![v4(hi, lo)],
+        [0x64, 0xff9b, 1, ..] => vec![v4(s[6], s[7])],
+        // 6to4 2002:a.b.c.d::/48.
+        [0x2002, hi, lo, ..] => vec![v4(hi, lo)],
+        // Teredo 2001:0::/32: the server's address, and the client's with its bits inverted.
+        [0x2001, 0, server_hi, server_lo, _, _, hi, lo] => {
+            vec![v4(server_hi, server_lo), v4(!hi, !lo)]
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -219,6 +242,19 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.1.2.3",
             "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a9fe:a9fe",
+            // IPv4-compatible, IPv4-translated, 6to4 and Teredo forms of internal addresses.
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:169.254.169.254",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:101:1::1",
+            // Teredo: client 127.0.0.1 (inverted: 80ff:fffe), server public.
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            // Teredo: server 10.0.0.1, client 8.8.8.8.
+            "2001:0:a00:1:0:0:f7f7:f7f7",
         ] {
             assert!(is_forbidden(ip.parse().unwrap()), "{ip}");
         }
@@ -227,6 +263,11 @@ mod tests {
             "8.8.8.8",
             "2606:4700::1111",
             "::ffff:8.8.8.8",
+            "::8.8.8.8",
+            "::ffff:0:8.8.8.8",
+            "2002:808:808::1",
+            // Teredo: server 65.54.227.120, client 8.8.8.8.
+            "2001:0:4136:e378:8000:63bf:f7f7:f7f7",
         ] {
             assert!(!is_forbidden(ip.parse().unwrap()), "{ip}");
         }

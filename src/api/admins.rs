@@ -17,9 +17,7 @@ use crate::{
     domain::{
         admin_sessions::{self, COOKIE},
         admins::{self, AdminView, Role},
-        principal::Actor,
     },
-    error::Error,
     state::AppState,
 };
 
@@ -257,14 +255,7 @@ impl AdminsApi {
         let principal = auth.principal();
         principal.require_org(org_id.0)?;
         let role = Role::from(body.0.role);
-        if let Actor::Admin { role: mine, .. } = principal.actor
-            && role == Role::Owner
-            && mine != Role::Owner
-        {
-            return Err(Error::forbidden("owner_required", "only owners can add owners").into());
-        }
-        let user =
-            admins::create_user(&state, org_id.0, &body.0.email, &body.0.password, role).await?;
+        let user = admins::add(&state, principal, &body.0.email, &body.0.password, role).await?;
         let action = Action::new(AuditAction::AdminCreated, user.id)
             .detail(json!({"email": user.email, "role": user.role.as_str()}));
         audit::record_by(&state, principal, action).await;
@@ -272,6 +263,8 @@ impl AdminsApi {
     }
 
     /// Remove an admin user
+    ///
+    /// Only owners (or API clients) may remove owners; the last owner cannot be removed.
     #[oai(
         path = "/v1/orgs/:orgId/admins/:adminId",
         method = "delete",
@@ -285,7 +278,7 @@ impl AdminsApi {
         #[oai(name = "adminId")] admin_id: Path<Uuid>,
     ) -> ApiResult<AdminRemoved> {
         auth.principal().require_org(org_id.0)?;
-        admins::remove(&state, org_id.0, admin_id.0).await?;
+        admins::remove(&state, auth.principal(), admin_id.0).await?;
         let action = Action::new(AuditAction::AdminRemoved, admin_id.0);
         audit::record_by(&state, auth.principal(), action).await;
         Ok(AdminRemoved::Done)

@@ -59,19 +59,14 @@ pub fn parse<T: DeserializeOwned>(data: &[u8]) -> Result<T, ApiError> {
             Err(e) => malformed(e),
         });
     }
-    // JSON can carry U+0000 (`\u0000`), but PostgreSQL text cannot, and no field of this API
-    // has a use for it: refuse it here, naming the field, instead of failing in the database.
-    if contains(data, br"\u0000")
-        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(data)
-        && let Some(field) = field_with_nul(&value, "")
-    {
+    if let Some(field) = nul_field(data) {
         return Err(ApiError::invalid(
             field,
             "must not contain the NUL character (U+0000)",
         ));
     }
-    let de = &mut serde_json::Deserializer::from_slice(data);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let mut de = serde_json::Deserializer::from_slice(data);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_data() {
@@ -95,7 +90,21 @@ pub fn parse<T: DeserializeOwned>(data: &[u8]) -> Result<T, ApiError> {
         } else {
             malformed(inner)
         }
-    })
+    })?;
+    // `{…} xyz`: a deserializer reads one value and stops; only whitespace may follow it.
+    de.end().map_err(malformed)?;
+    Ok(value)
+}
+
+/// JSON can carry U+0000 (`\u0000`), but PostgreSQL text cannot, and no field of any surface
+/// has a use for it: each surface refuses it where it parses a body, naming the field (see
+/// [`field_with_nul`]), instead of failing in the database.
+pub fn nul_field(data: &[u8]) -> Option<String> {
+    if !contains(data, br"\u0000") {
+        return None;
+    }
+    let value = serde_json::from_slice::<serde_json::Value>(data).ok()?;
+    field_with_nul(&value, "")
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -177,6 +186,21 @@ mod tests {
         );
         let err = parse::<Outer>(b"  ").unwrap_err();
         assert_eq!(err.problem.code, "missing_body");
+    }
+
+    #[test]
+    fn only_whitespace_may_follow_the_body() {
+        let body = br#"{"name":"a","options":{"maxPeers":1}}"#;
+        assert!(parse::<Outer>(body).is_ok());
+        assert!(parse::<Outer>(&[body.as_slice(), b" \r\n\t"].concat()).is_ok());
+        for tail in [&b" xyz"[..], b"{}", b"]", b"\"x\""] {
+            let err = parse::<Outer>(&[body.as_slice(), tail].concat()).unwrap_err();
+            assert_eq!(
+                (err.problem.status, err.problem.code.as_str()),
+                (400, "malformed_json"),
+                "{tail:?}"
+            );
+        }
     }
 
     #[test]

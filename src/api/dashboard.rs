@@ -1,7 +1,9 @@
 //! The admin dashboard at `/`: a single-page app built from `web/` by build.rs and embedded in
 //! the binary. When it was not built (no npm at build time) `/` says how to get it.
 use poem::{
-    Response, handler,
+    Response,
+    error::ResponseError,
+    handler,
     http::{StatusCode, header},
     web::Path,
 };
@@ -66,8 +68,11 @@ pub fn asset(Path(file): Path<String>) -> Response {
             .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
             .header("x-content-type-options", "nosniff")
             .body(found.data.into_owned()),
-        None => Response::builder()
-            .status(StatusCode::NOT_FOUND)
-            .body("no such dashboard asset"),
+        None => super::problem::ApiError::new(
+            StatusCode::NOT_FOUND,
+            "asset_not_found",
+            format!("no dashboard asset assets/{file}"),
+        )
+        .as_response(),
     }
 }

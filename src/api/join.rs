@@ -36,6 +36,9 @@ pub struct PeerRoom {
     pub capacity: i32,
     pub seq: i64,
     pub peers: Vec<Peer>,
+    /// Where this peer goes after the call: the `rtn` of the session link that admitted it.
+    #[oai(nullable)]
+    pub return_url: Option<String>,
 }
 
 #[derive(Debug, Object, Deserialize)]
@@ -93,7 +96,8 @@ impl JoinApi {
 
     /// The room, as one of its peers sees it
     ///
-    /// For the join page: the room's settings (no password) and who is in it.
+    /// For the join page: the room's settings (no password), who is in it, and where this
+    /// peer returns after the call.
     #[oai(
         path = "/v1/rooms/:domain/:name",
         method = "get",
@@ -106,7 +110,8 @@ impl JoinApi {
         domain: Path<String>,
         name: Path<String>,
     ) -> ApiResult<Json<Hal<PeerRoom>>> {
-        let v = peers::room_for_peer(&state, &domain.0, &name.0, &auth.0.token).await?;
+        let (v, return_url) =
+            peers::room_for_peer(&state, &domain.0, &name.0, &auth.0.token).await?;
         let l = links([("leave", format!("/v1/rooms/{}/{}/leave", domain.0, name.0))]);
         Ok(Json(Hal::new(
             PeerRoom {
@@ -117,6 +122,7 @@ impl JoinApi {
                 capacity: v.capacity,
                 seq: v.seq,
                 peers: v.peers.into_iter().map(Peer::from).collect(),
+                return_url,
             },
             l,
         )))

@@ -226,6 +226,12 @@ async fn command(
             "expected {\"type\": \"subscribe\", …} as JSON",
         );
     };
+    if let Some(field) = super::body::nul_field(text.as_bytes()) {
+        return error(
+            "invalid_message",
+            format!("{field} must not contain the NUL character (U+0000)"),
+        );
+    }
     let subscribe = match cmd.kind.as_str() {
         "subscribe" => true,
         "unsubscribe" => false,

@@ -7,7 +7,10 @@ use std::{sync::Arc, time::Instant};
 use poem::{Endpoint, IntoResponse, Request, Response, http::HeaderValue};
 
 use super::metrics::RouteLabels;
-use crate::{state::AppState, telemetry::RequestContext};
+use crate::{
+    state::AppState,
+    telemetry::{RequestContext, redact},
+};
 
 pub const HEADER: &str = "x-request-id";
 
@@ -36,7 +39,7 @@ pub async fn around<E: Endpoint>(
     let context = RequestContext {
         id: id.clone(),
         method: method.to_string(),
-        path: req.uri().path().to_string(),
+        path: redact::uri(req.uri().path()).into_owned(),
         arrived: started,
     };
     context

@@ -52,21 +52,11 @@ pub enum Opened {
     Join(#[oai(header = "Location")] String),
 }
 
+/// The join page, with the peer token in the fragment (never sent to a server or logged).
+/// The `rtn` is not passed along: the page reads it from the server (`returnUrl`), so a
+/// crafted URL cannot send a user elsewhere on Leave.
 fn join_page(e: &Entered) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    if let Some(rtn) = &e.rtn {
-        query.append_pair("rtn", rtn);
-    }
-    let query = query.finish();
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    format!(
-        "/join/{}/{}{query}#peerToken={}",
-        e.domain, e.room, e.peer_token
-    )
+    format!("/join/{}/{}#peerToken={}", e.domain, e.room, e.peer_token)
 }
 
 #[derive(Debug, Object, Deserialize, Default)]

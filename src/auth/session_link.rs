@@ -105,10 +105,17 @@ pub fn issuer(token: &str) -> Result<String, LinkError> {
     check_hs256_shape(token)?;
     let claims = segment(token, 1)?;
     match claims.get("iss") {
+        Some(Value::String(iss)) if iss.contains('\0') => Err(nul("iss")),
         Some(Value::String(iss)) if !iss.is_empty() => Ok(iss.clone()),
         Some(_) => Err(LinkError::InvalidClaim("iss", "must be a string")),
         None => Err(LinkError::MissingClaim("iss")),
     }
+}
+
+/// PostgreSQL text cannot hold U+0000 and no claim has a use for it; refused here, where
+/// the claims are read, so it never reaches the database (as a lookup or as a value).
+fn nul(name: &'static str) -> LinkError {
+    LinkError::InvalidClaim(name, "must not contain the NUL character (U+0000)")
 }
 
 fn text(
@@ -119,6 +126,7 @@ fn text(
     match claims.get(name) {
         None | Some(Value::Null) if required => Err(LinkError::MissingClaim(name)),
         None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.contains('\0') => Err(nul(name)),
         Some(Value::String(s)) if s.trim().is_empty() && required => {
             Err(LinkError::InvalidClaim(name, "must not be empty"))
         }
@@ -276,6 +284,20 @@ mod tests {
             verify(&sign(&guest, "secret"), "secret", now).unwrap().role,
             LinkRole::Guest
         );
+    }
+
+    #[test]
+    fn nul_characters_are_refused_by_claim() {
+        let now = Utc::now();
+        let claims = serde_json::json!({"iss": "k", "un": "Dr. Who", "ref": "r1", "sid": "s1",
+            "rle": "guest", "jti": "j1", "exp": now.timestamp() + 60});
+        for name in ["iss", "un", "ref", "sid", "jti", "rle"] {
+            let mut bad = claims.clone();
+            bad[name] = "a\u{0}b".into();
+            let token = sign(&bad, "secret");
+            let err = issuer(&token).and_then(|_| verify(&token, "secret", now));
+            assert_eq!(err, Err(nul(name)), "{name}");
+        }
     }
 
     #[test]

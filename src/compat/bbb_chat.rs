@@ -87,6 +87,12 @@ async fn authenticate(
             "the body must be a JSON object".into(),
         ));
     }
+    if let Some(field) = crate::api::body::nul_field(body) {
+        return Err(Failure(
+            StatusCode::BAD_REQUEST,
+            format!("{field} must not contain the NUL character (U+0000)"),
+        ));
+    }
     let checksum = match parsed.get("checksum") {
         None => None,
         Some(PyValue::Str(c)) => Some(c.as_str()),

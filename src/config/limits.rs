@@ -1,5 +1,9 @@
 //! Request limits, the source address behind a proxy, and who may read `/metrics`.
-use super::{ConfigError, SecretString, Settings, invalid, parse_bool, parse_number};
+use std::time::Duration;
+
+use super::{
+    ConfigError, SecretString, Settings, invalid, parse_bool, parse_duration, parse_number,
+};
 
 #[derive(Debug, Clone)]
 pub struct LimitsConfig {
@@ -12,6 +16,10 @@ pub struct LimitsConfig {
     pub trust_forwarded_for: bool,
     /// Bearer token `/metrics` requires; `None`: `/metrics` is open.
     pub metrics_token: Option<SecretString>,
+    /// How long a connection may take to send a request's headers (and, between requests,
+    /// to start the next one) before it is closed, so idle or trickling connections cannot
+    /// pile up.
+    pub header_read_timeout: Duration,
 }
 
 impl Default for LimitsConfig {
@@ -21,12 +29,14 @@ impl Default for LimitsConfig {
             per_address_per_minute: Some(DEFAULT_PER_ADDRESS),
             trust_forwarded_for: false,
             metrics_token: None,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
     }
 }
 
 pub const DEFAULT_PER_CLIENT: u32 = 1200;
 pub const DEFAULT_PER_ADDRESS: u32 = 3000;
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl LimitsConfig {
     pub fn from_settings(s: &Settings) -> Result<Self, ConfigError> {
@@ -59,6 +69,12 @@ impl LimitsConfig {
                 s.trust_forwarded_for.as_deref(),
             )?,
             metrics_token,
+            header_read_timeout: parse_duration(
+                "MEETPLANE_HEADER_READ_TIMEOUT (--header-read-timeout)",
+                s.header_read_timeout.as_deref(),
+                DEFAULT_HEADER_READ_TIMEOUT,
+                Duration::from_millis(100)..=Duration::from_secs(600),
+            )?,
         })
     }
 }

@@ -125,6 +125,10 @@ pub struct Settings {
     /// (for rate limits, sign-in throttling and the audit log) [default: false].
     #[arg(long, env = "MEETPLANE_TRUST_FORWARDED_FOR", global = true)]
     pub trust_forwarded_for: Option<String>,
+    /// Time a connection has to send a request's headers, and between requests to start the
+    /// next one, before it is closed [default: 10s].
+    #[arg(long, env = "MEETPLANE_HEADER_READ_TIMEOUT", global = true)]
+    pub header_read_timeout: Option<String>,
     /// Bearer token required to read /metrics (at least 16 characters); unset: /metrics is
     /// open [default: none].
     #[arg(
@@ -216,6 +220,7 @@ pub(super) const KNOWN_ENV: &[&str] = &[
     "MEETPLANE_RATE_LIMIT_CLIENT",
     "MEETPLANE_RATE_LIMIT_ADDRESS",
     "MEETPLANE_TRUST_FORWARDED_FOR",
+    "MEETPLANE_HEADER_READ_TIMEOUT",
     "MEETPLANE_METRICS_TOKEN",
     "MEETPLANE_MASTER_KEY_FILE",
     "MEETPLANE_XMPP_PASSWORD_FILE",

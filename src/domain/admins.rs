@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
+use super::principal::{Actor, Principal};
 use crate::{
     auth::password,
     error::{Error, Result},
@@ -129,22 +130,55 @@ pub async fn list(state: &AppState, org_id: Uuid) -> Result<Vec<AdminView>> {
         .collect()
 }
 
-/// Remove an admin user: disabled (kept for the record) and signed out everywhere. The last
-/// owner stays, so an org can always be administered.
-pub async fn remove(state: &AppState, org_id: Uuid, id: Uuid) -> Result<()> {
-    let user = store::admins::find(&state.db, id)
+/// Only an owner, or an API client (which acts for the whole org), may make or remove an
+/// owner: an admin can neither raise anyone to owner nor unseat the owners.
+pub fn require_owner_rights(principal: &Principal, doing: &str) -> Result<()> {
+    match principal.actor {
+        Actor::Admin { role, .. } if role != Role::Owner => Err(Error::forbidden(
+            "owner_required",
+            format!("only owners can {doing} owners"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Add an admin user on behalf of `principal` (owners only for the owner role).
+pub async fn add(
+    state: &AppState,
+    principal: &Principal,
+    email: &str,
+    password_text: &str,
+    role: Role,
+) -> Result<AdminView> {
+    if role == Role::Owner {
+        require_owner_rights(principal, "add")?;
+    }
+    create_user(state, principal.org_id, email, password_text, role).await
+}
+
+/// Remove an admin user on behalf of `principal`: disabled (kept for the record) and signed
+/// out everywhere. Owners are removed by owners only, and the last owner stays, so an org
+/// can always be administered: the check and the removal share one transaction that holds
+/// the org's owners locked, so two concurrent removals cannot both pass it.
+pub async fn remove(state: &AppState, principal: &Principal, id: Uuid) -> Result<()> {
+    let org_id = principal.org_id;
+    let txn = store::connect::begin_write(&state.db).await?;
+    let owners = store::admins::lock_active_owners(&txn, org_id).await?;
+    let user = store::admins::find(&txn, id)
         .await?
         .filter(|u| u.org_id == org_id && u.disabled_at.is_none())
         .ok_or_else(|| Error::not_found("admin user"))?;
-    if user.role == Role::Owner.as_str()
-        && store::admins::count_active_owners(&state.db, org_id).await? <= 1
-    {
-        return Err(Error::conflict(
-            "last_owner",
-            "the last owner cannot be removed; make another owner first",
-        ));
+    if user.role.parse::<Role>()? == Role::Owner {
+        require_owner_rights(principal, "remove")?;
+        if !owners.iter().any(|o| o.id != id) {
+            return Err(Error::conflict(
+                "last_owner",
+                "the last owner cannot be removed; make another owner first",
+            ));
+        }
     }
-    store::admins::disable(&state.db, id, state.now()).await?;
-    store::admins::delete_sessions_of(&state.db, id).await?;
+    store::admins::disable(&txn, id, state.now()).await?;
+    store::admins::delete_sessions_of(&txn, id).await?;
+    txn.commit().await?;
     Ok(())
 }

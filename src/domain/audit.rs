@@ -232,9 +232,7 @@ pub async fn csv(state: &AppState, org_id: Uuid, filter: AuditFilter) -> Result<
     check(&filter)?;
     let mut rows = store::audit::list(&state.db, org_id, &filter, None).await?;
     rows.reverse();
-    let io = |e: csv::Error| Error::Internal(anyhow::anyhow!("writing CSV: {e}"));
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record([
+    let header = [
         "at",
         "id",
         "actorType",
@@ -245,10 +243,9 @@ pub async fn csv(state: &AppState, org_id: Uuid, filter: AuditFilter) -> Result<
         "targetId",
         "detail",
         "sourceIp",
-    ])
-    .map_err(io)?;
-    for e in rows {
-        out.write_record([
+    ];
+    let rows = rows.into_iter().map(|e| {
+        [
             e.at.to_rfc3339(),
             e.id.to_string(),
             e.actor_type,
@@ -259,11 +256,7 @@ pub async fn csv(state: &AppState, org_id: Uuid, filter: AuditFilter) -> Result<
             e.target_id,
             e.detail.unwrap_or_default(),
             e.source_ip.unwrap_or_default(),
-        ])
-        .map_err(io)?;
-    }
-    let bytes = out
-        .into_inner()
-        .map_err(|e| Error::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| Error::Internal(e.into()))
+        ]
+    });
+    super::csv_export::table(&header, rows)
 }

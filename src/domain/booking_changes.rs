@@ -1,5 +1,4 @@
 //! Changing and cancelling bookings.
-use chrono::TimeDelta;
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
@@ -79,7 +78,7 @@ pub async fn update(
             format!("must be 1-{} minutes", bookings::MAX_DURATION_MINUTES),
         ));
     }
-    let end = start + TimeDelta::minutes(duration);
+    let end = bookings::end_of(start, duration)?;
     if active && end <= now {
         return Err(Error::invalid(
             "meetingOptions.duration",

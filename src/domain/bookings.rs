@@ -149,6 +149,18 @@ fn grace(g: Option<i64>, duration: i64) -> Result<i64> {
     Ok(g)
 }
 
+/// When a booking from `start` for `minutes` ends. Times are written as RFC 3339, whose
+/// years have four digits, so a booking must end by 9999-12-31T23:59:59Z.
+pub(super) fn end_of(start: DateTime<Utc>, minutes: i64) -> Result<DateTime<Utc>> {
+    let latest = chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map(|t| t.and_utc());
+    start
+        .checked_add_signed(TimeDelta::minutes(minutes))
+        .filter(|end| latest.is_some_and(|latest| *end <= latest))
+        .ok_or_else(|| Error::invalid("startTime", "the booking must end by 9999-12-31T23:59:59Z"))
+}
+
 fn not_in_past(start: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
     if start < now {
         return Err(Error::invalid("startTime", "must not be in the past"));
@@ -208,7 +220,7 @@ pub async fn add(state: &AppState, principal: &Principal, new: NewBooking) -> Re
         state.config.max_room_capacity,
     )
     .map_err(|e| prefix_field(e, "meetingOptions."))?;
-    let end = new.start_time + TimeDelta::minutes(duration);
+    let end = end_of(new.start_time, duration)?;
     let tx = WriteTx::begin(state).await?;
     let domain = domains::find_model(tx.conn(), principal.org_id, &new.domain).await?;
     // Serialise bookings of this domain so two overlapping adds cannot both pass the check.

@@ -225,6 +225,6 @@ pub async fn peer_room_id(
     name: &str,
     token: &str,
 ) -> Result<(Uuid, String)> {
-    let room = super::peers::room_for_peer(state, domain_name, name, token).await?;
+    let (room, _) = super::peers::room_for_peer(state, domain_name, name, token).await?;
     Ok((room.id, room.domain))
 }

@@ -13,6 +13,7 @@ pub mod chat;
 pub mod chat_bridge;
 pub mod chat_bridge_auth;
 pub mod clients;
+pub mod csv_export;
 pub mod deliveries;
 pub mod dialogs;
 pub mod domains;

@@ -35,8 +35,13 @@ pub enum Entry {
     /// apply; capacity does).
     Trusted(Role),
     /// A session link signed by the org's client: its role; the link's digest is kept with
-    /// the peer so that a kick can refuse the link afterwards.
-    Link { role: Role, link_hash: String },
+    /// the peer so that a kick can refuse the link afterwards, and its `rtn` (where the peer
+    /// returns after the call) so that the join page need trust no other.
+    Link {
+        role: Role,
+        link_hash: String,
+        return_url: Option<String>,
+    },
 }
 
 fn matches_secret(given: &str, expected: &str) -> bool {
@@ -148,6 +153,10 @@ pub(super) fn admission(
             _ => None,
         },
         site_user_id,
+        return_url: match entry {
+            Entry::Link { return_url, .. } => return_url.clone(),
+            _ => None,
+        },
     };
     Ok((peer, token))
 }
@@ -321,13 +330,15 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<PeerSession> 
 }
 
 /// The room as its peer may see it (no password, no host key).
+/// The room as the peer holding `token` sees it, and where that peer returns after the call
+/// (its session link's `rtn`, if it came by one).
 pub async fn room_for_peer(
     state: &AppState,
     domain_name: &str,
     name: &str,
     token: &str,
-) -> Result<super::room_model::RoomView> {
-    let (_, room) = store::peers::find_active_by_token(&state.db, &random::digest(token))
+) -> Result<(super::room_model::RoomView, Option<String>)> {
+    let (peer, room) = store::peers::find_active_by_token(&state.db, &random::digest(token))
         .await?
         .ok_or_else(|| {
             Error::unauthenticated(
@@ -343,5 +354,5 @@ pub async fn room_for_peer(
         })?;
     let mut view = view_with_peers(&state.db, &state.sealer, &domain.name, room).await?;
     view.password = None;
-    Ok(view)
+    Ok((view, peer.return_url))
 }

@@ -104,7 +104,6 @@ pub async fn csv(
     };
     let mut rows = store::session_entries::list(&state.db, org_id, filter, None).await?;
     rows.reverse();
-    let mut out = csv::Writer::from_writer(Vec::new());
     let header = [
         "entryTime",
         "entryId",
@@ -116,10 +115,8 @@ pub async fn csv(
         "clientId",
         "accessToken",
     ];
-    let io = |e: csv::Error| Error::Internal(anyhow::anyhow!("writing CSV: {e}"));
-    out.write_record(header).map_err(io)?;
-    for e in rows {
-        out.write_record([
+    let rows = rows.into_iter().map(|e| {
+        [
             e.entry_time.to_rfc3339(),
             e.id.to_string(),
             e.session_id,
@@ -129,11 +126,7 @@ pub async fn csv(
             e.subscription_id.to_string(),
             e.client_id.to_string(),
             e.access_token_id,
-        ])
-        .map_err(io)?;
-    }
-    let bytes = out
-        .into_inner()
-        .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
-    String::from_utf8(bytes).map_err(|e| Error::Internal(e.into()))
+        ]
+    });
+    super::csv_export::table(&header, rows)
 }

@@ -306,6 +306,7 @@ async fn admit_checked(
         let entry = Entry::Link {
             role,
             link_hash: hash.clone(),
+            return_url: claims.rtn.clone(),
         };
         let (peer, peer_token) = match peers::admission(state, room, &claims.un, &entry, None, now)
         {
@@ -346,7 +347,6 @@ async fn admit_checked(
             peer_token,
             domain: link.domain.name.clone(),
             room: name,
-            rtn: claims.rtn.clone(),
         }));
     }
     // Peers first: entries refer to them.

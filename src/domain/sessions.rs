@@ -61,7 +61,6 @@ pub struct Entered {
     pub peer_token: String,
     pub domain: String,
     pub room: String,
-    pub rtn: Option<String>,
 }
 
 /// Check a session link at join time and, when it holds, admit its bearer (together with

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -31,13 +31,20 @@ pub async fn list_for_org(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Vec
         .await
 }
 
-/// Active owners of an org (the last one may not be removed).
-pub async fn count_active_owners(db: &impl ConnectionTrait, org_id: Uuid) -> Result<u64, DbErr> {
+/// The org's active owners, locked until the transaction ends (`FOR UPDATE` on Postgres; a
+/// SQLite write transaction holds the whole database). In id order, so that two removals
+/// lock them in the same order; one that waited reads the owners the other left.
+pub async fn lock_active_owners(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+) -> Result<Vec<Model>, DbErr> {
     Entity::find()
         .filter(Column::OrgId.eq(org_id))
         .filter(Column::Role.eq("owner"))
         .filter(Column::DisabledAt.is_null())
-        .count(db)
+        .order_by_asc(Column::Id)
+        .lock_exclusive()
+        .all(db)
         .await
 }
 

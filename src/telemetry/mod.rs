@@ -2,6 +2,7 @@
 //! `MEETPLANE_LOG_FORMAT` picks text or JSON lines. Every line logged while a request is
 //! handled carries that request's id, method and path ([`RequestContext`]).
 mod log_line;
+pub mod redact;
 
 use std::{future::Future, time::Instant};
 
@@ -38,6 +39,7 @@ pub fn init(format: LogFormat, default_filter: &str) {
 pub struct RequestContext {
     pub id: String,
     pub method: String,
+    /// With credentials (session links, tokens) redacted: see [`redact`].
     pub path: String,
     /// When the server began handling it: after the client sent it, so after every write the
     /// client had seen finish.

@@ -353,3 +353,86 @@ async fn repeated_failures_are_throttled() {
         "too_many_sign_in_attempts",
     );
 }
+
+async fn admin_ids(app: &TestApp, token: &str, role: &str) -> Vec<String> {
+    let (_, list) = app
+        .call(token, Method::GET, &app.org_path("/admins"), None)
+        .await;
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["role"] == role)
+        .map(|a| a["adminId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn only_owners_remove_owners() {
+    let app = TestApp::spawn().await;
+    let token = app.token().await;
+    add_admin(&app, "first@example.com", "owner").await;
+    add_admin(&app, "second@example.com", "owner").await;
+    add_admin(&app, "admin@example.com", "admin").await;
+    let owners = admin_ids(&app, &token, "owner").await;
+    let remove_as = |who: &'static str, id: String| {
+        let app = &app;
+        async move {
+            let (_, body, set_cookie) = sign_in(app, who, PASSWORD).await;
+            let csrf = body["csrfToken"].as_str().unwrap().to_string();
+            read(
+                app.request(Method::DELETE, &app.org_path(&format!("/admins/{id}")))
+                    .header(header::COOKIE, cookie_pair(&set_cookie))
+                    .header("x-csrf-token", csrf)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    // An admin may not unseat an owner, though another owner would remain.
+    let (status, body) = remove_as("admin@example.com", owners[0].clone()).await;
+    assert_problem(status, &body, StatusCode::FORBIDDEN, "owner_required");
+    assert_eq!(admin_ids(&app, &token, "owner").await, owners);
+    // An owner may.
+    let (status, body) = remove_as("second@example.com", owners[0].clone()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(admin_ids(&app, &token, "owner").await, owners[1..]);
+}
+
+#[tokio::test]
+async fn concurrent_removals_leave_an_owner() {
+    // The last-owner check and the removal are one transaction holding the owners locked:
+    // two removals at once of the only two owners leave one, every time.
+    let app = TestApp::spawn().await;
+    let token = app.token().await;
+    add_admin(&app, "owner0@example.com", "owner").await;
+    for round in 1..=5 {
+        add_admin(&app, &format!("owner{round}@example.com"), "owner").await;
+        let owners = admin_ids(&app, &token, "owner").await;
+        assert_eq!(owners.len(), 2, "round {round}");
+        let remove = |id: String| {
+            let (app, token) = (&app, &token);
+            async move {
+                let path = app.org_path(&format!("/admins/{id}"));
+                app.call(token, Method::DELETE, &path, None).await
+            }
+        };
+        let (a, b) = tokio::join!(remove(owners[0].clone()), remove(owners[1].clone()));
+        let mut statuses = [a.0, b.0];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::NO_CONTENT, StatusCode::CONFLICT],
+            "round {round}: {} {}",
+            a.1,
+            b.1
+        );
+        for (status, body) in [a, b] {
+            if status == StatusCode::CONFLICT {
+                assert_eq!(body["code"], "last_owner", "{body}");
+            }
+        }
+        assert_eq!(admin_ids(&app, &token, "owner").await.len(), 1);
+    }
+}

@@ -231,3 +231,46 @@ async fn sign_ins_and_host_entries_are_logged() {
     assert_eq!(signed_in["actorName"], "ops@example.org");
     assert_eq!(signed_in["sourceIp"], "127.0.0.1");
 }
+
+#[tokio::test]
+async fn the_csv_export_neutralises_formulas() {
+    // A spreadsheet runs a cell beginning with = + - @ (or a tab or CR) as a formula.
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    let created = app
+        .create_room(
+            &t,
+            json!({"domain": "localhost", "name": "board", "addHostKey": true}),
+        )
+        .await;
+    let host_key = created["content"]["hostKey"].as_str().unwrap();
+    for name in ["=HYPERLINK(\"http://evil.example\",\"x\")", "@SUM(1+1)"] {
+        let (s, b) = app
+            .join(
+                "localhost/board",
+                json!({"displayName": name, "hostKey": host_key}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let resp = app
+        .request(Method::GET, &app.org_path("/audit.csv"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let csv = resp.text().await.unwrap();
+    assert!(
+        csv.contains(",host,") && csv.contains(",'@SUM(1+1),"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\","),
+        "{csv}"
+    );
+    for cell in csv.lines().flat_map(|l| l.split(',')) {
+        let cell = cell.trim_start_matches('"');
+        assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell}: {csv}");
+    }
+}

@@ -434,12 +434,33 @@ async fn bad_booking_input_is_refused_naming_the_field() {
             json!({"domain": "localhost", "roomName": "r", "startTime": at(&clock, 5)}),
             "meetingOptions",
         ),
+        // It would end after 9999-12-31T23:59:59Z, which RFC 3339 cannot write.
+        (
+            json!({"domain": "localhost", "roomName": "r", "startTime": "9999-12-31T23:00:00Z", "meetingOptions": {"duration": 120}}),
+            "startTime",
+        ),
     ];
     for (body, field) in cases {
         let (s, e) = book(&app, &t, body.clone()).await;
         assert_problem(s, &e, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         assert_eq!(e["errors"][0]["field"], field, "{body} -> {e}");
     }
+    // The same limit when a booking moves or grows.
+    let (s, b) = book(&app, &t, json!({"domain": "localhost", "roomName": "r", "startTime": at(&clock, 5), "meetingOptions": {"duration": 10}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let path = app.org_path(&format!("/bookings/{}", b["content"]["bookingId"]));
+    let (s, e) = app
+        .call(
+            &t,
+            Method::PATCH,
+            &path,
+            Some(json!({"startTime": "9999-12-31T23:55:00Z"})),
+        )
+        .await;
+    assert_problem(s, &e, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(e["errors"][0]["field"], "startTime", "{e}");
+    let (_, unchanged) = app.call(&t, Method::GET, &path, None).await;
+    assert_eq!(unchanged["content"]["startTime"], b["content"]["startTime"]);
     let (s, e) = app
         .call(&t, Method::GET, &app.org_path("/bookings?state=lost"), None)
         .await;

@@ -20,6 +20,19 @@ async fn malformed_requests_get_clear_problems() {
     assert_problem(s, &b, StatusCode::BAD_REQUEST, "malformed_json");
     let (s, b) = send("not json", Some("application/json")).await;
     assert_problem(s, &b, StatusCode::BAD_REQUEST, "malformed_json");
+    // One JSON value, then only whitespace: trailing text is not ignored.
+    let (s, b) = send(
+        "{\"domain\": \"localhost\", \"name\": \"tail\"} xyz",
+        Some("application/json"),
+    )
+    .await;
+    assert_problem(s, &b, StatusCode::BAD_REQUEST, "malformed_json");
+    let (s, b) = send(
+        "{\"domain\": \"localhost\", \"name\": \"tail\"}{}",
+        Some("application/json"),
+    )
+    .await;
+    assert_problem(s, &b, StatusCode::BAD_REQUEST, "malformed_json");
     let (s, b) = send("", Some("application/json")).await;
     assert_problem(s, &b, StatusCode::BAD_REQUEST, "missing_body");
     let (s, b) = send("\"a string\"", Some("application/json; charset=utf-8")).await;
@@ -193,4 +206,161 @@ async fn nul_characters_are_refused_before_the_database() {
     let (s, b) = read(resp).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}");
     assert_eq!(b["error"], "invalid_client");
+}
+
+#[tokio::test]
+async fn nul_in_a_session_link_or_a_bridge_body_is_refused_alike_on_every_backend() {
+    // A link's claims are base64url in the path, so `%00` never shows: U+0000 appears only
+    // once they are decoded. `iss` is looked up before any signature is checked.
+    use crate::{
+        chat_bridge::{body, post},
+        sessions::{open, owner_claims, pyjwt, subscribe},
+    };
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    subscribe(&app, &t, "r").await;
+    for claim in ["iss", "ref", "sid", "jti", "un"] {
+        let mut claims = owner_claims(&app, "s1", "r");
+        claims[claim] = format!("{}\u{0}x", claims[claim].as_str().unwrap_or("j")).into();
+        let (s, b) = open(&app, &pyjwt(&claims, &app.client.secret, "HS256")).await;
+        assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(b["errors"][0]["field"], claim, "{b}");
+    }
+    // The chat bridge's JSON body (its own parser, its own error shape).
+    let secret = app.client.secret.clone();
+    let now = chrono::Utc::now().timestamp();
+    let start = r#"{"jid_room": "talk@conference.localhost"}"#;
+    let (s, b) = post(
+        &app,
+        "/api/startChatForRoom",
+        body(start, "startChatForRoom", &secret, now),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let send = r#"{"user_name": "a\u0000b", "message": "hi"}"#;
+    let (s, b) = post(
+        &app,
+        "/api/sendChatMessage/talk@conference.localhost",
+        body(send, "sendChatMessage", &secret, now),
+    )
+    .await;
+    assert_eq!(
+        (s, b["success"].as_bool()),
+        (StatusCode::BAD_REQUEST, Some(false)),
+        "{b}"
+    );
+    assert!(b["message"].as_str().unwrap().contains("user_name"), "{b}");
+}
+
+/// Send raw bytes on a fresh connection and read until the server closes it: the status
+/// code, the content type and the body.
+async fn raw(app: &TestApp, request: &[u8]) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    (status, content_type, body.to_string())
+}
+
+#[tokio::test]
+async fn answers_hyper_writes_itself_are_problems_too() {
+    // hyper refuses these before any route sees them; they still come as problem documents.
+    let app = TestApp::spawn().await;
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let big_header = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(500_000)
+    );
+    let many_headers = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        (0..200)
+            .map(|i| format!("X-{i}: a\r\n"))
+            .collect::<String>()
+    );
+    for (request, status, code) in [
+        (long_uri.into_bytes(), 414, "uri_too_long"),
+        (big_header.into_bytes(), 431, "header_fields_too_large"),
+        (many_headers.into_bytes(), 431, "header_fields_too_large"),
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x7fb\r\n\r\n".to_vec(),
+            400,
+            "malformed_request",
+        ),
+    ] {
+        let (got, content_type, body) = raw(&app, &request).await;
+        assert_eq!(
+            (got, content_type.as_str()),
+            (status, "application/problem+json"),
+            "{body}"
+        );
+        let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (problem["status"].as_u64(), problem["code"].as_str()),
+            (Some(status.into()), Some(code))
+        );
+    }
+    // A missing dashboard asset, too.
+    let resp = app
+        .request(Method::GET, "/assets/missing.js")
+        .send()
+        .await
+        .unwrap();
+    let (s, b) = read(resp).await;
+    assert_problem(s, &b, StatusCode::NOT_FOUND, "asset_not_found");
+}
+
+#[tokio::test]
+async fn connections_that_never_finish_their_headers_are_closed() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let timeout = Duration::from_millis(500);
+    let app = TestApp::spawn_configured(std::sync::Arc::new(meetplane::clock::SystemClock), |c| {
+        c.limits.header_read_timeout = timeout
+    })
+    .await;
+    let address = app.address.trim_start_matches("http://").to_string();
+    // Nothing at all, half a request line, headers that never end; all at once.
+    let partials: [&[u8]; 3] = [
+        b"",
+        b"GET /healthz HT",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a",
+    ];
+    let closed = partials.map(|partial| {
+        let address = address.clone();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+            let opened = Instant::now();
+            stream.write_all(partial).await.unwrap();
+            let mut rest = Vec::new();
+            // The server closes it (EOF, or a reset): no answer is owed to a request never sent.
+            let waited =
+                tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut rest)).await;
+            assert!(waited.is_ok(), "{partial:?}: still open after 20 s");
+            opened.elapsed()
+        }
+    });
+    for elapsed in futures_util::future::join_all(closed).await {
+        assert!(
+            elapsed >= timeout - Duration::from_millis(50),
+            "{elapsed:?}"
+        );
+        assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    }
+    // A request that arrives in time is served as before.
+    let resp = app.request(Method::GET, "/healthz").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
 }

@@ -19,6 +19,7 @@ mod health;
 mod housekeeping;
 mod idempotency;
 mod isolation;
+mod join_browser;
 mod metrics;
 mod nodes;
 mod openapi;

@@ -285,6 +285,45 @@ async fn a_request_logs_one_json_line_with_its_id() {
 }
 
 #[tokio::test]
+async fn request_lines_do_not_show_session_links_or_tokens() {
+    // Whoever reads the log must not be able to open the link (or act as the peer) from it.
+    let cluster = Cluster::new(TestDb::create().await);
+    let node = cluster.start();
+    let http = reqwest::Client::new();
+    let link = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJub2JvZHkifQ.c2VjcmV0LXNpZ25hdHVyZQ";
+    for (id, path) in [
+        ("redact-link", format!("/v1/session/{link}")),
+        (
+            "redact-token",
+            "/v1/rooms/mppt_peer-token-secret/x".to_string(),
+        ),
+    ] {
+        http.get(format!("{}{path}", node.address))
+            .header("x-request-id", id)
+            .send()
+            .await
+            .unwrap();
+        let line = node
+            .log_line(|v| v["request_id"] == id && v["message"] == "request")
+            .await;
+        let logged = line["path"].as_str().unwrap();
+        assert!(logged.contains("[redacted]"), "{line}");
+    }
+    let line = node
+        .log_line(|v| v["request_id"] == "redact-link" && v["message"] == "request")
+        .await;
+    assert_eq!(line["path"], "/v1/session/[redacted]");
+    let logs = node.logs.lock().unwrap().join("\n");
+    for secret in [
+        "c2VjcmV0LXNpZ25hdHVyZQ",
+        "eyJpc3MiOiJub2JvZHkifQ",
+        "peer-token-secret",
+    ] {
+        assert!(!logs.contains(secret), "{secret} in {logs}");
+    }
+}
+
+#[tokio::test]
 async fn a_killed_node_loses_nothing_and_repeats_with_the_same_webhook_id() {
     let cluster = Cluster::new(TestDb::create().await);
     let mut node = cluster.start();

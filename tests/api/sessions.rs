@@ -286,10 +286,10 @@ async fn a_browser_is_sent_to_the_join_page() {
         .to_str()
         .unwrap()
         .to_string();
+    // The return URL is not in the page's URL (anyone can craft that); the page asks the
+    // server for it.
     assert!(
-        location.starts_with(
-            "/join/localhost/browser-session?rtn=https%3A%2F%2Fcoviu.com#peerToken=mppt_"
-        ),
+        location.starts_with("/join/localhost/browser-session#peerToken=mppt_"),
         "{location}"
     );
     let page = app
@@ -315,6 +315,25 @@ async fn a_browser_is_sent_to_the_join_page() {
         room["content"].get("key").is_none(),
         "no password for peers"
     );
+    // Where this peer returns: its link's rtn, vouched for by the server.
+    assert_eq!(room["content"]["returnUrl"], "https://coviu.com", "{room}");
+    // A peer that came without a link has none.
+    let (s, joined) = app
+        .join(
+            "localhost/browser-session",
+            json!({"displayName": "Walk-in"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{joined}");
+    let (_, room) = read(
+        app.request(Method::GET, "/v1/rooms/localhost/browser-session")
+            .bearer_auth(joined["content"]["peerToken"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(room["content"]["returnUrl"].is_null(), "{room}");
 }
 
 #[tokio::test]
@@ -409,6 +428,35 @@ async fn links_are_revoked_by_link_session_subscription_or_kick() {
         .call(&t, Method::GET, &app.org_path("/link-revocations"), None)
         .await;
     assert_eq!(list["content"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn the_entries_csv_neutralises_formulas() {
+    // A spreadsheet runs a cell beginning with = + - @ (or a tab or CR) as a formula.
+    let app = TestApp::spawn_with_clock(Arc::new(SystemClock)).await;
+    let t = app.token().await;
+    subscribe(&app, &t, "r").await;
+    let mut owner = owner_claims(&app, "talk", "r");
+    owner["un"] = "=HYPERLINK(\"http://evil.example\")".into();
+    let mut guest = guest_claims(&app, "talk", "r");
+    guest["un"] = "-1+2".into();
+    for claims in [owner, guest] {
+        let (s, b) = open(&app, &pyjwt(&claims, &app.client.secret, "HS256")).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let resp = app
+        .request(Method::GET, &app.org_path("/session-entries.csv"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].contains(",owner,\"'=HYPERLINK(\"\"http://evil.example\"\")\","),
+        "{text}"
+    );
+    assert!(lines[2].contains(",guest,'-1+2,"), "{text}");
 }
 
 #[tokio::test]

@@ -660,6 +660,11 @@ async fn internal_targets_are_refused_by_default() {
         "http://10.0.0.1/",
         "http://[::1]/x",
         "http://localhost:8080/",
+        // IPv6 forms that embed an internal IPv4 address.
+        "http://[::127.0.0.1]/x",
+        "http://[::ffff:0:127.0.0.1]/x",
+        "http://[2002:7f00:1::]/x",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x",
     ] {
         let (s, b) = app
             .call(

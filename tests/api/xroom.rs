@@ -470,6 +470,23 @@ async fn booking_and_webhook_methods_with_the_seed_shapes() {
     let msg = failed(xroom(&app, &c, Wrapper::Js, "booking", "add", Some(json!({"domain": "localhost", "roomName": "board", "startTime": later, "meetingOptions": {"duration": 10}}))).await, StatusCode::CONFLICT);
     assert!(msg.contains(&format!("booking {id}")), "{msg}");
     failed(xroom(&app, &c, Wrapper::Js, "booking", "add", Some(json!({"domain": "localhost", "roomName": "x", "startTime": "next tuesday", "meetingOptions": {"duration": 10}}))).await, StatusCode::UNPROCESSABLE_ENTITY);
+    // Times are RFC 3339 with four-digit years: a booking must end by 9999-12-31T23:59:59Z.
+    let last_hour = "9999-12-31T23:00:00Z";
+    let msg = failed(xroom(&app, &c, Wrapper::Js, "booking", "add", Some(json!({"domain": "localhost", "roomName": "x", "startTime": last_hour, "meetingOptions": {"duration": 120}}))).await, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(msg.contains("9999-12-31T23:59:59Z"), "{msg}");
+    let msg = failed(
+        xroom(
+            &app,
+            &c,
+            Wrapper::Js,
+            "booking",
+            "update",
+            Some(json!({"id": id, "startTime": last_hour, "meetingOptions": {"duration": 120}})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+    assert!(msg.contains("9999-12-31T23:59:59Z"), "{msg}");
     let list = ok(xroom(
         &app,
         &c,

@@ -15,6 +15,8 @@ pub struct Model {
     pub left_reason: Option<String>,
     pub link_hash: Option<String>,
     pub site_user_id: Option<String>,
+    /// Where the peer goes after the call (its session link's `rtn`).
+    pub return_url: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
