@@ -58,13 +58,15 @@ impl From<MessageView> for Message {
 pub struct ClientMessage {
     /// The name the message appears under.
     pub display_name: String,
-    /// At most 4,000 characters.
+    /// At most 4,000 characters, none of them a control character other than tab, CR and LF
+    /// (or U+FFFE, U+FFFF): XML, which carries bridged rooms' chat, cannot hold them.
     pub text: String,
 }
 
 #[derive(Debug, Object, Deserialize)]
 pub struct PeerMessage {
-    /// At most 4,000 characters.
+    /// At most 4,000 characters, none of them a control character other than tab, CR and LF
+    /// (or U+FFFE, U+FFFF): XML, which carries bridged rooms' chat, cannot hold them.
     pub text: String,
 }
 

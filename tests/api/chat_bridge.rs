@@ -343,3 +343,46 @@ async fn bad_requests_get_the_documented_statuses() {
         false,
     );
 }
+
+/// A message with a character XML cannot carry would block the bridged MUC: refused with
+/// 422, like every other chat surface; a user name with one is a bad field (400).
+#[tokio::test]
+async fn text_xml_cannot_carry_is_refused() {
+    let app = TestApp::spawn().await;
+    let secret = app.client.secret.clone();
+    let start = r#"{"jid_room": "clean@conference.localhost"}"#;
+    expect(
+        post(
+            &app,
+            "/api/startChatForRoom",
+            body(start, "startChatForRoom", &secret, now()),
+        )
+        .await,
+        StatusCode::OK,
+        true,
+    );
+    let path = "/api/sendChatMessage/clean@conference.localhost";
+    // As Python's json.dumps writes them: SOH, ESC from terminal output, BEL.
+    for message in [r"a\u0001b", r"\u001b[31mred\u001b[0m", r"ding\u0007"] {
+        let send = format!(r#"{{"user_name": "Bob", "message": "{message}"}}"#);
+        let b = expect(
+            post(&app, path, body(&send, "sendChatMessage", &secret, now())).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+        );
+        assert!(b["message"].as_str().unwrap().contains("U+00"), "{b}");
+    }
+    let send = r#"{"user_name": "Bob\uffff", "message": "hi"}"#;
+    let b = expect(
+        post(&app, path, body(send, "sendChatMessage", &secret, now())).await,
+        StatusCode::BAD_REQUEST,
+        false,
+    );
+    assert!(b["message"].as_str().unwrap().contains("user_name"), "{b}");
+    let send = r#"{"user_name": "Bob", "message": "tab\there\nnext line"}"#;
+    expect(
+        post(&app, path, body(send, "sendChatMessage", &secret, now())).await,
+        StatusCode::OK,
+        true,
+    );
+}
