@@ -4,7 +4,7 @@
 //! statuses: 400 for a body that is not JSON, a missing or wrong checksum or bad fields; 403 for
 //! a missing room JID or half a callback; 404 for a chat never started; 409 (the original sent
 //! 304) for a chat started twice; 413 for a message over the size limit; 422 for a message with
-//! characters XML cannot carry (`domain::chat_text`).
+//! characters XML cannot carry (`domain::chat_text`). A checksum is accepted once.
 use poem::{
     Request, Response, handler,
     http::{StatusCode, header},
