@@ -28,6 +28,10 @@ pub struct MessageView {
     pub display_name: String,
     pub text: String,
     pub created_at: DateTime<Utc>,
+    /// In a room bridged to XMPP: `pending`, `sent` (the MUC has it) or `failed`.
+    pub xmpp_state: Option<String>,
+    /// Why a `failed` message could not be sent to the MUC.
+    pub xmpp_error: Option<String>,
 }
 
 fn view(domain: &str, room: &str, m: chat_message::Model) -> MessageView {
@@ -39,6 +43,8 @@ fn view(domain: &str, room: &str, m: chat_message::Model) -> MessageView {
         display_name: m.display_name,
         text: m.text,
         created_at: m.created_at,
+        xmpp_state: m.xmpp_state,
+        xmpp_error: m.xmpp_error,
     }
 }
 

@@ -197,6 +197,7 @@ async fn chat_input_is_checked() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["content"]["xmppState"], Value::Null, "not bridged: {b}");
     let (s, b) = app
         .call(
             &t,

@@ -36,5 +36,6 @@ mod widget_browser;
 mod widgets;
 mod writer_lock;
 mod xmpp_bridge;
+mod xmpp_delivery;
 mod xroom;
 mod xroom_signature;
