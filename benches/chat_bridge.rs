@@ -1,7 +1,8 @@
 //! Chat-bridge throughput and HTTP → MUC latency against a real Prosody (apt `prosody`): a
 //! private Prosody on a free port, meetplane bridging one MUC, and an observer client in the
 //! MUC timing each message's arrival. Prints sendChatMessage/s sequentially (one keep-alive
-//! connection) and with 8 concurrent clients, and p50/p99 of HTTP request → MUC arrival.
+//! connection) and with 8 concurrent clients, p50/p99 of HTTP request → MUC arrival, and how
+//! many messages reached the MUC more than once (none should).
 //! Run with `cargo bench --bench chat_bridge` (SQLite) or with `MEETPLANE_BENCH_DATABASE_URL`
 //! pointing at Postgres; `MEETPLANE_BENCH_MESSAGES` changes the count (default 2000).
 //!
@@ -160,6 +161,7 @@ async fn main() -> anyhow::Result<()> {
 
     // The observer: notes when each message arrives in the MUC.
     let arrivals: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let duplicates: Arc<Mutex<usize>> = Arc::default();
     let mut observer = Client::new_plaintext(
         BareJid::new("observer@localhost")?,
         "observerpw".to_string(),
@@ -181,13 +183,19 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
     let seen = arrivals.clone();
+    let again = duplicates.clone();
     tokio::spawn(async move {
         while let Some(e) = observer.next().await {
             if let Event::Stanza(Stanza::Message(m)) = e
                 && let Some((_, body)) = m.get_best_body(vec![])
                 && let Some(key) = body.strip_prefix("bench wrote:\n")
             {
-                seen.lock().unwrap().insert(key.to_string(), Instant::now());
+                let mut seen = seen.lock().unwrap();
+                if seen.contains_key(key) {
+                    *again.lock().unwrap() += 1;
+                } else {
+                    seen.insert(key.to_string(), Instant::now());
+                }
             }
         }
     });
@@ -243,7 +251,11 @@ async fn main() -> anyhow::Result<()> {
     loop {
         let got = arrivals.lock().unwrap().len();
         if got >= 2 * n || Instant::now() > deadline {
-            println!("arrived in the MUC: {got} of {}", 2 * n);
+            println!(
+                "arrived in the MUC: {got} of {}, {} more than once",
+                2 * n,
+                duplicates.lock().unwrap()
+            );
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -15,6 +15,7 @@ mod m20261129_000010_operations;
 mod m20261130_000011_bridge_status;
 mod m20261201_000012_xroom_webhook_events;
 mod m20261202_000013_peer_return_url;
+mod m20261203_000014_chat_delivery;
 
 pub use m20261201_000012_xroom_webhook_events::filter_xroom_webhooks;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_bridge_status::Migration),
             Box::new(m20261201_000012_xroom_webhook_events::Migration),
             Box::new(m20261202_000013_peer_return_url::Migration),
+            Box::new(m20261203_000014_chat_delivery::Migration),
         ]
     }
 }

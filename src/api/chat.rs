@@ -36,6 +36,14 @@ pub struct Message {
     pub display_name: String,
     pub text: String,
     pub created_at: DateTime<Utc>,
+    /// In a room bridged to XMPP (chat bridge), the message's way into the XMPP room:
+    /// `pending` (waiting to be sent), `sent` (the room has it) or `failed` (given up on,
+    /// see `xmppError`). Null for messages that came from XMPP or outside bridged rooms.
+    #[oai(nullable)]
+    pub xmpp_state: Option<String>,
+    /// Why a `failed` message could not be sent to the XMPP room.
+    #[oai(nullable)]
+    pub xmpp_error: Option<String>,
 }
 
 impl From<MessageView> for Message {
@@ -48,6 +56,8 @@ impl From<MessageView> for Message {
             display_name: m.display_name,
             text: m.text,
             created_at: m.created_at,
+            xmpp_state: m.xmpp_state,
+            xmpp_error: m.xmpp_error,
         }
     }
 }
@@ -58,13 +68,15 @@ impl From<MessageView> for Message {
 pub struct ClientMessage {
     /// The name the message appears under.
     pub display_name: String,
-    /// At most 4,000 characters.
+    /// At most 4,000 characters, none of them a control character other than tab, CR and LF
+    /// (or U+FFFE, U+FFFF): XML, which carries bridged rooms' chat, cannot hold them.
     pub text: String,
 }
 
 #[derive(Debug, Object, Deserialize)]
 pub struct PeerMessage {
-    /// At most 4,000 characters.
+    /// At most 4,000 characters, none of them a control character other than tab, CR and LF
+    /// (or U+FFFE, U+FFFF): XML, which carries bridged rooms' chat, cannot hold them.
     pub text: String,
 }
 

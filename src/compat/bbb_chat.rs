@@ -3,7 +3,8 @@
 //! time-based `checksum`. Answers `{"success": bool, "message": str}` with the original's
 //! statuses: 400 for a body that is not JSON, a missing or wrong checksum or bad fields; 403 for
 //! a missing room JID or half a callback; 404 for a chat never started; 409 (the original sent
-//! 304) for a chat started twice; 413 for a message over the size limit.
+//! 304) for a chat started twice; 413 for a message over the size limit; 422 for a message with
+//! characters XML cannot carry (`domain::chat_text`). A checksum is accepted once.
 use poem::{
     Request, Response, handler,
     http::{StatusCode, header},
@@ -15,9 +16,9 @@ use crate::{
     api::problem::ApiError,
     auth::python_json::{self, PyValue},
     domain::{
-        chat::MAX_MESSAGE_CHARS,
         chat_bridge::{self, Caller},
         chat_bridge_auth,
+        chat_text::{ChatText, TextError},
     },
     error::Error,
     state::AppState,
@@ -179,20 +180,31 @@ async fn send(
     body: &[u8],
 ) -> Result<(String, Value), Failure> {
     let (body, caller) = authenticate(state, req, "sendChatMessage", body).await?;
-    let user_name = string_field(&body, "user_name")?.filter(|v| !v.trim().is_empty());
-    let message = string_field(&body, "message")?.filter(|v| !v.trim().is_empty());
-    let (Some(user_name), Some(message)) = (user_name, message) else {
-        return Err(Failure(
+    let required = || {
+        Failure(
             StatusCode::BAD_REQUEST,
             "user_name and message are required".into(),
-        ));
+        )
     };
-    if message.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(Failure(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("message must be at most {MAX_MESSAGE_CHARS} characters"),
-        ));
-    }
+    let user_name = string_field(&body, "user_name")?
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(required)?;
+    let message = match string_field(&body, "message")?.map(ChatText::new) {
+        Some(Ok(message)) => message,
+        None | Some(Err(TextError::Empty)) => return Err(required()),
+        Some(Err(e @ TextError::TooLong)) => {
+            return Err(Failure(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("message {}", e.describe()),
+            ));
+        }
+        Some(Err(e @ TextError::Unrepresentable { .. })) => {
+            return Err(Failure(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("message {}", e.describe()),
+            ));
+        }
+    };
     let m = chat_bridge::send(state, caller, jid, user_name, message).await?;
     Ok(("message sent".into(), json!({"messageId": m.id})))
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
-use super::{domains, validate};
+use super::{chat_text::ChatText, domains, validate};
 use crate::{
     auth::random,
     error::{Error, Result},
@@ -16,9 +16,6 @@ use crate::{
         entities::{chat_message, domain, room},
     },
 };
-
-/// Longest message, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 4000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageView {
@@ -31,6 +28,10 @@ pub struct MessageView {
     pub display_name: String,
     pub text: String,
     pub created_at: DateTime<Utc>,
+    /// In a room bridged to XMPP: `pending`, `sent` (the MUC has it) or `failed`.
+    pub xmpp_state: Option<String>,
+    /// Why a `failed` message could not be sent to the MUC.
+    pub xmpp_error: Option<String>,
 }
 
 fn view(domain: &str, room: &str, m: chat_message::Model) -> MessageView {
@@ -42,20 +43,9 @@ fn view(domain: &str, room: &str, m: chat_message::Model) -> MessageView {
         display_name: m.display_name,
         text: m.text,
         created_at: m.created_at,
+        xmpp_state: m.xmpp_state,
+        xmpp_error: m.xmpp_error,
     }
-}
-
-pub(crate) fn check_text(text: &str) -> Result<String> {
-    if text.trim().is_empty() {
-        return Err(Error::invalid("text", "must not be empty"));
-    }
-    if text.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(Error::invalid(
-            "text",
-            format!("must be at most {MAX_MESSAGE_CHARS} characters"),
-        ));
-    }
-    Ok(text.to_string())
 }
 
 /// Who wrote a message.
@@ -73,9 +63,8 @@ pub(crate) async fn post_in(
     domain: &domain::Model,
     room: &mut room::Model,
     sender: Sender,
-    text: &str,
+    text: ChatText,
 ) -> Result<MessageView> {
-    let text = check_text(text)?;
     let bridged = store::chat::binding_of_room(tx.conn(), room.id)
         .await?
         .is_some();
@@ -94,7 +83,7 @@ pub(crate) async fn post_in(
             sender_kind: Set(kind.to_string()),
             peer_id: Set(peer_id),
             display_name: Set(display_name),
-            text: Set(text),
+            text: Set(text.into_string()),
             xmpp_state: Set(xmpp_state),
             created_at: Set(tx.now()),
             ..Default::default()
@@ -121,6 +110,7 @@ pub async fn post_as_client(
     text: &str,
 ) -> Result<MessageView> {
     let display_name = validate::display_text("displayName", display_name, 128)?;
+    let text = ChatText::parse("text", text)?;
     let mut tx = WriteTx::begin(state).await?;
     let domain = domains::find_model(tx.conn(), org_id, domain_name).await?;
     let mut room = store::rooms::find_live(tx.conn(), domain.id, name, true)
@@ -148,6 +138,7 @@ pub async fn post_as_peer(
 ) -> Result<MessageView> {
     let mut tx = WriteTx::begin(state).await?;
     let (domain, mut room, peer) = peer_room(&tx, domain_name, name, token).await?;
+    let text = ChatText::parse("text", text)?;
     let sender = Sender::Peer {
         id: peer.id,
         display_name: peer.display_name,

@@ -9,6 +9,7 @@ use xmpp_parsers::jid::BareJid;
 
 use super::{
     chat::{self, MessageView, Sender},
+    chat_text::ChatText,
     room_model::{Origin, RoomOptions},
     rooms::{self, RoomSpec},
     validate,
@@ -261,7 +262,7 @@ pub async fn send(
     caller: Caller,
     raw_jid: &str,
     user_name: &str,
-    message: &str,
+    message: ChatText,
 ) -> Result<MessageView> {
     let user_name = validate::display_text("user_name", user_name, 128)?;
     let mut tx = WriteTx::begin(state).await?;
@@ -283,6 +284,7 @@ pub async fn from_xmpp(
     nick: &str,
     text: &str,
 ) -> Result<Option<MessageView>> {
+    let text = ChatText::parse("message", text)?;
     let mut tx = WriteTx::begin(state).await?;
     let Some(binding) = store::chat::binding_by_jid(tx.conn(), jid).await? else {
         return Ok(None);

@@ -5,13 +5,14 @@ use uuid::Uuid;
 
 use super::{chat_bridge::Caller, clients};
 use crate::{
-    auth::{chat_checksum, python_json},
+    auth::{chat_checksum, python_json, random},
     error::{Error, Result},
     state::AppState,
     store,
 };
 
-/// Check `checksum` over `call` and the body (`python_json::dumps` of it without the checksum).
+/// Check `checksum` over `call` and the body (`python_json::dumps` of it without the checksum),
+/// and that it was not accepted before.
 pub async fn verify(
     state: &AppState,
     call: &str,
@@ -22,6 +23,34 @@ pub async fn verify(
     let checksum = checksum
         .filter(|c| !c.trim().is_empty())
         .ok_or_else(|| Error::unauthenticated("missing_checksum", "the body has no checksum"))?;
+    let caller = caller_of(state, call, body_json, checksum, auth_id).await?;
+    // Only a matching checksum is recorded, so nobody without the secret can burn one; the
+    // same digits in either case are one checksum.
+    let digest = random::digest(&checksum.trim().to_ascii_lowercase());
+    if !store::checksums::record(&state.db, digest, state.now()).await? {
+        return Err(Error::unauthenticated(
+            "replayed_checksum",
+            "this checksum was used before: every request needs its own (a body sent again needs another second's timestamp)",
+        ));
+    }
+    Ok(caller)
+}
+
+/// How long an accepted checksum is remembered: one made for the latest second of the window
+/// (now + delta) is accepted until delta seconds after that second.
+pub fn remembered_for(state: &AppState) -> chrono::Duration {
+    let delta = state.config.chat.time_delta.as_secs() as i64;
+    chrono::Duration::seconds(2 * delta + 1)
+}
+
+/// Whose secret made the checksum.
+async fn caller_of(
+    state: &AppState,
+    call: &str,
+    body_json: &str,
+    checksum: &str,
+    auth_id: Option<&str>,
+) -> Result<Caller> {
     let now = state.now().timestamp();
     let delta = state.config.chat.time_delta.as_secs() as i64;
     let checksum = chat_checksum::Checksum::new(call, body_json, checksum);

@@ -9,7 +9,7 @@ use sea_orm::ActiveValue::Set;
 use serde_json::{Value, json};
 
 use super::{
-    chat::check_text,
+    chat_text::ChatText,
     widget_users::{self, SiteUser},
 };
 use crate::{
@@ -233,7 +233,7 @@ pub async fn post(
     text: &str,
 ) -> Result<DialogMessageView> {
     let (d, low) = participant(state, w, me, id).await?;
-    let text = check_text(text)?;
+    let text = ChatText::parse("text", text)?.into_string();
     // Resolved before the transaction: the site may be slow.
     let from_name = widget_users::resolve_one(state, w, me).await?.name;
     let (_, domain) = store::orgs::with_default_domain(&state.db, w.org_id)

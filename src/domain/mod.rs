@@ -12,6 +12,7 @@ pub mod cached_reads;
 pub mod chat;
 pub mod chat_bridge;
 pub mod chat_bridge_auth;
+pub mod chat_text;
 pub mod clients;
 pub mod csv_export;
 pub mod deliveries;

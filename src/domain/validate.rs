@@ -24,7 +24,7 @@ pub fn room_name(field: &str, name: &str) -> Result<String> {
 }
 
 /// A human-readable name (display names, client names): trimmed, 1–`max` characters, no
-/// control characters.
+/// control characters, nothing XML cannot carry (names appear in bridged XMPP rooms).
 pub fn display_text(field: &str, text: &str, max: usize) -> Result<String> {
     let text = text.trim();
     if text.is_empty() {
@@ -36,8 +36,14 @@ pub fn display_text(field: &str, text: &str, max: usize) -> Result<String> {
             format!("must be at most {max} characters"),
         ));
     }
-    if text.chars().any(char::is_control) {
-        return Err(Error::invalid(field, "must not contain control characters"));
+    if text
+        .chars()
+        .any(|c| c.is_control() || !super::chat_text::is_xml_char(c))
+    {
+        return Err(Error::invalid(
+            field,
+            "must not contain control characters (or U+FFFE, U+FFFF)",
+        ));
     }
     Ok(text.to_string())
 }
@@ -68,6 +74,7 @@ mod tests {
         assert_eq!(display_text("n", "  Ann  ", 10).unwrap(), "Ann");
         assert!(display_text("n", "   ", 10).is_err());
         assert!(display_text("n", "a\u{7}b", 10).is_err());
+        assert!(display_text("n", "a\u{ffff}", 10).is_err());
         assert!(display_text("n", "Zoë Ødegård", 11).is_ok());
         assert!(display_text("n", "abcdefghijk", 10).is_err());
     }

@@ -6,7 +6,10 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::chat::{self, MessageView, Sender};
+use super::{
+    chat::{self, MessageView, Sender},
+    chat_text::ChatText,
+};
 use crate::{
     error::{Error, Result},
     events::{Event, EventKind, tx::WriteTx},
@@ -158,6 +161,7 @@ pub async fn post(
     text: &str,
 ) -> Result<MessageView> {
     let (peer, room, d) = membership(state, w, me, domain_name, name).await?;
+    let text = ChatText::parse("text", text)?;
     let mut tx = WriteTx::begin(state).await?;
     let mut room = store::rooms::find_live(tx.conn(), d.id, &room.name, true)
         .await?

@@ -12,6 +12,8 @@ use super::entities::{
 
 pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
+/// Given up on: `xmpp_error` says why.
+pub const FAILED: &str = "failed";
 
 pub async fn insert(db: &impl ConnectionTrait, m: ActiveModel) -> Result<Model, DbErr> {
     m.insert(db).await
@@ -48,10 +50,39 @@ pub async fn pending_for_room(
         .await
 }
 
-pub async fn mark_sent(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+/// At most `limit` of a room's messages waiting to go to its XMPP room, oldest first.
+pub async fn pending_page(
+    db: &impl ConnectionTrait,
+    room_id: Uuid,
+    limit: u64,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::RoomId.eq(room_id))
+        .filter(Column::XmppState.eq(PENDING))
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// The MUC reflected these messages: they are in it (also when given up on earlier).
+pub async fn mark_sent(db: &impl ConnectionTrait, ids: &[i64]) -> Result<(), DbErr> {
     Entity::update_many()
         .col_expr(Column::XmppState, Expr::value(SENT))
+        .col_expr(Column::XmppError, Expr::value(Option::<String>::None))
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Give up sending a message to its MUC, saying why; only while it is still pending.
+pub async fn mark_failed(db: &impl ConnectionTrait, id: i64, why: &str) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::XmppState, Expr::value(FAILED))
+        .col_expr(Column::XmppError, Expr::value(why))
         .filter(Column::Id.eq(id))
+        .filter(Column::XmppState.eq(PENDING))
         .exec(db)
         .await?;
     Ok(())

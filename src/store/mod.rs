@@ -6,6 +6,7 @@ pub mod bookings;
 pub mod bridge_status;
 pub mod change_watch;
 pub mod chat;
+pub mod checksums;
 pub mod clients;
 pub mod connect;
 pub mod deliveries;

@@ -1,14 +1,20 @@
 //! How the bridge's client dials. tokio-xmpp reconnects by itself and tells its caller
-//! nothing until it is online (failures only go to its log), so the connector is wrapped to
-//! put why an attempt failed into the bridge's status, and to note when an attempt reached
-//! the server, so a sign-in that never completes can be reported too.
+//! nothing until it is online again (neither a lost connection nor failures, which only go to
+//! its log), so the connector is wrapped: each dial is announced with the generation of the
+//! client dialling (a client online that dials again has lost its connection), why an attempt
+//! failed goes into the bridge's status, and when an attempt reached the server is noted, so a
+//! sign-in that never completes can be reported too.
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
 use chrono::{DateTime, Utc};
 use sasl::common::ChannelBinding;
+use tokio::sync::mpsc;
 use tokio_xmpp::{
     Client, Error,
     connect::{DnsConfig, ServerConnector, StartTlsServerConnector, TcpServerConnector},
@@ -31,26 +37,43 @@ pub(super) struct Dialer {
     /// When an attempt first reached the server since the client was last online; cleared
     /// once online or reported.
     reached: Arc<Mutex<Option<DateTime<Utc>>>>,
+    /// Generations handed out so far.
+    generations: Arc<AtomicU64>,
+    /// Told the generation of each client that dials.
+    dials: mpsc::UnboundedSender<u64>,
 }
 
 impl Dialer {
-    pub(super) fn new(status: StatusCell, clock: Arc<dyn Clock>) -> Self {
-        Self {
+    /// A dialer, and where the generations of the clients that dial arrive.
+    pub(super) fn new(
+        status: StatusCell,
+        clock: Arc<dyn Clock>,
+    ) -> (Self, mpsc::UnboundedReceiver<u64>) {
+        let (dials, dialled) = mpsc::unbounded_channel();
+        let dialer = Self {
             status,
             clock,
             reached: Arc::default(),
-        }
+            generations: Arc::default(),
+            dials,
+        };
+        (dialer, dialled)
     }
 
-    /// A new client; it connects (and reconnects) in the background.
-    pub(super) fn client(&self, xmpp: &XmppConfig) -> Client {
+    /// A new client and its generation; it connects (and reconnects) in the background.
+    pub(super) fn client(&self, xmpp: &XmppConfig) -> (Client, u64) {
+        let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
         let jid = Jid::from(xmpp.jid.clone());
         let password = xmpp.password.expose().to_string();
-        match &xmpp.server {
+        let client = match &xmpp.server {
             Some(addr) => Client::new_with_connector(
                 jid,
                 password,
-                Reporting::new(self, TcpServerConnector::from(DnsConfig::addr(addr))),
+                Reporting::new(
+                    self,
+                    generation,
+                    TcpServerConnector::from(DnsConfig::addr(addr)),
+                ),
                 Timeouts::tight(),
             ),
             None => {
@@ -58,11 +81,12 @@ impl Dialer {
                 Client::new_with_connector(
                     jid,
                     password,
-                    Reporting::new(self, StartTlsServerConnector::from(dns)),
+                    Reporting::new(self, generation, StartTlsServerConnector::from(dns)),
                     Timeouts::default(),
                 )
             }
-        }
+        };
+        (client, generation)
     }
 
     /// The client is online: the attempt that reached the server signed in.
@@ -93,13 +117,15 @@ impl Dialer {
 struct Reporting<C> {
     inner: C,
     dialer: Dialer,
+    generation: u64,
 }
 
 impl<C> Reporting<C> {
-    fn new(dialer: &Dialer, inner: C) -> Self {
+    fn new(dialer: &Dialer, generation: u64, inner: C) -> Self {
         Self {
             inner,
             dialer: dialer.clone(),
+            generation,
         }
     }
 }
@@ -113,6 +139,8 @@ impl<C: ServerConnector + Sync> ServerConnector for Reporting<C> {
         ns: &'static str,
         timeouts: Timeouts,
     ) -> Result<(PendingFeaturesRecv<Self::Stream>, ChannelBinding), Error> {
+        // Said before dialling: a dropped connection shows at once, not after a refusal.
+        let _ = self.dialer.dials.send(self.generation);
         let result = self.inner.connect(jid, ns, timeouts).await;
         let now = self.dialer.clock.now();
         match &result {

@@ -4,7 +4,11 @@
 //! One node bridges at a time: on Postgres the node holding an advisory lock (on a connection
 //! kept for the purpose) is the leader, the others wait; on SQLite there is one node. The
 //! bridge's state is kept here for `/readyz`; the bridging node also writes it to the
-//! database (`domain::bridge_status`) for the API on every node.
+//! database (`domain::bridge_status`) for the API on every node, at each change.
+//!
+//! The XMPP loop (`session`) never waits for the database: a storage task (`storage`) reads
+//! the bindings and pending messages and writes what the loop settles, and the keeper below
+//! checks the leadership and writes the status.
 use std::{
     sync::{Arc, RwLock},
     time::Duration,
@@ -15,18 +19,24 @@ use sea_orm::{
     DbBackend,
     sqlx::{self, PgConnection},
 };
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::state::AppState;
+use crate::{domain::bridge_status, state::AppState};
 
 mod connector;
 mod incoming;
+mod outbox;
+mod rooms;
 mod session;
+mod storage;
 
 /// Advisory lock key of the bridge leader ("meetplane xmpp").
 pub const LEADER_LOCK: i64 = 0x6d70_786d_7070;
 /// Pause before trying to become leader again, or after a lost lock connection.
 const RETRY: Duration = Duration::from_secs(2);
+/// How often the leadership is checked and the status written without a change.
+const KEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// What the bridge is doing, as shown by `/readyz` and `GET /v1/chat-bridge`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,24 +56,39 @@ pub struct BridgeStatus {
 
 /// The bridge status of this node, shared with the HTTP side.
 #[derive(Debug, Clone)]
-pub struct StatusCell(Arc<RwLock<BridgeStatus>>);
+pub struct StatusCell {
+    status: Arc<RwLock<BridgeStatus>>,
+    /// Notified when the status changes.
+    changed: Arc<Notify>,
+}
 
 impl Default for StatusCell {
     fn default() -> Self {
-        Self(Arc::new(RwLock::new(BridgeStatus {
-            state: "disabled".into(),
-            ..Default::default()
-        })))
+        Self {
+            status: Arc::new(RwLock::new(BridgeStatus {
+                state: "disabled".into(),
+                ..Default::default()
+            })),
+            changed: Arc::default(),
+        }
     }
 }
 
 impl StatusCell {
     pub fn get(&self) -> BridgeStatus {
-        self.0.read().map(|s| s.clone()).unwrap_or_default()
+        self.status.read().map(|s| s.clone()).unwrap_or_default()
     }
     pub(crate) fn update(&self, change: impl FnOnce(&mut BridgeStatus)) {
-        if let Ok(mut s) = self.0.write() {
-            change(&mut s);
+        let changed = match self.status.write() {
+            Ok(mut s) => {
+                let before = s.clone();
+                change(&mut s);
+                *s != before
+            }
+            Err(_) => false,
+        };
+        if changed {
+            self.changed.notify_one();
         }
     }
     pub(crate) fn error(&self, now: DateTime<Utc>, error: impl Into<String>) {
@@ -109,6 +134,34 @@ pub async fn run(state: AppState, cancel: CancellationToken) {
         state.bridge.update(|s| s.leader = true);
         session::run(&state, &xmpp, &cancel, lock).await;
         state.bridge.update(|s| s.leader = false);
+    }
+}
+
+/// Hold the term's leadership, and write the status for the other nodes at each change and
+/// every `KEEP_EVERY`; the term ends (`term` is cancelled) when the lock is lost.
+async fn keep(state: AppState, mut lock: Leadership, term: CancellationToken) -> Leadership {
+    let mut tick = tokio::time::interval(KEEP_EVERY);
+    loop {
+        tokio::select! {
+            _ = term.cancelled() => return lock,
+            _ = tick.tick() => {
+                if !lock.still_held().await {
+                    state.bridge.error(state.now(), "lost the bridge lock (database connection); stepping down");
+                    term.cancel();
+                    return lock;
+                }
+            }
+            _ = state.bridge.changed.notified() => {}
+        }
+        report(&state).await;
+    }
+}
+
+/// Write this node's status for the other nodes; a failure is logged and the next change or
+/// tick tries again.
+async fn report(state: &AppState) {
+    if let Err(e) = bridge_status::report(state).await {
+        tracing::warn!(error = ?e, "cannot write the xmpp bridge status");
     }
 }
 

@@ -1,56 +1,71 @@
-//! One leadership term of the bridge: a client connection (tokio-xmpp reconnects it by
-//! itself) and the loop that keeps the MUCs joined and the messages flowing.
+//! One leadership term of the bridge: a client connection and the loop that keeps the MUCs
+//! joined and the messages flowing. The loop only does XMPP: it hears from the storage task
+//! what is bound and pending, and hands it what to write.
 //!
-//! HTTP → MUC is at least once: a pending message is sent with the id `mp-{messageId}` and
-//! marked sent only when the MUC reflects it back, so a message lost with a connection is
-//! sent again after the reconnect. MUC → HTTP: each live groupchat message (not history, not
-//! the bridge's own) is stored with its callback delivery in one transaction.
+//! HTTP → MUC: each message goes out with a stable id (XEP-0359 origin-id) and is in the MUC
+//! when the MUC reflects it (see `outbox`). A dropped connection shows at once (the client
+//! dials again), and the client is replaced by a fresh one: tokio-xmpp would otherwise try to
+//! resume its old stream forever after the server restarted. On every join the bridge reads
+//! the MUC's history before it sends, so that what was in flight is not sent twice.
 use std::{
-    collections::{HashMap, HashSet},
-    time::Duration,
+    collections::HashMap,
+    io,
+    sync::Arc,
+    time::{Duration, Instant},
 };
 
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use tokio_xmpp::{Client, Event, IqRequest, Stanza, minidom::Element};
-use uuid::Uuid;
-use xmpp_parsers::{
-    jid::{BareJid, Jid},
-    message::{Id, Lang, Message},
-    muc::{Muc, muc::History},
-    ping::Ping,
-    presence::Presence,
+use tokio_xmpp::{
+    Client, Event, IqRequest, Stanza,
+    minidom::Element,
+    stanzastream::{StanzaStage, StanzaToken},
 };
+use uuid::Uuid;
+use xmpp_parsers::{jid::BareJid, ping::Ping};
 
 use super::{
     Leadership,
     connector::{Dialer, SIGN_IN_GRACE},
+    outbox::{Outbox, Outcome},
+    storage::{self, Snapshot, Write},
 };
-use crate::{
-    config::XmppConfig,
-    domain::{bridge_status, chat_bridge},
-    state::AppState,
-    store,
-};
+use crate::{config::XmppConfig, state::AppState};
 
-/// How often bindings and pending messages are looked at without a wake-up (bindings made
-/// on other nodes, retries).
-const SYNC_EVERY: Duration = Duration::from_secs(1);
-/// How often the server is pinged and the leadership checked.
+/// How often the server is pinged and MUCs that did not answer a join are asked again.
 const PING_EVERY: Duration = Duration::from_secs(5);
+/// How often deadlines (a join's history, reflections, retries) are looked at.
+const TICK_EVERY: Duration = Duration::from_secs(1);
 /// Longest wait for one stanza to be written.
 pub(super) const SEND_TIMEOUT: Duration = Duration::from_secs(5);
-/// Prefix of the ids of messages the bridge sends.
+/// The history asked for on joining; the server sends at most what it keeps.
+pub(super) const HISTORY_STANZAS: u32 = 50;
+/// The subject ends a join's history; a MUC that sends none is taken as done after this.
+pub(super) const HISTORY_WAIT: Duration = Duration::from_secs(5);
+/// Prefix of the ids of messages the bridge sends: `mp-{room id}-{message id}`.
 pub(super) const ID_PREFIX: &str = "mp-";
 /// Submitting an empty form makes a newly created MUC an "instant room" (XEP-0045 10.1.2).
 pub(super) const INSTANT_ROOM: &str = "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query>";
 
+/// Where the bridge is with a MUC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Not in it.
+    Out,
+    /// Asked to join.
+    Joining,
+    /// In it, reading its history until the subject (or this deadline).
+    History(Instant),
+    /// In it, sending.
+    Ready,
+}
+
 #[derive(Debug)]
-pub(super) struct Joined {
+pub(super) struct Room {
     pub(super) room_id: Uuid,
-    /// The MUC confirmed our presence (status 110).
-    pub(super) confirmed: bool,
+    pub(super) phase: Phase,
+    pub(super) outbox: Outbox,
 }
 
 pub(super) struct Session<'a> {
@@ -58,42 +73,59 @@ pub(super) struct Session<'a> {
     pub(super) xmpp: &'a XmppConfig,
     pub(super) nick: String,
     pub(super) client: Client,
+    /// Of the current client, so that news about an old one is ignored.
+    pub(super) generation: u64,
     pub(super) dialer: Dialer,
     pub(super) online: bool,
-    pub(super) rooms: HashMap<BareJid, Joined>,
-    /// Messages sent but not yet reflected by their MUC.
-    pub(super) in_flight: HashSet<i64>,
-    /// Counts client replacements, so a late ping answer about an old client is ignored.
-    pub(super) generation: u64,
+    pub(super) rooms: HashMap<BareJid, Room>,
+    /// Transmission of the messages in flight on the current connection.
+    pub(super) tokens: HashMap<i64, StanzaToken>,
+    pub(super) writes: mpsc::UnboundedSender<Write>,
+    read_now: Arc<Notify>,
 }
+
+type Pong = (u64, Result<(), String>);
 
 pub(super) async fn run(
     state: &AppState,
     xmpp: &XmppConfig,
     cancel: &CancellationToken,
-    mut lock: Leadership,
+    lock: Leadership,
 ) {
+    let term = cancel.child_token();
     state.bridge.update(|s| s.state = "connecting".into());
-    report(state).await;
-    let dialer = Dialer::new(state.bridge.clone(), state.clock.clone());
+    let keeper = tokio::spawn(super::keep(state.clone(), lock, term.clone()));
+    let (writes, to_write) = mpsc::unbounded_channel();
+    let read_now = Arc::new(Notify::new());
+    let (snapshots_tx, mut snapshots) = watch::channel(Snapshot::default());
+    let storage = tokio::spawn(storage::run(
+        state.clone(),
+        term.clone(),
+        to_write,
+        read_now.clone(),
+        snapshots_tx,
+    ));
+    let (dialer, mut dials) = Dialer::new(state.bridge.clone(), state.clock.clone());
+    let (client, generation) = dialer.client(xmpp);
     let mut session = Session {
         state,
         xmpp,
         nick: xmpp.nick.clone(),
-        client: dialer.client(xmpp),
+        client,
+        generation,
         dialer,
         online: false,
         rooms: HashMap::new(),
-        in_flight: HashSet::new(),
-        generation: 0,
+        tokens: HashMap::new(),
+        writes,
+        read_now,
     };
-    let wake = state.bus.bridge_wake();
-    let mut sync = tokio::time::interval(SYNC_EVERY);
+    let mut tick = tokio::time::interval(TICK_EVERY);
     let mut ping = tokio::time::interval(PING_EVERY);
-    let (pong_tx, mut pong_rx) = mpsc::channel::<(u64, Result<(), String>)>(4);
+    let (pong_tx, mut pong_rx) = mpsc::channel::<Pong>(4);
     loop {
         tokio::select! {
-            _ = cancel.cancelled() => break,
+            _ = term.cancelled() => break,
             event = session.client.next() => match event {
                 Some(event) => session.on_event(event).await,
                 None => {
@@ -101,25 +133,14 @@ pub(super) async fn run(
                     break;
                 }
             },
-            _ = wake.notified() => session.sync().await,
-            _ = sync.tick() => session.sync().await,
-            Some((generation, pong)) = pong_rx.recv() => session.on_pong(generation, pong),
-            _ = ping.tick() => {
-                if !lock.still_held().await {
-                    state.bridge.error(state.now(), "lost the bridge lock (database connection); stepping down");
-                    break;
-                }
-                report(state).await;
-                session.ping(pong_tx.clone()).await;
-                if session.online {
-                    session.rejoin().await;
-                } else if session.dialer.sign_in_overdue() {
-                    state.bridge.error(state.now(), format!(
-                        "reached the XMPP server, but signing in as {} did not complete within {} s (is the password right?); retrying",
-                        xmpp.jid, SIGN_IN_GRACE.as_secs()
-                    ));
-                }
+            Ok(()) = snapshots.changed() => {
+                let bound = snapshots.borrow_and_update().clone();
+                session.follow(&bound).await;
             }
+            Some(generation) = dials.recv() => session.on_dial(generation),
+            Some((generation, pong)) = pong_rx.recv() => session.on_pong(generation, pong),
+            _ = tick.tick() => session.on_tick().await,
+            _ = ping.tick() => session.on_ping_tick(pong_tx.clone()).await,
         }
     }
     session.leave_all().await;
@@ -129,37 +150,53 @@ pub(super) async fn run(
         s.rooms_joined.clear();
         s.connected_since = None;
     });
+    // The storage task writes what the session settled before it ends.
+    term.cancel();
+    let _ = storage.await;
     // Said only while still the leader: a node that lost the lock may already have a
     // successor whose report this would overwrite.
-    if lock.still_held().await {
-        report(state).await;
+    if let Ok(mut lock) = keeper.await
+        && lock.still_held().await
+    {
+        super::report(state).await;
     }
 }
 
-/// Write this node's status for the other nodes (at the start, with every ping and at the
-/// end of a term); a failure is logged and the next ping tries again.
-async fn report(state: &AppState) {
-    if let Err(e) = bridge_status::report(state).await {
-        tracing::warn!(error = ?e, "cannot write the xmpp bridge status");
-    }
+/// A failed send: the stanza could not go (and why), or the connection is down.
+pub(super) enum Unsent {
+    Refused(String),
+    Offline,
 }
 
 impl Session<'_> {
-    pub(super) async fn send(&mut self, stanza: impl Into<Stanza>) -> bool {
+    /// Send a stanza; the connection is taken as down when it cannot be written in time.
+    pub(super) async fn send(&mut self, stanza: impl Into<Stanza>) -> Result<StanzaToken, Unsent> {
         match tokio::time::timeout(SEND_TIMEOUT, self.client.send_stanza(stanza.into())).await {
-            Ok(Ok(_)) => true,
-            Ok(Err(e)) => {
-                self.state
-                    .bridge
-                    .error(self.state.now(), format!("sending failed: {e}"));
-                false
+            Ok(Ok(token)) => Ok(token),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::NotConnected => {
+                self.set_offline(format!("sending failed: {e}"));
+                Err(Unsent::Offline)
             }
+            Ok(Err(e)) => Err(Unsent::Refused(format!(
+                "the XMPP client cannot send it: {e}"
+            ))),
             Err(_) => {
                 // The stream is down (tokio-xmpp keeps reconnecting): stop sending until it
                 // is back, or its queue fills and every later send waits.
                 self.set_offline("sending timed out; waiting for the connection".into());
-                false
+                Err(Unsent::Offline)
             }
+        }
+    }
+
+    /// Hand outcomes to the storage task.
+    pub(super) fn record(&self, outcomes: Vec<Outcome>) {
+        for outcome in outcomes {
+            let write = match outcome {
+                Outcome::Sent(id) => Write::Sent(id),
+                Outcome::Failed(id, why) => Write::Failed(id, why),
+            };
+            let _ = self.writes.send(write);
         }
     }
 
@@ -177,35 +214,48 @@ impl Session<'_> {
                     s.connected_since = Some(now);
                 });
                 if !resumed {
-                    // A new stream: the MUCs no longer know us, and what was in flight may
-                    // be lost.
-                    for room in self.rooms.values_mut() {
-                        room.confirmed = false;
-                    }
-                    self.in_flight.clear();
+                    // A new stream: the MUCs no longer know us.
+                    self.forget_connection();
                 }
-                self.rejoin().await;
-                self.sync().await;
+                self.read_now.notify_one();
+                self.join_all(false).await;
             }
-            Event::Disconnected(e) => {
-                self.set_offline(format!("disconnected: {e}"));
-            }
+            Event::Disconnected(e) => self.set_offline(format!("disconnected: {e}")),
             Event::Stanza(Stanza::Message(m)) => self.on_message(m).await,
             Event::Stanza(Stanza::Presence(p)) => self.on_presence(p).await,
             Event::Stanza(Stanza::Iq(_)) => {}
         }
     }
 
-    /// The connection is gone. The client is replaced by a fresh one: tokio-xmpp would
-    /// otherwise try to resume its old stream forever after the server restarted (the server
-    /// refuses, the client reconnects and asks again).
+    /// The current client dials again: its connection is gone.
+    fn on_dial(&mut self, generation: u64) {
+        if self.online && generation == self.generation {
+            self.set_offline("lost the connection to the XMPP server".into());
+        }
+    }
+
+    /// Out of every MUC: what was in flight is settled by the server's acknowledgement, or
+    /// unsure until the next join's history.
+    fn forget_connection(&mut self) {
+        let tokens = std::mem::take(&mut self.tokens);
+        let server_has = |id: i64| {
+            tokens
+                .get(&id)
+                .is_some_and(|t| t.state() == StanzaStage::Acked)
+        };
+        let mut outcomes = Vec::new();
+        for room in self.rooms.values_mut() {
+            room.phase = Phase::Out;
+            outcomes.extend(room.outbox.connection_lost(server_has));
+        }
+        self.record(outcomes);
+    }
+
+    /// The connection is gone; a fresh client takes over.
     pub(super) fn set_offline(&mut self, why: String) {
         self.online = false;
-        self.client = self.dialer.client(self.xmpp);
-        self.generation += 1;
-        for room in self.rooms.values_mut() {
-            room.confirmed = false;
-        }
+        self.forget_connection();
+        (self.client, self.generation) = self.dialer.client(self.xmpp);
         self.state.bridge.error(self.state.now(), why);
         self.state.bridge.update(|s| {
             s.state = "disconnected".into();
@@ -214,154 +264,21 @@ impl Session<'_> {
         });
     }
 
-    pub(super) fn publish_rooms(&self) {
-        let mut joined: Vec<String> = self
-            .rooms
-            .iter()
-            .filter(|(_, r)| r.confirmed)
-            .map(|(j, _)| j.to_string())
-            .collect();
-        joined.sort();
-        self.state.bridge.update(|s| s.rooms_joined = joined);
-    }
-
-    async fn join(&mut self, room: &BareJid) {
-        let Ok(occupant) = room.with_resource_str(&self.nick) else {
-            self.state.bridge.error(
-                self.state.now(),
-                format!("nick {:?} is not a valid resource", self.nick),
-            );
-            return;
-        };
-        // No history: it would be old news, and it carries delay stamps the bridge skips anyway.
-        let muc = Muc {
-            password: None,
-            history: Some(History::new().with_maxstanzas(0)),
-        };
-        let presence = Presence::available().with_to(occupant).with_payload(muc);
-        self.send(presence).await;
-    }
-
-    /// Join every MUC the bridge is not confirmed in.
-    async fn rejoin(&mut self) {
-        let jids: Vec<BareJid> = self
-            .rooms
-            .iter()
-            .filter(|(_, r)| !r.confirmed)
-            .map(|(j, _)| j.clone())
-            .collect();
-        for jid in jids {
-            self.join(&jid).await;
-        }
-        self.publish_rooms();
-    }
-
-    async fn leave(&mut self, room: &BareJid) {
-        if let Ok(occupant) = room.with_resource_str(&self.nick) {
-            let presence = Presence::unavailable().with_to(occupant);
-            self.send(presence).await;
-        }
-    }
-
-    async fn leave_all(&mut self) {
+    async fn on_ping_tick(&mut self, pong: mpsc::Sender<Pong>) {
         if self.online {
-            let jids: Vec<BareJid> = self.rooms.keys().cloned().collect();
-            for jid in jids {
-                self.leave(&jid).await;
-            }
-        }
-    }
-
-    /// Follow the bindings (join new MUCs, leave ended ones) and send pending messages.
-    async fn sync(&mut self) {
-        let bindings = match store::chat::all_bindings(&self.state.db).await {
-            Ok(b) => b,
-            Err(e) => {
-                self.state
-                    .bridge
-                    .error(self.state.now(), format!("cannot read chat bindings: {e}"));
-                return;
-            }
-        };
-        let wanted: HashMap<BareJid, Uuid> = bindings
-            .into_iter()
-            .filter_map(|b| BareJid::new(&b.jid).ok().map(|j| (j, b.room_id)))
-            .collect();
-        let gone: Vec<BareJid> = self
-            .rooms
-            .keys()
-            .filter(|j| !wanted.contains_key(*j))
-            .cloned()
-            .collect();
-        for jid in gone {
-            self.rooms.remove(&jid);
-            if self.online {
-                self.leave(&jid).await;
-            }
-        }
-        for (jid, room_id) in wanted {
-            if !self.rooms.contains_key(&jid) {
-                self.rooms.insert(
-                    jid.clone(),
-                    Joined {
-                        room_id,
-                        confirmed: false,
-                    },
-                );
-                if self.online {
-                    self.join(&jid).await;
-                }
-            }
-        }
-        self.publish_rooms();
-        if self.online {
-            self.flush().await;
-        }
-    }
-
-    /// Send the pending messages of the joined MUCs, oldest first.
-    pub(super) async fn flush(&mut self) {
-        let targets: Vec<(BareJid, Uuid)> = self
-            .rooms
-            .iter()
-            .filter(|(_, r)| r.confirmed)
-            .map(|(j, r)| (j.clone(), r.room_id))
-            .collect();
-        for (jid, room_id) in targets {
-            let pending = match store::chat::pending_for_room(&self.state.db, room_id).await {
-                Ok(p) => p,
-                Err(e) => {
-                    self.state.bridge.error(
-                        self.state.now(),
-                        format!("cannot read pending messages: {e}"),
-                    );
-                    return;
-                }
-            };
-            for m in pending {
-                if self.in_flight.contains(&m.id) {
-                    continue;
-                }
-                let mut message = Message::groupchat(Some(Jid::from(jid.clone())));
-                message.id = Some(Id(format!("{ID_PREFIX}{}", m.id)));
-                message.bodies.insert(
-                    Lang::default(),
-                    chat_bridge::muc_text(&m.display_name, &m.text),
-                );
-                if !self.send(message).await {
-                    return;
-                }
-                self.in_flight.insert(m.id);
-            }
+            self.ping(pong).await;
+            self.join_all(true).await;
+        } else if self.dialer.sign_in_overdue() {
+            self.state.bridge.error(self.state.now(), format!(
+                "reached the XMPP server, but signing in as {} did not complete within {} s (is the password right?); retrying",
+                self.xmpp.jid, SIGN_IN_GRACE.as_secs()
+            ));
         }
     }
 
     /// Ping the server; the answer (or its absence) arrives through `pong`, tagged with the
     /// client generation it is about.
-    async fn ping(&mut self, pong: mpsc::Sender<(u64, Result<(), String>)>) {
-        if !self.online {
-            return;
-        }
+    async fn ping(&mut self, pong: mpsc::Sender<Pong>) {
         let generation = self.generation;
         let request = self
             .client

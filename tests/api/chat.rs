@@ -150,6 +150,54 @@ async fn chat_input_is_checked() {
         .await;
     assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(b["errors"][0]["field"], "text");
+    // Characters XML 1.0 cannot carry (a bridged room's chat travels over XMPP): control
+    // characters from pasted terminal output, a bell, U+FFFF. Tab and line breaks are fine.
+    for text in [
+        "a\u{1}b",
+        "\u{1b}[31mred\u{1b}[0m",
+        "ding\u{7}",
+        "x\u{ffff}",
+    ] {
+        let (s, b) = app
+            .call(
+                &t,
+                Method::POST,
+                &path,
+                Some(json!({"displayName": "M", "text": text})),
+            )
+            .await;
+        assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(b["errors"][0]["field"], "text", "{b}");
+        let (s, b) = peer_call(
+            &app,
+            token,
+            Method::POST,
+            "/v1/rooms/localhost/a/messages",
+            Some(json!({ "text": text })),
+        )
+        .await;
+        assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    }
+    let (s, b) = app
+        .call(
+            &t,
+            Method::POST,
+            &path,
+            Some(json!({"displayName": "M\u{ffff}", "text": "hi"})),
+        )
+        .await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(b["errors"][0]["field"], "displayName", "{b}");
+    let (s, b) = app
+        .call(
+            &t,
+            Method::POST,
+            &path,
+            Some(json!({"displayName": "M", "text": "col1\tcol2\r\nline 2"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["content"]["xmppState"], Value::Null, "not bridged: {b}");
     let (s, b) = app
         .call(
             &t,

@@ -52,23 +52,25 @@ async fn start_send_end_with_the_client_secret() {
     let app = TestApp::spawn().await;
     let secret = app.client.secret.clone();
     let start = r#"{"jid_room": "standup@conference.localhost"}"#;
+    let t0 = now();
     let b = expect(
         post(
             &app,
             "/api/startChatForRoom",
-            body(start, "startChatForRoom", &secret, now()),
+            body(start, "startChatForRoom", &secret, t0),
         )
         .await,
         StatusCode::OK,
         true,
     );
     assert_eq!(b["room"], "localhost/standup");
-    // Started twice: 409 (the original answered 304).
+    // Started twice: 409 (the original answered 304). Another second's checksum: the same
+    // one is refused as a replay.
     expect(
         post(
             &app,
             "/api/startChatForRoom",
-            body(start, "startChatForRoom", &secret, now()),
+            body(start, "startChatForRoom", &secret, t0 - 1),
         )
         .await,
         StatusCode::CONFLICT,
@@ -103,11 +105,12 @@ async fn start_send_end_with_the_client_secret() {
     assert_eq!(page["content"][0]["displayName"], "Zoë 😀");
 
     let end = r#"{"jid_room": "standup@conference.localhost"}"#;
+    let t1 = now();
     expect(
         post(
             &app,
             "/api/endChatForRoom",
-            body(end, "endChatForRoom", &secret, now()),
+            body(end, "endChatForRoom", &secret, t1),
         )
         .await,
         StatusCode::OK,
@@ -128,7 +131,7 @@ async fn start_send_end_with_the_client_secret() {
         post(
             &app,
             "/api/endChatForRoom",
-            body(end, "endChatForRoom", &secret, now()),
+            body(end, "endChatForRoom", &secret, t1 - 1),
         )
         .await,
         StatusCode::NOT_FOUND,
@@ -341,5 +344,107 @@ async fn bad_requests_get_the_documented_statuses() {
         .await,
         StatusCode::BAD_REQUEST,
         false,
+    );
+}
+
+/// A body and its checksum are accepted once: the same request again, while its checksum
+/// is within the time window, is refused (also with the checksum's digits in upper case).
+#[tokio::test]
+async fn a_checksum_is_accepted_once() {
+    let app = TestApp::spawn().await;
+    let secret = app.client.secret.clone();
+    let start = r#"{"jid_room": "once@conference.localhost"}"#;
+    expect(
+        post(
+            &app,
+            "/api/startChatForRoom",
+            body(start, "startChatForRoom", &secret, now()),
+        )
+        .await,
+        StatusCode::OK,
+        true,
+    );
+    let path = "/api/sendChatMessage/once@conference.localhost";
+    let send = r#"{"user_name": "Bob", "message": "pay 100"}"#;
+    let t = now();
+    let signed = body(send, "sendChatMessage", &secret, t);
+    expect(post(&app, path, signed.clone()).await, StatusCode::OK, true);
+    for _ in 0..2 {
+        let b = expect(
+            post(&app, path, signed.clone()).await,
+            StatusCode::BAD_REQUEST,
+            false,
+        );
+        assert!(
+            b["message"].as_str().unwrap().contains("used before"),
+            "{b}"
+        );
+    }
+    let sum = checksum("sendChatMessage", send, &secret, t);
+    let upper = signed.replace(&sum, &sum.to_uppercase());
+    assert_ne!(upper, signed);
+    expect(
+        post(&app, path, upper).await,
+        StatusCode::BAD_REQUEST,
+        false,
+    );
+    // The same body under another second's checksum is another request.
+    expect(
+        post(&app, path, body(send, "sendChatMessage", &secret, t - 1)).await,
+        StatusCode::OK,
+        true,
+    );
+    let token = app.token().await;
+    let (_, page) = app
+        .call(
+            &token,
+            Method::GET,
+            &app.org_path("/rooms/localhost/once/messages"),
+            None,
+        )
+        .await;
+    assert_eq!(page["content"].as_array().unwrap().len(), 2, "{page}");
+}
+
+/// A message with a character XML cannot carry would block the bridged MUC: refused with
+/// 422, like every other chat surface; a user name with one is a bad field (400).
+#[tokio::test]
+async fn text_xml_cannot_carry_is_refused() {
+    let app = TestApp::spawn().await;
+    let secret = app.client.secret.clone();
+    let start = r#"{"jid_room": "clean@conference.localhost"}"#;
+    expect(
+        post(
+            &app,
+            "/api/startChatForRoom",
+            body(start, "startChatForRoom", &secret, now()),
+        )
+        .await,
+        StatusCode::OK,
+        true,
+    );
+    let path = "/api/sendChatMessage/clean@conference.localhost";
+    // As Python's json.dumps writes them: SOH, ESC from terminal output, BEL.
+    for message in [r"a\u0001b", r"\u001b[31mred\u001b[0m", r"ding\u0007"] {
+        let send = format!(r#"{{"user_name": "Bob", "message": "{message}"}}"#);
+        let b = expect(
+            post(&app, path, body(&send, "sendChatMessage", &secret, now())).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+        );
+        assert!(b["message"].as_str().unwrap().contains("U+00"), "{b}");
+    }
+    let send = r#"{"user_name": "Bob\uffff", "message": "hi"}"#;
+    let b = expect(
+        post(&app, path, body(send, "sendChatMessage", &secret, now())).await,
+        StatusCode::BAD_REQUEST,
+        false,
+    );
+    assert!(b["message"].as_str().unwrap().contains("user_name"), "{b}");
+    let send = r#"{"user_name": "Bob", "message": "tab\there\nnext line"}"#;
+    expect(
+        post(&app, path, body(send, "sendChatMessage", &secret, now())).await,
+        StatusCode::OK,
+        true,
     );
 }

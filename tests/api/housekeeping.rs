@@ -3,9 +3,9 @@ use std::sync::Arc;
 
 use chrono::{TimeDelta, Utc};
 use meetplane::{
-    auth::xroom_hmac,
-    clock::ManualClock,
-    domain::{clients, housekeeping, request_auth},
+    auth::{chat_checksum, xroom_hmac},
+    clock::{Clock, ManualClock},
+    domain::{chat_bridge_auth, clients, housekeeping, request_auth},
 };
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -95,4 +95,36 @@ async fn spent_refresh_tokens_and_revoked_clients_salts_are_pruned() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("used before"), "{err}");
+}
+
+/// A chat-bridge checksum is remembered for as long as it could be valid, and no longer.
+#[tokio::test]
+async fn chat_bridge_checksums_are_kept_while_they_could_be_valid() {
+    let clock = ManualClock::new(Utc::now());
+    let app =
+        TestApp::spawn_configured(Arc::new(clock.clone()), |c| c.background_workers = false).await;
+    let delta = app.state.config.chat.time_delta.as_secs() as i64;
+    let json = r#"{"jid_room": "a@conference.localhost"}"#;
+    // Made for the latest second the window accepts now: valid for 2 × delta from now.
+    let t = clock.now().timestamp() + delta;
+    let sum = chat_checksum::compute("startChatForRoom", json, &app.client.secret, t);
+    let verify =
+        || chat_bridge_auth::verify(&app.state, "startChatForRoom", json, Some(&sum), None);
+    verify().await.unwrap();
+    clock.advance(TimeDelta::seconds(2 * delta));
+    assert_eq!(
+        housekeeping::run_once(&app.state).await.unwrap().checksums,
+        0
+    );
+    let err = verify().await.unwrap_err();
+    assert!(err.to_string().contains("used before"), "{err}");
+    // Past the window (whole seconds, so a second's margin), it no longer matches, and is
+    // forgotten.
+    clock.advance(TimeDelta::seconds(2));
+    assert_eq!(
+        housekeeping::run_once(&app.state).await.unwrap().checksums,
+        1
+    );
+    let err = verify().await.unwrap_err();
+    assert!(err.to_string().contains("does not match"), "{err}");
 }

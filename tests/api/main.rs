@@ -38,6 +38,7 @@ mod widget_browser;
 mod widgets;
 mod writer_lock;
 mod xmpp_bridge;
+mod xmpp_delivery;
 mod xroom;
 mod xroom_signature;
 mod xroom_webhooks;

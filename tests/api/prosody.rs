@@ -218,6 +218,30 @@ impl Person {
         self.client.send_stanza(m.into()).await.unwrap();
     }
 
+    /// Everything seen (at most 30 s) up to and including the first thing matching `last`.
+    pub async fn seen_until(&mut self, last: impl Fn(&Seen) -> bool) -> Vec<Seen> {
+        let mut all = Vec::new();
+        let done = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(event) = self.client.next().await {
+                if let Some(seen) = seen(event) {
+                    let end = last(&seen);
+                    all.push(seen);
+                    if end {
+                        return true;
+                    }
+                }
+            }
+            false
+        })
+        .await;
+        assert!(
+            matches!(done, Ok(true)),
+            "{} did not see the end; saw {all:?}",
+            self.nick
+        );
+        all
+    }
+
     /// Wait (at most 30 s) for something matching; returns it.
     pub async fn wait_for(&mut self, wanted: impl Fn(&Seen) -> bool) -> Seen {
         let mut other = Vec::new();

@@ -697,6 +697,17 @@ async fn direct_dialogs_are_live_with_unread_counts_and_history() {
     )
     .await;
     assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let (s, b) = widget_call(
+        &app,
+        &id,
+        &alice,
+        Method::POST,
+        &messages,
+        Some(json!({"text": "ding\u{7}"})),
+    )
+    .await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(b["detail"].as_str().unwrap().contains("U+0007"), "{b}");
 
     // Carol's socket never saw the dialog's messages.
     let mut carol_socket = socket(&app, &id, &carol).await;
@@ -970,6 +981,17 @@ async fn a_peer_admitted_for_a_site_user_sees_the_room_chat_in_the_widget() {
         .map(|m| m["text"].as_str().unwrap())
         .collect();
     assert_eq!(texts, ["Hello all", "Welcome to the lobby"]);
+    // The one chat-text rule: what XML cannot carry is refused here too.
+    let (s, b) = widget_call(
+        &app,
+        &id,
+        &alice,
+        Method::POST,
+        path,
+        Some(json!({"text": "a\u{1}b"})),
+    )
+    .await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     let (s, b) = widget_call(&app, &id, &bob, Method::GET, path, None).await;
     assert_problem(s, &b, StatusCode::NOT_FOUND, "room_not_found");
 

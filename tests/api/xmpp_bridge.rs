@@ -24,15 +24,15 @@ use crate::{
     receiver::Receiver,
 };
 
-const ROOM: &str = "lobby@conference.localhost";
+pub const ROOM: &str = "lobby@conference.localhost";
 const CALLBACK_SECRET: &str = "callback-s3cret";
 
-fn now() -> i64 {
+pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
 /// Wait (at most 30 s) until the bridge is in `room` on a connection made after `after`.
-async fn bridge_in(app: &TestApp, room: &str, after: Option<DateTime<Utc>>) {
+pub async fn bridge_in(app: &TestApp, room: &str, after: Option<DateTime<Utc>>) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let status = app.state.bridge.get();
@@ -61,12 +61,17 @@ fn callback_checksum_ok(python_json: &str, checksum: &str) -> bool {
 }
 
 /// Configure the bridge's account on `prosody`.
-fn bridging_to(prosody: &Prosody) -> impl FnOnce(&mut Config) {
+pub fn bridging_to(prosody: &Prosody) -> impl FnOnce(&mut Config) {
     signing_in_to(prosody, "bridgepw")
 }
 
 fn signing_in_to(prosody: &Prosody, password: &str) -> impl FnOnce(&mut Config) {
-    let address = prosody.address();
+    bridging_at(&prosody.address(), password)
+}
+
+/// Configure the bridge's account, reaching the server at `address`.
+pub fn bridging_at(address: &str, password: &str) -> impl FnOnce(&mut Config) + use<> {
+    let address = address.to_string();
     let password = password.to_string();
     move |c| {
         let s = meetplane::config::Settings {
@@ -81,11 +86,15 @@ fn signing_in_to(prosody: &Prosody, password: &str) -> impl FnOnce(&mut Config) 
     }
 }
 
-async fn send(app: &TestApp, user: &str, message: &str) {
+pub async fn send(app: &TestApp, user: &str, message: &str) {
+    send_to(app, ROOM, user, message).await;
+}
+
+pub async fn send_to(app: &TestApp, room: &str, user: &str, message: &str) {
     let python = format!(r#"{{"user_name": "{user}", "message": "{message}"}}"#);
     let (s, b) = post(
         app,
-        &format!("/api/sendChatMessage/{ROOM}"),
+        &format!("/api/sendChatMessage/{room}"),
         body(&python, "sendChatMessage", &app.client.secret, now()),
     )
     .await;
@@ -223,7 +232,7 @@ async fn bridges_both_ways_and_survives_a_prosody_restart() {
 }
 
 /// GET /v1/chat-bridge on `app` until `wanted` holds (at most 30 s).
-async fn status_until(app: &TestApp, wanted: impl Fn(&Value) -> bool) -> Value {
+pub async fn status_until(app: &TestApp, wanted: impl Fn(&Value) -> bool) -> Value {
     let token = app.token().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {

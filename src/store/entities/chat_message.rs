@@ -13,6 +13,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub text: String,
     pub xmpp_state: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub xmpp_error: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -18,6 +18,7 @@ pub mod organisation;
 pub mod peer;
 pub mod refresh_token;
 pub mod room;
+pub mod seen_checksum;
 pub mod seen_salt;
 pub mod server_setting;
 pub mod session_entry;
