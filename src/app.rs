@@ -168,6 +168,7 @@ impl Application {
         let listen = config.listen;
         let state = open_state(config, clock, WriterRole::Server).await?;
         let bootstrapped = orgs::bootstrap(&state).await?;
+        crate::events::legacy::seal_clear_secrets(&state).await?;
         let acceptor = TcpListener::bind(listen)
             .into_acceptor()
             .await

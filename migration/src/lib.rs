@@ -13,6 +13,7 @@ mod m20261127_000008_widgets;
 mod m20261128_000009_admin_sessions;
 mod m20261129_000010_operations;
 mod m20261130_000011_bridge_status;
+mod m20261201_000012_event_secrets;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000009_admin_sessions::Migration),
             Box::new(m20261129_000010_operations::Migration),
             Box::new(m20261130_000011_bridge_status::Migration),
+            Box::new(m20261201_000012_event_secrets::Migration),
         ]
     }
 }

@@ -101,7 +101,9 @@ async fn listen(
         let mut replayed = 0;
         for model in missed {
             if published.first_time(model.id) {
-                state.bus.publish(Arc::new(Event::from_model(model)));
+                state
+                    .bus
+                    .publish(Arc::new(Event::from_model(model, &state.sealer)));
                 replayed += 1;
             }
         }
@@ -124,7 +126,9 @@ async fn listen(
             continue;
         }
         match store::events::find(&state.db, id).await {
-            Ok(Some(model)) => state.bus.publish(Arc::new(Event::from_model(model))),
+            Ok(Some(model)) => state
+                .bus
+                .publish(Arc::new(Event::from_model(model, &state.sealer))),
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, event = %id, "cannot load a notified event"),
         }

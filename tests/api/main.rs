@@ -28,6 +28,7 @@ mod receiver;
 mod restart;
 mod room_openings;
 mod rooms;
+mod secrets;
 mod session_batches;
 mod sessions;
 mod site;
