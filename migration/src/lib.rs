@@ -14,6 +14,7 @@ mod m20261128_000009_admin_sessions;
 mod m20261129_000010_operations;
 mod m20261130_000011_bridge_status;
 mod m20261201_000012_event_secrets;
+mod m20261201_000013_credential_notices;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_operations::Migration),
             Box::new(m20261130_000011_bridge_status::Migration),
             Box::new(m20261201_000012_event_secrets::Migration),
+            Box::new(m20261201_000013_credential_notices::Migration),
         ]
     }
 }

@@ -146,5 +146,8 @@ pub async fn remove(state: &AppState, org_id: Uuid, id: Uuid) -> Result<()> {
     }
     store::admins::disable(&state.db, id, state.now()).await?;
     store::admins::delete_sessions_of(&state.db, id).await?;
+    state
+        .bus
+        .credentials_changed(super::socket_access::Notice::Admin(id));
     Ok(())
 }

@@ -32,6 +32,7 @@ pub mod server_keys;
 pub mod session_entries;
 pub mod session_joins;
 pub mod sessions;
+pub mod socket_access;
 pub mod subscriptions;
 pub mod tokens;
 pub mod validate;

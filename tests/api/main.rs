@@ -32,6 +32,7 @@ mod secrets;
 mod session_batches;
 mod sessions;
 mod site;
+mod socket_credentials;
 mod webhooks;
 mod widget_browser;
 mod widgets;
