@@ -6,7 +6,8 @@
 //! of its org) or `{"type":"subscribe","robotId":7}` (the events of its robot webhooks with id
 //! 7, in the webhook body format); `"unsubscribe"` undoes each. A peer is subscribed to its own
 //! room, sees no passwords or host keys, and is disconnected after it leaves or is removed.
-//! It closes with code 4401 and a reason when its credential ends (`domain::socket_access`).
+//! What a socket shows follows `domain::redaction` (a dashboard viewer sees no secrets), and
+//! it closes with code 4401 and a reason when its credential ends (`domain::socket_access`).
 //!
 //! The server sends `{"type":"welcome",…}`, `{"type":"subscribed",…}`,
 //! `{"type":"event","eventId","event","domain","room","seq","payload","occurredAt"}`,
@@ -33,10 +34,11 @@ use super::problem::ApiError;
 use crate::{
     domain::{
         domains,
+        redaction::{self, Reader},
         socket_access::{CLOSED_UNAUTHENTICATED, Credential, Ended, Holder, Watch},
     },
     error::Error,
-    events::{Event, payloads},
+    events::Event,
     state::AppState,
 };
 
@@ -158,7 +160,7 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
             },
             received = events.recv() => match received {
                 Ok(event) => {
-                    let (messages, left) = outgoing(&access.holder, access.org_id, &subs, &event);
+                    let (messages, left) = outgoing(&access.holder, access.org_id, access.reader(), &subs, &event);
                     for m in messages {
                         if sink.send(Message::Text(m.to_string())).await.is_err() {
                             return;
@@ -258,6 +260,7 @@ async fn command(
 fn outgoing(
     holder: &Holder,
     org_id: Uuid,
+    reader: Reader,
     subs: &Subscriptions,
     event: &Arc<Event>,
 ) -> (Vec<Value>, Option<Ended>) {
@@ -267,12 +270,6 @@ fn outgoing(
     let mut out = Vec::new();
     let key = event.order_key();
     if subs.org || subs.rooms.contains(&key) {
-        let payload = match holder {
-            Holder::Peer(_) | Holder::WidgetUser { .. } => {
-                payloads::redacted_for_peers(&event.payload)
-            }
-            _ => event.payload.clone(),
-        };
         out.push(json!({
             "type": "event",
             "eventId": event.id,
@@ -280,7 +277,7 @@ fn outgoing(
             "domain": event.domain,
             "room": event.room,
             "seq": event.seq,
-            "payload": payload,
+            "payload": redaction::shown_to(reader, event.payload.clone()),
             "occurredAt": event.created_at,
         }));
     }
@@ -293,7 +290,7 @@ fn outgoing(
             "type": "robot",
             "robotId": robot.robot_id,
             "webhookId": robot.webhook_id,
-            "body": event.webhook_body(robot.webhook_id),
+            "body": redaction::webhook_body_shown_to(reader, event.webhook_body(robot.webhook_id)),
         }));
     }
     (out, peer_left(holder, &key, event))

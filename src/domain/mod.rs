@@ -23,6 +23,7 @@ pub mod link_signatures;
 pub mod orgs;
 pub mod peers;
 pub mod principal;
+pub mod redaction;
 pub mod request_auth;
 pub mod revocations;
 pub mod room_departures;

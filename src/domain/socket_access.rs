@@ -11,6 +11,7 @@ use super::{
     admin_sessions,
     admins::Role,
     peers::{self, PeerSession},
+    redaction::Reader,
     tokens, widgets,
 };
 use crate::{
@@ -175,6 +176,15 @@ impl Access {
             return Err(Error::unauthenticated(code, access.expiry_reason()));
         }
         Ok(access)
+    }
+
+    /// Whose eyes the socket's events are for (see `redaction`).
+    pub fn reader(&self) -> Reader {
+        match &self.holder {
+            Holder::Client { .. } => Reader::Client,
+            Holder::Admin { role, .. } => Reader::Admin(*role),
+            Holder::Peer(_) | Holder::WidgetUser { .. } => Reader::Peer,
+        }
     }
 
     fn expiry_reason(&self) -> &'static str {

@@ -7,7 +7,7 @@ use crate::domain::{
 };
 
 /// `roomCreated`: the room's options, with its password and host key when it has them
-/// (webhook receivers are the org's own systems; realtime peers get them stripped).
+/// (webhook receivers are the org's own systems; see `SECRET_FIELDS` for who else sees them).
 pub fn room_created(room: &RoomView, host_key: Option<&str>) -> Value {
     let mut r = json!({
         "name": room.name,
@@ -44,7 +44,8 @@ pub fn clients_removed(room: &str, peers: &[PeerView], reason: &str) -> Value {
     })
 }
 
-/// Fields of a payload's `room` that let their holder in: stored sealed.
+/// Fields of a payload's `room` that let their holder in: stored sealed, never shown to readers
+/// who may not see them (`domain::redaction`).
 pub const SECRET_FIELDS: [&str; 2] = ["password", "hostKey"];
 
 /// Remove the secrets from `payload`; returns them (`{"password"?, "hostKey"?}`), if any.
@@ -65,13 +66,6 @@ pub fn put_secrets(payload: &mut Value, secrets: Value) {
     ) {
         room.extend(secrets);
     }
-}
-
-/// The payload as a room's peers may see it: no password, no host key.
-pub fn redacted_for_peers(payload: &Value) -> Value {
-    let mut p = payload.clone();
-    take_secrets(&mut p);
-    p
 }
 
 /// Booking events: the booking as it is after the change.
