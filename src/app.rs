@@ -168,6 +168,7 @@ impl Application {
         let listen = config.listen;
         let state = open_state(config, clock, WriterRole::Server).await?;
         let bootstrapped = orgs::bootstrap(&state).await?;
+        crate::events::legacy::seal_clear_secrets(&state).await?;
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;

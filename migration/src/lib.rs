@@ -16,6 +16,8 @@ mod m20261130_000011_bridge_status;
 mod m20261201_000012_xroom_webhook_events;
 mod m20261202_000013_peer_return_url;
 mod m20261203_000014_chat_delivery;
+mod m20261204_000015_event_secrets;
+mod m20261204_000016_credential_notices;
 
 pub use m20261201_000012_xroom_webhook_events::filter_xroom_webhooks;
 
@@ -39,6 +41,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_xroom_webhook_events::Migration),
             Box::new(m20261202_000013_peer_return_url::Migration),
             Box::new(m20261203_000014_chat_delivery::Migration),
+            Box::new(m20261204_000015_event_secrets::Migration),
+            Box::new(m20261204_000016_credential_notices::Migration),
         ]
     }
 }

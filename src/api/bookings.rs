@@ -20,6 +20,10 @@ use super::{
 use crate::{
     domain::audit::{self, Action, AuditAction},
     domain::bookings::{self, BookingChange, BookingView, ListFilter, MeetingOptions, NewBooking},
+    domain::{
+        principal::Principal,
+        redaction::{self, Reader},
+    },
     state::AppState,
 };
 
@@ -35,10 +39,10 @@ pub struct BookedOptions {
     pub room_type: i16,
     pub is_locked: bool,
     pub capacity: i32,
-    /// The room password.
+    /// The room password (null for dashboard viewers).
     #[oai(nullable)]
     pub key: Option<String>,
-    /// The host key: join with it to be a host.
+    /// The host key: join with it to be a host (null for dashboard viewers).
     #[oai(nullable)]
     pub host_key: Option<String>,
 }
@@ -174,7 +178,9 @@ fn booking_links(org_id: Uuid, v: &BookingView) -> Links {
     ])
 }
 
-fn resource(v: BookingView) -> Hal<Booking> {
+/// A booking as `principal` may see it (viewers see no password or host key).
+fn resource(principal: &Principal, v: BookingView) -> Hal<Booking> {
+    let v = redaction::shown_to(Reader::from(principal), v);
     let l = booking_links(v.org_id, &v);
     Hal::new(v.into(), l)
 }
@@ -216,8 +222,12 @@ impl BookingsApi {
             to: to.0,
         };
         let (views, more) = bookings::list(&state, org_id.0, filter, paging.window()).await?;
+        let reader = Reader::from(auth.principal());
         Ok(Json(HalPage::new(
-            views.into_iter().map(Booking::from).collect(),
+            views
+                .into_iter()
+                .map(|v| Booking::from(redaction::shown_to(reader, v)))
+                .collect(),
             paging,
             &format!("/v1/orgs/{}/bookings", org_id.0),
             &[
@@ -265,7 +275,7 @@ impl BookingsApi {
             json!({"room": format!("{}/{}", v.domain, v.room_name), "startTime": v.start_time}),
         );
         audit::record_by(&state, auth.principal(), action).await;
-        Ok(Created::Created(Json(resource(v))))
+        Ok(Created::Created(Json(resource(auth.principal(), v))))
     }
 
     /// Get a booking
@@ -282,9 +292,8 @@ impl BookingsApi {
         #[oai(name = "bookingId")] booking_id: Path<i64>,
     ) -> ApiResult<Json<Hal<Booking>>> {
         auth.principal().require_org(org_id.0)?;
-        Ok(Json(resource(
-            bookings::get(&state, org_id.0, booking_id.0).await?,
-        )))
+        let v = bookings::get(&state, org_id.0, booking_id.0).await?;
+        Ok(Json(resource(auth.principal(), v)))
     }
 
     /// Change a booking
@@ -314,7 +323,7 @@ impl BookingsApi {
         let action = Action::new(AuditAction::BookingUpdated, v.id)
             .detail(json!({"startTime": v.start_time, "endTime": v.end_time}));
         audit::record_by(&state, auth.principal(), action).await;
-        Ok(Json(resource(v)))
+        Ok(Json(resource(auth.principal(), v)))
     }
 
     /// Cancel a booking
@@ -336,6 +345,6 @@ impl BookingsApi {
         let v = bookings::cancel(&state, org_id.0, booking_id.0).await?;
         let action = Action::new(AuditAction::BookingCancelled, v.id);
         audit::record_by(&state, auth.principal(), action).await;
-        Ok(Json(resource(v)))
+        Ok(Json(resource(auth.principal(), v)))
     }
 }

@@ -21,6 +21,7 @@ use super::{
 };
 use crate::{
     domain::deliveries::{self, DeliveryView},
+    domain::redaction::{self, Reader},
     state::AppState,
 };
 
@@ -177,7 +178,8 @@ impl DeliveriesApi {
     /// The body of a delivery
     ///
     /// Exactly what is POSTed to the webhook (typed by `event`); receivers can generate their
-    /// event types from this schema.
+    /// event types from this schema. Dashboard viewers get it without room passwords and host
+    /// keys.
     #[oai(
         path = "/v1/orgs/:orgId/webhooks/:webhookId/deliveries/:deliveryId/body",
         method = "get",
@@ -193,6 +195,7 @@ impl DeliveriesApi {
     ) -> ApiResult<Json<WebhookEvent>> {
         auth.principal().require_org(org_id.0)?;
         let body = deliveries::body(&state, org_id.0, webhook_id.0, delivery_id.0).await?;
+        let body = redaction::webhook_body_shown_to(Reader::from(auth.principal()), body);
         let typed = WebhookEvent::parse_from_json(Some(body)).map_err(|e| {
             crate::error::Error::Internal(anyhow::anyhow!(
                 "a stored event does not match its documented schema: {}",

@@ -20,6 +20,7 @@ use super::{
 use crate::{
     domain::audit::{self, Action, AuditAction},
     domain::domains::{self, DomainView},
+    domain::redaction::{self, Reader},
     state::AppState,
 };
 
@@ -94,8 +95,8 @@ pub enum Created {
 
 impl Domain {
     /// Viewers read a domain's settings, not the key that signs its webhooks.
-    fn without_keys_if(mut self, viewer: bool) -> Self {
-        if viewer {
+    fn without_keys_if(mut self, hidden: bool) -> Self {
+        if hidden {
             self.webhook_key = None;
             self.signing_secret = None;
         }
@@ -134,11 +135,11 @@ impl DomainsApi {
         auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
         let (views, more) = domains::list(&state, org_id.0, paging.window()).await?;
-        let viewer = auth.principal().is_viewer();
+        let hidden = !redaction::sees_secrets(Reader::from(auth.principal()));
         Ok(Json(HalPage::new(
             views
                 .into_iter()
-                .map(|v| Domain::from(v).without_keys_if(viewer))
+                .map(|v| Domain::from(v).without_keys_if(hidden))
                 .collect(),
             paging,
             &format!("/v1/orgs/{}/domains", org_id.0),
@@ -188,7 +189,8 @@ impl DomainsApi {
     ) -> ApiResult<Json<Hal<Domain>>> {
         auth.principal().require_org(org_id.0)?;
         let mut hal = resource(domains::get(&state, org_id.0, &domain.0).await?);
-        hal.content = hal.content.without_keys_if(auth.principal().is_viewer());
+        let hidden = !redaction::sees_secrets(Reader::from(auth.principal()));
+        hal.content = hal.content.without_keys_if(hidden);
         Ok(Json(hal))
     }
 

@@ -6,6 +6,8 @@
 //! of its org) or `{"type":"subscribe","robotId":7}` (the events of its robot webhooks with id
 //! 7, in the webhook body format); `"unsubscribe"` undoes each. A peer is subscribed to its own
 //! room, sees no passwords or host keys, and is disconnected after it leaves or is removed.
+//! What a socket shows follows `domain::redaction` (a dashboard viewer sees no secrets), and
+//! it closes with code 4401 and a reason when its credential ends (`domain::socket_access`).
 //!
 //! The server sends `{"type":"welcome",…}`, `{"type":"subscribed",…}`,
 //! `{"type":"event","eventId","event","domain","room","seq","payload","occurredAt"}`,
@@ -30,21 +32,19 @@ use uuid::Uuid;
 
 use super::problem::ApiError;
 use crate::{
-    domain::{admin_sessions, domains, peers, tokens},
+    domain::{
+        domains,
+        redaction::{self, Reader},
+        socket_access::{CLOSED_UNAUTHENTICATED, Credential, Ended, Holder, Watch},
+    },
     error::Error,
-    events::{Event, payloads},
+    events::Event,
     state::AppState,
 };
 
 #[derive(Debug, Deserialize)]
 pub struct RealtimeQuery {
     token: Option<String>,
-}
-
-/// Who is on the other end.
-enum Session {
-    Client { org_id: Uuid },
-    Peer(peers::PeerSession),
 }
 
 #[derive(Default)]
@@ -67,16 +67,18 @@ pub async fn realtime(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
-    let session = match bearer.or(query.token) {
-        None => Session::Client {
-            org_id: dashboard_org(req, state).await?,
-        },
-        Some(token) => authenticate(state, &token).await?,
+    let credential = match bearer.or(query.token) {
+        None => Credential::AdminSession(dashboard_cookie(req)?),
+        Some(token) if token.starts_with("mppt_") => Credential::PeerToken(token),
+        Some(token) => Credential::AccessToken(token),
     };
+    let watch = Watch::open(state, credential)
+        .await
+        .map_err(ApiError::from)?;
     let state = state.clone();
     Ok(ws
         .config(socket_config())
-        .on_upgrade(move |socket| run(state, session, socket)))
+        .on_upgrade(move |socket| run(state, watch, socket)))
 }
 
 /// Sockets mostly push; what clients send are short commands. tungstenite's defaults reserve
@@ -89,26 +91,10 @@ pub fn socket_config() -> WebSocketConfig {
         .max_frame_size(Some(64 * 1024))
 }
 
-async fn authenticate(state: &AppState, token: &str) -> poem::Result<Session> {
-    Ok(if token.starts_with("mppt_") {
-        Session::Peer(
-            peers::authenticate(state, token)
-                .await
-                .map_err(ApiError::from)?,
-        )
-    } else {
-        let principal = tokens::authenticate(state, token)
-            .await
-            .map_err(ApiError::from)?;
-        Session::Client {
-            org_id: principal.org_id,
-        }
-    })
-}
-
-/// A signed-in dashboard user's org. Browsers send cookies with cross-site WebSocket
-/// handshakes too, so the page must come from this server (`Origin` names the `Host`).
-async fn dashboard_org(req: &Request, state: &AppState) -> poem::Result<Uuid> {
+/// A signed-in dashboard user's session cookie. Browsers send cookies with cross-site
+/// WebSocket handshakes too, so the page must come from this server (`Origin` names the
+/// `Host`).
+fn dashboard_cookie(req: &Request) -> poem::Result<String> {
     let refuse = || {
         ApiError::from(Error::unauthenticated(
             "unauthenticated",
@@ -140,63 +126,64 @@ async fn dashboard_org(req: &Request, state: &AppState) -> poem::Result<Uuid> {
         ))
         .into());
     }
-    let admin = admin_sessions::authenticate(state, &cookie)
-        .await
-        .map_err(ApiError::from)?;
-    Ok(admin.org_id)
+    Ok(cookie)
 }
 
-async fn run(state: AppState, session: Session, socket: WebSocketStream) {
+async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
     let _open = state.metrics.realtime_connection();
     let (mut sink, mut stream) = socket.split();
     let mut events = state.bus.subscribe();
     let mut subs = Subscriptions::default();
-    let welcome = match &session {
-        Session::Client { org_id } => json!({"type": "welcome", "orgId": org_id, "as": "client"}),
-        Session::Peer(p) => {
+    let access = watch.access().clone();
+    let welcome = match &access.holder {
+        Holder::Peer(p) => {
             subs.rooms.insert(format!("{}/{}", p.domain, p.room));
             json!({"type": "welcome", "orgId": p.org_id, "as": "peer", "peerId": p.peer_id,
                    "room": format!("{}/{}", p.domain, p.room)})
         }
+        _ => json!({"type": "welcome", "orgId": access.org_id, "as": "client"}),
     };
     if sink.send(Message::Text(welcome.to_string())).await.is_err() {
         return;
     }
-    loop {
+    let ended = loop {
         tokio::select! {
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = command(&state, &session, &mut subs, &text).await;
+                    let reply = command(&state, &access.holder, access.org_id, &mut subs, &text).await;
                     if sink.send(Message::Text(reply.to_string())).await.is_err() {
-                        break;
+                        return;
                     }
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
             received = events.recv() => match received {
                 Ok(event) => {
-                    let (messages, leave) = outgoing(&session, &subs, &event);
+                    let (messages, left) = outgoing(&access.holder, access.org_id, access.reader(), &subs, &event);
                     for m in messages {
                         if sink.send(Message::Text(m.to_string())).await.is_err() {
                             return;
                         }
                     }
-                    if leave {
-                        let _ = sink.send(Message::Close(None)).await;
-                        break;
+                    if let Some(ended) = left {
+                        break ended;
                     }
                 }
                 Err(RecvError::Lagged(missed)) => {
                     let m = json!({"type": "lagged", "missed": missed});
                     if sink.send(Message::Text(m.to_string())).await.is_err() {
-                        break;
+                        return;
                     }
                 }
-                Err(RecvError::Closed) => break,
+                Err(RecvError::Closed) => return,
             },
+            ended = watch.ended(&state) => break ended,
         }
-    }
+    };
+    let _ = sink
+        .send(Message::close_with(ended.code, ended.reason))
+        .await;
 }
 
 fn error(code: &str, message: impl Into<String>) -> Value {
@@ -216,7 +203,8 @@ struct Command {
 
 async fn command(
     state: &AppState,
-    session: &Session,
+    holder: &Holder,
+    org_id: Uuid,
     subs: &mut Subscriptions,
     text: &str,
 ) -> Value {
@@ -237,14 +225,14 @@ async fn command(
         "unsubscribe" => false,
         other => return error("unknown_message", format!("unknown type {other:?}")),
     };
-    let Session::Client { org_id } = session else {
+    if matches!(holder, Holder::Peer(_) | Holder::WidgetUser { .. }) {
         return error("forbidden", "a peer is subscribed to its own room only");
-    };
+    }
     if let Some(room) = cmd.room {
         let Some((domain, name)) = room.split_once('/') else {
             return error("invalid_room", "room must be domain/name");
         };
-        let domain = match domains::find_model(&state.db, *org_id, domain).await {
+        let domain = match domains::find_model(&state.db, org_id, domain).await {
             Ok(d) => d.name,
             Err(_) => return error("domain_not_found", "no such domain in this organisation"),
         };
@@ -274,22 +262,20 @@ async fn command(
     )
 }
 
-/// Messages for this socket about one event, and whether the socket should close after.
-fn outgoing(session: &Session, subs: &Subscriptions, event: &Arc<Event>) -> (Vec<Value>, bool) {
-    let org_id = match session {
-        Session::Client { org_id } => *org_id,
-        Session::Peer(p) => p.org_id,
-    };
+/// Messages for this socket about one event, and why it closes after them, if it does.
+fn outgoing(
+    holder: &Holder,
+    org_id: Uuid,
+    reader: Reader,
+    subs: &Subscriptions,
+    event: &Arc<Event>,
+) -> (Vec<Value>, Option<Ended>) {
     if event.org_id != org_id {
-        return (Vec::new(), false);
+        return (Vec::new(), None);
     }
     let mut out = Vec::new();
     let key = event.order_key();
     if subs.org || subs.rooms.contains(&key) {
-        let payload = match session {
-            Session::Peer(_) => payloads::redacted_for_peers(&event.payload),
-            Session::Client { .. } => event.payload.clone(),
-        };
         out.push(json!({
             "type": "event",
             "eventId": event.id,
@@ -297,7 +283,7 @@ fn outgoing(session: &Session, subs: &Subscriptions, event: &Arc<Event>) -> (Vec
             "domain": event.domain,
             "room": event.room,
             "seq": event.seq,
-            "payload": payload,
+            "payload": redaction::shown_to(reader, event.payload.clone()),
             "occurredAt": event.created_at,
         }));
     }
@@ -310,17 +296,32 @@ fn outgoing(session: &Session, subs: &Subscriptions, event: &Arc<Event>) -> (Vec
             "type": "robot",
             "robotId": robot.robot_id,
             "webhookId": robot.webhook_id,
-            "body": event.webhook_body(robot.webhook_id),
+            "body": redaction::webhook_body_shown_to(reader, event.webhook_body(robot.webhook_id)),
         }));
     }
-    let leave = match session {
-        Session::Peer(p) if subs.rooms.contains(&key) => {
-            event.kind == "roomRemoved"
-                || event.payload["clients"]
-                    .as_array()
-                    .is_some_and(|c| c.iter().any(|c| c["id"] == json!(p.peer_id)))
-        }
-        _ => false,
+    (out, peer_left(holder, &key, event))
+}
+
+/// Whether `event` ends the presence of the peer holding this socket (its peer token then
+/// stops working too).
+fn peer_left(holder: &Holder, key: &str, event: &Event) -> Option<Ended> {
+    let Holder::Peer(p) = holder else {
+        return None;
     };
-    (out, leave)
+    if key != format!("{}/{}", p.domain, p.room) {
+        return None;
+    }
+    if event.kind == "roomRemoved" {
+        return Some(Ended::new(CLOSED_UNAUTHENTICATED, "the room was closed"));
+    }
+    let removed = event.payload["clients"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| c["id"] == json!(p.peer_id)));
+    removed.then(|| {
+        let reason = event.payload["reason"].as_str().unwrap_or("removed");
+        Ended::new(
+            CLOSED_UNAUTHENTICATED,
+            &format!("the peer left the room ({reason})"),
+        )
+    })
 }

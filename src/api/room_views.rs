@@ -46,7 +46,7 @@ pub struct Room {
     #[oai(rename = "type")]
     pub room_type: i16,
     pub is_locked: bool,
-    /// The room password, if one is set.
+    /// The room password, if one is set (null for dashboard viewers).
     #[oai(nullable)]
     pub key: Option<String>,
     /// Whether a host key exists (it is shown only when created).
@@ -92,16 +92,6 @@ pub fn room_links(org_id: Uuid, domain: &str, name: &str) -> Links {
         ("peers", format!("{this}/peers")),
         ("join", format!("/v1/rooms/{domain}/{name}/join")),
     ])
-}
-
-impl Room {
-    /// Viewers see that a room has a password, not what it is.
-    pub(super) fn without_password_if(mut self, viewer: bool) -> Self {
-        if viewer {
-            self.key = None;
-        }
-        self
-    }
 }
 
 pub(super) fn resource(org_id: Uuid, v: RoomView) -> Hal<Room> {

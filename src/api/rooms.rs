@@ -22,6 +22,7 @@ use super::{
 };
 use crate::{
     domain::audit::{self, Action, AuditAction},
+    domain::redaction::{self, Reader},
     domain::rooms::{self, RoomOptions},
     state::AppState,
 };
@@ -109,13 +110,13 @@ impl RoomsApi {
     ) -> ApiResult<RenderedJson<HalPage<Room>>> {
         auth.principal().require_org(org_id.0)?;
         let paging = Paging::new(page.0, count.0);
-        let viewer = auth.principal().is_viewer();
+        let reader = Reader::from(auth.principal());
         let key = (
             org_id.0,
             domain.0.clone(),
             paging.page,
             paging.count,
-            viewer,
+            redaction::sees_secrets(reader),
         );
         let render = async {
             let (views, more) =
@@ -123,7 +124,7 @@ impl RoomsApi {
             RenderedJson::render(&HalPage::new(
                 views
                     .into_iter()
-                    .map(|v| Room::from(v).without_password_if(viewer))
+                    .map(|v| Room::from(redaction::shown_to(reader, v)))
                     .collect(),
                 paging,
                 &format!("/v1/orgs/{}/rooms", org_id.0),
@@ -198,11 +199,8 @@ impl RoomsApi {
     ) -> ApiResult<Json<Hal<Room>>> {
         auth.principal().require_org(org_id.0)?;
         let v = rooms::get(&state, org_id.0, &domain.0, &name.0).await?;
-        let mut hal = resource(org_id.0, v);
-        hal.content = hal
-            .content
-            .without_password_if(auth.principal().is_viewer());
-        Ok(Json(hal))
+        let reader = Reader::from(auth.principal());
+        Ok(Json(resource(org_id.0, redaction::shown_to(reader, v))))
     }
 
     /// Destroy a room
@@ -265,7 +263,8 @@ impl RoomsApi {
         };
         let action = Action::new(what, format!("{}/{}", v.domain, v.name));
         audit::record_by(&state, auth.principal(), action).await;
-        Ok(Json(resource(org_id.0, v)))
+        let reader = Reader::from(auth.principal());
+        Ok(Json(resource(org_id.0, redaction::shown_to(reader, v))))
     }
 
     /// Set or remove the room password
@@ -299,6 +298,7 @@ impl RoomsApi {
         )
         .detail(json!({"passwordSet": body.0.password.as_deref().is_some_and(|p| !p.is_empty())}));
         audit::record_by(&state, auth.principal(), action).await;
-        Ok(Json(resource(org_id.0, v)))
+        let reader = Reader::from(auth.principal());
+        Ok(Json(resource(org_id.0, redaction::shown_to(reader, v))))
     }
 }

@@ -68,6 +68,15 @@ pub fn user_id_of(value: &Value) -> Option<String> {
 
 /// Verify a user token under the widget's secret key; returns the site user id.
 pub fn verify(token: &str, secret: &str, now: DateTime<Utc>) -> Result<String, UserTokenError> {
+    Ok(verify_until(token, secret, now)?.0)
+}
+
+/// [`verify`], with the token's `exp`.
+pub fn verify_until(
+    token: &str,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<(String, DateTime<Utc>), UserTokenError> {
     check_hs256_shape(token)?;
     check_hs256_signature(token, secret.as_bytes())?;
     let claims = segment(token, 1)?;
@@ -78,10 +87,11 @@ pub fn verify(token: &str, secret: &str, now: DateTime<Utc>) -> Result<String, U
     let user = claims
         .get("user_id")
         .ok_or(UserTokenError::InvalidClaim("user_id", "is required"))?;
-    user_id_of(user).ok_or(UserTokenError::InvalidClaim(
+    let user = user_id_of(user).ok_or(UserTokenError::InvalidClaim(
         "user_id",
         "must be an integer or a short string without commas",
-    ))
+    ))?;
+    Ok((user, exp))
 }
 
 #[cfg(test)]

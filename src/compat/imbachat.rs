@@ -28,6 +28,7 @@ use crate::{
     api::{body, problem::ApiError, problem::render_poem_error},
     domain::{
         dialogs::{self, DialogMessageView, DialogView},
+        socket_access::{Credential, Watch},
         widget_users::{self, SiteUser},
         widgets,
     },
@@ -314,11 +315,20 @@ pub async fn socket(
         .cloned()
         .ok_or_else(|| ApiError::from(Error::not_found("widget")))?;
     let token = q.token.as_deref().or_else(|| bearer(req));
+    // Checked here for the error the other calls answer; the watch checks it again, and
+    // closes the socket when the token expires or the widget's key changes.
     let user = user_of(state, widget, token)?;
+    let credential = Credential::WidgetUser {
+        widget_id: user.widget.id.clone(),
+        token: token.unwrap_or_default().to_string(),
+    };
+    let watch = Watch::open(state, credential)
+        .await
+        .map_err(ApiError::from)?;
     let state = state.clone();
     Ok(ws
         .config(crate::api::realtime::socket_config())
-        .on_upgrade(move |socket| imbachat_socket::run(state, user, socket)))
+        .on_upgrade(move |socket| imbachat_socket::run(state, user, watch, socket)))
 }
 
 /// The widget's routes, under `/imbachat/v1`.

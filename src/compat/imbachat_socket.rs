@@ -3,7 +3,8 @@
 //! of rooms where the user is a peer as `{"type":"roomMessage","room","message":{…}}` (the set
 //! of rooms is reloaded when peers come and go in the org). Events come from the
 //! node's bus, which carries every node's commits, so both users see a message wherever their
-//! sockets are connected.
+//! sockets are connected. It closes (4401) when the user token expires or the widget's key is
+//! rotated or the widget deleted.
 use futures_util::{SinkExt, StreamExt};
 use poem::web::websocket::{Message, WebSocketStream};
 use serde::Deserialize;
@@ -12,7 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::imbachat::WidgetUser;
 use crate::{
-    domain::{dialogs, widget_rooms},
+    domain::{dialogs, socket_access::Watch, widget_rooms},
     events::EventKind,
     state::AppState,
 };
@@ -22,7 +23,7 @@ pub struct SocketQuery {
     pub token: Option<String>,
 }
 
-pub async fn run(state: AppState, user: WidgetUser, socket: WebSocketStream) {
+pub async fn run(state: AppState, user: WidgetUser, mut watch: Watch, socket: WebSocketStream) {
     let _open = state.metrics.realtime_connection();
     let (mut sink, mut stream) = socket.split();
     let mut events = state.bus.subscribe();
@@ -41,6 +42,10 @@ pub async fn run(state: AppState, user: WidgetUser, socket: WebSocketStream) {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
             },
+            ended = watch.ended(&state) => {
+                let _ = sink.send(Message::close_with(ended.code, ended.reason)).await;
+                break;
+            }
             received = events.recv() => match received {
                 Ok(event) => {
                     if event.org_id != user.widget.org_id {

@@ -12,6 +12,7 @@ use crate::{
     domain::{
         bookings::{self, BookingChange, BookingView, ListFilter, MeetingOptions, NewBooking},
         principal::Principal,
+        redaction,
     },
     state::AppState,
 };
@@ -42,14 +43,16 @@ pub(super) async fn dispatch(
             };
             let (views, _) = bookings::list(state, who.org_id, filter, ALL).await?;
             Ok(Value::Array(
-                views.into_iter().map(booking_object).collect(),
+                views
+                    .into_iter()
+                    .map(|v| booking_object(redaction::shown_to(who.into(), v)))
+                    .collect(),
             ))
         }
         "get" => {
             let b: ById = parse(data)?;
-            Ok(booking_object(
-                bookings::get_holding(state, who.org_id, b.id).await?,
-            ))
+            let v = bookings::get_holding(state, who.org_id, b.id).await?;
+            Ok(booking_object(redaction::shown_to(who.into(), v)))
         }
         _ => Err(unknown_method("booking", method)),
     }

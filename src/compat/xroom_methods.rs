@@ -11,6 +11,7 @@ use super::{
 use crate::{
     domain::{
         principal::Principal,
+        redaction,
         rooms::{self, KickTarget, RoomOptions},
         webhooks::{self, NewWebhook, WebhookView},
     },
@@ -254,6 +255,7 @@ async fn room_list(state: &AppState, who: &Principal, l: OptionalDomain) -> Outc
     let (views, _) = rooms::list(state, who.org_id, l.domain.as_deref(), ALL).await?;
     let mut by_domain: Map<String, Value> = Map::new();
     for r in views {
+        let r = redaction::shown_to(who.into(), r);
         let object = json!({
             "options": {"type": r.room_type, "isLocked": r.is_locked, "password": r.password},
             "clients": r.peers.iter().map(|p| json!({"id": p.id, "type": p.peer_type})).collect::<Vec<_>>(),

@@ -162,6 +162,14 @@ pub async fn sign_in(
 
 /// The admin behind a session cookie.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AdminView> {
+    Ok(authenticate_until(state, token).await?.0)
+}
+
+/// [`authenticate`], with the session's expiry (for the dashboard's socket).
+pub async fn authenticate_until(
+    state: &AppState,
+    token: &str,
+) -> Result<(AdminView, DateTime<Utc>)> {
     let Some((session, user)) =
         store::admins::find_session(&state.db, &random::digest(token)).await?
     else {
@@ -182,7 +190,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AdminView> {
             "this admin user has been removed",
         ));
     }
-    admins::view(user)
+    Ok((admins::view(user)?, session.expires_at))
 }
 
 pub fn principal_of(admin: &AdminView) -> Principal {
@@ -208,8 +216,14 @@ pub fn check_may_change(admin: &AdminView) -> Result<()> {
     Ok(())
 }
 
+/// End the session; sockets it opened close.
 pub async fn sign_out(state: &AppState, token: &str) -> Result<()> {
-    store::admins::delete_session(&state.db, &random::digest(token)).await?;
+    if let Some(admin_id) = store::admins::delete_session(&state.db, &random::digest(token)).await?
+    {
+        state
+            .bus
+            .credentials_changed(super::socket_access::Notice::Admin(admin_id));
+    }
     Ok(())
 }
 

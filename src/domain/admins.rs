@@ -180,5 +180,8 @@ pub async fn remove(state: &AppState, principal: &Principal, id: Uuid) -> Result
     store::admins::disable(&txn, id, state.now()).await?;
     store::admins::delete_sessions_of(&txn, id).await?;
     txn.commit().await?;
+    state
+        .bus
+        .credentials_changed(super::socket_access::Notice::Admin(id));
     Ok(())
 }

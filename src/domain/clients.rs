@@ -88,13 +88,16 @@ pub async fn find_by_api_key(
 }
 
 /// Revoke a client and every token issued to it; effective at once on every node, since
-/// each request checks the client.
+/// each request checks the client, and sockets opened with its tokens close.
 pub async fn revoke(state: &AppState, client: &api_client::Model) -> Result<ClientView> {
     let now = state.now();
     let txn = store::connect::begin_write(&state.db).await?;
     store::clients::revoke(&txn, client.id, now).await?;
     store::tokens::revoke_families_of_client(&txn, client.id, "client revoked", now).await?;
     txn.commit().await?;
+    state
+        .bus
+        .credentials_changed(super::socket_access::Notice::Client(client.id));
     let model = store::clients::find(&state.db, client.id)
         .await?
         .ok_or(Error::not_found("api client"))?;

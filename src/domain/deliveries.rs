@@ -217,7 +217,7 @@ pub async fn body(
         .await?
         .ok_or(Error::not_found("delivery"))?;
     let event = e.ok_or(Error::not_found("delivery"))?;
-    Ok(crate::events::Event::from_model(event).webhook_body(d.webhook_id))
+    Ok(crate::events::Event::from_model(event, &state.sealer).webhook_body(d.webhook_id))
 }
 
 /// Send a finished delivery again (same message id, so receivers can dedupe).

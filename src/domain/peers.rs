@@ -352,7 +352,9 @@ pub async fn room_for_peer(
         .ok_or_else(|| {
             Error::forbidden("peer_not_in_room", "the peer token belongs to another room")
         })?;
-    let mut view = view_with_peers(&state.db, &state.sealer, &domain.name, room).await?;
-    view.password = None;
-    Ok((view, peer.return_url))
+    let view = view_with_peers(&state.db, &state.sealer, &domain.name, room).await?;
+    Ok((
+        super::redaction::shown_to(super::redaction::Reader::Peer, view),
+        peer.return_url,
+    ))
 }

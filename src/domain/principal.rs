@@ -37,18 +37,6 @@ impl Principal {
         }
     }
 
-    /// A dashboard viewer: reads settings but not the secrets in them (webhook keys, room
-    /// passwords), since it may change nothing they protect.
-    pub fn is_viewer(&self) -> bool {
-        matches!(
-            self.actor,
-            Actor::Admin {
-                role: Role::Viewer,
-                ..
-            }
-        )
-    }
-
     /// Where a room created by this principal comes from.
     pub fn origin(&self) -> super::room_model::Origin {
         match &self.actor {

@@ -5,11 +5,14 @@
 //! as theft and revokes the whole family, including its access tokens.
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
-use super::principal::{Actor, Principal};
+use super::{
+    principal::{Actor, Principal},
+    socket_access::Notice,
+};
 use crate::{
     auth::{
         access_token::{self, Claims, TokenError},
@@ -92,6 +95,7 @@ pub async fn refresh(
     if token.used_at.is_some() || !store::tokens::spend_refresh(&txn, token.id, now).await? {
         store::tokens::revoke_family(&txn, family.id, "refresh token reused", now).await?;
         txn.commit().await?;
+        state.bus.credentials_changed(Notice::Family(family.id));
         tracing::warn!(client = %client.api_key, family = %family.id,
             "spent refresh token presented again; revoked its token family");
         return Err(GrantError::InvalidGrant(
@@ -147,9 +151,23 @@ async fn issue(
     })
 }
 
+/// What an access token grants, and until when.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub principal: Principal,
+    pub family_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// The principal behind an access token. Checks the signature and expiry, then that neither
 /// the client nor the token family was revoked since it was issued.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal> {
+    Ok(grant(state, token).await?.principal)
+}
+
+/// [`authenticate`], with the token's family and expiry (for a socket that outlives the
+/// request that opened it).
+pub async fn grant(state: &AppState, token: &str) -> Result<Grant> {
     let claims = state
         .signing_key
         .verify(token, state.now())
@@ -189,12 +207,16 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal> {
             "the access token has been revoked",
         ));
     }
-    Ok(Principal {
-        org_id: client.org_id,
-        actor: Actor::Client {
-            client_id: client.id,
-            api_key: client.api_key.clone(),
+    Ok(Grant {
+        principal: Principal {
+            org_id: client.org_id,
+            actor: Actor::Client {
+                client_id: client.id,
+                api_key: client.api_key.clone(),
+            },
+            source_ip: None,
         },
-        source_ip: None,
+        family_id: family.id,
+        expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_default(),
     })
 }

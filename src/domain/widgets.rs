@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
-use super::validate;
+use super::{socket_access::Notice, validate};
 use crate::{
     auth::{random, widget_token},
     error::{Error, Result},
@@ -307,12 +307,19 @@ pub async fn rotate_secret(
     let mut w: widget::ActiveModel = model.into();
     w.secret_sealed = Set(state.sealer.seal_str(&secret_purpose(id), &secret));
     w.updated_at = Set(state.now());
-    Ok((store::widgets::update(&state.db, w).await?.into(), secret))
+    let view = store::widgets::update(&state.db, w).await?.into();
+    state
+        .bus
+        .credentials_changed(Notice::Widget(id.to_string()));
+    Ok((view, secret))
 }
 
 pub async fn delete(state: &AppState, org_id: Uuid, id: &str) -> Result<()> {
     find_in_org(state, org_id, id).await?;
     store::widgets::delete(&state.db, id).await?;
+    state
+        .bus
+        .credentials_changed(Notice::Widget(id.to_string()));
     Ok(())
 }
 
@@ -333,11 +340,20 @@ pub fn origin_allowed(m: &widget::Model, origin: &str) -> bool {
 
 /// Check a site user token; returns the site user id.
 pub fn authenticate(state: &AppState, m: &widget::Model, token: &str) -> Result<String> {
+    Ok(authenticate_until(state, m, token)?.0)
+}
+
+/// [`authenticate`], with the token's expiry (for the widget's socket).
+pub fn authenticate_until(
+    state: &AppState,
+    m: &widget::Model,
+    token: &str,
+) -> Result<(String, DateTime<Utc>)> {
     let secret = state
         .sealer
         .open_str(&secret_purpose(&m.id), &m.secret_sealed)
         .map_err(|e| anyhow::anyhow!("widget {}: {e}", m.id))?;
-    widget_token::verify(token, &secret, state.now())
+    widget_token::verify_until(token, &secret, state.now())
         .map_err(|e| Error::unauthenticated(e.code(), e.to_string()))
 }
 

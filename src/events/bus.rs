@@ -2,15 +2,18 @@
 //! delivery worker is woken when new deliveries exist. On SQLite (one node) committed events
 //! are published directly; on Postgres every node, this one included, learns of them through
 //! LISTEN/NOTIFY (see `listener`), so a socket on any node sees changes made on any other.
+//! Notices of ended credentials travel the same two ways, so sockets opened with them close.
 use std::sync::Arc;
 
 use tokio::sync::{Notify, broadcast};
 
 use super::Event;
+use crate::domain::socket_access::Notice;
 
 #[derive(Debug, Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Event>>,
+    notices: broadcast::Sender<Notice>,
     delivery_wake: Arc<Notify>,
     bridge_wake: Arc<Notify>,
     /// True on Postgres: publishing goes through NOTIFY, not directly.
@@ -19,11 +22,14 @@ pub struct EventBus {
 
 /// Events a slow socket may fall behind by before it is told it lagged.
 const CAPACITY: usize = 4096;
+/// Credential notices a socket may fall behind by (it then checks its credential anyway).
+const NOTICES: usize = 256;
 
 impl EventBus {
     pub fn new(distributed: bool) -> Self {
         Self {
             sender: broadcast::channel(CAPACITY).0,
+            notices: broadcast::channel(NOTICES).0,
             delivery_wake: Arc::new(Notify::new()),
             bridge_wake: Arc::new(Notify::new()),
             distributed,
@@ -44,6 +50,23 @@ impl EventBus {
         if deliveries_created {
             self.delivery_wake.notify_one();
         }
+    }
+
+    pub fn subscribe_notices(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+
+    /// Called after a change that may end credentials committed (on Postgres a trigger
+    /// notifies every node instead).
+    pub fn credentials_changed(&self, notice: Notice) {
+        if !self.distributed {
+            self.publish_notice(notice);
+        }
+    }
+
+    /// Hand a credential notice to this node's sockets.
+    pub fn publish_notice(&self, notice: Notice) {
+        let _ = self.notices.send(notice);
     }
 
     /// Hand an event to this node's subscribers (no subscribers is fine).

@@ -207,7 +207,7 @@ async fn attempt(
     e: event::Model,
     key: Option<Arc<str>>,
 ) -> Attempted {
-    let event = Event::from_model(e);
+    let event = Event::from_model(e, &state.sealer);
     let answer = if hook.kind == chat_bridge::CALLBACK {
         post_callback(state, &hook, &event).await
     } else {

@@ -2,7 +2,9 @@
 //! loads it and hands it to its local bus, so realtime sockets on any node see changes made
 //! on any other, and each node's delivery worker wakes for new work. When the listening
 //! connection is lost, events committed until it listens again are read from the table and
-//! published after the reconnect, so sockets miss nothing.
+//! published after the reconnect, so sockets miss nothing. Notices of ended credentials
+//! (`domain::socket_access`) arrive on a channel of their own; after a loss every socket checks
+//! its credential again, since notices are not kept.
 use std::{
     collections::{HashSet, VecDeque},
     sync::Arc,
@@ -16,7 +18,11 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{Event, tx::CHANNEL};
-use crate::{state::AppState, store};
+use crate::{
+    domain::socket_access::{NOTICE_CHANNEL, Notice},
+    state::AppState,
+    store,
+};
 
 /// How far before the loss replay starts: an event's time is taken before its transaction
 /// commits, so one committed just after the loss may carry a slightly earlier time.
@@ -93,7 +99,7 @@ async fn listen(
     let mut listener = PgListener::connect(state.config.database_url.expose()).await?;
     // A loss is handled below (replay, then a new listener), not reconnected inside.
     listener.eager_reconnect(false);
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, NOTICE_CHANNEL]).await?;
     let _ = listening.take().map(|tx| tx.send(()));
     if let Some(since) = *lost_at {
         // Listening again: whatever committed from now on is notified; read what came before.
@@ -101,11 +107,14 @@ async fn listen(
         let mut replayed = 0;
         for model in missed {
             if published.first_time(model.id) {
-                state.bus.publish(Arc::new(Event::from_model(model)));
+                state
+                    .bus
+                    .publish(Arc::new(Event::from_model(model, &state.sealer)));
                 replayed += 1;
             }
         }
         state.bus.wake_delivery();
+        state.bus.publish_notice(Notice::All);
         tracing::info!(replayed, "event listener reconnected");
         // Caught up: a later loss starts its own gap.
         *lost_at = None;
@@ -116,6 +125,12 @@ async fn listen(
             // Not `recv`, which reconnects without a word: a loss must replay what it missed.
             n = listener.try_recv() => n?.ok_or_else(|| anyhow::anyhow!("the listening connection was lost"))?,
         };
+        if notification.channel() == NOTICE_CHANNEL {
+            if let Some(notice) = Notice::parse(notification.payload()) {
+                state.bus.publish_notice(notice);
+            }
+            continue;
+        }
         state.bus.wake_delivery();
         let Ok(id) = Uuid::parse_str(notification.payload()) else {
             continue;
@@ -124,7 +139,9 @@ async fn listen(
             continue;
         }
         match store::events::find(&state.db, id).await {
-            Ok(Some(model)) => state.bus.publish(Arc::new(Event::from_model(model))),
+            Ok(Some(model)) => state
+                .bus
+                .publish(Arc::new(Event::from_model(model, &state.sealer))),
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, event = %id, "cannot load a notified event"),
         }

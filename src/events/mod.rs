@@ -2,6 +2,7 @@
 //! transaction as the change, then delivered to webhooks and pushed to realtime sockets.
 pub mod bus;
 pub mod delivery;
+pub mod legacy;
 pub mod listener;
 pub mod payloads;
 pub mod tx;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::store::entities::event;
+use crate::{auth::seal::Sealer, store::entities::event};
 
 /// Event names: the room events of the xroom manual's Appendix C, booking, session and chat
 /// events.
@@ -106,7 +107,20 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn from_model(m: event::Model) -> Self {
+    /// The event as recorded, its sealed secrets put back into the payload. A row written
+    /// before secrets were sealed still carries them in `payload` (until it is healed).
+    pub fn from_model(m: event::Model, sealer: &Sealer) -> Self {
+        let mut payload = serde_json::from_str(&m.payload).unwrap_or(Value::Null);
+        if let Some(sealed) = &m.secrets {
+            let opened = sealer
+                .open_str(&secrets_purpose(m.id), sealed)
+                .ok()
+                .and_then(|s| serde_json::from_str(&s).ok());
+            match opened {
+                Some(secrets) => payloads::put_secrets(&mut payload, secrets),
+                None => tracing::warn!(event = %m.id, "cannot open an event's sealed secrets"),
+            }
+        }
         Self {
             id: m.id,
             org_id: m.org_id,
@@ -116,7 +130,7 @@ impl Event {
             room: m.room_name,
             seq: m.seq,
             kind: m.kind,
-            payload: serde_json::from_str(&m.payload).unwrap_or(Value::Null),
+            payload,
             robots: serde_json::from_str(&m.robots).unwrap_or_default(),
             created_at: m.created_at,
         }
@@ -144,5 +158,25 @@ impl Event {
             // Formatted like every other time of the API (RFC 3339, `+00:00`).
             "occurredAt": self.created_at.to_rfc3339(),
         })
+    }
+}
+
+fn secrets_purpose(event_id: Uuid) -> String {
+    format!("events.secrets:{event_id}")
+}
+
+/// `payload` as stored for event `id`: text without the secrets, and the secrets sealed.
+pub fn seal_secrets(id: Uuid, payload: &Value, sealer: &Sealer) -> (String, Option<String>) {
+    let room = payload.get("room").and_then(Value::as_object);
+    if !room.is_some_and(|r| payloads::SECRET_FIELDS.iter().any(|f| r.contains_key(*f))) {
+        return (payload.to_string(), None);
+    }
+    let mut stored = payload.clone();
+    match payloads::take_secrets(&mut stored) {
+        Some(secrets) => (
+            stored.to_string(),
+            Some(sealer.seal_str(&secrets_purpose(id), &secrets.to_string())),
+        ),
+        None => (payload.to_string(), None),
     }
 }

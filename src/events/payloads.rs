@@ -7,7 +7,7 @@ use crate::domain::{
 };
 
 /// `roomCreated`: the room's options, with its password and host key when it has them
-/// (webhook receivers are the org's own systems; realtime peers get them stripped).
+/// (webhook receivers are the org's own systems; see `SECRET_FIELDS` for who else sees them).
 pub fn room_created(room: &RoomView, host_key: Option<&str>) -> Value {
     let mut r = json!({
         "name": room.name,
@@ -44,14 +44,28 @@ pub fn clients_removed(room: &str, peers: &[PeerView], reason: &str) -> Value {
     })
 }
 
-/// The payload as a room's peers may see it: no password, no host key.
-pub fn redacted_for_peers(payload: &Value) -> Value {
-    let mut p = payload.clone();
-    if let Some(room) = p.get_mut("room").and_then(Value::as_object_mut) {
-        room.remove("password");
-        room.remove("hostKey");
+/// Fields of a payload's `room` that let their holder in: stored sealed, never shown to readers
+/// who may not see them (`domain::redaction`).
+pub const SECRET_FIELDS: [&str; 2] = ["password", "hostKey"];
+
+/// Remove the secrets from `payload`; returns them (`{"password"?, "hostKey"?}`), if any.
+pub fn take_secrets(payload: &mut Value) -> Option<Value> {
+    let room = payload.get_mut("room").and_then(Value::as_object_mut)?;
+    let taken: serde_json::Map<String, Value> = SECRET_FIELDS
+        .iter()
+        .filter_map(|f| room.remove(*f).map(|v| (f.to_string(), v)))
+        .collect();
+    (!taken.is_empty()).then_some(Value::Object(taken))
+}
+
+/// Put secrets taken by [`take_secrets`] back.
+pub fn put_secrets(payload: &mut Value, secrets: Value) {
+    if let (Some(room), Value::Object(secrets)) = (
+        payload.get_mut("room").and_then(Value::as_object_mut),
+        secrets,
+    ) {
+        room.extend(secrets);
     }
-    p
 }
 
 /// Booking events: the booking as it is after the change.

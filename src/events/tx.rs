@@ -162,6 +162,8 @@ impl WriteTx {
             robots,
             created_at: now,
         };
+        // Room passwords and host keys are sealed like everywhere else they are kept.
+        let (stored, secrets) = super::seal_secrets(event.id, &event.payload, &self.state.sealer);
         let row = event::ActiveModel {
             id: Set(event.id),
             org_id: Set(event.org_id),
@@ -171,7 +173,8 @@ impl WriteTx {
             room_name: Set(event.room.clone()),
             seq: Set(event.seq),
             kind: Set(event.kind.clone()),
-            payload: Set(event.payload.to_string()),
+            payload: Set(stored),
+            secrets: Set(secrets),
             robots: Set(serde_json::to_string(&event.robots).unwrap_or_else(|_| "[]".into())),
             created_at: Set(now),
         };

@@ -78,12 +78,20 @@ pub async fn find_session(
     Ok(found.and_then(|(session, user)| user.map(|u| (session, u))))
 }
 
-pub async fn delete_session(db: &impl ConnectionTrait, token_hash: &str) -> Result<(), DbErr> {
+/// Delete a session; returns its admin user, if it existed.
+pub async fn delete_session(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<Uuid>, DbErr> {
+    let found = admin_session::Entity::find()
+        .filter(admin_session::Column::TokenHash.eq(token_hash))
+        .one(db)
+        .await?;
     admin_session::Entity::delete_many()
         .filter(admin_session::Column::TokenHash.eq(token_hash))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(found.map(|s| s.admin_id))
 }
 
 pub async fn delete_sessions_of(db: &impl ConnectionTrait, admin_id: Uuid) -> Result<(), DbErr> {

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -36,4 +36,57 @@ pub async fn since(
         .limit(limit)
         .all(db)
         .await
+}
+
+/// `roomCreated` events whose secrets were never sealed (written by an older build), by id
+/// after `after`, at most `limit`.
+pub async fn room_created_unsealed(
+    db: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Model>, DbErr> {
+    let mut q = Entity::find()
+        .filter(Column::Kind.eq("roomCreated"))
+        .filter(Column::Secrets.is_null());
+    if let Some(after) = after {
+        q = q.filter(Column::Id.gt(after));
+    }
+    q.order_by_asc(Column::Id).limit(limit).all(db).await
+}
+
+/// Replace an unsealed event's payload by one without secrets, and store them sealed.
+pub async fn seal_payload(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    payload: String,
+    secrets: String,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Payload, Expr::value(payload))
+        .col_expr(Column::Secrets, Expr::value(secrets))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Secrets.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// SQLite keeps the bytes of a changed row in the page's free space, and in the WAL until a
+/// checkpoint: overwrite freed content while `on` (on the transaction's connection).
+pub async fn erase_freed_content(db: &impl ConnectionTrait, on: bool) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        let value = if on { "ON" } else { "OFF" };
+        db.execute_unprepared(&format!("PRAGMA secure_delete = {value}"))
+            .await?;
+    }
+    Ok(())
+}
+
+/// SQLite: copy the WAL into the database file and empty it.
+pub async fn truncate_wal(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await?;
+    }
+    Ok(())
 }

@@ -189,8 +189,12 @@ async fn a_peer_sees_its_room_without_secrets_and_is_let_go_when_kicked() {
     .await;
     let e = next_of(&mut socket, "event").await;
     assert_eq!(e["event"], "clientsRemoved");
-    assert!(
-        next(&mut socket).await.is_none(),
+    let (code, reason) =
+        crate::socket_credentials::closed_within(&mut socket, std::time::Duration::from_secs(1))
+            .await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (4401, "the peer left the room (kicked)"),
         "the socket closes after the peer was removed"
     );
 }

@@ -16,6 +16,9 @@ pub struct Model {
     pub payload: String,
     #[sea_orm(column_type = "Text")]
     pub robots: String,
+    /// The payload's secrets (`events::payloads::SECRET_FIELDS`), sealed; never in `payload`.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub secrets: Option<String>,
     pub created_at: DateTimeUtc,
 }
 
