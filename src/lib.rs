@@ -2,9 +2,12 @@
 //!
 //! Layers, outermost first: `api` (HTTP, OpenAPI) → `domain` (the rules) → `store` (sea-orm
 //! queries). `auth` holds the cryptography, `app` wires it all, `cli` is the command line.
+//! Background loops (scheduler, deliveries, listener, XMPP bridge) run their passes through
+//! `background`, so a panic in one pass does not stop the loop.
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod background;
 pub mod cli;
 pub mod clock;
 pub mod compat;

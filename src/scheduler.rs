@@ -4,6 +4,7 @@
 //! next is at least a tick away; so a transition is late by its processing time, not by up to
 //! a tick. `run_once` is what tests call.
 use std::{
+    future::Future,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -15,6 +16,7 @@ use sea_orm::DbBackend;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::{
+    background::{self, OneAtATime},
     domain::{booking_schedule, housekeeping},
     error::Result,
     state::AppState,
@@ -83,7 +85,9 @@ async fn pass(state: &AppState, stopping: &AtomicBool) -> usize {
 /// Catch up on transitions missed while no node ran (called before serving).
 pub async fn catch_up(state: &AppState) -> usize {
     // Only what is overdue: stop rather than wait for the next transition.
-    let total = pass(state, &AtomicBool::new(true)).await;
+    let stop_when_done = AtomicBool::new(true);
+    let caught_up = background::guarded("catching up", pass(state, &stop_when_done));
+    let total = caught_up.await.unwrap_or(0);
     if total > 0 {
         tracing::info!(
             transitions = total,
@@ -96,41 +100,57 @@ pub async fn catch_up(state: &AppState) -> usize {
 /// The running scheduler; `stop` waits for a pass in progress.
 pub struct Scheduler {
     jobs: JobScheduler,
-    busy: Arc<AtomicBool>,
+    passes: OneAtATime,
     stopping: Arc<AtomicBool>,
 }
 
 pub async fn start(state: AppState) -> anyhow::Result<Scheduler> {
-    let jobs = JobScheduler::new().await?;
-    let busy = Arc::new(AtomicBool::new(false));
     let stopping = Arc::new(AtomicBool::new(false));
-    let (s, b, st) = (state.clone(), busy.clone(), stopping.clone());
-    jobs.add(Job::new_repeated_async(TICK, move |_, _| {
-        let (state, busy, stopping) = (s.clone(), b.clone(), st.clone());
-        Box::pin(async move {
-            // A pass still running is not joined by another.
-            if busy.swap(true, Ordering::AcqRel) {
-                return;
-            }
+    let (s, st) = (state.clone(), stopping.clone());
+    let scheduler = every_tick(stopping, move || {
+        let (state, stopping) = (s.clone(), st.clone());
+        async move {
             pass(&state, &stopping).await;
-            busy.store(false, Ordering::Release);
-        })
-    })?)
+        }
+    })
     .await?;
-    let s = state.clone();
-    jobs.add(Job::new_async("0 17 * * * *", move |_, _| {
-        let state = s.clone();
+    scheduler
+        .jobs
+        .add(Job::new_async("0 17 * * * *", move |_, _| {
+            let state = state.clone();
+            Box::pin(async move {
+                let pruned = background::guarded("housekeeping", housekeeping::run_once(&state));
+                if let Some(Err(e)) = pruned.await {
+                    tracing::error!(error = ?e, "housekeeping failed");
+                }
+            })
+        })?)
+        .await?;
+    scheduler.jobs.start().await?;
+    Ok(scheduler)
+}
+
+/// A scheduler that starts `pass` every tick, unless the last one still runs. A pass that
+/// panics is logged, and the next tick starts another.
+async fn every_tick<P, F>(stopping: Arc<AtomicBool>, pass: P) -> anyhow::Result<Scheduler>
+where
+    P: Fn() -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let jobs = JobScheduler::new().await?;
+    let passes = OneAtATime::default();
+    let running = passes.clone();
+    let pass = Arc::new(pass);
+    jobs.add(Job::new_repeated_async(TICK, move |_, _| {
+        let (passes, pass) = (running.clone(), pass.clone());
         Box::pin(async move {
-            if let Err(e) = housekeeping::run_once(&state).await {
-                tracing::error!(error = ?e, "housekeeping failed");
-            }
+            passes.run("a booking transition pass", pass()).await;
         })
     })?)
     .await?;
-    jobs.start().await?;
     Ok(Scheduler {
         jobs,
-        busy,
+        passes,
         stopping,
     })
 }
@@ -139,8 +159,45 @@ impl Scheduler {
     pub async fn stop(mut self) {
         self.stopping.store(true, Ordering::Release);
         let _ = self.jobs.shutdown().await;
-        while self.busy.load(Ordering::Acquire) {
+        while !self.passes.idle() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    /// The first pass fails with a panic; the scheduler must go on ticking, and `stop` must
+    /// return rather than wait for the failed pass forever.
+    #[tokio::test]
+    async fn a_pass_that_panics_does_not_stop_the_scheduler() {
+        let started = Arc::new(AtomicUsize::new(0));
+        let (ran_tx, mut ran) = tokio::sync::mpsc::unbounded_channel();
+        let counter = started.clone();
+        let scheduler = every_tick(Arc::default(), move || {
+            let (nth, ran) = (counter.fetch_add(1, Ordering::SeqCst), ran_tx.clone());
+            async move {
+                if nth == 0 {
+                    panic!("injected failure in a booking pass");
+                }
+                let _ = ran.send(nth);
+            }
+        })
+        .await
+        .unwrap();
+        scheduler.jobs.start().await.unwrap();
+        // A few ticks at most: the deadline only bounds a failure.
+        let next = tokio::time::timeout(TICK * 10, ran.recv()).await;
+        assert!(
+            matches!(next, Ok(Some(n)) if n >= 1),
+            "no pass ran after the one that panicked: {next:?}"
+        );
+        tokio::time::timeout(TICK * 10, scheduler.stop())
+            .await
+            .expect("stop waits for no pass");
     }
 }

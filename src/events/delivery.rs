@@ -348,10 +348,10 @@ pub async fn run(state: AppState, cancel: CancellationToken) {
         if cancel.is_cancelled() {
             break;
         }
-        match run_once(&state).await {
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = ?e, "delivery pass failed"),
+        match crate::background::guarded("a delivery pass", run_once(&state)).await {
+            Some(Ok(n)) if n > 0 => continue,
+            Some(Ok(_)) | None => {}
+            Some(Err(e)) => tracing::error!(error = ?e, "delivery pass failed"),
         }
         tokio::select! {
             _ = cancel.cancelled() => break,

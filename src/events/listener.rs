@@ -64,15 +64,18 @@ pub async fn run(state: AppState, cancel: CancellationToken, listening: oneshot:
     let mut published = Published::default();
     let mut lost_at: Option<DateTime<Utc>> = None;
     while !cancel.is_cancelled() {
-        match listen(
+        let listened = listen(
             &state,
             &cancel,
             &mut listening,
             &mut published,
             &mut lost_at,
-        )
-        .await
-        {
+        );
+        // A panic is a lost connection too: replay from the time of the failure.
+        let listened = crate::background::guarded("the event listener", listened)
+            .await
+            .unwrap_or_else(|| Err(anyhow::anyhow!("the listener panicked")));
+        match listened {
             Ok(()) => break,
             Err(e) => {
                 // Kept when the reconnect itself failed: the gap began at the first loss.

@@ -132,8 +132,13 @@ pub async fn run(state: AppState, cancel: CancellationToken) {
         };
         tracing::info!(jid = %xmpp.jid, "this node bridges XMPP");
         state.bridge.update(|s| s.leader = true);
-        session::run(&state, &xmpp, &cancel, lock).await;
+        let session = session::run(&state, &xmpp, &cancel, lock);
+        let ended = crate::background::guarded("the xmpp bridge session", session).await;
         state.bridge.update(|s| s.leader = false);
+        // A panic may repeat at once: pause as after a lost lock.
+        if ended.is_none() && sleep_or_cancel(&cancel, RETRY).await {
+            break;
+        }
     }
 }
 
@@ -160,7 +165,10 @@ async fn keep(state: AppState, mut lock: Leadership, term: CancellationToken) ->
 /// Write this node's status for the other nodes; a failure is logged and the next change or
 /// tick tries again.
 async fn report(state: &AppState) {
-    if let Err(e) = bridge_status::report(state).await {
+    // Guarded: the keeper holds the leadership, which a panic here must not drop.
+    let reported =
+        crate::background::guarded("the xmpp bridge status", bridge_status::report(state));
+    if let Some(Err(e)) = reported.await {
         tracing::warn!(error = ?e, "cannot write the xmpp bridge status");
     }
 }

@@ -93,6 +93,8 @@ pub(super) async fn run(
     lock: Leadership,
 ) {
     let term = cancel.child_token();
+    // Also on a panic: the keeper then gives the leadership up and the storage task ends.
+    let _end_term = term.clone().drop_guard();
     state.bridge.update(|s| s.state = "connecting".into());
     let keeper = tokio::spawn(super::keep(state.clone(), lock, term.clone()));
     let (writes, to_write) = mpsc::unbounded_channel();

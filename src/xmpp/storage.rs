@@ -80,18 +80,22 @@ pub(super) async fn run(
         while let Ok(w) = writes.try_recv() {
             backlog.push_back(w);
         }
-        write_all(&state, &mut backlog).await;
-        if read {
-            match read_bound(&state).await {
-                Ok(bound) => {
-                    out.send_replace(Arc::new(bound));
+        let pass = async {
+            write_all(&state, &mut backlog).await;
+            if read {
+                match read_bound(&state).await {
+                    Ok(bound) => {
+                        out.send_replace(Arc::new(bound));
+                    }
+                    Err(e) => state.bridge.error(
+                        state.now(),
+                        format!("cannot read chat bindings or pending messages: {e}"),
+                    ),
                 }
-                Err(e) => state.bridge.error(
-                    state.now(),
-                    format!("cannot read chat bindings or pending messages: {e}"),
-                ),
             }
-        }
+        };
+        // The session has no other storage: a panic must not end this task.
+        crate::background::guarded("an xmpp bridge storage pass", pass).await;
     }
     while let Ok(w) = writes.try_recv() {
         backlog.push_back(w);
