@@ -32,6 +32,7 @@ pub mod room_departures;
 pub mod room_model;
 pub mod rooms;
 pub mod server_keys;
+mod session_admissions;
 pub mod session_entries;
 pub mod session_joins;
 pub mod sessions;

@@ -4,17 +4,15 @@
 //! Every check runs on rows read (and locked) for the whole batch before anything is
 //! written, so a refused link writes nothing and the others go on. A failing statement
 //! aborts the whole transaction; then each link of the batch is tried again on its own.
-use std::collections::{HashMap, HashSet, hash_map};
+use std::collections::{HashMap, HashSet};
 
-use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use super::{
     link_signatures::{Signed, check_signatures},
-    peers::{self, Entry},
     revocations::{self, LinkFacts},
-    room_model::Role,
-    sessions::{Entered, open_session_room, room_name},
+    session_admissions::Admissions,
+    sessions::{Entered, room_name},
 };
 use crate::{
     auth::{
@@ -26,7 +24,7 @@ use crate::{
     state::AppState,
     store::{
         self,
-        entities::{api_client, domain, organisation, room, session_entry, subscription},
+        entities::{api_client, domain, organisation, room, subscription},
         revocations::LinkKeys,
     },
 };
@@ -93,13 +91,13 @@ pub(super) fn distinct<T: Ord>(values: impl Iterator<Item = T>) -> Vec<T> {
 }
 
 /// A link that passed the checks so far.
-struct Link<'a> {
-    index: usize,
+pub(super) struct Link<'a> {
+    pub(super) index: usize,
     token: &'a str,
-    claims: LinkClaims,
-    client: &'a api_client::Model,
-    org: &'a organisation::Model,
-    domain: &'a domain::Model,
+    pub(super) claims: LinkClaims,
+    pub(super) client: &'a api_client::Model,
+    pub(super) org: &'a organisation::Model,
+    pub(super) domain: &'a domain::Model,
 }
 
 /// Open the links in one transaction: one result per link, in order; `Err` when a statement
@@ -153,6 +151,21 @@ async fn admit_signed<T>(
     (committed.map(|()| outcomes(out)), Some(next))
 }
 
+/// A link whose ref names an active subscription, with the link's digest.
+pub(super) struct Subscribed<'a, 's> {
+    pub(super) link: Link<'a>,
+    pub(super) hash: String,
+    pub(super) subscription: &'s subscription::Model,
+}
+
+pub(super) fn is_owner(link: &Link<'_>) -> bool {
+    link.claims.role == LinkRole::Owner
+}
+
+fn subscription_key(link: &Link<'_>) -> (Uuid, String) {
+    (link.org.id, link.claims.reference.clone())
+}
+
 /// The checks and writes inside the transaction, for links whose signatures hold.
 async fn admit_checked(
     state: &AppState,
@@ -160,19 +173,53 @@ async fn admit_checked(
     links: Vec<Link<'_>>,
     out: &mut [Option<Result<Entered>>],
 ) -> Result<()> {
+    // One time for the whole batch.
     let now = tx.now();
-    let key = |l: &Link<'_>| (l.org.id, l.claims.reference.clone());
-    let is_owner = |l: &Link<'_>| l.claims.role == LinkRole::Owner;
-    // An owner's entries lock the subscription, so it cannot become live in two sessions at
-    // once; guests only read it (they need not wait for each other).
-    let owner_keys: HashSet<(Uuid, String)> =
-        links.iter().filter(|l| is_owner(l)).map(key).collect();
+    let subscriptions = lock_subscriptions(tx, &links).await?;
+    let checked = with_active_subscription(links, &subscriptions, out);
+    let facts: Vec<LinkFacts<'_>> = checked.iter().map(link_facts).collect();
+    let revoked = store::revocations::naming_any(tx.conn(), &link_keys(&facts)).await?;
+    let mut batch = Admissions {
+        now,
+        owners_live: owners_present(tx, &checked).await?,
+        rooms: lock_rooms(tx, &checked, out.len() > 1).await?,
+        new_peers: Vec::new(),
+        entries: Vec::new(),
+    };
+    for (link, facts) in checked.iter().zip(&facts) {
+        out[link.link.index] = Some(if revoked.iter().any(|r| revocations::refuses(r, facts)) {
+            Err(Error::forbidden(
+                "link_revoked",
+                "this link has been revoked",
+            ))
+        } else {
+            batch.admit(state, tx, link).await?
+        });
+    }
+    // Peers first: entries refer to them.
+    store::peers::insert_many(tx.conn(), batch.new_peers).await?;
+    store::session_entries::insert_many(tx.conn(), batch.entries).await?;
+    Ok(())
+}
+
+/// The active subscriptions the links name. An owner's entries lock the subscription, so it
+/// cannot become live in two sessions at once; guests only read it (they need not wait for
+/// each other).
+async fn lock_subscriptions(
+    tx: &mut WriteTx,
+    links: &[Link<'_>],
+) -> Result<HashMap<(Uuid, String), subscription::Model>> {
+    let owner_keys: HashSet<(Uuid, String)> = links
+        .iter()
+        .filter(|l| is_owner(l))
+        .map(subscription_key)
+        .collect();
     let guest_keys: HashSet<(Uuid, String)> = links
         .iter()
-        .map(key)
+        .map(subscription_key)
         .filter(|k| !owner_keys.contains(k))
         .collect();
-    let mut subscriptions: HashMap<(Uuid, String), subscription::Model> = HashMap::new();
+    let mut subscriptions = HashMap::new();
     for (keys, lock) in [(owner_keys, true), (guest_keys, false)] {
         let mut keys: Vec<(Uuid, &str)> = keys.iter().map(|(o, r)| (*o, r.as_str())).collect();
         keys.sort_unstable();
@@ -180,13 +227,23 @@ async fn admit_checked(
             subscriptions.insert((s.org_id, s.reference.clone()), s);
         }
     }
+    Ok(subscriptions)
+}
+
+/// The links whose subscription is active; the others are refused in `out`.
+fn with_active_subscription<'a, 's>(
+    links: Vec<Link<'a>>,
+    subscriptions: &'s HashMap<(Uuid, String), subscription::Model>,
+    out: &mut [Option<Result<Entered>>],
+) -> Vec<Subscribed<'a, 's>> {
     let mut checked = Vec::new();
     for link in links {
-        match subscriptions.get(&key(&link)) {
-            Some(s) => {
-                let hash = random::digest(link.token);
-                checked.push((link, hash, s))
-            }
+        match subscriptions.get(&subscription_key(&link)) {
+            Some(subscription) => checked.push(Subscribed {
+                hash: random::digest(link.token),
+                link,
+                subscription,
+            }),
             None => {
                 out[link.index] = Some(Err(Error::forbidden(
                     "inactive_subscription",
@@ -195,46 +252,66 @@ async fn admit_checked(
             }
         }
     }
+    checked
+}
 
-    let all: Vec<LinkFacts<'_>> = checked
-        .iter()
-        .map(|(l, hash, s)| LinkFacts {
-            org_id: l.org.id,
-            link_hash: hash,
-            jti: l.claims.jti.as_deref(),
-            session_id: &l.claims.sid,
-            subscription_id: s.id,
-            issued_at: l.claims.iat.or(l.claims.nbf),
-        })
-        .collect();
-    // Links of one batch mostly share their org and subscription, often their session.
-    let keys = LinkKeys {
+/// What a revocation may name about a link.
+fn link_facts<'a>(s: &'a Subscribed<'_, '_>) -> LinkFacts<'a> {
+    let claims = &s.link.claims;
+    LinkFacts {
+        org_id: s.link.org.id,
+        link_hash: &s.hash,
+        jti: claims.jti.as_deref(),
+        session_id: &claims.sid,
+        subscription_id: s.subscription.id,
+        issued_at: claims.iat.or(claims.nbf),
+    }
+}
+
+/// Everything a revocation of these links could name, each value once: links of one batch
+/// mostly share their org and subscription, often their session.
+fn link_keys<'a>(all: &[LinkFacts<'a>]) -> LinkKeys<'a> {
+    LinkKeys {
         org_ids: distinct(all.iter().map(|f| f.org_id)),
         link_hashes: distinct(all.iter().map(|f| f.link_hash)),
         jtis: distinct(all.iter().filter_map(|f| f.jti)),
         session_ids: distinct(all.iter().map(|f| f.session_id)),
         subscription_ids: distinct(all.iter().map(|f| f.subscription_id)),
-    };
-    let revoked = store::revocations::naming_any(tx.conn(), &keys).await?;
+    }
+}
+
+/// The sessions the owners' subscriptions are live in now.
+async fn owners_present(
+    tx: &mut WriteTx,
+    checked: &[Subscribed<'_, '_>],
+) -> Result<HashSet<(Uuid, String)>> {
     let owner_subscriptions: Vec<Uuid> = checked
         .iter()
-        .filter(|(l, ..)| is_owner(l))
-        .map(|(.., s)| s.id)
+        .filter(|s| is_owner(&s.link))
+        .map(|s| s.subscription.id)
         .collect();
-    // Where each owner is present now (and, as the batch goes on, admitted).
-    let mut owners_live: HashSet<(Uuid, String)> =
+    Ok(
         store::session_entries::owners_present(tx.conn(), &owner_subscriptions)
             .await?
             .into_iter()
-            .collect();
+            .collect(),
+    )
+}
+
+/// The live rooms of the links' sessions, locked; the names of those still to be opened are
+/// claimed first, so that another node's batch opening the same sessions now is waited for,
+/// and its rooms then found rather than opened twice.
+async fn lock_rooms(
+    tx: &mut WriteTx,
+    checked: &[Subscribed<'_, '_>],
+    batch: bool,
+) -> Result<HashMap<(Uuid, String), room::Model>> {
     let room_keys: Vec<(Uuid, String)> = checked
         .iter()
-        .map(|(l, ..)| (l.domain.id, room_name(&l.claims.sid)))
+        .map(|s| (s.link.domain.id, room_name(&s.link.claims.sid)))
         .collect();
     let lookup = distinct(room_keys.iter().map(|(d, n)| (*d, n.as_str())));
     let mut found = store::rooms::lock_live_many(tx.conn(), &lookup).await?;
-    // Rooms this batch may open: claimed first, so that another node's batch opening the
-    // same sessions now is waited for, and its rooms then found rather than opened twice.
     let missing: Vec<(Uuid, &str)> = lookup
         .iter()
         .filter(|(d, n)| !found.iter().any(|r| r.domain_id == *d && r.name == *n))
@@ -245,112 +322,14 @@ async fn admit_checked(
         // wait for its lock while holding claims (a batch that locked the room and then
         // waits for one of ours would deadlock with it): it fails at once and is redone link
         // by link. One link claims one name, which nobody holding the room's lock waits for.
-        found.extend(if out.len() > 1 {
+        found.extend(if batch {
             store::rooms::lock_live_many_or_fail(tx.conn(), &missing).await?
         } else {
             store::rooms::lock_live_many(tx.conn(), &missing).await?
         });
     }
-    let mut rooms: HashMap<(Uuid, String), room::Model> = found
+    Ok(found
         .into_iter()
         .map(|r| ((r.domain_id, r.name.clone()), r))
-        .collect();
-
-    let mut new_peers = Vec::new();
-    let mut entries = Vec::new();
-    for ((link, hash, subscription), facts) in checked.iter().zip(&all) {
-        let index = link.index;
-        if revoked.iter().any(|r| revocations::refuses(r, facts)) {
-            out[index] = Some(Err(Error::forbidden(
-                "link_revoked",
-                "this link has been revoked",
-            )));
-            continue;
-        }
-        let claims = &link.claims;
-        let owner = is_owner(link);
-        if owner
-            && owners_live
-                .iter()
-                .any(|(s, sid)| *s == subscription.id && *sid != claims.sid)
-        {
-            out[index] = Some(Err(Error::conflict(
-                "subscription_busy",
-                "the subscription is live in another session; one subscription hosts one session at a time",
-            )));
-            continue;
-        }
-        // Before a room opens for it: a refused link leaves nothing behind.
-        if let Err(e) = peers::display_name_of(&claims.un) {
-            out[index] = Some(Err(e));
-            continue;
-        }
-        let name = room_name(&claims.sid);
-        let room = match rooms.entry((link.domain.id, name.clone())) {
-            hash_map::Entry::Occupied(room) => room.into_mut(),
-            hash_map::Entry::Vacant(place) => {
-                let room = open_session_room(
-                    state,
-                    tx,
-                    link.domain,
-                    &name,
-                    claims,
-                    link.client.id,
-                    link.org.session_capacity,
-                )
-                .await?;
-                place.insert(room)
-            }
-        };
-        let role = if owner { Role::Host } else { Role::User };
-        let entry = Entry::Link {
-            role,
-            link_hash: hash.clone(),
-            return_url: claims.rtn.clone(),
-        };
-        let (peer, peer_token) = match peers::admission(state, room, &claims.un, &entry, None, now)
-        {
-            Ok(admission) => admission,
-            Err(e) => {
-                out[index] = Some(Err(e));
-                continue;
-            }
-        };
-        new_peers.push(peer.clone());
-        let peer = peers::admitted(tx, link.domain, room, peer).await?;
-        if owner {
-            owners_live.insert((subscription.id, claims.sid.clone()));
-        }
-        let entry_id = Uuid::new_v4();
-        let role_name = if owner { "owner" } else { "guest" };
-        entries.push(session_entry::ActiveModel {
-            id: Set(entry_id),
-            org_id: Set(link.org.id),
-            client_id: Set(link.client.id),
-            session_id: Set(claims.sid.clone()),
-            room_id: Set(room.id),
-            subscription_id: Set(subscription.id),
-            peer_id: Set(peer.id),
-            role: Set(role_name.to_string()),
-            name: Set(peer.display_name.clone()),
-            // The id of the issued peer token, never the token itself.
-            access_token_id: Set(format!("tok_{}", Uuid::new_v4().simple())),
-            link_hash: Set(hash.clone()),
-            entry_time: Set(now),
-        });
-        out[index] = Some(Ok(Entered {
-            entry_id,
-            org_id: link.org.id,
-            session_id: claims.sid.clone(),
-            role: role_name,
-            peer,
-            peer_token,
-            domain: link.domain.name.clone(),
-            room: name,
-        }));
-    }
-    // Peers first: entries refer to them.
-    store::peers::insert_many(tx.conn(), new_peers).await?;
-    store::session_entries::insert_many(tx.conn(), entries).await?;
-    Ok(())
+        .collect())
 }
