@@ -1,4 +1,5 @@
 //! Changing and cancelling bookings.
+use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
@@ -54,23 +55,57 @@ pub async fn update(
     if b.state != SCHEDULED && b.state != ACTIVE {
         return Err(finished(&b));
     }
+    let changed = checked_change(state, &b, &change, now)?;
+    bookings_overlap(&tx, &domain, &b.room_name, changed.start, changed.end, b.id).await?;
+    let host_key = rooms::open(&state.sealer, host_key_purpose(b.id), &b.host_key_sealed)?;
+    let new_host_key = (changed.add_host_key && host_key.is_none()).then(rooms::new_host_key);
+    let active = b.state == ACTIVE;
+    let room_id = b.room_id;
+    let row = changed_row(state, b, &changed, new_host_key.as_deref(), now);
+    let updated = store::bookings::update(tx.conn(), row).await?;
+    let due = if active {
+        let change = RoomChange {
+            password: changed.password.as_deref(),
+            lock: changed.lock,
+            host_key: new_host_key.as_deref(),
+            capacity: Some(changed.capacity),
+        };
+        change_live_room(state, &tx, &domain, &updated, room_id, change).await?
+    } else {
+        changed.start
+    };
+    let mut row: booking::ActiveModel = updated.into();
+    row.due_at = Set(Some(due));
+    let updated = store::bookings::update(tx.conn(), row).await?;
+    let view = bookings::view(&state.sealer, updated, &domain.name)?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// A booking's values after a change, checked.
+struct Changed {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    duration: i64,
+    grace: i64,
+    room_type: i16,
+    capacity: i32,
+    lock: Option<bool>,
+    password: Option<String>,
+    add_host_key: bool,
+}
+
+/// Check `change` against the booking `b` (scheduled or active), in the order its fields
+/// are reported.
+fn checked_change(
+    state: &AppState,
+    b: &booking::Model,
+    change: &BookingChange,
+    now: DateTime<Utc>,
+) -> Result<Changed> {
     let active = b.state == ACTIVE;
     let opts = change.options.clone().unwrap_or_default();
-    let start = match change.start_time {
-        Some(_) if active => {
-            return Err(Error::conflict(
-                "booking_started",
-                "an active booking cannot be moved; change its duration instead",
-            ));
-        }
-        Some(start) => {
-            if start < now {
-                return Err(Error::invalid("startTime", "must not be in the past"));
-            }
-            start
-        }
-        None => b.start_time,
-    };
+    let start = new_start(b, change.start_time, now)?;
     let duration = opts.duration.unwrap_or(i64::from(b.duration_minutes));
     if !(1..=bookings::MAX_DURATION_MINUTES).contains(&duration) {
         return Err(Error::invalid(
@@ -95,103 +130,133 @@ pub async fn update(
             "must be between 0 and the duration",
         ));
     }
-    let room_type = match opts.room_type {
-        Some(code) => {
-            let t = RoomType::from_code(code).map_err(|_| {
-                Error::invalid(
-                    "meetingOptions.type",
-                    "must be 1 (conference) or 2 (webinar)",
-                )
-            })?;
-            if active && t.code() != b.room_type {
-                return Err(Error::conflict(
-                    "booking_started",
-                    "the room type of an active booking cannot change",
-                ));
-            }
-            t.code()
-        }
-        None => b.room_type,
-    };
-    let capacity = match opts.capacity {
-        Some(c) if c < 1 || c > i64::from(state.config.max_room_capacity) => {
-            return Err(Error::invalid(
-                "meetingOptions.capacity",
-                format!("must be between 1 and {}", state.config.max_room_capacity),
-            ));
-        }
-        Some(c) => c as i32,
-        None => b.capacity,
-    };
-    let password = opts
-        .key
-        .as_deref()
-        .map(|p| validate::password("meetingOptions.key", p))
-        .transpose()?;
-    bookings_overlap(&tx, &domain, &b.room_name, start, end, b.id).await?;
+    Ok(Changed {
+        start,
+        end,
+        duration,
+        grace,
+        room_type: new_room_type(b, opts.room_type)?,
+        capacity: new_capacity(state, b, opts.capacity)?,
+        lock: opts.lock,
+        password: opts
+            .key
+            .as_deref()
+            .map(|p| validate::password("meetingOptions.key", p))
+            .transpose()?,
+        add_host_key: opts.add_host_key,
+    })
+}
 
-    let host_key = rooms::open(&state.sealer, host_key_purpose(b.id), &b.host_key_sealed)?;
-    let new_host_key = (opts.add_host_key && host_key.is_none()).then(rooms::new_host_key);
-    let room_id = b.room_id;
-    let mut row: booking::ActiveModel = b.clone().into();
-    row.start_time = Set(start);
-    row.end_time = Set(end);
-    row.duration_minutes = Set(duration as i32);
-    row.grace_minutes = Set(grace as i32);
-    row.room_type = Set(room_type);
-    row.capacity = Set(capacity);
-    if let Some(lock) = opts.lock {
+/// Only a scheduled booking moves, and not into the past.
+fn new_start(
+    b: &booking::Model,
+    start: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>> {
+    match start {
+        Some(_) if b.state == ACTIVE => Err(Error::conflict(
+            "booking_started",
+            "an active booking cannot be moved; change its duration instead",
+        )),
+        Some(start) if start < now => Err(Error::invalid("startTime", "must not be in the past")),
+        Some(start) => Ok(start),
+        None => Ok(b.start_time),
+    }
+}
+
+/// The room type changes only before the booking starts.
+fn new_room_type(b: &booking::Model, code: Option<i64>) -> Result<i16> {
+    let Some(code) = code else {
+        return Ok(b.room_type);
+    };
+    let t = RoomType::from_code(code).map_err(|_| {
+        Error::invalid(
+            "meetingOptions.type",
+            "must be 1 (conference) or 2 (webinar)",
+        )
+    })?;
+    if b.state == ACTIVE && t.code() != b.room_type {
+        return Err(Error::conflict(
+            "booking_started",
+            "the room type of an active booking cannot change",
+        ));
+    }
+    Ok(t.code())
+}
+
+fn new_capacity(state: &AppState, b: &booking::Model, capacity: Option<i64>) -> Result<i32> {
+    match capacity {
+        Some(c) if c < 1 || c > i64::from(state.config.max_room_capacity) => Err(Error::invalid(
+            "meetingOptions.capacity",
+            format!("must be between 1 and {}", state.config.max_room_capacity),
+        )),
+        Some(c) => Ok(c as i32),
+        None => Ok(b.capacity),
+    }
+}
+
+/// The booking's row with the change applied (secrets sealed).
+fn changed_row(
+    state: &AppState,
+    b: booking::Model,
+    changed: &Changed,
+    new_host_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> booking::ActiveModel {
+    let id = b.id;
+    let mut row: booking::ActiveModel = b.into();
+    row.start_time = Set(changed.start);
+    row.end_time = Set(changed.end);
+    row.duration_minutes = Set(changed.duration as i32);
+    row.grace_minutes = Set(changed.grace as i32);
+    row.room_type = Set(changed.room_type);
+    row.capacity = Set(changed.capacity);
+    if let Some(lock) = changed.lock {
         row.is_locked = Set(lock);
     }
-    if let Some(p) = &password {
+    if let Some(p) = &changed.password {
         row.password_sealed = Set(Some(state.sealer.seal_str(&password_purpose(id), p)));
     }
-    if let Some(k) = &new_host_key {
+    if let Some(k) = new_host_key {
         row.host_key_sealed = Set(Some(state.sealer.seal_str(&host_key_purpose(id), k)));
     }
     row.updated_at = Set(now);
-    let mut updated = store::bookings::update(tx.conn(), row).await?;
-    if active {
-        let live = store::rooms::find_live(tx.conn(), domain.id, &updated.room_name, true)
-            .await?
-            .filter(|r| Some(r.id) == room_id);
-        let joined = match room_id {
-            Some(r) => store::peers::anyone_joined(tx.conn(), r).await?,
-            None => false,
-        };
-        if let Some(room) = live {
-            let change = RoomChange {
-                password: password.as_deref(),
-                lock: opts.lock,
-                host_key: new_host_key.as_deref(),
-                capacity: Some(capacity),
-            };
-            booked_rooms::apply_to_room(state, &tx, room, change).await?;
-        }
-        let due = if joined {
-            updated.end_time
-        } else {
-            bookings::active_due(&updated)
-        };
-        let mut row: booking::ActiveModel = updated.into();
-        row.due_at = Set(Some(due));
-        updated = store::bookings::update(tx.conn(), row).await?;
-    } else {
-        let mut row: booking::ActiveModel = updated.into();
-        row.due_at = Set(Some(start));
-        updated = store::bookings::update(tx.conn(), row).await?;
+    row
+}
+
+/// An active booking's live room (`room_id`) takes the change; returns when the booking is
+/// next due: its end once someone joined, else when an empty room is given up.
+async fn change_live_room(
+    state: &AppState,
+    tx: &WriteTx,
+    domain: &store::entities::domain::Model,
+    updated: &booking::Model,
+    room_id: Option<Uuid>,
+    change: RoomChange<'_>,
+) -> Result<DateTime<Utc>> {
+    let live = store::rooms::find_live(tx.conn(), domain.id, &updated.room_name, true)
+        .await?
+        .filter(|r| Some(r.id) == room_id);
+    let joined = match room_id {
+        Some(r) => store::peers::anyone_joined(tx.conn(), r).await?,
+        None => false,
+    };
+    if let Some(room) = live {
+        booked_rooms::apply_to_room(state, tx, room, change).await?;
     }
-    let view = bookings::view(&state.sealer, updated, &domain.name)?;
-    tx.commit().await?;
-    Ok(view)
+    Ok(if joined {
+        updated.end_time
+    } else {
+        bookings::active_due(updated)
+    })
 }
 
 async fn bookings_overlap(
     tx: &WriteTx,
     domain: &store::entities::domain::Model,
     room_name: &str,
-    start: chrono::DateTime<chrono::Utc>,
-    end: chrono::DateTime<chrono::Utc>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
     except: i64,
 ) -> Result<()> {
     bookings::refuse_overlap(tx, domain, room_name, start, end, Some(except)).await
