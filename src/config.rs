@@ -72,7 +72,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// Validate raw settings, refusing unknown `MEETPLANE_*` variables in `env`.
+    /// Validate raw settings, refusing unknown `MEETPLANE_*` variables in `env`. Settings are
+    /// checked in the order `--help` lists them, so the first mistake is the one reported.
     pub fn from_settings(
         s: &Settings,
         env: impl IntoIterator<Item = (String, String)>,
@@ -80,43 +81,13 @@ impl Config {
         let env: Vec<(String, String)> = env.into_iter().collect();
         let settings = s.clone().with_secret_files(&env)?;
         let s = &settings;
-        for (name, _) in &env {
-            if name.starts_with("MEETPLANE_")
-                && !name.starts_with("MEETPLANE_TEST_")
-                && !name.starts_with("MEETPLANE_BUILD_")
-                && !KNOWN_ENV.contains(&name.as_str())
-            {
-                return Err(invalid(
-                    name,
-                    "unknown setting (known: see `meetplane --help`)",
-                ));
-            }
-        }
-
-        let listen: SocketAddr = match &s.listen {
-            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-            Some(v) => v.trim().parse().map_err(|_| {
-                invalid(
-                    "MEETPLANE_LISTEN (--listen)",
-                    format!("{v:?} is not an address like 127.0.0.1:8080"),
-                )
-            })?,
-        };
+        refuse_unknown_env(&env)?;
+        let listen = listen_address(s)?;
         let public_url = match &s.public_url {
             None => Url::parse(&format!("http://{listen}")).expect("an address forms a URL"),
             Some(v) => parse_public_url(v)?,
         };
-        let data_dir = PathBuf::from(s.data_dir.as_deref().unwrap_or("./data"));
-        if data_dir.as_os_str().is_empty() {
-            return Err(invalid("MEETPLANE_DATA_DIR (--data-dir)", "is empty"));
-        }
-        let database_url = match &s.database_url {
-            None => DatabaseUrl::new(format!(
-                "sqlite://{}?mode=rwc",
-                data_dir.join("meetplane.db").display()
-            )),
-            Some(v) => parse_database_url(v)?,
-        };
+        let (data_dir, database_url) = storage(s)?;
         let master_key = s
             .master_key
             .as_deref()
@@ -128,81 +99,14 @@ impl Config {
                 invalid("MEETPLANE_DEFAULT_DOMAIN (--default-domain)", e.to_string())
             })?,
         };
-        let access_token_ttl = parse_duration(
-            "MEETPLANE_ACCESS_TOKEN_TTL (--access-token-ttl)",
-            s.access_token_ttl.as_deref(),
-            Duration::from_secs(3600),
-            Duration::from_secs(60)..=Duration::from_secs(24 * 3600),
-        )?;
-        let refresh_token_ttl = parse_duration(
-            "MEETPLANE_REFRESH_TOKEN_TTL (--refresh-token-ttl)",
-            s.refresh_token_ttl.as_deref(),
-            Duration::from_secs(30 * 24 * 3600),
-            access_token_ttl..=Duration::from_secs(365 * 24 * 3600),
-        )?;
-        let max_room_capacity = parse_number(
-            "MEETPLANE_MAX_ROOM_CAPACITY (--max-room-capacity)",
-            s.max_room_capacity.as_deref(),
-            256,
-            1..=100_000,
-        )?;
-        let db_max_connections = parse_number(
-            "MEETPLANE_DB_MAX_CONNECTIONS (--db-max-connections)",
-            s.db_max_connections.as_deref(),
-            10,
-            1..=1000,
-        )?;
-        let max_body_bytes = u64::from(parse_number(
-            "MEETPLANE_MAX_BODY_BYTES (--max-body-bytes)",
-            s.max_body_bytes.as_deref(),
-            1024 * 1024,
-            1024..=64 * 1024 * 1024,
-        )?);
+        let (access_token_ttl, refresh_token_ttl) = token_lifetimes(s)?;
+        let (max_room_capacity, db_max_connections, max_body_bytes) = sizes(s)?;
         let allow_private_targets = parse_bool(
             "MEETPLANE_ALLOW_PRIVATE_TARGETS (--allow-private-targets)",
             s.allow_private_targets.as_deref(),
         )?;
-        let webhook_timeout = parse_duration(
-            "MEETPLANE_WEBHOOK_TIMEOUT (--webhook-timeout)",
-            s.webhook_timeout.as_deref(),
-            Duration::from_secs(10),
-            Duration::from_millis(100)..=Duration::from_secs(120),
-        )?;
-        let webhook_disable_after = parse_duration(
-            "MEETPLANE_WEBHOOK_DISABLE_AFTER (--webhook-disable-after)",
-            s.webhook_disable_after.as_deref(),
-            Duration::from_secs(5 * 86400),
-            Duration::from_secs(3600)..=Duration::from_secs(365 * 86400),
-        )?;
-        let delivery_lease = parse_duration(
-            "MEETPLANE_DELIVERY_LEASE (--delivery-lease)",
-            s.delivery_lease.as_deref(),
-            Duration::from_secs(60),
-            Duration::from_secs(1)..=Duration::from_secs(3600),
-        )?;
-        if delivery_lease <= webhook_timeout {
-            return Err(invalid(
-                "MEETPLANE_DELIVERY_LEASE (--delivery-lease)",
-                "must be longer than MEETPLANE_WEBHOOK_TIMEOUT, or a slow delivery would be retried while in flight",
-            ));
-        }
-        let delivery_concurrency = parse_number(
-            "MEETPLANE_DELIVERY_CONCURRENCY (--delivery-concurrency)",
-            s.delivery_concurrency.as_deref(),
-            64,
-            1..=4096,
-        )? as usize;
+        let webhooks = Webhooks::from_settings(s)?;
         let log_sql = parse_bool("MEETPLANE_LOG_SQL (--log-sql)", s.log_sql.as_deref())?;
-        let log_format = match s.log_format.as_deref().map(str::trim) {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(invalid(
-                    "MEETPLANE_LOG_FORMAT (--log-format)",
-                    format!("{other:?} is neither \"text\" nor \"json\""),
-                ));
-            }
-        };
         Ok(Config {
             database_url,
             listen,
@@ -216,16 +120,161 @@ impl Config {
             db_max_connections,
             max_body_bytes,
             allow_private_targets,
-            webhook_timeout,
-            webhook_disable_after,
-            delivery_lease,
-            delivery_concurrency,
+            webhook_timeout: webhooks.timeout,
+            webhook_disable_after: webhooks.disable_after,
+            delivery_lease: webhooks.lease,
+            delivery_concurrency: webhooks.concurrency,
             background_workers: true,
             log_sql,
-            log_format,
+            log_format: log_format(s)?,
             chat: ChatConfig::from_settings(s)?,
             limits: LimitsConfig::from_settings(s)?,
         })
+    }
+}
+
+/// An unknown `MEETPLANE_*` variable is usually a typo, which would otherwise be ignored.
+fn refuse_unknown_env(env: &[(String, String)]) -> Result<(), ConfigError> {
+    for (name, _) in env {
+        if name.starts_with("MEETPLANE_")
+            && !name.starts_with("MEETPLANE_TEST_")
+            && !name.starts_with("MEETPLANE_BUILD_")
+            && !KNOWN_ENV.contains(&name.as_str())
+        {
+            return Err(invalid(
+                name,
+                "unknown setting (known: see `meetplane --help`)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn listen_address(s: &Settings) -> Result<SocketAddr, ConfigError> {
+    match &s.listen {
+        None => Ok(SocketAddr::from(([127, 0, 0, 1], 8080))),
+        Some(v) => v.trim().parse().map_err(|_| {
+            invalid(
+                "MEETPLANE_LISTEN (--listen)",
+                format!("{v:?} is not an address like 127.0.0.1:8080"),
+            )
+        }),
+    }
+}
+
+/// The data directory, and the database (by default a SQLite file in it).
+fn storage(s: &Settings) -> Result<(PathBuf, DatabaseUrl), ConfigError> {
+    let data_dir = PathBuf::from(s.data_dir.as_deref().unwrap_or("./data"));
+    if data_dir.as_os_str().is_empty() {
+        return Err(invalid("MEETPLANE_DATA_DIR (--data-dir)", "is empty"));
+    }
+    let database_url = match &s.database_url {
+        None => DatabaseUrl::new(format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("meetplane.db").display()
+        )),
+        Some(v) => parse_database_url(v)?,
+    };
+    Ok((data_dir, database_url))
+}
+
+/// Access and refresh token lifetimes; a refresh token outlives its access token.
+fn token_lifetimes(s: &Settings) -> Result<(Duration, Duration), ConfigError> {
+    let access = parse_duration(
+        "MEETPLANE_ACCESS_TOKEN_TTL (--access-token-ttl)",
+        s.access_token_ttl.as_deref(),
+        Duration::from_secs(3600),
+        Duration::from_secs(60)..=Duration::from_secs(24 * 3600),
+    )?;
+    let refresh = parse_duration(
+        "MEETPLANE_REFRESH_TOKEN_TTL (--refresh-token-ttl)",
+        s.refresh_token_ttl.as_deref(),
+        Duration::from_secs(30 * 24 * 3600),
+        access..=Duration::from_secs(365 * 24 * 3600),
+    )?;
+    Ok((access, refresh))
+}
+
+/// Room capacity, database pool size and request body size.
+fn sizes(s: &Settings) -> Result<(u32, u32, u64), ConfigError> {
+    let max_room_capacity = parse_number(
+        "MEETPLANE_MAX_ROOM_CAPACITY (--max-room-capacity)",
+        s.max_room_capacity.as_deref(),
+        256,
+        1..=100_000,
+    )?;
+    let db_max_connections = parse_number(
+        "MEETPLANE_DB_MAX_CONNECTIONS (--db-max-connections)",
+        s.db_max_connections.as_deref(),
+        10,
+        1..=1000,
+    )?;
+    let max_body_bytes = u64::from(parse_number(
+        "MEETPLANE_MAX_BODY_BYTES (--max-body-bytes)",
+        s.max_body_bytes.as_deref(),
+        1024 * 1024,
+        1024..=64 * 1024 * 1024,
+    )?);
+    Ok((max_room_capacity, db_max_connections, max_body_bytes))
+}
+
+/// How webhooks are delivered.
+struct Webhooks {
+    timeout: Duration,
+    disable_after: Duration,
+    lease: Duration,
+    concurrency: usize,
+}
+
+impl Webhooks {
+    fn from_settings(s: &Settings) -> Result<Self, ConfigError> {
+        let timeout = parse_duration(
+            "MEETPLANE_WEBHOOK_TIMEOUT (--webhook-timeout)",
+            s.webhook_timeout.as_deref(),
+            Duration::from_secs(10),
+            Duration::from_millis(100)..=Duration::from_secs(120),
+        )?;
+        let disable_after = parse_duration(
+            "MEETPLANE_WEBHOOK_DISABLE_AFTER (--webhook-disable-after)",
+            s.webhook_disable_after.as_deref(),
+            Duration::from_secs(5 * 86400),
+            Duration::from_secs(3600)..=Duration::from_secs(365 * 86400),
+        )?;
+        let lease = parse_duration(
+            "MEETPLANE_DELIVERY_LEASE (--delivery-lease)",
+            s.delivery_lease.as_deref(),
+            Duration::from_secs(60),
+            Duration::from_secs(1)..=Duration::from_secs(3600),
+        )?;
+        if lease <= timeout {
+            return Err(invalid(
+                "MEETPLANE_DELIVERY_LEASE (--delivery-lease)",
+                "must be longer than MEETPLANE_WEBHOOK_TIMEOUT, or a slow delivery would be retried while in flight",
+            ));
+        }
+        let concurrency = parse_number(
+            "MEETPLANE_DELIVERY_CONCURRENCY (--delivery-concurrency)",
+            s.delivery_concurrency.as_deref(),
+            64,
+            1..=4096,
+        )? as usize;
+        Ok(Self {
+            timeout,
+            disable_after,
+            lease,
+            concurrency,
+        })
+    }
+}
+
+fn log_format(s: &Settings) -> Result<LogFormat, ConfigError> {
+    match s.log_format.as_deref().map(str::trim) {
+        None | Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => Err(invalid(
+            "MEETPLANE_LOG_FORMAT (--log-format)",
+            format!("{other:?} is neither \"text\" nor \"json\""),
+        )),
     }
 }
 
