@@ -21,7 +21,7 @@ use crate::{
     state::AppState,
     store::{
         self,
-        entities::{chat_binding, room, webhook},
+        entities::{chat_binding, domain, room, webhook},
         webhooks::ACTIVE,
     },
 };
@@ -92,15 +92,7 @@ pub async fn start(
     let (jid, name) = parse_room_jid(field, raw_jid)?;
     let callback = match callback {
         None => None,
-        Some((uri, secret)) => {
-            let url = outbound::check_target(&uri, state.outbound.allow_private())
-                .await
-                .map_err(|e| Error::invalid("callback_uri", e.to_string()))?;
-            if secret.is_empty() {
-                return Err(Error::invalid("callback_secret", "must not be empty"));
-            }
-            Some((url.to_string(), secret))
-        }
+        Some((uri, secret)) => Some(checked_callback(state, &uri, secret).await?),
     };
     let (_, domain) = store::orgs::with_default_domain(&state.db, caller.org_id)
         .await?
@@ -118,63 +110,18 @@ pub async fn start(
     {
         return Err(started());
     }
-    let room = match store::rooms::lock_live_or_claim(tx.conn(), domain.id, &name).await? {
-        Some(room) => room,
-        None => {
-            let origin = caller.client_id.map_or(Origin::ChatBridge, Origin::Client);
-            rooms::check_creation(&tx, &domain, &name, origin).await?;
-            let spec =
-                RoomSpec::from_options(&RoomOptions::default(), state.config.max_room_capacity)?;
-            rooms::create_in(state, &mut tx, &domain, &name, spec).await?
-        }
-    };
-    if store::chat::binding_of_room(tx.conn(), room.id)
-        .await?
-        .is_some()
-    {
-        return Err(Error::conflict(
-            "room_bridged",
-            format!(
-                "the room {}/{name} is bridged to another XMPP room",
-                domain.name
-            ),
-        ));
-    }
-    let id = Uuid::new_v4();
+    let room = unbridged_room(state, &mut tx, caller, &domain, &name).await?;
     let now = tx.now();
     let webhook_id = match &callback {
         None => None,
-        Some((url, secret)) => {
-            let purpose = secret_purpose(domain.id, &name);
-            let hook = store::webhooks::insert(
-                tx.conn(),
-                webhook::ActiveModel {
-                    org_id: Set(caller.org_id),
-                    domain_id: Set(domain.id),
-                    room_name: Set(Some(name.clone())),
-                    kind: Set(CALLBACK.to_string()),
-                    url: Set(Some(url.clone())),
-                    robot_id: Set(None),
-                    events: Set(None),
-                    validated: Set(true),
-                    status: Set(ACTIVE.to_string()),
-                    disabled_reason: Set(None),
-                    disabled_at: Set(None),
-                    failing_since: Set(None),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    secret_sealed: Set(Some(state.sealer.seal_str(&purpose, secret))),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            Some(hook.id)
+        Some(callback) => {
+            Some(insert_callback(state, &tx, caller, &domain, &name, callback, now).await?)
         }
     };
     let binding = store::chat::insert_binding(
         tx.conn(),
         chat_binding::ActiveModel {
-            id: Set(id),
+            id: Set(Uuid::new_v4()),
             org_id: Set(caller.org_id),
             room_id: Set(room.id),
             jid: Set(jid.clone()),
@@ -198,6 +145,88 @@ pub async fn start(
         callback_uri: callback.map(|(u, _)| u),
         created_at: binding.created_at,
     })
+}
+
+/// A callback's URL (an allowed target) and secret.
+async fn checked_callback(state: &AppState, uri: &str, secret: String) -> Result<(String, String)> {
+    let url = outbound::check_target(uri, state.outbound.allow_private())
+        .await
+        .map_err(|e| Error::invalid("callback_uri", e.to_string()))?;
+    if secret.is_empty() {
+        return Err(Error::invalid("callback_secret", "must not be empty"));
+    }
+    Ok((url.to_string(), secret))
+}
+
+/// The live room `name` (locked), opened when there is none; 409 when another MUC is bridged
+/// to it.
+async fn unbridged_room(
+    state: &AppState,
+    tx: &mut WriteTx,
+    caller: Caller,
+    domain: &domain::Model,
+    name: &str,
+) -> Result<room::Model> {
+    let room = match store::rooms::lock_live_or_claim(tx.conn(), domain.id, name).await? {
+        Some(room) => room,
+        None => {
+            let origin = caller.client_id.map_or(Origin::ChatBridge, Origin::Client);
+            rooms::check_creation(tx, domain, name, origin).await?;
+            let spec =
+                RoomSpec::from_options(&RoomOptions::default(), state.config.max_room_capacity)?;
+            rooms::create_in(state, tx, domain, name, spec).await?
+        }
+    };
+    if store::chat::binding_of_room(tx.conn(), room.id)
+        .await?
+        .is_some()
+    {
+        return Err(Error::conflict(
+            "room_bridged",
+            format!(
+                "the room {}/{name} is bridged to another XMPP room",
+                domain.name
+            ),
+        ));
+    }
+    Ok(room)
+}
+
+/// The binding's callback, kept as a webhook of its own kind (with its secret sealed to the
+/// room), so deliveries and retries are the webhooks'.
+async fn insert_callback(
+    state: &AppState,
+    tx: &WriteTx,
+    caller: Caller,
+    domain: &domain::Model,
+    name: &str,
+    (url, secret): &(String, String),
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let purpose = secret_purpose(domain.id, name);
+    let hook = store::webhooks::insert(
+        tx.conn(),
+        webhook::ActiveModel {
+            org_id: Set(caller.org_id),
+            domain_id: Set(domain.id),
+            room_name: Set(Some(name.to_string())),
+            kind: Set(CALLBACK.to_string()),
+            url: Set(Some(url.clone())),
+            robot_id: Set(None),
+            events: Set(None),
+            validated: Set(true),
+            status: Set(ACTIVE.to_string()),
+            disabled_reason: Set(None),
+            disabled_at: Set(None),
+            failing_since: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            secret_sealed: Set(Some(state.sealer.seal_str(&purpose, secret))),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(hook.id)
 }
 
 async fn org_binding(
