@@ -76,27 +76,7 @@ async fn call(
     collection: &str,
     body: &[u8],
 ) -> Outcome {
-    if !xroom_methods::COLLECTIONS.contains(&collection) {
-        return Err(Failure(
-            StatusCode::NOT_FOUND,
-            format!("unknown collection {collection:?}; use room, booking or webhook"),
-        ));
-    }
-    match header_str(headers, "x-api-version").map(str::trim) {
-        Some("2") => {}
-        Some(other) => {
-            return Err(Failure(
-                StatusCode::BAD_REQUEST,
-                format!("x-api-version {other:?} is not supported; send x-api-version: 2"),
-            ));
-        }
-        None => {
-            return Err(Failure(
-                StatusCode::BAD_REQUEST,
-                "the x-api-version header is required (send x-api-version: 2)".into(),
-            ));
-        }
-    }
+    check_collection_and_version(collection, headers)?;
     let client = verify_xroom(
         state,
         SignedRequest {
@@ -106,6 +86,47 @@ async fn call(
         },
     )
     .await?;
+    let (method, data) = parse_call(collection, body)?;
+    let principal = Principal {
+        org_id: client.org_id,
+        actor: Actor::Client {
+            client_id: client.id,
+            api_key: client.api_key,
+        },
+        source_ip: source_ip.map(|ip| ip.to_string()),
+    };
+    let kept = data.clone();
+    let result = xroom_methods::dispatch(state, &principal, collection, &method, data).await?;
+    if let Some(action) = audited(collection, &method, &kept, &result) {
+        audit::record_by(state, &principal, action.detail(json!({"via": "xroom"}))).await;
+    }
+    Ok(result)
+}
+
+/// Refused before the signature is checked: an unknown collection, or an API version other
+/// than the one this dialect speaks.
+fn check_collection_and_version(collection: &str, headers: &HeaderMap) -> Result<(), Failure> {
+    if !xroom_methods::COLLECTIONS.contains(&collection) {
+        return Err(Failure(
+            StatusCode::NOT_FOUND,
+            format!("unknown collection {collection:?}; use room, booking or webhook"),
+        ));
+    }
+    match header_str(headers, "x-api-version").map(str::trim) {
+        Some("2") => Ok(()),
+        Some(other) => Err(Failure(
+            StatusCode::BAD_REQUEST,
+            format!("x-api-version {other:?} is not supported; send x-api-version: 2"),
+        )),
+        None => Err(Failure(
+            StatusCode::BAD_REQUEST,
+            "the x-api-version header is required (send x-api-version: 2)".into(),
+        )),
+    }
+}
+
+/// The method named by the body and its data (an object).
+fn parse_call(collection: &str, body: &[u8]) -> Result<(String, Value), Failure> {
     let call: Call = serde_json::from_slice(body).map_err(|e| {
         Failure(
             StatusCode::BAD_REQUEST,
@@ -123,17 +144,14 @@ async fn call(
             format!("{field}: must not contain the NUL character (U+0000)"),
         ));
     }
-    let method = match call.method {
-        Some(Value::String(m)) => m,
-        _ => {
-            return Err(Failure(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "method is required; {collection} methods: {}",
-                    xroom_methods::methods(collection).join(", ")
-                ),
-            ));
-        }
+    let Some(Value::String(method)) = call.method else {
+        return Err(Failure(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "method is required; {collection} methods: {}",
+                xroom_methods::methods(collection).join(", ")
+            ),
+        ));
     };
     let data = match call.data {
         None | Some(Value::Null) => json!({}),
@@ -147,20 +165,7 @@ async fn call(
             ));
         }
     };
-    let principal = Principal {
-        org_id: client.org_id,
-        actor: Actor::Client {
-            client_id: client.id,
-            api_key: client.api_key,
-        },
-        source_ip: source_ip.map(|ip| ip.to_string()),
-    };
-    let kept = data.clone();
-    let result = xroom_methods::dispatch(state, &principal, collection, &method, data).await?;
-    if let Some(action) = audited(collection, &method, &kept, &result) {
-        audit::record_by(state, &principal, action.detail(json!({"via": "xroom"}))).await;
-    }
-    Ok(result)
+    Ok((method, data))
 }
 
 /// The audit log entry for an xroom change (reads and lists have none).

@@ -84,9 +84,18 @@ pub async fn dispatch(
     method: &str,
     data: Value,
 ) -> Outcome {
-    match (collection, method) {
-        ("room", "init") => room_init(state, who, parse(data)?).await,
-        ("room", "destroy") => {
+    match collection {
+        "room" => room_method(state, who, method, data).await,
+        "booking" => xroom_bookings::dispatch(state, who, method, data).await,
+        "webhook" => webhook_method(state, who, method, data).await,
+        _ => Err(unknown_method(collection, method)),
+    }
+}
+
+async fn room_method(state: &AppState, who: &Principal, method: &str, data: Value) -> Outcome {
+    match method {
+        "init" => room_init(state, who, parse(data)?).await,
+        "destroy" => {
             let d: Destroy = parse(data)?;
             let (domain, name) = room_id(&d.id)?;
             rooms::destroy(
@@ -99,28 +108,33 @@ pub async fn dispatch(
             .await?;
             Ok(json!(true))
         }
-        ("room", "kickOut") => {
+        "kickOut" => {
             let k: KickOut = parse(data)?;
             let (domain, name) = room_id(&k.id)?;
             let target = KickTarget::parse(&k.peer_id).ok_or_else(|| not_found("peer"))?;
             rooms::kick(state, who.org_id, domain, name, target).await?;
             Ok(json!(true))
         }
-        ("room", "setLock") => {
+        "setLock" => {
             let l: SetLock = parse(data)?;
             let (domain, name) = room_id(&l.id)?;
             rooms::set_lock(state, who.org_id, domain, name, l.lock).await?;
             Ok(json!(true))
         }
-        ("room", "setPassword") => {
+        "setPassword" => {
             let p: SetPassword = parse(data)?;
             let (domain, name) = room_id(&p.id)?;
             rooms::set_password(state, who.org_id, domain, name, p.password.as_deref()).await?;
             Ok(json!(true))
         }
-        ("room", "list") => room_list(state, who, parse(data)?).await,
-        ("booking", method) => xroom_bookings::dispatch(state, who, method, data).await,
-        ("webhook", "add") => {
+        "list" => room_list(state, who, parse(data)?).await,
+        _ => Err(unknown_method("room", method)),
+    }
+}
+
+async fn webhook_method(state: &AppState, who: &Principal, method: &str, data: Value) -> Outcome {
+    match method {
+        "add" => {
             let w: WebhookAdd = parse(data)?;
             let v = webhooks::add(
                 state,
@@ -137,12 +151,12 @@ pub async fn dispatch(
             .await?;
             Ok(json!({"id": v.id, "validated": v.validated}))
         }
-        ("webhook", "remove") => {
+        "remove" => {
             let w: ById = parse(data)?;
             webhooks::remove(state, who.org_id, w.id).await?;
             Ok(json!(true))
         }
-        ("webhook", "list") => {
+        "list" => {
             let l: WebhookList = parse(data)?;
             let (views, _) = webhooks::list(
                 state,
@@ -157,12 +171,12 @@ pub async fn dispatch(
                 views.into_iter().map(webhook_object).collect(),
             ))
         }
-        ("webhook", "validate") => {
+        "validate" => {
             let w: ById = parse(data)?;
             let (_, result) = webhooks::validate(state, who.org_id, w.id).await?;
             Ok(json!({"validated": result.validated}))
         }
-        _ => Err(unknown_method(collection, method)),
+        _ => Err(unknown_method("webhook", method)),
     }
 }
 
