@@ -8,13 +8,13 @@
 use futures_util::{SinkExt, StreamExt};
 use poem::web::websocket::{Message, WebSocketStream};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::imbachat::WidgetUser;
 use crate::{
     domain::{dialogs, socket_access::Watch, widget_rooms},
-    events::EventKind,
+    events::{Event, EventKind},
     state::AppState,
 };
 
@@ -31,78 +31,92 @@ pub async fn run(state: AppState, user: WidgetUser, mut watch: Watch, socket: We
     if sink.send(Message::Text(welcome.to_string())).await.is_err() {
         return;
     }
-    let kind = EventKind::DialogMessage.as_str();
     let mut rooms = widget_rooms::LiveRooms::load(&state, &user.widget, &user.user_id)
         .await
         .unwrap_or_default();
     loop {
-        tokio::select! {
+        let out = tokio::select! {
             incoming = stream.next() => match incoming {
                 // The widget only listens; pings are answered by the server.
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => continue,
             },
             ended = watch.ended(&state) => {
                 let _ = sink.send(Message::close_with(ended.code, ended.reason)).await;
                 break;
             }
             received = events.recv() => match received {
-                Ok(event) => {
-                    if event.org_id != user.widget.org_id {
-                        continue;
-                    }
-                    if let Err(e) = rooms.follow(&state, &user.widget, &user.user_id, &event).await {
-                        tracing::warn!(error = %e, "widget socket could not update its rooms");
-                    }
-                    let k = event.kind.as_str();
-                    if k == EventKind::ChatMessage.as_str() && rooms.contains(&event.order_key()) {
-                        let m = &event.payload["message"];
-                        let out = json!({
-                            "type": "roomMessage",
-                            "room": event.order_key(),
-                            "message": {
-                                "id": m["id"],
-                                "room": event.order_key(),
-                                "peerId": m["sender"]["peerId"],
-                                "fromName": m["sender"]["displayName"],
-                                "text": m["text"],
-                                "createdAt": m["createdAt"],
-                            },
-                        });
-                        if sink.send(Message::Text(out.to_string())).await.is_err() {
-                            break;
-                        }
-                        continue;
-                    }
-                    if k != kind
-                        || !dialogs::event_is_for(&event.payload, &user.widget.id, &user.user_id)
-                    {
-                        continue;
-                    }
-                    let m = json!({
-                        "type": "message",
-                        "dialogId": event.payload["dialogId"],
-                        "users": event.payload["users"],
-                        "message": event.payload["message"],
-                    });
-                    if sink.send(Message::Text(m.to_string())).await.is_err() {
-                        break;
-                    }
-                }
+                Ok(event) => on_event(&state, &user, &mut rooms, &event).await,
                 Err(RecvError::Lagged(missed)) => {
-                    // The missed events may have added or removed the user's rooms.
-                    let fresh = widget_rooms::LiveRooms::load(&state, &user.widget, &user.user_id);
-                    if let Ok(fresh) = fresh.await {
-                        rooms = fresh;
-                    }
-                    // The widget reloads its dialogs to catch up.
-                    let m = json!({"type": "lagged", "missed": missed});
-                    if sink.send(Message::Text(m.to_string())).await.is_err() {
-                        break;
-                    }
+                    Some(on_lagged(&state, &user, &mut rooms, missed).await)
                 }
                 Err(RecvError::Closed) => break,
             },
+        };
+        if let Some(out) = out
+            && sink.send(Message::Text(out.to_string())).await.is_err()
+        {
+            break;
         }
     }
+}
+
+/// What the widget is sent for an event: a message of a room it is in, or of its dialogs.
+async fn on_event(
+    state: &AppState,
+    user: &WidgetUser,
+    rooms: &mut widget_rooms::LiveRooms,
+    event: &Event,
+) -> Option<Value> {
+    if event.org_id != user.widget.org_id {
+        return None;
+    }
+    if let Err(e) = rooms
+        .follow(state, &user.widget, &user.user_id, event)
+        .await
+    {
+        tracing::warn!(error = %e, "widget socket could not update its rooms");
+    }
+    let kind = event.kind.as_str();
+    if kind == EventKind::ChatMessage.as_str() && rooms.contains(&event.order_key()) {
+        let m = &event.payload["message"];
+        return Some(json!({
+            "type": "roomMessage",
+            "room": event.order_key(),
+            "message": {
+                "id": m["id"],
+                "room": event.order_key(),
+                "peerId": m["sender"]["peerId"],
+                "fromName": m["sender"]["displayName"],
+                "text": m["text"],
+                "createdAt": m["createdAt"],
+            },
+        }));
+    }
+    if kind != EventKind::DialogMessage.as_str()
+        || !dialogs::event_is_for(&event.payload, &user.widget.id, &user.user_id)
+    {
+        return None;
+    }
+    Some(json!({
+        "type": "message",
+        "dialogId": event.payload["dialogId"],
+        "users": event.payload["users"],
+        "message": event.payload["message"],
+    }))
+}
+
+/// Missed events may have added or removed the user's rooms: reload them. The widget is
+/// told, and reloads its dialogs to catch up.
+async fn on_lagged(
+    state: &AppState,
+    user: &WidgetUser,
+    rooms: &mut widget_rooms::LiveRooms,
+    missed: u64,
+) -> Value {
+    let fresh = widget_rooms::LiveRooms::load(state, &user.widget, &user.user_id);
+    if let Ok(fresh) = fresh.await {
+        *rooms = fresh;
+    }
+    json!({"type": "lagged", "missed": missed})
 }
