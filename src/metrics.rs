@@ -51,161 +51,108 @@ fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registr
     metric
 }
 
+/// Makes the node's metrics, each registered as it is made. Names and help texts are
+/// constants, so making one cannot fail.
+struct Maker(Registry);
+
+impl Maker {
+    fn counter(&self, name: &str, help: &str) -> IntCounter {
+        register(&self.0, IntCounter::new(name, help).expect("valid"))
+    }
+    fn counters(&self, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+        register(
+            &self.0,
+            IntCounterVec::new(Opts::new(name, help), labels).expect("valid"),
+        )
+    }
+    fn gauge(&self, name: &str, help: &str) -> IntGauge {
+        register(&self.0, IntGauge::new(name, help).expect("valid"))
+    }
+    fn gauges(&self, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+        register(
+            &self.0,
+            IntGaugeVec::new(Opts::new(name, help), labels).expect("valid"),
+        )
+    }
+    fn histogram(&self, name: &str, help: &str, buckets: &[f64]) -> Histogram {
+        let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
+        register(&self.0, Histogram::with_opts(opts).expect("valid"))
+    }
+    fn histograms(&self, name: &str, help: &str, buckets: &[f64], labels: &[&str]) -> HistogramVec {
+        let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
+        register(&self.0, HistogramVec::new(opts, labels).expect("valid"))
+    }
+}
+
 impl Metrics {
     pub fn new() -> Self {
-        let registry = Registry::new_custom(Some("meetplane".into()), None)
-            .expect("the prefix is a valid metric name");
-        let r = &registry;
-        let http_requests = register(
-            r,
-            IntCounterVec::new(
-                Opts::new("http_requests_total", "HTTP requests answered"),
-                &["method", "route", "status"],
-            )
-            .expect("valid"),
-        );
-        let http_duration = register(
-            r,
-            HistogramVec::new(
-                HistogramOpts::new(
-                    "http_request_duration_seconds",
-                    "Time to answer an HTTP request",
-                )
-                .buckets(LATENCY_BUCKETS.to_vec()),
-                &["method", "route"],
-            )
-            .expect("valid"),
-        );
-        let deliveries = register(
-            r,
-            IntCounterVec::new(
-                Opts::new(
-                    "webhook_delivery_attempts_total",
-                    "Webhook delivery attempts made by this node, by outcome",
-                ),
-                &["outcome"],
-            )
-            .expect("valid"),
-        );
-        let scheduler_lag = register(
-            r,
-            Histogram::with_opts(
-                HistogramOpts::new(
-                    "scheduler_lag_seconds",
-                    "How late booking transitions ran after they were due",
-                )
-                .buckets(LAG_BUCKETS.to_vec()),
-            )
-            .expect("valid"),
-        );
-        let join_batches = register(
-            r,
-            Histogram::with_opts(
-                HistogramOpts::new(
-                    "session_join_batch_size",
-                    "Session links opened together in one transaction by this node",
-                )
-                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
-            )
-            .expect("valid"),
-        );
-        let join_fallbacks = register(
-            r,
-            IntCounter::new(
-                "session_join_batch_fallbacks_total",
-                "Batches of session links that failed as a whole and were redone link by link",
-            )
-            .expect("valid"),
-        );
-        let realtime = register(
-            r,
-            IntGauge::new(
-                "realtime_connections",
-                "Open realtime WebSockets on this node",
-            )
-            .expect("valid"),
-        );
-        let outbox_depth = register(
-            r,
-            IntGauge::new(
-                "outbox_depth",
-                "Webhook deliveries waiting to be made (all nodes)",
-            )
-            .expect("valid"),
-        );
-        let overdue = register(
-            r,
-            IntGauge::new(
-                "scheduler_overdue_seconds",
-                "Age of the most overdue booking transition, 0 when none is overdue",
-            )
-            .expect("valid"),
-        );
-        let pool = register(
-            r,
-            IntGaugeVec::new(
-                Opts::new("db_pool_connections", "Database pool connections by state"),
-                &["state"],
-            )
-            .expect("valid"),
-        );
-        let bridge_connected = register(
-            r,
-            IntGauge::new(
-                "xmpp_bridge_connected",
-                "1 when this node bridges XMPP and is connected, else 0 (summed over nodes: 1 when the bridge is up)",
-            )
-            .expect("valid"),
-        );
-        let bridge_rooms = register(
-            r,
-            IntGauge::new(
-                "xmpp_bridge_rooms_joined",
-                "MUCs this node's XMPP bridge is in",
-            )
-            .expect("valid"),
-        );
-        let snapshot_queries = register(
-            r,
-            IntCounter::new(
-                "read_snapshot_queries_total",
-                "Snapshot queries the cached reads asked Postgres",
-            )
-            .expect("valid"),
-        );
-        let reads_without_query = register(
-            r,
-            IntCounter::new(
-                "read_versions_without_query_total",
-                "Cached reads answered without a snapshot query, this node holding the database alone",
-            )
-            .expect("valid"),
-        );
-        let db_alone = register(
-            r,
-            IntGauge::new(
-                "db_alone",
-                "1 while this node holds the Postgres database alone (no other writer), else 0",
-            )
-            .expect("valid"),
+        let m = Maker(
+            Registry::new_custom(Some("meetplane".into()), None)
+                .expect("the prefix is a valid metric name"),
         );
         Self {
-            registry,
-            http_requests,
-            http_duration,
-            deliveries,
-            scheduler_lag,
-            join_batches,
-            join_fallbacks,
-            realtime,
-            outbox_depth,
-            overdue,
-            pool,
-            bridge_connected,
-            bridge_rooms,
-            snapshot_queries,
-            reads_without_query,
-            db_alone,
+            http_requests: m.counters(
+                "http_requests_total",
+                "HTTP requests answered",
+                &["method", "route", "status"],
+            ),
+            http_duration: m.histograms(
+                "http_request_duration_seconds",
+                "Time to answer an HTTP request",
+                LATENCY_BUCKETS,
+                &["method", "route"],
+            ),
+            deliveries: m.counters(
+                "webhook_delivery_attempts_total",
+                "Webhook delivery attempts made by this node, by outcome",
+                &["outcome"],
+            ),
+            scheduler_lag: m.histogram(
+                "scheduler_lag_seconds",
+                "How late booking transitions ran after they were due",
+                LAG_BUCKETS,
+            ),
+            join_batches: m.histogram(
+                "session_join_batch_size",
+                "Session links opened together in one transaction by this node",
+                &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0],
+            ),
+            join_fallbacks: m.counter(
+                "session_join_batch_fallbacks_total",
+                "Batches of session links that failed as a whole and were redone link by link",
+            ),
+            realtime: m.gauge("realtime_connections", "Open realtime WebSockets on this node"),
+            outbox_depth: m.gauge(
+                "outbox_depth",
+                "Webhook deliveries waiting to be made (all nodes)",
+            ),
+            overdue: m.gauge(
+                "scheduler_overdue_seconds",
+                "Age of the most overdue booking transition, 0 when none is overdue",
+            ),
+            pool: m.gauges(
+                "db_pool_connections",
+                "Database pool connections by state",
+                &["state"],
+            ),
+            bridge_connected: m.gauge(
+                "xmpp_bridge_connected",
+                "1 when this node bridges XMPP and is connected, else 0 (summed over nodes: 1 when the bridge is up)",
+            ),
+            bridge_rooms: m.gauge("xmpp_bridge_rooms_joined", "MUCs this node's XMPP bridge is in"),
+            snapshot_queries: m.counter(
+                "read_snapshot_queries_total",
+                "Snapshot queries the cached reads asked Postgres",
+            ),
+            reads_without_query: m.counter(
+                "read_versions_without_query_total",
+                "Cached reads answered without a snapshot query, this node holding the database alone",
+            ),
+            db_alone: m.gauge(
+                "db_alone",
+                "1 while this node holds the Postgres database alone (no other writer), else 0",
+            ),
+            registry: m.0,
         }
     }
 
