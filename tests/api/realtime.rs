@@ -295,8 +295,9 @@ async fn events_committed_while_the_listener_reconnects_still_reach_sockets() {
     let next_event = next_of(&mut socket, "event").await;
     assert_eq!(next_event["room"], "after", "{next_event}");
 
-    // A second loss is a gap of its own, caught up the same way.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // A second loss is a gap of its own, caught up the same way; once the new listening
+    // connection is the only one, so that the one ended first is not counted.
+    listeners_until(&app, 1).await;
     let killed = app
         .state
         .db
@@ -309,6 +310,36 @@ async fn events_committed_while_the_listener_reconnects_still_reach_sockets() {
     let event = next_of(&mut socket, "event").await;
     assert_eq!(event["room"], "second-gap", "{event}");
 }
+
+/// Wait until exactly `wanted` connections of the app's database are listening.
+async fn listeners_until(app: &TestApp, wanted: i64) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let row = app
+            .state
+            .db
+            .query_one_raw(Statement::from_string(
+                app.state.db.get_database_backend(),
+                COUNT_LISTENERS,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let listening: i64 = row.try_get("", "n").unwrap();
+        if listening == wanted {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{listening} listening connections, not {wanted}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+const COUNT_LISTENERS: &str = "SELECT count(*) AS n FROM pg_stat_activity \
+     WHERE datname = current_database() AND query LIKE 'LISTEN%'";
 
 const KILL_LISTENER: &str = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
      WHERE datname = current_database() AND query LIKE 'LISTEN%'";
