@@ -525,10 +525,36 @@ async fn nodes_on_one_postgres_deliver_each_attempt_once_and_share_realtime() {
             expected += 1;
         }
     }
-    let got = receiver.wait_for(1 + expected).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let got_after = receiver.received();
-    assert_eq!(got_after.len(), got.len(), "no extra deliveries");
+    receiver.wait_for(1 + expected).await;
+    // A room's events reach a webhook in order, each once its earlier ones are settled: when
+    // a last event of every room has arrived, nothing before it is still to come (again).
+    let rooms: Vec<String> = std::iter::once("seen-on-a".to_string())
+        .chain((0..12).map(|r| format!("r{r}")))
+        .collect();
+    for (i, room) in rooms.iter().enumerate() {
+        let (node, t) = nodes[i % 3];
+        let (s, body) = node
+            .call(
+                t,
+                Method::POST,
+                &format!("/v1/orgs/{org}/rooms/localhost/{room}/peers"),
+                Some(json!({"displayName": "last", "role": "user"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        expected += 1;
+    }
+    let got_after = receiver.wait_for(1 + expected).await;
+    assert_eq!(got_after.len(), 1 + expected, "no extra deliveries");
+    for room in &rooms {
+        let last = got_after.iter().rfind(|r| r.json["room"] == room.as_str());
+        assert_eq!(
+            last.map(|r| &r.json["payload"]["client"]["displayName"]),
+            Some(&json!("last")),
+            "{room}: {:?}",
+            last.map(|r| &r.json)
+        );
+    }
     let mut per_message: HashMap<String, usize> = HashMap::new();
     let mut per_room: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for r in got_after.iter().filter(|r| r.json["event"] != "validation") {
@@ -621,7 +647,24 @@ async fn nodes_on_one_postgres_activate_each_booking_once() {
         .await;
 
     let got = receiver.wait_for(1 + N).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A second activation would be an event of its own, its delivery queued in the
+    // transaction that activated: once every delivery in the log is made, the log has one
+    // per booking, and the receiver all there will be.
+    let log_path = format!("/v1/orgs/{org}/webhooks/{id}/deliveries?count=500");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let log = loop {
+        let (_, log) = nodes[1].call(&t, Method::GET, &log_path, None).await;
+        let rows = log["content"].as_array().unwrap();
+        if rows.iter().all(|d| d["status"] == "delivered") {
+            break log;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{log}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let rows = log["content"].as_array().unwrap();
+    assert_eq!(rows.len(), N, "one delivery per booking");
+    assert!(log["_links"].get("next").is_none(), "{}", log["_links"]);
+    assert!(rows.iter().all(|d| d["attempts"] == 1), "{log}");
     let activations: Vec<_> = receiver
         .received()
         .into_iter()
