@@ -13,6 +13,7 @@ mod cli;
 mod compose;
 mod coviu_demo;
 mod dashboard_browser;
+mod db_outage;
 mod domains;
 mod errors;
 mod health;
