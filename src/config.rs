@@ -62,6 +62,8 @@ pub struct Config {
     pub webhook_disable_after: Duration,
     pub delivery_lease: Duration,
     pub delivery_concurrency: usize,
+    /// Deliveries one webhook may have in flight at once.
+    pub delivery_per_webhook_in_flight: usize,
     /// Run the delivery worker, event listener and scheduler with the server (tests may
     /// drive them by hand instead).
     pub background_workers: bool,
@@ -192,6 +194,12 @@ impl Config {
             64,
             1..=4096,
         )? as usize;
+        let delivery_per_webhook_in_flight = parse_number(
+            "MEETPLANE_DELIVERY_PER_WEBHOOK_IN_FLIGHT (--delivery-per-webhook-in-flight)",
+            s.delivery_per_webhook_in_flight.as_deref(),
+            4,
+            1..=4096,
+        )? as usize;
         let log_sql = parse_bool("MEETPLANE_LOG_SQL (--log-sql)", s.log_sql.as_deref())?;
         let log_format = match s.log_format.as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
@@ -220,6 +228,7 @@ impl Config {
             webhook_disable_after,
             delivery_lease,
             delivery_concurrency,
+            delivery_per_webhook_in_flight,
             background_workers: true,
             log_sql,
             log_format,

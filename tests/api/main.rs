@@ -14,6 +14,8 @@ mod compose;
 mod coviu_demo;
 mod dashboard_browser;
 mod db_outage;
+mod delivery_slots;
+mod delivery_takeover;
 mod domains;
 mod errors;
 mod health;
