@@ -34,7 +34,7 @@ pub enum Error {
         retry_after: u64,
     },
     /// The database cannot be reached right now (connections cut, pool exhausted, server
-    /// restarting): nothing was done, and the same request may succeed in a moment.
+    /// restarting): the same request may succeed in a moment.
     #[error("the database is briefly unavailable")]
     Unavailable { retry_after: u64 },
     #[error("database error")]
@@ -112,8 +112,8 @@ impl Error {
 /// Whether a database error says the connection (not the statement) failed: the pool timed
 /// out or closed, the socket broke, or the server ended the session (Postgres SQLSTATE class
 /// 08, and 57P01-57P03: terminated by an administrator, crash, server starting up), or SQLite
-/// stayed busy. The statement did not take effect (a commit that fails is not committed), so
-/// the client may simply retry.
+/// stayed busy. Nothing is wrong with the request, so the client may retry it (a commit cut
+/// before its answer may have been made: the `Idempotency-Key` makes a retried change safe).
 pub fn is_connection_lost(err: &DbErr) -> bool {
     match err {
         DbErr::ConnectionAcquire(ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed) => {

@@ -156,7 +156,7 @@ const DOCUMENTED: &[(u16, &str)] = &[
     (500, "Server error (logged; the detail is generic)"),
     (
         503,
-        "The database is briefly unreachable; nothing was changed, retry after `Retry-After` seconds",
+        "The database is briefly unreachable; retry after `Retry-After` seconds (with the same `Idempotency-Key`, a change is made once)",
     ),
 ];
 
@@ -214,8 +214,8 @@ impl From<Error> for ApiError {
                 let mut e = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "database_unavailable",
-                    "the database is briefly unavailable; nothing was changed, retry after \
-                     `Retry-After` seconds",
+                    "the database is briefly unavailable; retry after `Retry-After` seconds (with \
+                     the same Idempotency-Key, a change is made once)",
                 );
                 e.retry_after = Some(retry_after);
                 e
