@@ -98,6 +98,7 @@ pub async fn open_state(
         reads,
         joins: Default::default(),
         writer,
+        node_id: uuid::Uuid::new_v4(),
     }))
 }
 

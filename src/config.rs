@@ -62,6 +62,8 @@ pub struct Config {
     pub webhook_disable_after: Duration,
     pub delivery_lease: Duration,
     pub delivery_concurrency: usize,
+    /// Deliveries one webhook may have in flight at once.
+    pub delivery_per_webhook_in_flight: usize,
     /// Run the delivery worker, event listener and scheduler with the server (tests may
     /// drive them by hand instead).
     pub background_workers: bool,
@@ -124,6 +126,7 @@ impl Config {
             webhook_disable_after: webhooks.disable_after,
             delivery_lease: webhooks.lease,
             delivery_concurrency: webhooks.concurrency,
+            delivery_per_webhook_in_flight: webhooks.per_webhook_in_flight,
             background_workers: true,
             log_sql,
             log_format: log_format(s)?,
@@ -224,6 +227,7 @@ struct Webhooks {
     disable_after: Duration,
     lease: Duration,
     concurrency: usize,
+    per_webhook_in_flight: usize,
 }
 
 impl Webhooks {
@@ -258,11 +262,18 @@ impl Webhooks {
             64,
             1..=4096,
         )? as usize;
+        let per_webhook_in_flight = parse_number(
+            "MEETPLANE_DELIVERY_PER_WEBHOOK_IN_FLIGHT (--delivery-per-webhook-in-flight)",
+            s.delivery_per_webhook_in_flight.as_deref(),
+            4,
+            1..=4096,
+        )? as usize;
         Ok(Self {
             timeout,
             disable_after,
             lease,
             concurrency,
+            per_webhook_in_flight,
         })
     }
 }

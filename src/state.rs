@@ -41,6 +41,9 @@ pub struct Inner {
     pub joins: JoinQueue,
     /// This process's part of the database's writer lock (Postgres), held while it lives.
     pub writer: WriterHold,
+    /// This process's identity as a delivery node (its leases name it; see
+    /// `events::delivery`), new at every start.
+    pub node_id: uuid::Uuid,
 }
 
 impl AppState {

@@ -18,6 +18,7 @@ mod m20261202_000013_peer_return_url;
 mod m20261203_000014_chat_delivery;
 mod m20261204_000015_event_secrets;
 mod m20261204_000016_credential_notices;
+mod m20261207_000017_delivery_nodes;
 
 pub use m20261201_000012_xroom_webhook_events::filter_xroom_webhooks;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_chat_delivery::Migration),
             Box::new(m20261204_000015_event_secrets::Migration),
             Box::new(m20261204_000016_credential_notices::Migration),
+            Box::new(m20261207_000017_delivery_nodes::Migration),
         ]
     }
 }

@@ -49,7 +49,7 @@ pub struct FieldError {
 pub struct ApiError {
     /// Boxed: errors travel through every handler's `Result`, which should stay small.
     pub problem: Box<Problem>,
-    /// Seconds for `Retry-After` (429 answers).
+    /// Seconds for `Retry-After` (429 and 503 answers).
     pub retry_after: Option<u64>,
 }
 
@@ -154,6 +154,10 @@ const DOCUMENTED: &[(u16, &str)] = &[
         "Well-formed but invalid input; `errors` names the fields",
     ),
     (500, "Server error (logged; the detail is generic)"),
+    (
+        503,
+        "The database is briefly unreachable; retry after `Retry-After` seconds (with the same `Idempotency-Key`, a change is made once)",
+    ),
 ];
 
 impl ApiResponse for ApiError {
@@ -206,10 +210,24 @@ impl From<Error> for ApiError {
                 e.retry_after = Some(retry_after);
                 e
             }
-            err @ Error::Database(_) => match err.classify_db() {
-                Error::Database(e) => {
+            Error::Unavailable { retry_after } => {
+                let mut e = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "the database is briefly unavailable; retry after `Retry-After` seconds (with \
+                     the same Idempotency-Key, a change is made once)",
+                );
+                e.retry_after = Some(retry_after);
+                e
+            }
+            Error::Database(e) => match Error::Database(e.clone()).classify_db() {
+                Error::Database(_) => {
                     tracing::error!(error = %e, "database error");
                     Self::internal()
+                }
+                unavailable @ Error::Unavailable { .. } => {
+                    tracing::warn!(error = %e, "the database is unreachable; answering 503");
+                    unavailable.into()
                 }
                 classified => classified.into(),
             },

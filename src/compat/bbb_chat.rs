@@ -34,7 +34,10 @@ impl From<Error> for Failure {
             Error::Unauthenticated { .. } | Error::Invalid { .. } | Error::BadRequest { .. }
         );
         // Internal failures keep their generic text (and are logged by the conversion).
-        let internal = matches!(e, Error::Database(_) | Error::Internal(_));
+        let internal = matches!(
+            e,
+            Error::Database(_) | Error::Unavailable { .. } | Error::Internal(_)
+        );
         let text = e.to_string();
         let api = ApiError::from(e);
         let status = if bad_input {

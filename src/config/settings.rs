@@ -65,6 +65,10 @@ pub struct Settings {
     /// Deliveries in flight at once per node [default: 64].
     #[arg(long, env = "MEETPLANE_DELIVERY_CONCURRENCY", global = true)]
     pub delivery_concurrency: Option<String>,
+    /// Deliveries in flight at once to one webhook, so that a receiver that hangs holds a few
+    /// of the delivery slots and the other webhooks keep theirs [default: 4].
+    #[arg(long, env = "MEETPLANE_DELIVERY_PER_WEBHOOK_IN_FLIGHT", global = true)]
+    pub delivery_per_webhook_in_flight: Option<String>,
     /// Log every SQL statement (target `sqlx::query`; RUST_LOG must let it through)
     /// [default: false].
     #[arg(long, env = "MEETPLANE_LOG_SQL", global = true)]
@@ -206,6 +210,7 @@ pub(super) const KNOWN_ENV: &[&str] = &[
     "MEETPLANE_WEBHOOK_DISABLE_AFTER",
     "MEETPLANE_DELIVERY_LEASE",
     "MEETPLANE_DELIVERY_CONCURRENCY",
+    "MEETPLANE_DELIVERY_PER_WEBHOOK_IN_FLIGHT",
     "MEETPLANE_LOG_SQL",
     "MEETPLANE_LOG_FORMAT",
     "MEETPLANE_CHAT_SHARED_SECRET",

@@ -28,6 +28,14 @@ pub const SCHEDULE: [Duration; 7] = [
     Duration::from_secs(10 * 3600),
 ];
 
+/// How often a delivery node says it is alive (`delivery_nodes`).
+pub const NODE_HEARTBEAT: Duration = Duration::from_secs(1);
+/// A node silent this long is taken for dead: the deliveries it had in flight are free for
+/// any node (a restarted server, or the others) to attempt again, with the same `webhook-id`
+/// and in room order, instead of waiting for their lease to run out. Several heartbeats long,
+/// so that a busy but live node is not taken for dead.
+pub const NODE_SILENCE: Duration = Duration::from_secs(5);
+
 /// Longest `Retry-After` honoured; a receiver cannot park a delivery for longer than this.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 

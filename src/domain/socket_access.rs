@@ -94,7 +94,7 @@ impl Ended {
 
     fn from_error(e: Error) -> Self {
         match e {
-            Error::Database(_) | Error::Internal(_) => {
+            Error::Database(_) | Error::Unavailable { .. } | Error::Internal(_) => {
                 tracing::warn!(error = %e, "a socket's credential could not be checked");
                 Self::new(
                     CLOSED_UNCHECKED,

@@ -1,22 +1,26 @@
-//! The delivery worker: claims due deliveries, POSTs them signed per Standard Webhooks, and
-//! records what happened. `run_once` is one pass (tests drive it directly); `run` loops it
-//! until shutdown, woken when new deliveries are committed and otherwise polling for retries.
+//! The delivery worker: claims due deliveries, POSTs them (`webhook_post`), and records what
+//! happened. `run_once` is one pass (tests drive it directly). `run` keeps a pass going for
+//! every claim, claiming again whenever slots free up (and when new deliveries are committed,
+//! and every second for retries), so a slow receiver delays nobody but itself: it holds at
+//! most `delivery_per_webhook_in_flight` of the node's `delivery_concurrency` slots. Meanwhile
+//! a heartbeat says the node is alive; the deliveries of a node that stops beating are taken
+//! over by the others, or by the restarted server, within seconds.
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use chrono::{DateTime, TimeDelta, Utc};
-use futures_util::StreamExt;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use chrono::TimeDelta;
+use tokio::{
+    sync::{Notify, Semaphore, mpsc},
+    task::JoinSet,
+};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 use uuid::Uuid;
 
-use super::Event;
+use super::{Event, webhook_post::post_callback};
 use crate::{
-    auth::{chat_checksum, webhook_signature},
     domain::{
         chat_bridge,
-        deliveries::{self, DELIVERED, Decision, Outcome},
+        deliveries::{self, DELIVERED, Decision, NODE_HEARTBEAT, NODE_SILENCE, Outcome},
         domains,
     },
     error::Result,
@@ -27,147 +31,40 @@ use crate::{
     },
 };
 
-/// Deliveries claimed per pass.
+pub use super::webhook_post::{Answer, describe, post_signed};
+
+/// Deliveries claimed per pass at most.
 pub const BATCH: u64 = 512;
-/// How much of a receiver's answer is read (enough for the validation handshake).
-const MAX_ANSWER_BYTES: usize = 4096;
-/// Pause between passes when there is nothing due.
+/// Results written in one transaction at most.
+const RECORD_BATCH: usize = 256;
+/// Pause between claims when there is nothing due.
 const POLL: Duration = Duration::from_secs(1);
+/// Nodes silent this long are forgotten when a node starts (their leases are free anyway).
+const FORGET_AFTER: TimeDelta = TimeDelta::hours(1);
 
-/// What a receiver answered.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub retry_after: Option<Duration>,
-    pub body: String,
-    pub latency_ms: u32,
-}
+/// Claimed deliveries with their webhook, event and signing key.
+struct Claimed(
+    Vec<(
+        delivery::Model,
+        webhook::Model,
+        event::Model,
+        Option<Arc<str>>,
+    )>,
+);
 
-fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = DateTime::parse_from_rfc2822(value)
-        .ok()?
-        .with_timezone(&Utc);
-    (at - now).to_std().ok()
-}
-
-/// POST `body` to `url` with the Standard Webhooks headers under `webhook_key`. The signature
-/// timestamp is wall-clock time: receivers compare it with theirs.
-pub async fn post_signed(
-    state: &AppState,
-    url: &Url,
-    webhook_key: &str,
-    message_id: &str,
-    body: &str,
-) -> std::result::Result<Answer, String> {
-    state.outbound.vet(url).map_err(|e| e.to_string())?;
-    let timestamp = Utc::now().timestamp();
-    let signature = webhook_signature::sign(webhook_key, message_id, timestamp, body);
-    let headers = [
-        ("webhook-id", message_id.to_string()),
-        ("webhook-timestamp", timestamp.to_string()),
-        ("webhook-signature", signature),
-    ];
-    send(state, url, body.to_string(), &headers).await
-}
-
-/// POST a chat message to a chat-bridge callback: `{"user_name", "message", "checksum"}` with
-/// the seed's checksum under the callback secret, made now (the receiver checks its clock).
-async fn post_callback(
-    state: &AppState,
-    hook: &webhook::Model,
-    event: &Event,
-) -> std::result::Result<Answer, String> {
-    let url = hook
-        .url
-        .as_deref()
-        .and_then(|u| Url::parse(u).ok())
-        .ok_or("the callback has no valid url")?;
-    state.outbound.vet(&url).map_err(|e| e.to_string())?;
-    let secret = chat_bridge::callback_secret(state, hook)
-        .map_err(|e| e.to_string())?
-        .ok_or("the callback has no secret")?;
-    let message = &event.payload["message"];
-    let fields = [
-        (
-            "user_name",
-            message["sender"]["displayName"]
-                .as_str()
-                .unwrap_or_default(),
-        ),
-        ("message", message["text"].as_str().unwrap_or_default()),
-    ];
-    let body =
-        chat_checksum::signed_body("sendChatMessage", &fields, &secret, Utc::now().timestamp());
-    send(state, &url, body, &[]).await
-}
-
-/// POST a JSON body with extra headers and read (the start of) the answer.
-async fn send(
-    state: &AppState,
-    url: &Url,
-    body: String,
-    headers: &[(&str, String)],
-) -> std::result::Result<Answer, String> {
-    let started = std::time::Instant::now();
-    let mut req = state
-        .outbound
-        .client()
-        .post(url.clone())
-        .header(CONTENT_TYPE, "application/json");
-    for (name, value) in headers {
-        req = req.header(*name, value);
-    }
-    let mut resp = req.body(body).send().await.map_err(describe)?;
-    let status = resp.status().as_u16();
-    let retry_after = resp
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, Utc::now()));
-    let (answer, _) = crate::outbound::body_up_to(&mut resp, MAX_ANSWER_BYTES)
-        .await
-        .map_err(describe)?;
-    Ok(Answer {
-        status,
-        retry_after,
-        body: String::from_utf8_lossy(&answer).into_owned(),
-        latency_ms: u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX),
-    })
-}
-
-/// An outbound request's failure with its cause chain (for logs and the admin).
-pub fn describe(e: reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut text = if e.is_timeout() {
-        "timed out".to_string()
-    } else if e.is_connect() {
-        "could not connect".to_string()
-    } else {
-        "request failed".to_string()
-    };
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-/// One pass: claim due deliveries and attempt them concurrently. Returns how many were
-/// attempted.
-pub async fn run_once(state: &AppState) -> Result<usize> {
+async fn claim(state: &AppState, limit: u64) -> Result<Claimed> {
     let now = state.now();
-    let lease =
-        now + TimeDelta::from_std(state.config.delivery_lease).unwrap_or(TimeDelta::minutes(1));
-    let claimed = store::deliveries::claim(&state.db, now, lease, BATCH).await?;
-    if claimed.is_empty() {
-        return Ok(0);
-    }
+    let lease = TimeDelta::from_std(state.config.delivery_lease).unwrap_or(TimeDelta::minutes(1));
+    let silence = TimeDelta::from_std(NODE_SILENCE).unwrap_or(TimeDelta::seconds(5));
+    let claim = store::deliveries::Claim {
+        node: state.node_id,
+        now,
+        lease_until: now + lease,
+        alive_since: now - silence,
+        limit,
+        per_webhook: u64::try_from(state.config.delivery_per_webhook_in_flight).unwrap_or(1),
+    };
+    let claimed = store::deliveries::claim(&state.db, &claim).await?;
     let mut keys: HashMap<Uuid, Arc<str>> = HashMap::new();
     for (_, _, e) in &claimed {
         if !keys.contains_key(&e.domain_id)
@@ -177,27 +74,168 @@ pub async fn run_once(state: &AppState) -> Result<usize> {
             keys.insert(e.domain_id, Arc::from(key));
         }
     }
-    let count = claimed.len();
-    let attempted: Vec<Attempted> = futures_util::stream::iter(claimed)
-        .map(|(d, hook, e)| {
-            let key = keys.get(&e.domain_id).cloned();
-            attempt(state, d, hook, e, key)
-        })
-        .buffer_unordered(state.config.delivery_concurrency)
-        .collect()
-        .await;
-    record_all(state, lease, attempted).await?;
-    Ok(count)
+    Ok(Claimed(
+        claimed
+            .into_iter()
+            .map(|(d, hook, e)| {
+                let key = keys.get(&e.domain_id).cloned();
+                (d, hook, e, key)
+            })
+            .collect(),
+    ))
 }
 
-/// One attempt's result, recorded with the rest of its pass.
+/// Attempt every claimed delivery at once and record the results as they come in (those
+/// that finish together in one transaction), so that neither the record of a quick
+/// receiver's delivery nor the next event of its room waits for a slow receiver. After each
+/// record, `recorded` is told how many attempts it held. Returns how many were attempted.
+async fn deliver(
+    state: &AppState,
+    claimed: Claimed,
+    mut recorded: impl FnMut(usize),
+) -> Result<usize> {
+    let count = claimed.0.len();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    for (d, hook, e, key) in claimed.0 {
+        let (state, tx) = (state.clone(), tx.clone());
+        tokio::spawn(async move {
+            let _ = tx.send(attempt(&state, d, hook, e, key).await);
+        });
+    }
+    drop(tx);
+    let mut first_error = None;
+    let mut done = Vec::new();
+    while rx.recv_many(&mut done, RECORD_BATCH).await > 0 {
+        let n = done.len();
+        if let Err(e) = record_all(state, std::mem::take(&mut done)).await {
+            // The leases stand: the attempts are made again once they are free.
+            tracing::error!(error = ?e, "recording delivery attempts failed");
+            first_error.get_or_insert(e);
+        }
+        recorded(n);
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(count),
+    }
+}
+
+/// One pass: claim due deliveries (as many as the node has slots), attempt them, record the
+/// results. Returns how many were attempted.
+pub async fn run_once(state: &AppState) -> Result<usize> {
+    beat(state).await?;
+    let limit = u64::try_from(state.config.delivery_concurrency).unwrap_or(BATCH);
+    let claimed = claim(state, limit.min(BATCH)).await?;
+    deliver(state, claimed, |_| {}).await
+}
+
+/// Say this node is alive.
+async fn beat(state: &AppState) -> Result<()> {
+    store::delivery_nodes::beat(&state.db, state.node_id, state.now()).await?;
+    Ok(())
+}
+
+/// Beat every `NODE_HEARTBEAT` until `stop` fires.
+async fn heartbeat(state: AppState, stop: CancellationToken) {
+    match store::delivery_nodes::forget_silent(&state.db, state.now() - FORGET_AFTER).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(nodes = n, "forgot delivery nodes silent for an hour"),
+        Err(e) => tracing::warn!(error = %e, "forgetting silent delivery nodes failed"),
+    }
+    loop {
+        if let Err(e) = beat(&state).await {
+            tracing::warn!(error = ?e, "the delivery heartbeat failed");
+        }
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(NODE_HEARTBEAT) => {}
+        }
+    }
+}
+
+/// Claim for the free slots and start a pass on what was claimed. Returns how many.
+async fn start_pass(
+    state: &AppState,
+    slots: &Arc<Semaphore>,
+    freed: &Arc<Notify>,
+    passes: &mut JoinSet<Result<usize>>,
+) -> Result<usize> {
+    let free = slots.available_permits();
+    if free == 0 {
+        return Ok(0);
+    }
+    let claimed = claim(state, u64::try_from(free).unwrap_or(BATCH).min(BATCH)).await?;
+    let n = claimed.0.len();
+    if n == 0 {
+        return Ok(0);
+    }
+    // Only this loop takes slots, so the ones counted free above are still free.
+    let mut held = Arc::clone(slots)
+        .try_acquire_many_owned(u32::try_from(n).unwrap_or(u32::MAX))
+        .map_err(anyhow::Error::from)?;
+    let (state, freed) = (state.clone(), Arc::clone(freed));
+    passes.spawn(async move {
+        deliver(&state, claimed, move |k| {
+            drop(held.split(k));
+            freed.notify_one();
+        })
+        .await
+    });
+    Ok(n)
+}
+
+fn report(ended: std::result::Result<Result<usize>, tokio::task::JoinError>) {
+    match ended {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::error!(error = ?e, "delivery pass failed"),
+        Err(e) => tracing::error!(error = %e, "delivery pass panicked"),
+    }
+}
+
+/// Keep claiming and delivering until `cancel` fires; passes in progress are finished
+/// first, then the node says it is gone.
+pub async fn run(state: AppState, cancel: CancellationToken) {
+    let slots = Arc::new(Semaphore::new(state.config.delivery_concurrency));
+    let freed = Arc::new(Notify::new());
+    let wake = state.bus.delivery_wake();
+    let beating = CancellationToken::new();
+    let heartbeat = tokio::spawn(heartbeat(state.clone(), beating.clone()));
+    let mut passes = JoinSet::new();
+    loop {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let pass = start_pass(&state, &slots, &freed, &mut passes);
+        match crate::background::guarded("claiming deliveries", pass).await {
+            Some(Ok(n)) if n > 0 => continue,
+            Some(Ok(_)) | None => {}
+            Some(Err(e)) => tracing::error!(error = ?e, "claiming deliveries failed"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = wake.notified() => {}
+            _ = freed.notified() => {}
+            Some(ended) = passes.join_next() => report(ended),
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+    while let Some(ended) = passes.join_next().await {
+        report(ended);
+    }
+    beating.cancel();
+    let _ = heartbeat.await;
+    if let Err(e) = store::delivery_nodes::remove(&state.db, state.node_id).await {
+        tracing::warn!(error = %e, "could not say this delivery node is gone");
+    }
+    tracing::info!("delivery worker stopped");
+}
+
+/// One attempt's result, recorded with the others that finished with it.
 struct Attempted {
     delivery: delivery::Model,
     hook: webhook::Model,
-    outcome: Outcome,
+    result: store::deliveries::Attempt,
     decision: Decision,
-    attempts: i32,
-    at: DateTime<Utc>,
 }
 
 async fn attempt(
@@ -256,28 +294,40 @@ async fn attempt(
         tracing::info!(webhook = hook.id, delivery = d.id, attempts, status = decision.status,
             outcome = ?outcome, "webhook delivery attempt failed");
     }
+    let (status_code, latency_ms, error) = match outcome {
+        Outcome::Delivered { status, latency_ms } => (Some(status), latency_ms, None),
+        Outcome::Failed {
+            status,
+            latency_ms,
+            error,
+            ..
+        } => (status, latency_ms, Some(error)),
+    };
     Attempted {
         delivery: d,
         hook,
-        outcome,
+        result: store::deliveries::Attempt {
+            status: decision.status,
+            attempts,
+            next_attempt_at: decision.next_attempt_at,
+            at,
+            status_code,
+            latency_ms,
+            error,
+            delivered: decision.status == DELIVERED,
+        },
         decision,
-        attempts,
-        at,
     }
 }
 
-/// Write a pass's results in one transaction (one commit, not one per delivery), and the
+/// Write attempts' results in one transaction (one commit, not one per delivery), and the
 /// webhooks' failure streaks and disabling.
-async fn record_all(
-    state: &AppState,
-    lease: DateTime<Utc>,
-    attempted: Vec<Attempted>,
-) -> Result<()> {
+async fn record_all(state: &AppState, attempted: Vec<Attempted>) -> Result<()> {
     let txn = store::connect::begin_write(&state.db).await?;
     let mut failing = std::collections::BTreeSet::new();
     let mut recovered = std::collections::BTreeSet::new();
     for a in &attempted {
-        record(&txn, a, lease).await?;
+        store::deliveries::record(&txn, &a.delivery, &a.result).await?;
         if a.decision.failing {
             failing.insert(a.hook.id);
         } else if a.hook.failing_since.is_some() {
@@ -285,7 +335,7 @@ async fn record_all(
         }
         if let Some(reason) = &a.decision.disable_webhook {
             tracing::warn!(webhook = a.hook.id, %reason, "disabling webhook");
-            store::webhooks::disable(&txn, a.hook.id, reason, a.at).await?;
+            store::webhooks::disable(&txn, a.hook.id, reason, a.result.at).await?;
         }
     }
     let now = state.now();
@@ -297,67 +347,4 @@ async fn record_all(
     }
     txn.commit().await?;
     Ok(())
-}
-
-/// Store the attempt, but only while this worker still holds the lease: if the lease ran
-/// out and another worker took the delivery over, its result stands.
-async fn record(
-    db: &impl sea_orm::ConnectionTrait,
-    a: &Attempted,
-    lease: DateTime<Utc>,
-) -> Result<()> {
-    let (d, outcome, decision, attempts, now) =
-        (&a.delivery, &a.outcome, &a.decision, a.attempts, a.at);
-    use delivery::Column as C;
-    let (status_code, latency, error) = match outcome {
-        Outcome::Delivered { status, latency_ms } => (Some(*status), *latency_ms, None),
-        Outcome::Failed {
-            status,
-            latency_ms,
-            error,
-            ..
-        } => (*status, *latency_ms, Some(error.clone())),
-    };
-    delivery::Entity::update_many()
-        .col_expr(C::Status, Expr::value(decision.status))
-        .col_expr(C::Attempts, Expr::value(attempts))
-        .col_expr(C::NextAttemptAt, Expr::value(decision.next_attempt_at))
-        .col_expr(C::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(C::LastAttemptAt, Expr::value(now))
-        .col_expr(C::LastStatusCode, Expr::value(status_code.map(i32::from)))
-        .col_expr(
-            C::LastLatencyMs,
-            Expr::value(i32::try_from(latency).unwrap_or(i32::MAX)),
-        )
-        .col_expr(C::LastError, Expr::value(error))
-        .col_expr(
-            C::DeliveredAt,
-            Expr::value((decision.status == DELIVERED).then_some(now)),
-        )
-        .filter(C::Id.eq(d.id))
-        .filter(C::LeaseUntil.eq(lease))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Loop `run_once` until `cancel` fires; a pass in progress is finished first.
-pub async fn run(state: AppState, cancel: CancellationToken) {
-    let wake = state.bus.delivery_wake();
-    loop {
-        if cancel.is_cancelled() {
-            break;
-        }
-        match crate::background::guarded("a delivery pass", run_once(&state)).await {
-            Some(Ok(n)) if n > 0 => continue,
-            Some(Ok(_)) | None => {}
-            Some(Err(e)) => tracing::error!(error = ?e, "delivery pass failed"),
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(POLL) => {}
-        }
-    }
-    tracing::info!("delivery worker stopped");
 }

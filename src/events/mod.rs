@@ -6,6 +6,7 @@ pub mod legacy;
 pub mod listener;
 pub mod payloads;
 pub mod tx;
+pub mod webhook_post;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -282,6 +282,7 @@ pub fn new_delivery(
         attempts: Set(0),
         next_attempt_at: Set(now),
         lease_until: Set(None),
+        lease_owner: Set(None),
         last_attempt_at: Set(None),
         last_status_code: Set(None),
         last_latency_ms: Set(None),

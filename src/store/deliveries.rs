@@ -1,16 +1,20 @@
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    RelationTrait,
     sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Query},
 };
+use uuid::Uuid;
 
 use super::{
     Window,
     connect::begin_write,
     entities::{
         delivery::{ActiveModel, Column, Entity, Model, Relation},
-        event, webhook,
+        delivery_node, event, webhook,
     },
     webhooks,
 };
@@ -24,18 +28,67 @@ pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<ActiveModel>) -> R
     Ok(())
 }
 
-/// Claim up to `limit` due deliveries for one worker until `lease_until`.
+/// Who claims deliveries, when, and how many.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim {
+    /// The claiming node (`delivery_nodes.id`), named as the owner of its leases.
+    pub node: Uuid,
+    pub now: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+    /// Nodes that have not beaten since this are dead: their leases are free.
+    pub alive_since: DateTime<Utc>,
+    /// Deliveries claimed at most.
+    pub limit: u64,
+    /// Leases one webhook may hold at once (its deliveries in flight).
+    pub per_webhook: u64,
+}
+
+/// The delivery row of `table` is leased by a holder that may still be attempting it: the
+/// lease has not run out, and it is this node's, an unnamed one (taken before nodes beat), or
+/// a node's that beat lately. NULL when the row has no lease; `free` handles that.
+fn leased(table: &Alias, c: &Claim) -> Condition {
+    let node_alive = Query::select()
+        .expr(Expr::val(1))
+        .from(delivery_node::Entity)
+        .and_where(
+            Expr::col((delivery_node::Entity, delivery_node::Column::Id))
+                .equals((table.clone(), Column::LeaseOwner)),
+        )
+        .and_where(
+            Expr::col((delivery_node::Entity, delivery_node::Column::HeartbeatAt))
+                .gte(c.alive_since),
+        )
+        .to_owned();
+    let owner = Expr::col((table.clone(), Column::LeaseOwner));
+    Condition::all()
+        .add(Expr::col((table.clone(), Column::LeaseUntil)).gte(c.now))
+        .add(
+            Condition::any()
+                .add(owner.clone().is_null())
+                .add(owner.eq(c.node))
+                .add(Expr::exists(node_alive)),
+        )
+}
+
+fn free(table: &Alias, c: &Claim) -> Condition {
+    Condition::any()
+        .add(Expr::col((table.clone(), Column::LeaseUntil)).is_null())
+        .add(leased(table, c).not())
+}
+
+/// Claim up to `limit` due deliveries for node `c.node` until `c.lease_until`.
 ///
-/// A delivery is due when it is pending, its next attempt has come, nobody holds a live
-/// lease on it, its webhook is active, and no earlier pending delivery exists for the same
-/// webhook and room (so a room's events reach a webhook in order, also across retries). On
-/// Postgres the rows are locked `FOR UPDATE SKIP LOCKED`, so concurrent workers on several
-/// nodes never claim the same delivery; on SQLite the write transaction serialises claims.
+/// A delivery is due when it is pending, its next attempt has come, nobody alive holds a
+/// lease on it, its webhook is active and holds fewer than `per_webhook` leases (so a
+/// receiver that hangs holds a few of the node's slots, not all), and no earlier pending
+/// delivery exists for the same webhook and room (so a room's events reach a webhook in
+/// order, also across retries and take-overs). On Postgres the rows are locked `FOR UPDATE
+/// SKIP LOCKED`, so concurrent workers on several nodes never claim the same delivery; on
+/// SQLite the write transaction serialises claims. Nodes claiming at the same instant may
+/// each fill a webhook's allowance, so across nodes it may be exceeded briefly.
 pub async fn claim(
     db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: u64,
+    c: &Claim,
 ) -> Result<Vec<(Model, webhook::Model, event::Model)>, DbErr> {
     let earlier = Alias::new("earlier");
     let table = Alias::new("deliveries");
@@ -55,33 +108,43 @@ pub async fn claim(
             Expr::col((earlier.clone(), Column::Id)).lt(Expr::col((table.clone(), Column::Id))),
         )
         .to_owned();
+    let in_flight = Alias::new("in_flight");
+    let held_by_webhook = Query::select()
+        .expr(Expr::col((in_flight.clone(), Column::Id)).count())
+        .from_as(Entity, in_flight.clone())
+        .and_where(
+            Expr::col((in_flight.clone(), Column::WebhookId))
+                .equals((table.clone(), Column::WebhookId)),
+        )
+        .and_where(Expr::col((in_flight.clone(), Column::Status)).eq(PENDING))
+        .cond_where(leased(&in_flight, c))
+        .to_owned();
     let txn = begin_write(db).await?;
     let mut select = Entity::find()
         .join(JoinType::InnerJoin, Relation::Webhook.def())
         .filter(Column::Status.eq(PENDING))
-        .filter(Column::NextAttemptAt.lte(now))
-        .filter(
-            sea_orm::Condition::any()
-                .add(Column::LeaseUntil.is_null())
-                .add(Column::LeaseUntil.lt(now)),
-        )
+        .filter(Column::NextAttemptAt.lte(c.now))
+        .filter(free(&table, c))
         .filter(webhook::Column::Status.eq(webhooks::ACTIVE))
         .filter(Expr::not_exists(blocked_by_earlier))
+        .filter(Expr::from(held_by_webhook).lt(c.per_webhook))
         .order_by_asc(Column::Id)
-        .limit(limit);
+        .limit(c.limit);
     QueryTrait::query(&mut select).lock_with_tables_behavior(
         LockType::Update,
-        [table],
+        [table.clone()],
         LockBehavior::SkipLocked,
     );
-    let rows = select.all(&txn).await?;
+    let candidates = select.all(&txn).await?;
+    let rows = within_allowance(&txn, c, candidates).await?;
     if rows.is_empty() {
         txn.commit().await?;
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
     Entity::update_many()
-        .col_expr(Column::LeaseUntil, Expr::value(lease_until))
+        .col_expr(Column::LeaseUntil, Expr::value(c.lease_until))
+        .col_expr(Column::LeaseOwner, Expr::value(c.node))
         .filter(Column::Id.is_in(ids.clone()))
         .exec(&txn)
         .await?;
@@ -98,12 +161,104 @@ pub async fn claim(
     txn.commit().await?;
     Ok(rows
         .into_iter()
-        .filter_map(|d| {
+        .filter_map(|mut d| {
             let hook = hooks.iter().find(|h| h.id == d.webhook_id)?.clone();
             let event = events.iter().find(|e| e.id == d.event_id)?.clone();
+            d.lease_until = Some(c.lease_until);
+            d.lease_owner = Some(c.node);
             Some((d, hook, event))
         })
         .collect())
+}
+
+/// The candidates (oldest first) that fit their webhook's allowance: the query let in only
+/// webhooks under it, but one claim may hold many candidates of one webhook.
+async fn within_allowance(
+    db: &impl ConnectionTrait,
+    c: &Claim,
+    candidates: Vec<Model>,
+) -> Result<Vec<Model>, DbErr> {
+    if candidates.is_empty() {
+        return Ok(candidates);
+    }
+    let hooks: Vec<i64> = candidates.iter().map(|d| d.webhook_id).collect();
+    let table = Alias::new("deliveries");
+    let held: Vec<(i64, i64)> = Entity::find()
+        .select_only()
+        .column(Column::WebhookId)
+        .column_as(Column::Id.count(), "held")
+        .filter(Column::WebhookId.is_in(hooks))
+        .filter(Column::Status.eq(PENDING))
+        .filter(leased(&table, c))
+        .group_by(Column::WebhookId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut held: HashMap<i64, u64> = held
+        .into_iter()
+        .map(|(hook, n)| (hook, u64::try_from(n).unwrap_or(0)))
+        .collect();
+    Ok(candidates
+        .into_iter()
+        .filter(|d| {
+            let n = held.entry(d.webhook_id).or_default();
+            *n += 1;
+            *n <= c.per_webhook
+        })
+        .collect())
+}
+
+/// The result of an attempt, for `record`.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub status: &'static str,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+    pub status_code: Option<u16>,
+    pub latency_ms: u32,
+    pub error: Option<String>,
+    pub delivered: bool,
+}
+
+/// Store an attempt of delivery `d`, but only while `d`'s lease (as claimed) still stands:
+/// if the lease ran out, or its node was taken for dead, and another worker took the
+/// delivery over, that worker's result stands.
+pub async fn record(db: &impl ConnectionTrait, d: &Model, a: &Attempt) -> Result<(), DbErr> {
+    let mut update = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(a.status))
+        .col_expr(Column::Attempts, Expr::value(a.attempts))
+        .col_expr(Column::NextAttemptAt, Expr::value(a.next_attempt_at))
+        .col_expr(
+            Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
+        .col_expr(Column::LastAttemptAt, Expr::value(a.at))
+        .col_expr(
+            Column::LastStatusCode,
+            Expr::value(a.status_code.map(i32::from)),
+        )
+        .col_expr(
+            Column::LastLatencyMs,
+            Expr::value(i32::try_from(a.latency_ms).unwrap_or(i32::MAX)),
+        )
+        .col_expr(Column::LastError, Expr::value(a.error.clone()))
+        .col_expr(
+            Column::DeliveredAt,
+            Expr::value(a.delivered.then_some(a.at)),
+        )
+        .filter(Column::Id.eq(d.id));
+    update = match d.lease_until {
+        Some(lease) => update.filter(Column::LeaseUntil.eq(lease)),
+        None => update.filter(Column::LeaseUntil.is_null()),
+    };
+    update = match d.lease_owner {
+        Some(owner) => update.filter(Column::LeaseOwner.eq(owner)),
+        None => update.filter(Column::LeaseOwner.is_null()),
+    };
+    update.exec(db).await?;
+    Ok(())
 }
 
 pub async fn update(db: &impl ConnectionTrait, row: ActiveModel) -> Result<Model, DbErr> {
@@ -182,6 +337,7 @@ fn requeue_query(now: DateTime<Utc>) -> sea_orm::UpdateMany<Entity> {
             Column::LeaseUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
+        .col_expr(Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
 }
 
 /// Deliveries still to be made (the outbox depth).

@@ -10,6 +10,7 @@ pub mod checksums;
 pub mod clients;
 pub mod connect;
 pub mod deliveries;
+pub mod delivery_nodes;
 pub mod dialogs;
 pub mod domains;
 pub mod entities;

@@ -58,8 +58,14 @@ impl Cluster {
 
     /// Start a node and wait until it listens.
     pub fn start(&self) -> Node {
+        self.start_with(&[])
+    }
+
+    /// Start a node with some settings changed.
+    pub fn start_with(&self, env: &[(&str, &str)]) -> Node {
         let mut child = self
             .command(&["serve"])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -219,7 +225,12 @@ pub(crate) fn postgres_url() -> Option<String> {
     url
 }
 
-async fn validated_hook(node: &Node, token: &str, org: &str, receiver: &Receiver) -> i64 {
+pub(crate) async fn validated_hook(
+    node: &Node,
+    token: &str,
+    org: &str,
+    receiver: &Receiver,
+) -> i64 {
     let (_, d) = node
         .call(
             token,

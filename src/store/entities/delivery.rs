@@ -14,6 +14,9 @@ pub struct Model {
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub lease_until: Option<DateTimeUtc>,
+    /// The node holding the lease (`delivery_nodes.id`); none for leases taken before nodes
+    /// beat.
+    pub lease_owner: Option<Uuid>,
     pub last_attempt_at: Option<DateTimeUtc>,
     pub last_status_code: Option<i32>,
     pub last_latency_ms: Option<i32>,

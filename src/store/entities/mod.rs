@@ -8,6 +8,7 @@ pub mod booking;
 pub mod chat_binding;
 pub mod chat_message;
 pub mod delivery;
+pub mod delivery_node;
 pub mod dialog;
 pub mod dialog_message;
 pub mod domain;
