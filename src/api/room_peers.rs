@@ -10,7 +10,7 @@ use super::{
     Tag,
     body::JsonBody,
     hal::{Hal, links},
-    problem::{ApiError, ApiResult},
+    problem::ApiResult,
     rooms::{Peer, Removed},
     security::ClientAuth,
 };
@@ -105,8 +105,7 @@ impl RoomPeersApi {
         body: JsonBody<Kick>,
     ) -> ApiResult<Json<Removed>> {
         auth.principal().require_org(org_id.0)?;
-        let target = KickTarget::parse(body.0.peer_id.trim())
-            .ok_or_else(|| ApiError::invalid("peerId", "must be a peer id or \"all\""))?;
+        let target = KickTarget::parse(&body.0.peer_id)?;
         let removed = rooms::kick(&state, org_id.0, &domain.0, &name.0, target).await?;
         let peers: Vec<String> = removed.iter().map(|p| p.id.to_string()).collect();
         let action = Action::new(AuditAction::RoomKicked, format!("{}/{}", domain.0, name.0))

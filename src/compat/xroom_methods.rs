@@ -10,12 +10,12 @@ use super::{
 };
 use crate::{
     domain::{
+        domains,
         principal::Principal,
         redaction,
         rooms::{self, KickTarget, RoomOptions},
         webhooks::{self, NewWebhook, WebhookView},
     },
-    error::Error,
     state::AppState,
     store::Window,
 };
@@ -73,10 +73,6 @@ fn room_id(id: &str) -> Result<(&str, &str), Failure> {
         })
 }
 
-pub(super) fn not_found(resource: &'static str) -> Failure {
-    Error::not_found(resource).into()
-}
-
 pub async fn dispatch(
     state: &AppState,
     who: &Principal,
@@ -102,7 +98,7 @@ pub async fn dispatch(
         ("room", "kickOut") => {
             let k: KickOut = parse(data)?;
             let (domain, name) = room_id(&k.id)?;
-            let target = KickTarget::parse(&k.peer_id).ok_or_else(|| not_found("peer"))?;
+            let target = KickTarget::parse(&k.peer_id)?;
             rooms::kick(state, who.org_id, domain, name, target).await?;
             Ok(json!(true))
         }
@@ -270,7 +266,7 @@ async fn room_list(state: &AppState, who: &Principal, l: OptionalDomain) -> Outc
     if let Some(d) = l.domain
         && by_domain.is_empty()
     {
-        by_domain.insert(d.to_ascii_lowercase(), json!({}));
+        by_domain.insert(domains::canonical_name(&d), json!({}));
     }
     Ok(Value::Object(by_domain))
 }

@@ -182,7 +182,7 @@ pub async fn record_host_entry(
     admitted: &super::room_model::Admitted,
     source_ip: Option<String>,
 ) {
-    let org = match store::domains::find_by_name(&state.db, &admitted.room.domain).await {
+    let org = match super::domains::find_global(&state.db, &admitted.room.domain).await {
         Ok(Some(domain)) => domain.org_id,
         Ok(None) => return,
         Err(e) => {

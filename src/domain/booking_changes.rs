@@ -5,8 +5,7 @@ use uuid::Uuid;
 use super::{
     booked_rooms::{self, RoomChange},
     bookings::{
-        self, ACTIVE, BookingChange, BookingView, CANCELLED, SCHEDULED, host_key_purpose,
-        password_purpose,
+        self, BookingChange, BookingState, BookingView, host_key_purpose, password_purpose,
     },
     room_model::RoomType,
     rooms, validate,
@@ -51,10 +50,10 @@ pub async fn update(
 ) -> Result<BookingView> {
     let now = state.now();
     let (tx, b, domain) = lock(state, org_id, id).await?;
-    if b.state != SCHEDULED && b.state != ACTIVE {
+    if b.state != BookingState::Scheduled && b.state != BookingState::Active {
         return Err(finished(&b));
     }
-    let active = b.state == ACTIVE;
+    let active = b.state == BookingState::Active;
     let opts = change.options.clone().unwrap_or_default();
     let start = match change.start_time {
         Some(_) if active => {
@@ -201,10 +200,10 @@ async fn bookings_overlap(
 /// removed with `clientsRemoved`, then `roomRemoved`). Emits `bookingCancelled`.
 pub async fn cancel(state: &AppState, org_id: Uuid, id: i64) -> Result<BookingView> {
     let (mut tx, b, domain) = lock(state, org_id, id).await?;
-    if b.state != SCHEDULED && b.state != ACTIVE {
+    if b.state != BookingState::Scheduled && b.state != BookingState::Active {
         return Err(finished(&b));
     }
-    if b.state == ACTIVE
+    if b.state == BookingState::Active
         && let Some(room) = store::rooms::find_live(tx.conn(), domain.id, &b.room_name, true)
             .await?
             .filter(|r| Some(r.id) == b.room_id)
@@ -214,7 +213,7 @@ pub async fn cancel(state: &AppState, org_id: Uuid, id: i64) -> Result<BookingVi
     }
     let now = tx.now();
     let mut row: booking::ActiveModel = b.into();
-    row.state = Set(CANCELLED.to_string());
+    row.state = Set(BookingState::Cancelled);
     row.due_at = Set(None);
     row.finished_at = Set(Some(now));
     row.updated_at = Set(now);

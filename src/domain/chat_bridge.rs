@@ -21,8 +21,10 @@ use crate::{
     state::AppState,
     store::{
         self,
-        entities::{chat_binding, room, webhook},
-        webhooks::ACTIVE,
+        entities::{
+            chat_binding, room,
+            webhook::{self, WebhookStatus},
+        },
     },
 };
 
@@ -118,16 +120,12 @@ pub async fn start(
     {
         return Err(started());
     }
-    let room = match store::rooms::lock_live_or_claim(tx.conn(), domain.id, &name).await? {
-        Some(room) => room,
-        None => {
-            let origin = caller.client_id.map_or(Origin::ChatBridge, Origin::Client);
-            rooms::check_creation(&tx, &domain, &name, origin).await?;
-            let spec =
-                RoomSpec::from_options(&RoomOptions::default(), state.config.max_room_capacity)?;
-            rooms::create_in(state, &mut tx, &domain, &name, spec).await?
-        }
-    };
+    let origin = caller.client_id.map_or(Origin::ChatBridge, Origin::Client);
+    let default_spec =
+        || RoomSpec::from_options(&RoomOptions::default(), state.config.max_room_capacity);
+    let room = rooms::find_or_open(state, &mut tx, &domain, &name, origin, default_spec)
+        .await?
+        .into_room();
     if store::chat::binding_of_room(tx.conn(), room.id)
         .await?
         .is_some()
@@ -157,7 +155,7 @@ pub async fn start(
                     robot_id: Set(None),
                     events: Set(None),
                     validated: Set(true),
-                    status: Set(ACTIVE.to_string()),
+                    status: Set(WebhookStatus::Active),
                     disabled_reason: Set(None),
                     disabled_at: Set(None),
                     failing_since: Set(None),

@@ -49,10 +49,21 @@ pub fn view(sealer: &Sealer, m: domain::Model) -> Result<DomainView> {
     })
 }
 
+/// The one form a domain name is stored and looked up in, on every surface: trimmed,
+/// lower-case, without the DNS root's trailing dot (`Chat.Example.` is `chat.example`).
+pub fn canonical_name(raw: &str) -> String {
+    raw.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Any org's domain by name: public links and peer tokens name rooms by global domain name.
+pub async fn find_global(db: &impl ConnectionTrait, raw: &str) -> Result<Option<domain::Model>> {
+    Ok(store::domains::find_by_name(db, &canonical_name(raw)).await?)
+}
+
 /// Lower-case, drop a trailing dot, and check the DNS label rules (1–63 characters of
 /// `[a-z0-9-]` per label, no leading or trailing `-`, at most 253 characters).
 pub fn normalise_name(raw: &str) -> Result<String> {
-    let name = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    let name = canonical_name(raw);
     let labels_ok = !name.is_empty()
         && name.len() <= 253
         && name.split('.').all(|label| {
@@ -134,8 +145,7 @@ pub async fn find_model(
     org_id: Uuid,
     name: &str,
 ) -> Result<domain::Model> {
-    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
-    store::domains::find_in_org(db, org_id, &name)
+    store::domains::find_in_org(db, org_id, &canonical_name(name))
         .await?
         .ok_or(Error::not_found("domain"))
 }
@@ -191,7 +201,14 @@ pub async fn rotate_key(state: &AppState, org_id: Uuid, name: &str) -> Result<Do
 
 #[cfg(test)]
 mod tests {
-    use super::normalise_name;
+    use super::{canonical_name, normalise_name};
+
+    #[test]
+    fn one_form_for_look_ups() {
+        for raw in ["chat.org", "Chat.Org.", " CHAT.ORG ", "chat.org."] {
+            assert_eq!(canonical_name(raw), "chat.org", "{raw:?}");
+        }
+    }
 
     #[test]
     fn domain_names() {

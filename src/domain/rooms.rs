@@ -134,8 +134,57 @@ pub fn new_host_key() -> String {
     random::alphanumeric(32)
 }
 
+/// A live room the caller's transaction now holds: found open, or opened by it.
+pub(super) enum HeldRoom {
+    Found(room::Model),
+    Opened(room::Model),
+}
+
+impl HeldRoom {
+    pub(super) fn into_room(self) -> room::Model {
+        match self {
+            HeldRoom::Found(room) | HeldRoom::Opened(room) => room,
+        }
+    }
+}
+
+/// The one way every surface comes to use a room by name: the live room, locked for this
+/// transaction, or, when none is open, a new one opened for `origin` with `spec()` once the
+/// creation rules allow it. Concurrent callers take turns on the name (see
+/// `store::rooms::lock_live_or_claim`), so the second finds the first's room.
+pub(super) async fn find_or_open(
+    state: &AppState,
+    tx: &mut WriteTx,
+    domain: &domain::Model,
+    name: &str,
+    origin: Origin,
+    spec: impl FnOnce() -> Result<RoomSpec>,
+) -> Result<HeldRoom> {
+    if let Some(room) = store::rooms::lock_live_or_claim(tx.conn(), domain.id, name).await? {
+        return Ok(HeldRoom::Found(room));
+    }
+    let room = open_new(state, tx, domain, name, origin, spec()?).await?;
+    Ok(HeldRoom::Opened(room))
+}
+
+/// Open a room for `origin` once the creation rules allow it; emits `roomCreated`. A
+/// booking opening its own room skips them: they were applied when it was booked.
+pub(super) async fn open_new(
+    state: &AppState,
+    tx: &mut WriteTx,
+    domain: &domain::Model,
+    name: &str,
+    origin: Origin,
+    spec: RoomSpec,
+) -> Result<room::Model> {
+    if !matches!(origin, Origin::Booking(_)) {
+        check_creation(tx, domain, name, origin).await?;
+    }
+    create_in(state, tx, domain, name, spec).await
+}
+
 /// Insert a live room and emit `roomCreated`, inside the caller's transaction.
-pub(super) async fn create_in(
+async fn create_in(
     state: &AppState,
     tx: &mut WriteTx,
     domain: &domain::Model,
@@ -196,7 +245,7 @@ pub(super) async fn create_in(
 
 /// May `origin` create a room `name` in `domain` now? A booking holding the room refuses
 /// everyone but the booking itself; a domain may refuse rooms opened by their public link.
-pub(super) async fn check_creation(
+async fn check_creation(
     tx: &WriteTx,
     domain: &domain::Model,
     name: &str,
@@ -242,9 +291,8 @@ pub async fn init(
     {
         return super::booked_rooms::init_booked_room(state, tx, &domain, booking, &opts).await;
     }
-    check_creation(&tx, &domain, &name, origin).await?;
     let host_key = spec.host_key.clone();
-    let model = create_in(state, &mut tx, &domain, &name, spec).await?;
+    let model = open_new(state, &mut tx, &domain, &name, origin, spec).await?;
     let room = view(&state.sealer, &domain.name, model, Vec::new())?;
     tx.commit().await?;
     Ok(CreatedRoom { room, host_key })

@@ -11,11 +11,7 @@ use crate::{
     events::{EventKind, delivery},
     outbound::{self, TargetError},
     state::AppState,
-    store::{
-        self, Window,
-        entities::webhook,
-        webhooks::{ACTIVE, Filter},
-    },
+    store::{self, Window, entities::webhook, webhooks::Filter},
 };
 
 pub const URL: &str = "url";
@@ -72,7 +68,7 @@ pub fn matches(w: &webhook::Model, room: Option<&str>, kind: EventKind) -> bool 
         (Some(_), None) => false,
     };
     let kind_ok = event_filter(w).is_none_or(|names| names.iter().any(|n| n == kind.as_str()));
-    w.status == ACTIVE && w.validated && room_ok && kind_ok
+    w.status == webhook::WebhookStatus::Active && w.validated && room_ok && kind_ok
 }
 
 fn view(w: webhook::Model, domain: String) -> WebhookView {
@@ -86,7 +82,7 @@ fn view(w: webhook::Model, domain: String) -> WebhookView {
         url: w.url,
         robot_id: w.robot_id,
         validated: w.validated,
-        status: w.status,
+        status: w.status.as_str().to_string(),
         disabled_reason: w.disabled_reason,
         disabled_at: w.disabled_at,
         failing_since: w.failing_since,
@@ -193,7 +189,7 @@ pub async fn add(state: &AppState, org_id: Uuid, new: NewWebhook) -> Result<Webh
             robot_id: Set(robot_id),
             events: Set(events.map(|e| serde_json::to_string(&e).unwrap_or_default())),
             validated: Set(validated),
-            status: Set(ACTIVE.to_string()),
+            status: Set(webhook::WebhookStatus::Active),
             disabled_reason: Set(None),
             disabled_at: Set(None),
             failing_since: Set(None),
@@ -310,7 +306,7 @@ pub async fn validate(
     let mut active: webhook::ActiveModel = hook.into();
     active.validated = Set(validated);
     if validated {
-        active.status = Set(ACTIVE.to_string());
+        active.status = Set(webhook::WebhookStatus::Active);
         active.disabled_reason = Set(None);
         active.disabled_at = Set(None);
         active.failing_since = Set(None);

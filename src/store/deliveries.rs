@@ -12,7 +12,6 @@ use super::{
         delivery::{ActiveModel, Column, Entity, Model, Relation},
         event, webhook,
     },
-    webhooks,
 };
 use crate::domain::deliveries::PENDING;
 
@@ -65,7 +64,7 @@ pub async fn claim(
                 .add(Column::LeaseUntil.is_null())
                 .add(Column::LeaseUntil.lt(now)),
         )
-        .filter(webhook::Column::Status.eq(webhooks::ACTIVE))
+        .filter(webhook::Column::Status.eq(webhook::WebhookStatus::Active))
         .filter(Expr::not_exists(blocked_by_earlier))
         .order_by_asc(Column::Id)
         .limit(limit);
