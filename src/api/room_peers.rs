@@ -3,7 +3,6 @@
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -15,7 +14,6 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action, AuditAction},
     domain::{
         peers,
         rooms::{self, KickTarget, Role},
@@ -106,11 +104,7 @@ impl RoomPeersApi {
     ) -> ApiResult<Json<Removed>> {
         auth.principal().require_org(org_id.0)?;
         let target = KickTarget::parse(&body.0.peer_id)?;
-        let removed = rooms::kick(&state, org_id.0, &domain.0, &name.0, target).await?;
-        let peers: Vec<String> = removed.iter().map(|p| p.id.to_string()).collect();
-        let action = Action::new(AuditAction::RoomKicked, format!("{}/{}", domain.0, name.0))
-            .detail(json!({"peer": body.0.peer_id.trim(), "removed": peers}));
-        audit::record_by(&state, auth.principal(), action).await;
+        let removed = rooms::kick(&state, &auth.by(), &domain.0, &name.0, target).await?;
         Ok(Json(Removed {
             removed: removed.into_iter().map(Peer::from).collect(),
         }))

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::{
     domain::{
+        audit::By,
         domains,
         principal::Principal,
         redaction,
@@ -87,7 +88,7 @@ pub async fn dispatch(
             let (domain, name) = room_id(&d.id)?;
             rooms::destroy(
                 state,
-                who.org_id,
+                &By::from(who),
                 domain,
                 name,
                 d.force_kick.unwrap_or(false),
@@ -99,19 +100,19 @@ pub async fn dispatch(
             let k: KickOut = parse(data)?;
             let (domain, name) = room_id(&k.id)?;
             let target = KickTarget::parse(&k.peer_id)?;
-            rooms::kick(state, who.org_id, domain, name, target).await?;
+            rooms::kick(state, &By::from(who), domain, name, target).await?;
             Ok(json!(true))
         }
         ("room", "setLock") => {
             let l: SetLock = parse(data)?;
             let (domain, name) = room_id(&l.id)?;
-            rooms::set_lock(state, who.org_id, domain, name, l.lock).await?;
+            rooms::set_lock(state, &By::from(who), domain, name, l.lock).await?;
             Ok(json!(true))
         }
         ("room", "setPassword") => {
             let p: SetPassword = parse(data)?;
             let (domain, name) = room_id(&p.id)?;
-            rooms::set_password(state, who.org_id, domain, name, p.password.as_deref()).await?;
+            rooms::set_password(state, &By::from(who), domain, name, p.password.as_deref()).await?;
             Ok(json!(true))
         }
         ("room", "list") => room_list(state, who, parse(data)?).await,
@@ -120,7 +121,7 @@ pub async fn dispatch(
             let w: WebhookAdd = parse(data)?;
             let v = webhooks::add(
                 state,
-                who.org_id,
+                &By::from(who),
                 NewWebhook {
                     domain: w.domain,
                     kind: w.kind,
@@ -135,7 +136,7 @@ pub async fn dispatch(
         }
         ("webhook", "remove") => {
             let w: ById = parse(data)?;
-            webhooks::remove(state, who.org_id, w.id).await?;
+            webhooks::remove(state, &By::from(who), w.id).await?;
             Ok(json!(true))
         }
         ("webhook", "list") => {
@@ -155,7 +156,7 @@ pub async fn dispatch(
         }
         ("webhook", "validate") => {
             let w: ById = parse(data)?;
-            let (_, result) = webhooks::validate(state, who.org_id, w.id).await?;
+            let (_, result) = webhooks::validate(state, &By::from(who), w.id).await?;
             Ok(json!({"validated": result.validated}))
         }
         _ => Err(unknown_method(collection, method)),
@@ -225,8 +226,8 @@ async fn room_init(state: &AppState, who: &Principal, i: Init) -> Outcome {
     let (domain, name) = room_id(&i.id)?;
     let created = rooms::init(
         state,
+        &By::from(who),
         who.origin(),
-        who.org_id,
         domain,
         name,
         RoomOptions {

@@ -2,7 +2,10 @@
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
+use serde_json::json;
+
 use super::{
+    audit::{self, Action, AuditAction, By},
     booked_rooms::{self, RoomChange},
     bookings::{
         self, BookingChange, BookingState, BookingView, host_key_purpose, password_purpose,
@@ -44,12 +47,12 @@ async fn lock(
 /// booked room, when live, takes the new lock, password, capacity and host key at once.
 pub async fn update(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     id: i64,
     change: BookingChange,
 ) -> Result<BookingView> {
     let now = state.now();
-    let (tx, b, domain) = lock(state, org_id, id).await?;
+    let (tx, b, domain) = lock(state, by.org_id, id).await?;
     if b.state != BookingState::Scheduled && b.state != BookingState::Active {
         return Err(finished(&b));
     }
@@ -181,6 +184,9 @@ pub async fn update(
         updated = store::bookings::update(tx.conn(), row).await?;
     }
     let view = bookings::view(&state.sealer, updated, &domain.name)?;
+    let action = Action::new(AuditAction::BookingUpdated, view.id)
+        .detail(json!({"startTime": view.start_time, "endTime": view.end_time}));
+    audit::write(tx.conn(), now, by, action).await?;
     tx.commit().await?;
     Ok(view)
 }
@@ -198,8 +204,8 @@ async fn bookings_overlap(
 
 /// Cancel a scheduled or active booking; an active booking's room is closed (its peers
 /// removed with `clientsRemoved`, then `roomRemoved`). Emits `bookingCancelled`.
-pub async fn cancel(state: &AppState, org_id: Uuid, id: i64) -> Result<BookingView> {
-    let (mut tx, b, domain) = lock(state, org_id, id).await?;
+pub async fn cancel(state: &AppState, by: &By, id: i64) -> Result<BookingView> {
+    let (mut tx, b, domain) = lock(state, by.org_id, id).await?;
     if b.state != BookingState::Scheduled && b.state != BookingState::Active {
         return Err(finished(&b));
     }
@@ -220,6 +226,13 @@ pub async fn cancel(state: &AppState, org_id: Uuid, id: i64) -> Result<BookingVi
     let b = store::bookings::update(tx.conn(), row).await?;
     bookings::emit(state, &mut tx, &domain, &b, EventKind::BookingCancelled).await?;
     let view = bookings::view(&state.sealer, b, &domain.name)?;
+    audit::write(
+        tx.conn(),
+        now,
+        by,
+        Action::new(AuditAction::BookingCancelled, view.id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(view)
 }

@@ -6,7 +6,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
+use serde_json::json;
+
 use super::{
+    audit::{self, Action, AuditAction, By},
     domains,
     principal::Principal,
     room_model::{RoomOptions, RoomType},
@@ -259,6 +262,10 @@ pub async fn add(state: &AppState, principal: &Principal, new: NewBooking) -> Re
         .map(|k| state.sealer.seal_str(&host_key_purpose(id), &k)));
     let model = store::bookings::update(tx.conn(), active).await?;
     let view = view(&state.sealer, model, &domain.name)?;
+    let room = format!("{}/{}", view.domain, view.room_name);
+    let action = Action::new(AuditAction::BookingCreated, view.id)
+        .detail(json!({"room": room, "startTime": view.start_time}));
+    audit::write(tx.conn(), now, &By::from(principal), action).await?;
     tx.commit().await?;
     Ok(view)
 }

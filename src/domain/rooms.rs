@@ -8,7 +8,12 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
 pub(super) use super::room_departures::{close_in, end_presence};
-use super::{domains, validate};
+use serde_json::json;
+
+use super::{
+    audit::{self, Action, AuditAction, By},
+    domains, validate,
+};
 pub use super::{
     room_departures::{destroy, kick},
     room_model::*,
@@ -275,8 +280,8 @@ async fn check_creation(
 /// with the booking's host key when asked (xroom Appendix B).
 pub async fn init(
     state: &AppState,
+    by: &By,
     origin: Origin,
-    org_id: Uuid,
     domain_name: &str,
     name: &str,
     opts: RoomOptions,
@@ -284,7 +289,9 @@ pub async fn init(
     let name = validate::room_name("name", name)?;
     let spec = RoomSpec::from_options(&opts, state.config.max_room_capacity)?;
     let mut tx = WriteTx::begin(state).await?;
-    let domain = domains::find_model(tx.conn(), org_id, domain_name).await?;
+    let domain = domains::find_model(tx.conn(), by.org_id, domain_name).await?;
+    let action = Action::new(AuditAction::RoomCreated, format!("{}/{name}", domain.name));
+    audit::write(tx.conn(), tx.now(), by, action).await?;
     if let Origin::Client(client) = origin
         && let Some(booking) =
             super::booked_rooms::active_held_by(&tx, &domain, &name, client).await?
@@ -337,19 +344,24 @@ pub async fn list(
 }
 
 /// Change room settings inside the room's lock (no event: the seed has none for this).
+/// Change a room's settings; `audited` is the audit entry's action and detail.
 async fn update_settings(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     domain_name: &str,
     name: &str,
+    audited: (AuditAction, Option<serde_json::Value>),
     change: impl FnOnce(&mut room::ActiveModel, Uuid),
 ) -> Result<RoomView> {
-    let (tx, domain, room) = lock_room(state, org_id, domain_name, name).await?;
+    let (tx, domain, room) = lock_room(state, by.org_id, domain_name, name).await?;
     let id = room.id;
+    let mut action = Action::new(audited.0, format!("{}/{}", domain.name, room.name));
+    action.detail = audited.1;
     let mut active: room::ActiveModel = room.into();
     change(&mut active, id);
     active.updated_at = Set(state.now());
     let room = store::rooms::update(tx.conn(), active).await?;
+    audit::write(tx.conn(), tx.now(), by, action).await?;
     let view = view_with_peers(tx.conn(), &state.sealer, &domain.name, room).await?;
     tx.commit().await?;
     Ok(view)
@@ -357,12 +369,17 @@ async fn update_settings(
 
 pub async fn set_lock(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     domain_name: &str,
     name: &str,
     lock: bool,
 ) -> Result<RoomView> {
-    update_settings(state, org_id, domain_name, name, |room, _| {
+    let action = if lock {
+        AuditAction::RoomLocked
+    } else {
+        AuditAction::RoomUnlocked
+    };
+    update_settings(state, by, domain_name, name, (action, None), |room, _| {
         room.is_locked = Set(lock);
     })
     .await
@@ -371,7 +388,7 @@ pub async fn set_lock(
 /// Set the room password, or remove it with `None`.
 pub async fn set_password(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     domain_name: &str,
     name: &str,
     password: Option<&str>,
@@ -380,7 +397,9 @@ pub async fn set_password(
         .map(|p| validate::password("password", p))
         .transpose()?;
     let sealer = state.sealer.clone();
-    update_settings(state, org_id, domain_name, name, move |room, id| {
+    let detail = json!({"passwordSet": password.as_deref().is_some_and(|p| !p.is_empty())});
+    let audited = (AuditAction::RoomPasswordChanged, Some(detail));
+    update_settings(state, by, domain_name, name, audited, move |room, id| {
         room.password_sealed = Set(password.map(|p| sealer.seal_str(&password_purpose(id), &p)));
     })
     .await

@@ -4,7 +4,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
-use super::{domains, validate};
+use serde_json::json;
+
+use super::{
+    audit::{self, Action, AuditAction, By},
+    domains, validate,
+};
 use crate::{
     auth::{random, xroom_hmac},
     error::{Error, Result},
@@ -139,7 +144,8 @@ pub fn xroom_events(requested: Option<Vec<String>>) -> Result<Vec<String>> {
     Ok(requested)
 }
 
-pub async fn add(state: &AppState, org_id: Uuid, new: NewWebhook) -> Result<WebhookView> {
+pub async fn add(state: &AppState, by: &By, new: NewWebhook) -> Result<WebhookView> {
+    let org_id = by.org_id;
     let domain = domains::find_model(&state.db, org_id, &new.domain).await?;
     let room_name = new
         .room_name
@@ -178,8 +184,9 @@ pub async fn add(state: &AppState, org_id: Uuid, new: NewWebhook) -> Result<Webh
         _ => return Err(Error::invalid("type", "must be \"url\" or \"robot\"")),
     };
     let now = state.now();
+    let txn = store::connect::begin_write(&state.db).await?;
     let model = store::webhooks::insert(
-        &state.db,
+        &txn,
         webhook::ActiveModel {
             org_id: Set(org_id),
             domain_id: Set(domain.id),
@@ -199,7 +206,12 @@ pub async fn add(state: &AppState, org_id: Uuid, new: NewWebhook) -> Result<Webh
         },
     )
     .await?;
-    Ok(view(model, domain.name))
+    let view = view(model, domain.name);
+    let action = Action::new(AuditAction::WebhookCreated, view.id)
+        .detail(json!({"domain": view.domain, "type": view.kind, "url": view.url}));
+    audit::write(&txn, now, by, action).await?;
+    txn.commit().await?;
+    Ok(view)
 }
 
 /// The org's webhook with its domain name.
@@ -219,9 +231,18 @@ pub async fn get(state: &AppState, org_id: Uuid, id: i64) -> Result<WebhookView>
 }
 
 /// Remove a webhook with its delivery log.
-pub async fn remove(state: &AppState, org_id: Uuid, id: i64) -> Result<()> {
-    find(state, org_id, id).await?;
-    store::webhooks::delete(&state.db, id).await?;
+pub async fn remove(state: &AppState, by: &By, id: i64) -> Result<()> {
+    find(state, by.org_id, id).await?;
+    let txn = store::connect::begin_write(&state.db).await?;
+    store::webhooks::delete(&txn, id).await?;
+    audit::write(
+        &txn,
+        state.now(),
+        by,
+        Action::new(AuditAction::WebhookRemoved, id),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -261,12 +282,8 @@ pub async fn list(
 /// Run the validation handshake: POST `{"event":"validation","signThis":…}` and expect the
 /// hex HMAC-SHA256 of signThis under the domain's webhook key. Success validates (and
 /// re-enables a disabled webhook); failure marks it not validated, with the reason.
-pub async fn validate(
-    state: &AppState,
-    org_id: Uuid,
-    id: i64,
-) -> Result<(WebhookView, Validation)> {
-    let (hook, domain_name) = find(state, org_id, id).await?;
+pub async fn validate(state: &AppState, by: &By, id: i64) -> Result<(WebhookView, Validation)> {
+    let (hook, domain_name) = find(state, by.org_id, id).await?;
     if hook.kind == ROBOT {
         return Ok((
             view(hook, domain_name),
@@ -312,7 +329,12 @@ pub async fn validate(
         active.failing_since = Set(None);
     }
     active.updated_at = Set(now);
-    let hook = store::webhooks::update(&state.db, active).await?;
+    let txn = store::connect::begin_write(&state.db).await?;
+    let hook = store::webhooks::update(&txn, active).await?;
+    let action = Action::new(AuditAction::WebhookValidated, hook.id)
+        .detail(serde_json::json!({"validated": validated}));
+    audit::write(&txn, now, by, action).await?;
+    txn.commit().await?;
     if validated {
         state.bus.wake_delivery();
     }

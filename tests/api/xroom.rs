@@ -408,9 +408,13 @@ async fn bad_calls_get_the_envelope_and_a_fitting_status() {
     let model = meetplane::domain::clients::find_by_api_key(&app.state.db, &other.api_key)
         .await
         .unwrap();
-    meetplane::domain::clients::revoke(&app.state, &model)
-        .await
-        .unwrap();
+    meetplane::domain::clients::revoke(
+        &app.state,
+        &meetplane::domain::audit::By::cli(model.org_id),
+        &model,
+    )
+    .await
+    .unwrap();
     failed(
         xroom(&app, &other, Wrapper::Js, "room", "list", None).await,
         StatusCode::UNAUTHORIZED,
