@@ -21,6 +21,7 @@ use futures_util::StreamExt;
 use meetplane::{
     app::Application,
     clock::Clock,
+    domain::audit::By,
     domain::{
         bookings::{self, MeetingOptions, NewBooking},
         clients, orgs,
@@ -58,7 +59,9 @@ async fn main() -> anyhow::Result<()> {
     let app = Application::build_with_clock(config, clock.clone()).await?;
     let state = app.state().clone();
     let org = orgs::resolve(&state.db, "Default").await?.id;
-    let client = clients::create(&state, org, "bench").await?.client;
+    let client = clients::create(&state, &By::cli(org), "bench")
+        .await?
+        .client;
     let principal = Principal {
         org_id: org,
         actor: Actor::Client {
@@ -66,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
             api_key: client.api_key,
         },
         source_ip: None,
+        via: None,
     };
 
     println!("backend: {}", bench_db.backend());
@@ -108,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
     loop {
         tokio::time::sleep(Duration::from_secs(5)).await;
         let active = booking::Entity::find()
-            .filter(booking::Column::State.eq(bookings::ACTIVE))
+            .filter(booking::Column::State.eq(bookings::BookingState::Active))
             .all(&state.db)
             .await?
             .len();

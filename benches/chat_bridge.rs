@@ -21,6 +21,7 @@ use futures_util::StreamExt;
 use meetplane::{
     app::Application,
     config::{ChatConfig, Settings},
+    domain::audit::By,
     domain::{clients, orgs},
 };
 use sha2::{Digest, Sha512};
@@ -140,7 +141,9 @@ async fn main() -> anyhow::Result<()> {
     let state = app.state().clone();
     let base = format!("http://127.0.0.1:{}", app.port());
     let org = orgs::resolve(&state.db, "Default").await?.id;
-    let secret = clients::create(&state, org, "bench").await?.secret;
+    let secret = clients::create(&state, &By::cli(org), "bench")
+        .await?
+        .secret;
     tokio::spawn(app.run_until(std::future::pending()));
     let http = reqwest::Client::new();
 

@@ -18,6 +18,7 @@ use std::{
 use meetplane::{
     app::Application,
     auth::xroom_hmac,
+    domain::audit::By,
     domain::{clients, domains, orgs, peers, rooms, webhooks},
     events::delivery,
     store,
@@ -74,11 +75,14 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(async move { Server::new_with_acceptor(acceptor).run(ep).await });
 
     let org = orgs::resolve(&state.db, "Default").await?.id;
-    let client = clients::create(&state, org, "bench").await?.client.id;
+    let client = clients::create(&state, &By::cli(org), "bench")
+        .await?
+        .client
+        .id;
     *seen.key.lock().unwrap() = domains::get(&state, org, "localhost").await?.webhook_key;
     let hook = webhooks::add(
         &state,
-        org,
+        &By::cli(org),
         webhooks::NewWebhook {
             domain: "localhost".into(),
             kind: "url".into(),
@@ -87,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
         },
     )
     .await?;
-    let (_, validation) = webhooks::validate(&state, org, hook.id).await?;
+    let (_, validation) = webhooks::validate(&state, &By::cli(org), hook.id).await?;
     assert!(validation.validated, "{:?}", validation.reason);
 
     println!("backend: {}", bench_db.backend());
@@ -98,8 +102,8 @@ async fn main() -> anyhow::Result<()> {
         async move {
             rooms::init(
                 &state,
+                &By::cli(org),
                 rooms::Origin::Client(client),
-                org,
                 "localhost",
                 &format!("room-{r}"),
                 rooms::RoomOptions {

@@ -21,6 +21,7 @@ use meetplane::{
     app::Application,
     auth::{seal::MasterKey, session_link},
     config::{Config, DatabaseUrl, Settings},
+    domain::audit::By,
     domain::{clients, orgs, sessions, subscriptions},
     store::{connect::POOL_PING_AFTER_IDLE, tcp_nodelay},
 };
@@ -130,7 +131,7 @@ async fn main() -> anyhow::Result<()> {
 
     let org = orgs::resolve(&state.db, "Default").await?.id;
     orgs::update_settings(&state, org, Some(256), None).await?;
-    let client = clients::create(&state, org, "bench").await?;
+    let client = clients::create(&state, &By::cli(org), "bench").await?;
     subscriptions::create(&state, org, "owner", "owner@example.org", "Owner").await?;
     let sessions_n = joins / GUESTS_PER_SESSION;
     let now = Utc::now().timestamp();

@@ -36,6 +36,7 @@ use meetplane::{
     api::hal::Paging,
     app::Application,
     config::LogFormat,
+    domain::audit::By,
     domain::{clients, orgs, peers, rooms, tokens},
 };
 use poem::{
@@ -165,11 +166,19 @@ async fn main() -> anyhow::Result<()> {
 
     // A list worth reading: a few live rooms with peers, as a dashboard or integration sees.
     let org = orgs::resolve(&state.db, "Default").await?.id;
-    let client = clients::create(&state, org, "bench").await?;
+    let client = clients::create(&state, &By::cli(org), "bench").await?;
     for r in 0..ROOMS {
         let name = format!("room-{r}");
         let origin = rooms::Origin::Client(client.client.id);
-        rooms::init(&state, origin, org, "localhost", &name, Default::default()).await?;
+        rooms::init(
+            &state,
+            &By::cli(org),
+            origin,
+            "localhost",
+            &name,
+            Default::default(),
+        )
+        .await?;
         for p in 0..PEERS_PER_ROOM {
             let who = format!("peer {p}");
             peers::admit(

@@ -3,7 +3,6 @@ use chrono::{DateTime, Utc};
 use poem::{Request, web::Data};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -13,7 +12,6 @@ use super::{
     security::{ClientAuth, SessionAuth, session_cookie},
 };
 use crate::{
-    domain::audit::{self, Action, AuditAction},
     domain::{
         admin_sessions::{self, COOKIE},
         admins::{self, AdminView, Role},
@@ -256,9 +254,6 @@ impl AdminsApi {
         principal.require_org(org_id.0)?;
         let role = Role::from(body.0.role);
         let user = admins::add(&state, principal, &body.0.email, &body.0.password, role).await?;
-        let action = Action::new(AuditAction::AdminCreated, user.id)
-            .detail(json!({"email": user.email, "role": user.role.as_str()}));
-        audit::record_by(&state, principal, action).await;
         Ok(AdminCreated::Created(Json(user.into())))
     }
 
@@ -279,8 +274,6 @@ impl AdminsApi {
     ) -> ApiResult<AdminRemoved> {
         auth.principal().require_org(org_id.0)?;
         admins::remove(&state, auth.principal(), admin_id.0).await?;
-        let action = Action::new(AuditAction::AdminRemoved, admin_id.0);
-        audit::record_by(&state, auth.principal(), action).await;
         Ok(AdminRemoved::Done)
     }
 }

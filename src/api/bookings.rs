@@ -7,7 +7,6 @@ use poem_openapi::{
     payload::Json,
 };
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -18,7 +17,6 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action, AuditAction},
     domain::bookings::{self, BookingChange, BookingView, ListFilter, MeetingOptions, NewBooking},
     domain::{
         principal::Principal,
@@ -271,10 +269,6 @@ impl BookingsApi {
             },
         )
         .await?;
-        let action = Action::new(AuditAction::BookingCreated, v.id).detail(
-            json!({"room": format!("{}/{}", v.domain, v.room_name), "startTime": v.start_time}),
-        );
-        audit::record_by(&state, auth.principal(), action).await;
         Ok(Created::Created(Json(resource(auth.principal(), v))))
     }
 
@@ -319,10 +313,7 @@ impl BookingsApi {
             options: b.meeting_options.map(Into::into),
             grace_minutes: b.grace_minutes,
         };
-        let v = bookings::update(&state, org_id.0, booking_id.0, change).await?;
-        let action = Action::new(AuditAction::BookingUpdated, v.id)
-            .detail(json!({"startTime": v.start_time, "endTime": v.end_time}));
-        audit::record_by(&state, auth.principal(), action).await;
+        let v = bookings::update(&state, &auth.by(), booking_id.0, change).await?;
         Ok(Json(resource(auth.principal(), v)))
     }
 
@@ -342,9 +333,7 @@ impl BookingsApi {
         #[oai(name = "bookingId")] booking_id: Path<i64>,
     ) -> ApiResult<Json<Hal<Booking>>> {
         auth.principal().require_org(org_id.0)?;
-        let v = bookings::cancel(&state, org_id.0, booking_id.0).await?;
-        let action = Action::new(AuditAction::BookingCancelled, v.id);
-        audit::record_by(&state, auth.principal(), action).await;
+        let v = bookings::cancel(&state, &auth.by(), booking_id.0).await?;
         Ok(Json(resource(auth.principal(), v)))
     }
 }

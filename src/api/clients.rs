@@ -6,7 +6,6 @@ use poem_openapi::{
     payload::Json,
 };
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -17,7 +16,6 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action, AuditAction},
     domain::clients::{self, ClientView},
     state::AppState,
 };
@@ -124,10 +122,7 @@ impl ClientsApi {
         body: JsonBody<NewClient>,
     ) -> ApiResult<Created> {
         auth.principal().require_org(org_id.0)?;
-        let created = clients::create(&state, org_id.0, &body.0.name).await?;
-        let action = Action::new(AuditAction::ClientCreated, created.client.id)
-            .detail(json!({"name": created.client.name, "apiKey": created.client.api_key}));
-        audit::record_by(&state, auth.principal(), action).await;
+        let created = clients::create(&state, &auth.by(), &body.0.name).await?;
         let l = client_links(org_id.0, created.client.id);
         Ok(Created::Created(Json(Hal::new(
             NewClientSecret {
@@ -176,10 +171,7 @@ impl ClientsApi {
     ) -> ApiResult<Json<Hal<Client>>> {
         auth.principal().require_org(org_id.0)?;
         let model = clients::get(&state, org_id.0, client_id.0).await?;
-        let view = clients::revoke(&state, &model).await?;
-        let action = Action::new(AuditAction::ClientRevoked, view.id)
-            .detail(json!({"apiKey": view.api_key}));
-        audit::record_by(&state, auth.principal(), action).await;
+        let view = clients::revoke(&state, &auth.by(), &model).await?;
         Ok(Json(Hal::new(
             view.into(),
             client_links(org_id.0, client_id.0),

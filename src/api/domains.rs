@@ -7,7 +7,6 @@ use poem_openapi::{
     payload::Json,
 };
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -18,7 +17,6 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action, AuditAction},
     domain::domains::{self, DomainView},
     domain::redaction::{self, Reader},
     state::AppState,
@@ -164,13 +162,11 @@ impl DomainsApi {
         auth.principal().require_org(org_id.0)?;
         let v = domains::create(
             &state,
-            org_id.0,
+            &auth.by(),
             &body.0.name,
             body.0.forbid_non_api_rooms.unwrap_or(true),
         )
         .await?;
-        let action = Action::new(AuditAction::DomainCreated, &v.name);
-        audit::record_by(&state, auth.principal(), action).await;
         Ok(Created::Created(Json(resource(v))))
     }
 
@@ -209,10 +205,7 @@ impl DomainsApi {
         body: JsonBody<DomainPatch>,
     ) -> ApiResult<Json<Hal<Domain>>> {
         auth.principal().require_org(org_id.0)?;
-        let v = domains::update(&state, org_id.0, &domain.0, body.0.forbid_non_api_rooms).await?;
-        let action = Action::new(AuditAction::DomainUpdated, &v.name)
-            .detail(json!({"forbidNonApiRooms": body.0.forbid_non_api_rooms}));
-        audit::record_by(&state, auth.principal(), action).await;
+        let v = domains::update(&state, &auth.by(), &domain.0, body.0.forbid_non_api_rooms).await?;
         Ok(Json(resource(v)))
     }
 
@@ -232,9 +225,7 @@ impl DomainsApi {
         domain: Path<String>,
     ) -> ApiResult<Json<Hal<Domain>>> {
         auth.principal().require_org(org_id.0)?;
-        let v = domains::rotate_key(&state, org_id.0, &domain.0).await?;
-        let action = Action::new(AuditAction::DomainKeyRotated, &v.name);
-        audit::record_by(&state, auth.principal(), action).await;
+        let v = domains::rotate_key(&state, &auth.by(), &domain.0).await?;
         Ok(Json(resource(v)))
     }
 }

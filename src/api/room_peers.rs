@@ -3,19 +3,17 @@
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{
     Tag,
     body::JsonBody,
     hal::{Hal, links},
-    problem::{ApiError, ApiResult},
+    problem::ApiResult,
     rooms::{Peer, Removed},
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action, AuditAction},
     domain::{
         peers,
         rooms::{self, KickTarget, Role},
@@ -105,13 +103,8 @@ impl RoomPeersApi {
         body: JsonBody<Kick>,
     ) -> ApiResult<Json<Removed>> {
         auth.principal().require_org(org_id.0)?;
-        let target = KickTarget::parse(body.0.peer_id.trim())
-            .ok_or_else(|| ApiError::invalid("peerId", "must be a peer id or \"all\""))?;
-        let removed = rooms::kick(&state, org_id.0, &domain.0, &name.0, target).await?;
-        let peers: Vec<String> = removed.iter().map(|p| p.id.to_string()).collect();
-        let action = Action::new(AuditAction::RoomKicked, format!("{}/{}", domain.0, name.0))
-            .detail(json!({"peer": body.0.peer_id.trim(), "removed": peers}));
-        audit::record_by(&state, auth.principal(), action).await;
+        let target = KickTarget::parse(&body.0.peer_id)?;
+        let removed = rooms::kick(&state, &auth.by(), &domain.0, &name.0, target).await?;
         Ok(Json(Removed {
             removed: removed.into_iter().map(Peer::from).collect(),
         }))

@@ -7,7 +7,6 @@ use poem_openapi::{
     payload::Json,
 };
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::room_views::resource;
@@ -21,7 +20,6 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action, AuditAction},
     domain::redaction::{self, Reader},
     domain::rooms::{self, RoomOptions},
     state::AppState,
@@ -153,8 +151,8 @@ impl RoomsApi {
         let b = body.0;
         let created = rooms::init(
             &state,
+            &auth.by(),
             auth.principal().origin(),
-            org_id.0,
             &b.domain,
             &b.name,
             RoomOptions {
@@ -166,13 +164,6 @@ impl RoomsApi {
             },
         )
         .await?;
-        let target = format!("{}/{}", created.room.domain, created.room.name);
-        audit::record_by(
-            &state,
-            auth.principal(),
-            Action::new(AuditAction::RoomCreated, target),
-        )
-        .await;
         let l = room_links(org_id.0, &created.room.domain, &created.room.name);
         Ok(RoomCreated::Created(Json(Hal::new(
             CreatedRoom {
@@ -224,16 +215,12 @@ impl RoomsApi {
         auth.principal().require_org(org_id.0)?;
         let removed = rooms::destroy(
             &state,
-            org_id.0,
+            &auth.by(),
             &domain.0,
             &name.0,
             force_kick.0.unwrap_or(false),
         )
         .await?;
-        let target = format!("{}/{}", domain.0, name.0);
-        let action = Action::new(AuditAction::RoomDestroyed, target)
-            .detail(json!({"removedPeers": removed.len()}));
-        audit::record_by(&state, auth.principal(), action).await;
         Ok(Json(Removed {
             removed: removed.into_iter().map(Peer::from).collect(),
         }))
@@ -255,14 +242,7 @@ impl RoomsApi {
         body: JsonBody<SetLock>,
     ) -> ApiResult<Json<Hal<Room>>> {
         auth.principal().require_org(org_id.0)?;
-        let v = rooms::set_lock(&state, org_id.0, &domain.0, &name.0, body.0.lock).await?;
-        let what = if v.is_locked {
-            AuditAction::RoomLocked
-        } else {
-            AuditAction::RoomUnlocked
-        };
-        let action = Action::new(what, format!("{}/{}", v.domain, v.name));
-        audit::record_by(&state, auth.principal(), action).await;
+        let v = rooms::set_lock(&state, &auth.by(), &domain.0, &name.0, body.0.lock).await?;
         let reader = Reader::from(auth.principal());
         Ok(Json(resource(org_id.0, redaction::shown_to(reader, v))))
     }
@@ -285,19 +265,12 @@ impl RoomsApi {
         auth.principal().require_org(org_id.0)?;
         let v = rooms::set_password(
             &state,
-            org_id.0,
+            &auth.by(),
             &domain.0,
             &name.0,
             body.0.password.as_deref(),
         )
         .await?;
-        // Whether a password is now set; never the password.
-        let action = Action::new(
-            AuditAction::RoomPasswordChanged,
-            format!("{}/{}", v.domain, v.name),
-        )
-        .detail(json!({"passwordSet": body.0.password.as_deref().is_some_and(|p| !p.is_empty())}));
-        audit::record_by(&state, auth.principal(), action).await;
         let reader = Reader::from(auth.principal());
         Ok(Json(resource(org_id.0, redaction::shown_to(reader, v))))
     }

@@ -13,7 +13,7 @@ use poem_openapi::{
 
 use super::problem::ApiError;
 use crate::{
-    domain::{admin_sessions, admins::AdminView, principal::Principal, tokens},
+    domain::{admin_sessions, admins::AdminView, audit::By, principal::Principal, tokens},
     error::Error,
     state::AppState,
 };
@@ -28,6 +28,11 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
+    /// Who makes a change, for the audit entry the domain writes with it.
+    pub fn by(&self) -> By {
+        By::from(self.principal())
+    }
+
     pub fn principal(&self) -> &Principal {
         match self {
             ClientAuth::Session(SessionAuth(signed)) => &signed.principal,

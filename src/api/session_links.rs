@@ -7,7 +7,6 @@ use poem_openapi::{
     payload::Json,
 };
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -18,7 +17,6 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action, AuditAction},
     domain::{
         revocations::{self, RevocationView, Target},
         sessions::{self, Entered},
@@ -230,12 +228,7 @@ impl SessionLinksApi {
         body: JsonBody<NewRevocation>,
     ) -> ApiResult<Revoked> {
         auth.principal().require_org(org_id.0)?;
-        let r = revocations::revoke(&state, org_id.0, target(body.0)?).await?;
-        let action = Action::new(AuditAction::LinkRevoked, r.id).detail(json!({
-            "linkHash": r.link_hash, "jti": r.jti, "sessionId": r.session_id,
-            "subscriptionId": r.subscription_id, "issuedBefore": r.issued_before,
-        }));
-        audit::record_by(&state, auth.principal(), action).await;
+        let r = revocations::revoke(&state, &auth.by(), target(body.0)?).await?;
         Ok(Revoked::Created(Json(r.into())))
     }
 

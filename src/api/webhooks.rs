@@ -7,7 +7,6 @@ use poem_openapi::{
     payload::Json,
 };
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -18,7 +17,6 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, Action, AuditAction},
     domain::webhooks::{self, NewWebhook as DomainNewWebhook, WebhookView},
     state::AppState,
 };
@@ -214,7 +212,7 @@ impl WebhooksApi {
         let b = body.0;
         let v = webhooks::add(
             &state,
-            org_id.0,
+            &auth.by(),
             DomainNewWebhook {
                 domain: b.domain,
                 kind: b.kind,
@@ -225,9 +223,6 @@ impl WebhooksApi {
             },
         )
         .await?;
-        let action = Action::new(AuditAction::WebhookCreated, v.id)
-            .detail(json!({"domain": v.domain, "type": v.kind, "url": v.url}));
-        audit::record_by(&state, auth.principal(), action).await;
         Ok(Created::Created(Json(resource(v))))
     }
 
@@ -264,9 +259,7 @@ impl WebhooksApi {
         #[oai(name = "webhookId")] webhook_id: Path<i64>,
     ) -> ApiResult<Removed> {
         auth.principal().require_org(org_id.0)?;
-        webhooks::remove(&state, org_id.0, webhook_id.0).await?;
-        let action = Action::new(AuditAction::WebhookRemoved, webhook_id.0);
-        audit::record_by(&state, auth.principal(), action).await;
+        webhooks::remove(&state, &auth.by(), webhook_id.0).await?;
         Ok(Removed::Removed)
     }
 
@@ -288,10 +281,7 @@ impl WebhooksApi {
         #[oai(name = "webhookId")] webhook_id: Path<i64>,
     ) -> ApiResult<Json<Hal<ValidationResult>>> {
         auth.principal().require_org(org_id.0)?;
-        let (v, result) = webhooks::validate(&state, org_id.0, webhook_id.0).await?;
-        let action = Action::new(AuditAction::WebhookValidated, v.id)
-            .detail(json!({"validated": result.validated}));
-        audit::record_by(&state, auth.principal(), action).await;
+        let (v, result) = webhooks::validate(&state, &auth.by(), webhook_id.0).await?;
         let l = webhook_links(v.org_id, v.id);
         Ok(Json(Hal::new(
             ValidationResult {

@@ -2,6 +2,7 @@ use std::io::{BufRead, IsTerminal};
 
 use super::AdminCommand;
 use crate::{
+    domain::audit::By,
     domain::{admins, orgs},
     state::AppState,
 };
@@ -27,7 +28,8 @@ pub async fn run(state: AppState, command: AdminCommand) -> anyhow::Result<()> {
                 .map_err(|_| anyhow::anyhow!("no organisation {org:?}"))?;
             let role = role.parse()?;
             let password = read_password()?;
-            let user = admins::create_user(&state, org.id, &email, &password, role).await?;
+            let user =
+                admins::create_user(&state, &By::cli(org.id), &email, &password, role).await?;
             println!(
                 "Created {} user {} in organisation {:?}.",
                 user.role.as_str(),

@@ -12,6 +12,7 @@ use crate::{
     app,
     clock::SystemClock,
     config::{Config, Settings},
+    domain::audit::By,
     domain::{clients, orgs},
     state::AppState,
     store::{
@@ -200,7 +201,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
                      (it creates \"Default\") or run `meetplane org create`"
                 )
             })?;
-            let created = clients::create(&state, org.id, &name).await?;
+            let created = clients::create(&state, &By::cli(org.id), &name).await?;
             if json {
                 let out = ClientJson {
                     org_id: org.id.to_string(),
@@ -223,7 +224,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
             let client = clients::find_by_api_key(&state.db, &api_key)
                 .await
                 .map_err(|_| anyhow::anyhow!("no API client with api key {api_key:?}"))?;
-            let view = clients::revoke(&state, &client).await?;
+            let view = clients::revoke(&state, &By::cli(client.org_id), &client).await?;
             println!(
                 "Revoked API client {:?} ({}); its secret and tokens no longer work.",
                 view.name, view.api_key

@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use super::xroom_methods;
 use crate::{
     api::problem::ApiError,
-    domain::audit::{self, Action, AuditAction},
     domain::{
         principal::{Actor, Principal},
         request_auth::{SignedRequest, verify_xroom},
@@ -94,13 +93,9 @@ async fn call(
             api_key: client.api_key,
         },
         source_ip: source_ip.map(|ip| ip.to_string()),
+        via: Some("xroom"),
     };
-    let kept = data.clone();
-    let result = xroom_methods::dispatch(state, &principal, collection, &method, data).await?;
-    if let Some(action) = audited(collection, &method, &kept, &result) {
-        audit::record_by(state, &principal, action.detail(json!({"via": "xroom"}))).await;
-    }
-    Ok(result)
+    xroom_methods::dispatch(state, &principal, collection, &method, data).await
 }
 
 /// Refused before the signature is checked: an unknown collection, or an API version other
@@ -166,32 +161,4 @@ fn parse_call(collection: &str, body: &[u8]) -> Result<(String, Value), Failure>
         }
     };
     Ok((method, data))
-}
-
-/// The audit log entry for an xroom change (reads and lists have none).
-fn audited(collection: &str, method: &str, data: &Value, result: &Value) -> Option<Action> {
-    let id = |v: &Value| match v.get("id") {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    };
-    let action = match (collection, method) {
-        ("room", "init") => AuditAction::RoomCreated,
-        ("room", "destroy") => AuditAction::RoomDestroyed,
-        ("room", "kickOut") => AuditAction::RoomKicked,
-        ("room", "setLock") if data.get("lock") == Some(&Value::Bool(true)) => {
-            AuditAction::RoomLocked
-        }
-        ("room", "setLock") => AuditAction::RoomUnlocked,
-        ("room", "setPassword") => AuditAction::RoomPasswordChanged,
-        // What is created is named by the answer, the rest by the request.
-        ("booking", "add") => return Some(Action::new(AuditAction::BookingCreated, id(result))),
-        ("booking", "remove") => AuditAction::BookingCancelled,
-        ("booking", "update") => AuditAction::BookingUpdated,
-        ("webhook", "add") => return Some(Action::new(AuditAction::WebhookCreated, id(result))),
-        ("webhook", "remove") => AuditAction::WebhookRemoved,
-        ("webhook", "validate") => AuditAction::WebhookValidated,
-        _ => return None,
-    };
-    Some(Action::new(action, id(data)))
 }

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::{
     domain::{
+        audit::By,
         bookings::{self, BookingChange, BookingView, ListFilter, MeetingOptions, NewBooking},
         principal::Principal,
         redaction,
@@ -27,7 +28,7 @@ pub(super) async fn dispatch(
         "add" => booking_add(state, who, parse(data)?).await,
         "remove" => {
             let b: ById = parse(data)?;
-            bookings::cancel(state, who.org_id, b.id)
+            bookings::cancel(state, &By::from(who), b.id)
                 .await
                 .map_err(bookings::gone_if_finished)?;
             Ok(json!(true))
@@ -159,7 +160,7 @@ async fn booking_update(state: &AppState, who: &Principal, b: BookingUpdate) -> 
     let start_time = b.start_time.map(|t| t.parse("startTime")).transpose()?;
     let v = bookings::update(
         state,
-        who.org_id,
+        &By::from(who),
         b.id,
         BookingChange {
             start_time,

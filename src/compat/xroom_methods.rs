@@ -10,12 +10,13 @@ use super::{
 };
 use crate::{
     domain::{
+        audit::By,
+        domains,
         principal::Principal,
         redaction,
         rooms::{self, KickTarget, RoomOptions},
         webhooks::{self, NewWebhook, WebhookView},
     },
-    error::Error,
     state::AppState,
     store::Window,
 };
@@ -73,10 +74,6 @@ fn room_id(id: &str) -> Result<(&str, &str), Failure> {
         })
 }
 
-pub(super) fn not_found(resource: &'static str) -> Failure {
-    Error::not_found(resource).into()
-}
-
 pub async fn dispatch(
     state: &AppState,
     who: &Principal,
@@ -100,7 +97,7 @@ async fn room_method(state: &AppState, who: &Principal, method: &str, data: Valu
             let (domain, name) = room_id(&d.id)?;
             rooms::destroy(
                 state,
-                who.org_id,
+                &By::from(who),
                 domain,
                 name,
                 d.force_kick.unwrap_or(false),
@@ -111,20 +108,20 @@ async fn room_method(state: &AppState, who: &Principal, method: &str, data: Valu
         "kickOut" => {
             let k: KickOut = parse(data)?;
             let (domain, name) = room_id(&k.id)?;
-            let target = KickTarget::parse(&k.peer_id).ok_or_else(|| not_found("peer"))?;
-            rooms::kick(state, who.org_id, domain, name, target).await?;
+            let target = KickTarget::parse(&k.peer_id)?;
+            rooms::kick(state, &By::from(who), domain, name, target).await?;
             Ok(json!(true))
         }
         "setLock" => {
             let l: SetLock = parse(data)?;
             let (domain, name) = room_id(&l.id)?;
-            rooms::set_lock(state, who.org_id, domain, name, l.lock).await?;
+            rooms::set_lock(state, &By::from(who), domain, name, l.lock).await?;
             Ok(json!(true))
         }
         "setPassword" => {
             let p: SetPassword = parse(data)?;
             let (domain, name) = room_id(&p.id)?;
-            rooms::set_password(state, who.org_id, domain, name, p.password.as_deref()).await?;
+            rooms::set_password(state, &By::from(who), domain, name, p.password.as_deref()).await?;
             Ok(json!(true))
         }
         "list" => room_list(state, who, parse(data)?).await,
@@ -138,7 +135,7 @@ async fn webhook_method(state: &AppState, who: &Principal, method: &str, data: V
             let w: WebhookAdd = parse(data)?;
             let v = webhooks::add(
                 state,
-                who.org_id,
+                &By::from(who),
                 NewWebhook {
                     domain: w.domain,
                     kind: w.kind,
@@ -153,7 +150,7 @@ async fn webhook_method(state: &AppState, who: &Principal, method: &str, data: V
         }
         "remove" => {
             let w: ById = parse(data)?;
-            webhooks::remove(state, who.org_id, w.id).await?;
+            webhooks::remove(state, &By::from(who), w.id).await?;
             Ok(json!(true))
         }
         "list" => {
@@ -173,7 +170,7 @@ async fn webhook_method(state: &AppState, who: &Principal, method: &str, data: V
         }
         "validate" => {
             let w: ById = parse(data)?;
-            let (_, result) = webhooks::validate(state, who.org_id, w.id).await?;
+            let (_, result) = webhooks::validate(state, &By::from(who), w.id).await?;
             Ok(json!({"validated": result.validated}))
         }
         _ => Err(unknown_method("webhook", method)),
@@ -243,8 +240,8 @@ async fn room_init(state: &AppState, who: &Principal, i: Init) -> Outcome {
     let (domain, name) = room_id(&i.id)?;
     let created = rooms::init(
         state,
+        &By::from(who),
         who.origin(),
-        who.org_id,
         domain,
         name,
         RoomOptions {
@@ -284,7 +281,7 @@ async fn room_list(state: &AppState, who: &Principal, l: OptionalDomain) -> Outc
     if let Some(d) = l.domain
         && by_domain.is_empty()
     {
-        by_domain.insert(d.to_ascii_lowercase(), json!({}));
+        by_domain.insert(domains::canonical_name(&d), json!({}));
     }
     Ok(Value::Object(by_domain))
 }

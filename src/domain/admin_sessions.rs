@@ -202,6 +202,7 @@ pub fn principal_of(admin: &AdminView) -> Principal {
             email: admin.email.clone(),
         },
         source_ip: None,
+        via: None,
     }
 }
 

@@ -5,7 +5,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
-use super::principal::{Actor, Principal};
+use serde_json::json;
+
+use super::{
+    audit::{self, Action, AuditAction, By},
+    principal::{Actor, Principal},
+};
 use crate::{
     auth::password,
     error::{Error, Result},
@@ -61,9 +66,10 @@ pub fn normalise_email(field: &str, raw: &str) -> Result<String> {
     Ok(email)
 }
 
+/// Create an admin user of `by`'s org (the CLI's `admin create-user`, and [`add`]).
 pub async fn create_user(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     email: &str,
     password_text: &str,
     role: Role,
@@ -76,6 +82,7 @@ pub async fn create_user(
             format!("must be {MIN_PASSWORD_CHARS}-1024 characters"),
         ));
     }
+    let org_id = by.org_id;
     super::orgs::get(state, org_id).await?;
     if store::admins::find_by_email(&state.db, &email)
         .await?
@@ -87,8 +94,9 @@ pub async fn create_user(
         ));
     }
     let hash = password::hash(password_text.to_string()).await?;
+    let txn = store::connect::begin_write(&state.db).await?;
     let model = store::admins::insert(
-        &state.db,
+        &txn,
         admin_user::ActiveModel {
             id: Set(Uuid::new_v4()),
             org_id: Set(org_id),
@@ -101,6 +109,10 @@ pub async fn create_user(
     )
     .await
     .map_err(|e| Error::from(e).classify_db())?;
+    let action = Action::new(AuditAction::AdminCreated, model.id)
+        .detail(json!({"email": model.email, "role": role.as_str()}));
+    audit::write(&txn, state.now(), by, action).await?;
+    txn.commit().await?;
     Ok(AdminView {
         id: model.id,
         org_id: model.org_id,
@@ -153,7 +165,7 @@ pub async fn add(
     if role == Role::Owner {
         require_owner_rights(principal, "add")?;
     }
-    create_user(state, principal.org_id, email, password_text, role).await
+    create_user(state, &By::from(principal), email, password_text, role).await
 }
 
 /// Remove an admin user on behalf of `principal`: disabled (kept for the record) and signed
@@ -179,6 +191,8 @@ pub async fn remove(state: &AppState, principal: &Principal, id: Uuid) -> Result
     }
     store::admins::disable(&txn, id, state.now()).await?;
     store::admins::delete_sessions_of(&txn, id).await?;
+    let action = Action::new(AuditAction::AdminRemoved, id);
+    audit::write(&txn, state.now(), &By::from(principal), action).await?;
     txn.commit().await?;
     state
         .bus

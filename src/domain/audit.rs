@@ -1,7 +1,12 @@
 //! The audit log: an append-only record of what admins, API clients and room hosts changed,
-//! with who, when, what and from where. Nothing updates or deletes entries. Entries are
-//! written right after the change commits; a failure to write one is logged as an error.
-use sea_orm::ActiveValue::{NotSet, Set};
+//! with who, when, what and from where. Nothing updates or deletes entries. The domain writes
+//! a change's entry in the change's own transaction ([`write`]), whichever surface asked for
+//! it (native API, xroom, dashboard, CLI): both commit or neither does.
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ConnectionTrait,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -23,6 +28,45 @@ pub struct AuditActor {
     /// The API key, the admin's email or the host's name at the time.
     pub name: Option<String>,
     pub source_ip: Option<String>,
+}
+
+/// Who makes a change, in which org: the domain records it with the change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct By {
+    pub org_id: Uuid,
+    pub actor: AuditActor,
+    /// The dialect the change came through when it is not the native API (`xroom`).
+    pub via: Option<&'static str>,
+}
+
+impl By {
+    /// An operator at the server's command line (`meetplane client create`, …).
+    pub fn cli(org_id: Uuid) -> Self {
+        let user = std::env::var("SUDO_USER")
+            .or_else(|_| std::env::var("USER"))
+            .ok()
+            .filter(|u| !u.is_empty());
+        Self {
+            org_id,
+            actor: AuditActor {
+                kind: "cli",
+                id: "cli".to_string(),
+                name: user,
+                source_ip: None,
+            },
+            via: None,
+        }
+    }
+}
+
+impl From<&Principal> for By {
+    fn from(p: &Principal) -> Self {
+        Self {
+            org_id: p.org_id,
+            actor: AuditActor::from(p),
+            via: p.via,
+        }
+    }
 }
 
 impl From<&Principal> for AuditActor {
@@ -144,12 +188,36 @@ impl Action {
     }
 }
 
-/// Append one entry. Never fails the caller: the change it records has happened already.
-pub async fn record(state: &AppState, org_id: Uuid, actor: &AuditActor, action: Action) {
-    let row = audit_entry::ActiveModel {
+/// Append the entry for a change inside the change's own transaction `db`.
+pub async fn write(
+    db: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+    by: &By,
+    action: Action,
+) -> Result<()> {
+    let mut action = action;
+    if let Some(via) = by.via {
+        let mut detail = match action.detail.take() {
+            Some(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        detail.insert("via".into(), Value::from(via));
+        action.detail = Some(Value::Object(detail));
+    }
+    store::audit::insert(db, entry(by.org_id, at, &by.actor, &action)).await?;
+    Ok(())
+}
+
+fn entry(
+    org_id: Uuid,
+    at: DateTime<Utc>,
+    actor: &AuditActor,
+    action: &Action,
+) -> audit_entry::ActiveModel {
+    audit_entry::ActiveModel {
         id: NotSet,
         org_id: Set(org_id),
-        at: Set(state.now()),
+        at: Set(at),
         actor_type: Set(actor.kind.to_string()),
         actor_id: Set(actor.id.clone()),
         actor_name: Set(actor.name.clone()),
@@ -158,22 +226,17 @@ pub async fn record(state: &AppState, org_id: Uuid, actor: &AuditActor, action: 
         target_id: Set(action.target_id.clone()),
         detail: Set(action.detail.as_ref().map(Value::to_string)),
         source_ip: Set(actor.source_ip.clone()),
-    };
+    }
+}
+
+/// Append one entry for something that is not a change of the org's data (a sign-in, a host
+/// entering). Never fails the caller: what it records has happened already.
+pub async fn record(state: &AppState, org_id: Uuid, actor: &AuditActor, action: Action) {
+    let row = entry(org_id, state.now(), actor, &action);
     if let Err(e) = store::audit::insert(&state.db, row).await {
         tracing::error!(error = %e, action = action.action, target = %action.target_id,
             "writing an audit log entry failed");
     }
-}
-
-/// What a principal did, in its own org.
-pub async fn record_by(state: &AppState, principal: &Principal, action: Action) {
-    record(
-        state,
-        principal.org_id,
-        &AuditActor::from(principal),
-        action,
-    )
-    .await;
 }
 
 /// A peer entered as host with the room's host key (a host's action, without API credentials).
@@ -182,7 +245,7 @@ pub async fn record_host_entry(
     admitted: &super::room_model::Admitted,
     source_ip: Option<String>,
 ) {
-    let org = match store::domains::find_by_name(&state.db, &admitted.room.domain).await {
+    let org = match super::domains::find_global(&state.db, &admitted.room.domain).await {
         Ok(Some(domain)) => domain.org_id,
         Ok(None) => return,
         Err(e) => {

@@ -4,8 +4,8 @@ use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use super::{
-    bookings::{ACTIVE, host_key_purpose, room_spec},
-    room_model::{CreatedRoom, RoomOptions},
+    bookings::{BookingState, host_key_purpose, room_spec},
+    room_model::{CreatedRoom, Origin, RoomOptions},
     rooms, validate,
 };
 use crate::{
@@ -28,7 +28,7 @@ pub(super) async fn active_held_by(
     Ok(store::bookings::holding_room(tx.conn(), domain.id, name)
         .await?
         .into_iter()
-        .find(|b| b.state == ACTIVE && b.client_id == Some(client)))
+        .find(|b| b.state == BookingState::Active && b.client_id == Some(client)))
 }
 
 /// The booking holder initialises its active room (xroom Appendix B, step 2): it gets the
@@ -54,15 +54,16 @@ pub(super) async fn init_booked_room(
         store::bookings::update(tx.conn(), b).await?;
         host_key = Some(key);
     }
-    let room = match store::rooms::lock_live_or_claim(tx.conn(), domain.id, &name).await? {
-        Some(room) => room,
-        // The holder closed the room meanwhile: open it again with the booking's options.
-        None => {
-            let mut spec = room_spec(state, &booking)?;
-            spec.host_key = host_key.clone();
-            rooms::create_in(state, &mut tx, domain, &name, spec).await?
-        }
+    // The holder may have closed the room meanwhile: it opens again with the booking's options.
+    let reopened_spec = || {
+        let mut spec = room_spec(state, &booking)?;
+        spec.host_key = host_key.clone();
+        Ok(spec)
     };
+    let origin = Origin::Booking(booking.id);
+    let room = rooms::find_or_open(state, &mut tx, domain, &name, origin, reopened_spec)
+        .await?
+        .into_room();
     let change = RoomChange {
         password: opts.password.as_deref(),
         lock: opts.lock,

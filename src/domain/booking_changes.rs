@@ -3,11 +3,13 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
+use serde_json::json;
+
 use super::{
+    audit::{self, Action, AuditAction, By},
     booked_rooms::{self, RoomChange},
     bookings::{
-        self, ACTIVE, BookingChange, BookingView, CANCELLED, SCHEDULED, host_key_purpose,
-        password_purpose,
+        self, BookingChange, BookingState, BookingView, host_key_purpose, password_purpose,
     },
     room_model::RoomType,
     rooms, validate,
@@ -46,20 +48,20 @@ async fn lock(
 /// booked room, when live, takes the new lock, password, capacity and host key at once.
 pub async fn update(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     id: i64,
     change: BookingChange,
 ) -> Result<BookingView> {
     let now = state.now();
-    let (tx, b, domain) = lock(state, org_id, id).await?;
-    if b.state != SCHEDULED && b.state != ACTIVE {
+    let (tx, b, domain) = lock(state, by.org_id, id).await?;
+    if b.state != BookingState::Scheduled && b.state != BookingState::Active {
         return Err(finished(&b));
     }
     let changed = checked_change(state, &b, &change, now)?;
     bookings_overlap(&tx, &domain, &b.room_name, changed.start, changed.end, b.id).await?;
     let host_key = rooms::open(&state.sealer, host_key_purpose(b.id), &b.host_key_sealed)?;
     let new_host_key = (changed.add_host_key && host_key.is_none()).then(rooms::new_host_key);
-    let active = b.state == ACTIVE;
+    let active = b.state == BookingState::Active;
     let room_id = b.room_id;
     let row = changed_row(state, b, &changed, new_host_key.as_deref(), now);
     let updated = store::bookings::update(tx.conn(), row).await?;
@@ -78,6 +80,9 @@ pub async fn update(
     row.due_at = Set(Some(due));
     let updated = store::bookings::update(tx.conn(), row).await?;
     let view = bookings::view(&state.sealer, updated, &domain.name)?;
+    let action = Action::new(AuditAction::BookingUpdated, view.id)
+        .detail(json!({"startTime": view.start_time, "endTime": view.end_time}));
+    audit::write(tx.conn(), now, by, action).await?;
     tx.commit().await?;
     Ok(view)
 }
@@ -103,7 +108,7 @@ fn checked_change(
     change: &BookingChange,
     now: DateTime<Utc>,
 ) -> Result<Changed> {
-    let active = b.state == ACTIVE;
+    let active = b.state == BookingState::Active;
     let opts = change.options.clone().unwrap_or_default();
     let start = new_start(b, change.start_time, now)?;
     let duration = opts.duration.unwrap_or(i64::from(b.duration_minutes));
@@ -154,7 +159,7 @@ fn new_start(
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>> {
     match start {
-        Some(_) if b.state == ACTIVE => Err(Error::conflict(
+        Some(_) if b.state == BookingState::Active => Err(Error::conflict(
             "booking_started",
             "an active booking cannot be moved; change its duration instead",
         )),
@@ -175,7 +180,7 @@ fn new_room_type(b: &booking::Model, code: Option<i64>) -> Result<i16> {
             "must be 1 (conference) or 2 (webinar)",
         )
     })?;
-    if b.state == ACTIVE && t.code() != b.room_type {
+    if b.state == BookingState::Active && t.code() != b.room_type {
         return Err(Error::conflict(
             "booking_started",
             "the room type of an active booking cannot change",
@@ -264,12 +269,12 @@ async fn bookings_overlap(
 
 /// Cancel a scheduled or active booking; an active booking's room is closed (its peers
 /// removed with `clientsRemoved`, then `roomRemoved`). Emits `bookingCancelled`.
-pub async fn cancel(state: &AppState, org_id: Uuid, id: i64) -> Result<BookingView> {
-    let (mut tx, b, domain) = lock(state, org_id, id).await?;
-    if b.state != SCHEDULED && b.state != ACTIVE {
+pub async fn cancel(state: &AppState, by: &By, id: i64) -> Result<BookingView> {
+    let (mut tx, b, domain) = lock(state, by.org_id, id).await?;
+    if b.state != BookingState::Scheduled && b.state != BookingState::Active {
         return Err(finished(&b));
     }
-    if b.state == ACTIVE
+    if b.state == BookingState::Active
         && let Some(room) = store::rooms::find_live(tx.conn(), domain.id, &b.room_name, true)
             .await?
             .filter(|r| Some(r.id) == b.room_id)
@@ -279,13 +284,20 @@ pub async fn cancel(state: &AppState, org_id: Uuid, id: i64) -> Result<BookingVi
     }
     let now = tx.now();
     let mut row: booking::ActiveModel = b.into();
-    row.state = Set(CANCELLED.to_string());
+    row.state = Set(BookingState::Cancelled);
     row.due_at = Set(None);
     row.finished_at = Set(Some(now));
     row.updated_at = Set(now);
     let b = store::bookings::update(tx.conn(), row).await?;
     bookings::emit(state, &mut tx, &domain, &b, EventKind::BookingCancelled).await?;
     let view = bookings::view(&state.sealer, b, &domain.name)?;
+    audit::write(
+        tx.conn(),
+        now,
+        by,
+        Action::new(AuditAction::BookingCancelled, view.id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(view)
 }

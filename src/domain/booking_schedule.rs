@@ -6,8 +6,10 @@ use sea_orm::ActiveValue::Set;
 
 use super::{
     booked_rooms::{self, RoomChange},
-    bookings::{self, ACTIVE, COMPLETED, EXPIRED, SCHEDULED},
+    bookings::{self, BookingState},
+    room_model::Origin,
     rooms,
+    rooms::HeldRoom,
 };
 use crate::{
     error::Result,
@@ -39,12 +41,12 @@ pub async fn process_next(state: &AppState) -> Result<Option<Transition>> {
     let Some(domain) = store::domains::find_by_id(tx.conn(), b.domain_id).await? else {
         return Ok(None);
     };
-    let done = if b.state == SCHEDULED {
+    let done = if b.state == BookingState::Scheduled {
         activate(state, &mut tx, &domain, b).await?
-    } else if b.state == ACTIVE && b.due_at.is_some_and(|due| due < b.end_time) {
+    } else if b.state == BookingState::Active && b.due_at.is_some_and(|due| due < b.end_time) {
         check_attendance(state, &mut tx, &domain, b).await?
     } else {
-        finish(state, &mut tx, &domain, b, COMPLETED).await?
+        finish(state, &mut tx, &domain, b, BookingState::Completed).await?
     };
     tx.commit().await?;
     let late_ms = (now - due).num_milliseconds();
@@ -62,23 +64,27 @@ async fn activate(
     b: booking::Model,
 ) -> Result<Transition> {
     let spec = bookings::room_spec(state, &b)?;
-    let room = match store::rooms::lock_live_or_claim(tx.conn(), domain.id, &b.room_name).await? {
-        Some(existing) => {
-            let change = RoomChange {
-                password: spec.password.as_deref(),
-                lock: Some(spec.lock),
-                host_key: spec.host_key.as_deref(),
-                capacity: Some(spec.capacity),
-            };
-            booked_rooms::apply_to_room(state, tx, existing, change).await?
-        }
-        None => rooms::create_in(state, tx, domain, &b.room_name, spec).await?,
-    };
+    let (password, host_key) = (spec.password.clone(), spec.host_key.clone());
+    let (lock, capacity) = (spec.lock, spec.capacity);
+    let origin = Origin::Booking(b.id);
+    let room =
+        match rooms::find_or_open(state, tx, domain, &b.room_name, origin, || Ok(spec)).await? {
+            HeldRoom::Found(existing) => {
+                let change = RoomChange {
+                    password: password.as_deref(),
+                    lock: Some(lock),
+                    host_key: host_key.as_deref(),
+                    capacity: Some(capacity),
+                };
+                booked_rooms::apply_to_room(state, tx, existing, change).await?
+            }
+            HeldRoom::Opened(room) => room,
+        };
     let now = tx.now();
     let id = b.id;
     let due = bookings::active_due(&b);
     let mut row: booking::ActiveModel = b.into();
-    row.state = Set(ACTIVE.to_string());
+    row.state = Set(BookingState::Active);
     row.room_id = Set(Some(room.id));
     row.activated_at = Set(Some(now));
     row.due_at = Set(Some(due));
@@ -100,7 +106,7 @@ async fn check_attendance(
         None => false,
     };
     if !attended {
-        return finish(state, tx, domain, b, EXPIRED).await;
+        return finish(state, tx, domain, b, BookingState::Expired).await;
     }
     let id = b.id;
     let end = b.end_time;
@@ -117,7 +123,7 @@ async fn finish(
     tx: &mut WriteTx,
     domain: &domain::Model,
     b: booking::Model,
-    end_state: &str,
+    end_state: BookingState,
 ) -> Result<Transition> {
     if let Some(room) = store::rooms::find_live(tx.conn(), domain.id, &b.room_name, true)
         .await?
@@ -129,12 +135,12 @@ async fn finish(
     let now = tx.now();
     let id = b.id;
     let mut row: booking::ActiveModel = b.into();
-    row.state = Set(end_state.to_string());
+    row.state = Set(end_state);
     row.due_at = Set(None);
     row.finished_at = Set(Some(now));
     row.updated_at = Set(now);
     let b = store::bookings::update(tx.conn(), row).await?;
-    let (kind, done) = if end_state == EXPIRED {
+    let (kind, done) = if end_state == BookingState::Expired {
         (EventKind::BookingExpired, Transition::Expired(id))
     } else {
         (EventKind::BookingCompleted, Transition::Completed(id))

@@ -6,7 +6,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
+use serde_json::json;
+
 use super::{
+    audit::{self, Action, AuditAction, By},
     domains,
     principal::Principal,
     room_model::{RoomOptions, RoomType},
@@ -24,12 +27,7 @@ use crate::{
     },
 };
 
-pub const SCHEDULED: &str = "scheduled";
-pub const ACTIVE: &str = "active";
-pub const COMPLETED: &str = "completed";
-pub const EXPIRED: &str = "expired";
-pub const CANCELLED: &str = "cancelled";
-pub const STATES: [&str; 5] = [SCHEDULED, ACTIVE, COMPLETED, EXPIRED, CANCELLED];
+pub use crate::store::entities::booking::BookingState;
 
 /// The error code of a change to a booking that no longer holds its room.
 pub const FINISHED_CODE: &str = "booking_finished";
@@ -107,7 +105,7 @@ pub fn view(sealer: &Sealer, b: booking::Model, domain: &str) -> Result<BookingV
         room_type: b.room_type,
         is_locked: b.is_locked,
         capacity: b.capacity,
-        state: b.state,
+        state: b.state.to_string(),
         activated_at: b.activated_at,
         finished_at: b.finished_at,
         created_at: b.created_at,
@@ -242,7 +240,7 @@ pub async fn add(state: &AppState, principal: &Principal, new: NewBooking) -> Re
             capacity: Set(spec.capacity),
             password_sealed: Set(None),
             host_key_sealed: Set(None),
-            state: Set(SCHEDULED.to_string()),
+            state: Set(BookingState::Scheduled),
             due_at: Set(Some(new.start_time)),
             room_id: Set(None),
             activated_at: Set(None),
@@ -264,6 +262,10 @@ pub async fn add(state: &AppState, principal: &Principal, new: NewBooking) -> Re
         .map(|k| state.sealer.seal_str(&host_key_purpose(id), &k)));
     let model = store::bookings::update(tx.conn(), active).await?;
     let view = view(&state.sealer, model, &domain.name)?;
+    let room = format!("{}/{}", view.domain, view.room_name);
+    let action = Action::new(AuditAction::BookingCreated, view.id)
+        .detail(json!({"room": room, "startTime": view.start_time}));
+    audit::write(tx.conn(), now, &By::from(principal), action).await?;
     tx.commit().await?;
     Ok(view)
 }
@@ -298,7 +300,7 @@ pub async fn get(state: &AppState, org_id: Uuid, id: i64) -> Result<BookingView>
 /// room (cancelled, completed, expired) is gone.
 pub async fn get_holding(state: &AppState, org_id: Uuid, id: i64) -> Result<BookingView> {
     let (b, domain) = find(state, org_id, id).await?;
-    if !store::bookings::HOLDING.contains(&b.state.as_str()) {
+    if !b.state.holds_room() {
         return Err(Error::not_found("booking"));
     }
     view(&state.sealer, b, &domain)
@@ -333,14 +335,13 @@ pub async fn list(
     f: ListFilter,
     window: Window,
 ) -> Result<(Vec<BookingView>, bool)> {
-    if let Some(s) = &f.state
-        && !STATES.contains(&s.as_str())
-    {
-        return Err(Error::invalid(
-            "state",
-            format!("must be one of {}", STATES.join(", ")),
-        ));
-    }
+    let state_filter = match f.state.as_deref() {
+        None => None,
+        Some(s) => Some(BookingState::parse(s).ok_or_else(|| {
+            let all: Vec<&str> = BookingState::ALL.iter().map(|s| s.as_str()).collect();
+            Error::invalid("state", format!("must be one of {}", all.join(", ")))
+        })?),
+    };
     let domain = match &f.domain {
         Some(d) => Some(domains::find_model(&state.db, org_id, d).await?),
         None => None,
@@ -348,7 +349,7 @@ pub async fn list(
     let filter = store::bookings::Filter {
         domain_id: domain.as_ref().map(|d| d.id),
         room_name: f.room_name,
-        state: f.state,
+        state: state_filter,
         holding: f.holding,
         from: f.from,
         to: f.to,

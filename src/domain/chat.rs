@@ -13,7 +13,10 @@ use crate::{
     state::AppState,
     store::{
         self,
-        entities::{chat_message, domain, room},
+        entities::{
+            chat_message::{self, XmppState},
+            domain, room,
+        },
     },
 };
 
@@ -43,7 +46,7 @@ fn view(domain: &str, room: &str, m: chat_message::Model) -> MessageView {
         display_name: m.display_name,
         text: m.text,
         created_at: m.created_at,
-        xmpp_state: m.xmpp_state,
+        xmpp_state: m.xmpp_state.map(|s| s.as_str().to_string()),
         xmpp_error: m.xmpp_error,
     }
 }
@@ -74,7 +77,7 @@ pub(crate) async fn post_in(
         Sender::Xmpp { nick } => ("xmpp", None, nick),
     };
     // Messages from XMPP are already in the MUC; others wait to be sent there.
-    let xmpp_state = (bridged && kind != "xmpp").then(|| store::chat::PENDING.to_string());
+    let xmpp_state = (bridged && kind != "xmpp").then_some(XmppState::Pending);
     let model = store::chat::insert(
         tx.conn(),
         chat_message::ActiveModel {
@@ -164,7 +167,7 @@ async fn peer_room(
         })?;
     let domain = store::domains::find_by_id(tx.conn(), room.domain_id)
         .await?
-        .filter(|d| d.name == domain_name.to_ascii_lowercase() && room.name == name)
+        .filter(|d| d.name == domains::canonical_name(domain_name) && room.name == name)
         .ok_or_else(|| {
             Error::forbidden("peer_not_in_room", "the peer token belongs to another room")
         })?;

@@ -22,7 +22,6 @@ use crate::{
     store::{
         self,
         entities::{chat_binding, domain, room, webhook},
-        webhooks::ACTIVE,
     },
 };
 
@@ -167,16 +166,12 @@ async fn unbridged_room(
     domain: &domain::Model,
     name: &str,
 ) -> Result<room::Model> {
-    let room = match store::rooms::lock_live_or_claim(tx.conn(), domain.id, name).await? {
-        Some(room) => room,
-        None => {
-            let origin = caller.client_id.map_or(Origin::ChatBridge, Origin::Client);
-            rooms::check_creation(tx, domain, name, origin).await?;
-            let spec =
-                RoomSpec::from_options(&RoomOptions::default(), state.config.max_room_capacity)?;
-            rooms::create_in(state, tx, domain, name, spec).await?
-        }
-    };
+    let origin = caller.client_id.map_or(Origin::ChatBridge, Origin::Client);
+    let default_spec =
+        || RoomSpec::from_options(&RoomOptions::default(), state.config.max_room_capacity);
+    let room = rooms::find_or_open(state, tx, domain, name, origin, default_spec)
+        .await?
+        .into_room();
     if store::chat::binding_of_room(tx.conn(), room.id)
         .await?
         .is_some()
@@ -215,7 +210,7 @@ async fn insert_callback(
             robot_id: Set(None),
             events: Set(None),
             validated: Set(true),
-            status: Set(ACTIVE.to_string()),
+            status: Set(webhook::WebhookStatus::Active),
             disabled_reason: Set(None),
             disabled_at: Set(None),
             failing_since: Set(None),

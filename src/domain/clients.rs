@@ -5,7 +5,12 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::validate;
+use serde_json::json;
+
+use super::{
+    audit::{self, Action, AuditAction, By},
+    validate,
+};
 use crate::{
     auth::{random, seal::Sealer},
     error::{Error, Result},
@@ -53,13 +58,16 @@ pub fn secret_of(sealer: &Sealer, client: &api_client::Model) -> Result<String> 
         .map_err(|e| Error::Internal(anyhow::anyhow!("api client {}: {e}", client.api_key)))
 }
 
-pub async fn create(state: &AppState, org_id: Uuid, name: &str) -> Result<NewClient> {
+/// Create an API client of `by`'s org; its secret is shown this once.
+pub async fn create(state: &AppState, by: &By, name: &str) -> Result<NewClient> {
     let name = validate::display_text("name", name, 128)?;
+    let org_id = by.org_id;
     super::orgs::get(state, org_id).await?;
     let id = Uuid::new_v4();
     let secret = random::token("mpsk_");
+    let txn = store::connect::begin_write(&state.db).await?;
     let model = store::clients::insert(
-        &state.db,
+        &txn,
         api_client::ActiveModel {
             id: Set(id),
             org_id: Set(org_id),
@@ -72,6 +80,10 @@ pub async fn create(state: &AppState, org_id: Uuid, name: &str) -> Result<NewCli
     )
     .await
     .map_err(|e| Error::from(e).classify_db())?;
+    let action = Action::new(AuditAction::ClientCreated, model.id)
+        .detail(json!({"name": model.name, "apiKey": model.api_key}));
+    audit::write(&txn, state.now(), by, action).await?;
+    txn.commit().await?;
     Ok(NewClient {
         client: model.into(),
         secret,
@@ -89,11 +101,14 @@ pub async fn find_by_api_key(
 
 /// Revoke a client and every token issued to it; effective at once on every node, since
 /// each request checks the client, and sockets opened with its tokens close.
-pub async fn revoke(state: &AppState, client: &api_client::Model) -> Result<ClientView> {
+pub async fn revoke(state: &AppState, by: &By, client: &api_client::Model) -> Result<ClientView> {
     let now = state.now();
     let txn = store::connect::begin_write(&state.db).await?;
     store::clients::revoke(&txn, client.id, now).await?;
     store::tokens::revoke_families_of_client(&txn, client.id, "client revoked", now).await?;
+    let action = Action::new(AuditAction::ClientRevoked, client.id)
+        .detail(json!({"apiKey": client.api_key}));
+    audit::write(&txn, now, by, action).await?;
     txn.commit().await?;
     state
         .bus

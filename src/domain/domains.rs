@@ -3,7 +3,10 @@
 //! verify what meetplane sends.
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
+use serde_json::json;
 use uuid::Uuid;
+
+use super::audit::{self, Action, AuditAction, By};
 
 use crate::{
     auth::{random, seal::Sealer},
@@ -49,10 +52,21 @@ pub fn view(sealer: &Sealer, m: domain::Model) -> Result<DomainView> {
     })
 }
 
+/// The one form a domain name is stored and looked up in, on every surface: trimmed,
+/// lower-case, without the DNS root's trailing dot (`Chat.Example.` is `chat.example`).
+pub fn canonical_name(raw: &str) -> String {
+    raw.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Any org's domain by name: public links and peer tokens name rooms by global domain name.
+pub async fn find_global(db: &impl ConnectionTrait, raw: &str) -> Result<Option<domain::Model>> {
+    Ok(store::domains::find_by_name(db, &canonical_name(raw)).await?)
+}
+
 /// Lower-case, drop a trailing dot, and check the DNS label rules (1–63 characters of
 /// `[a-z0-9-]` per label, no leading or trailing `-`, at most 253 characters).
 pub fn normalise_name(raw: &str) -> Result<String> {
-    let name = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    let name = canonical_name(raw);
     let labels_ok = !name.is_empty()
         && name.len() <= 253
         && name.split('.').all(|label| {
@@ -112,20 +126,18 @@ pub async fn create_in(
 
 pub async fn create(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     name: &str,
     forbid_non_api_rooms: bool,
 ) -> Result<DomainView> {
-    create_in(
-        &state.db,
-        &state.sealer,
-        org_id,
-        name,
-        forbid_non_api_rooms,
-        false,
-        state.now(),
-    )
-    .await
+    let (org_id, now) = (by.org_id, state.now());
+    let txn = store::connect::begin_write(&state.db).await?;
+    let sealer = &state.sealer;
+    let view = create_in(&txn, sealer, org_id, name, forbid_non_api_rooms, false, now).await?;
+    let action = Action::new(AuditAction::DomainCreated, &view.name);
+    audit::write(&txn, now, by, action).await?;
+    txn.commit().await?;
+    Ok(view)
 }
 
 /// The org's domain of that name; another org's domain is reported as not found.
@@ -134,8 +146,7 @@ pub async fn find_model(
     org_id: Uuid,
     name: &str,
 ) -> Result<domain::Model> {
-    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
-    store::domains::find_in_org(db, org_id, &name)
+    store::domains::find_in_org(db, org_id, &canonical_name(name))
         .await?
         .ok_or(Error::not_found("domain"))
 }
@@ -160,38 +171,50 @@ pub async fn list(
 
 pub async fn update(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     name: &str,
     forbid_non_api_rooms: Option<bool>,
 ) -> Result<DomainView> {
-    let model = find_model(&state.db, org_id, name).await?;
+    let txn = store::connect::begin_write(&state.db).await?;
+    let model = find_model(&txn, by.org_id, name).await?;
     let mut active: domain::ActiveModel = model.into();
     if let Some(forbid) = forbid_non_api_rooms {
         active.forbid_non_api_rooms = Set(forbid);
     }
     active.updated_at = Set(state.now());
-    view(
-        &state.sealer,
-        store::domains::update(&state.db, active).await?,
-    )
+    let model = store::domains::update(&txn, active).await?;
+    let action = Action::new(AuditAction::DomainUpdated, &model.name)
+        .detail(json!({"forbidNonApiRooms": forbid_non_api_rooms}));
+    audit::write(&txn, state.now(), by, action).await?;
+    txn.commit().await?;
+    view(&state.sealer, model)
 }
 
 /// Replace the webhook key. Receivers must switch to the new key; the old one stops at once.
-pub async fn rotate_key(state: &AppState, org_id: Uuid, name: &str) -> Result<DomainView> {
-    let model = find_model(&state.db, org_id, name).await?;
+pub async fn rotate_key(state: &AppState, by: &By, name: &str) -> Result<DomainView> {
+    let txn = store::connect::begin_write(&state.db).await?;
+    let model = find_model(&txn, by.org_id, name).await?;
     let id = model.id;
     let mut active: domain::ActiveModel = model.into();
     active.webhook_key_sealed = Set(state.sealer.seal_str(&key_purpose(id), &new_webhook_key()));
     active.updated_at = Set(state.now());
-    view(
-        &state.sealer,
-        store::domains::update(&state.db, active).await?,
-    )
+    let model = store::domains::update(&txn, active).await?;
+    let action = Action::new(AuditAction::DomainKeyRotated, &model.name);
+    audit::write(&txn, state.now(), by, action).await?;
+    txn.commit().await?;
+    view(&state.sealer, model)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::normalise_name;
+    use super::{canonical_name, normalise_name};
+
+    #[test]
+    fn one_form_for_look_ups() {
+        for raw in ["chat.org", "Chat.Org.", " CHAT.ORG ", "chat.org."] {
+            assert_eq!(canonical_name(raw), "chat.org", "{raw:?}");
+        }
+    }
 
     #[test]
     fn domain_names() {

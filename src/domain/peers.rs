@@ -4,10 +4,11 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::{
+    domains,
     room_model::{Origin, RoomOptions},
     rooms::{
-        self, Admitted, PeerView, Role, RoomSpec, RoomType, end_presence, host_key_purpose,
-        lock_room, open, password_purpose, peer_type, view_with_peers,
+        self, Admitted, HeldRoom, PeerView, Role, RoomSpec, RoomType, end_presence,
+        host_key_purpose, lock_room, open, password_purpose, peer_type, view_with_peers,
     },
     validate,
 };
@@ -218,27 +219,33 @@ pub async fn join(
     entry: Entry,
 ) -> Result<Admitted> {
     let mut tx = WriteTx::begin(state).await?;
-    let domain = store::domains::find_by_name(tx.conn(), &domain_name.to_ascii_lowercase())
+    let domain = domains::find_global(tx.conn(), domain_name)
         .await?
         .ok_or(Error::not_found("room"))?;
-    let room = match store::rooms::lock_live_or_claim(tx.conn(), domain.id, name).await? {
-        Some(room) => room,
-        None => {
-            // Where the domain allows rooms outside the API (and no booking holds the name),
-            // opening a room's link opens the room, and its opener is the host.
-            let name = validate::room_name("name", name)?;
-            display_name_of(display_name)?;
-            match rooms::check_creation(&tx, &domain, &name, Origin::PublicLink).await {
-                // For a link, a room that may not open does not exist.
-                Err(Error::Forbidden { .. }) => return Err(Error::not_found("room")),
-                other => other?,
-            }
-            let spec =
-                RoomSpec::from_options(&RoomOptions::default(), state.config.max_room_capacity)?;
-            let room = rooms::create_in(state, &mut tx, &domain, &name, spec).await?;
-            let entry = Entry::Trusted(Role::Host);
-            return admit_locked(state, tx, &domain, room, display_name, entry, None).await;
-        }
+    // Where the domain allows rooms outside the API (and no booking holds the name), opening
+    // a room's link opens the room, and its opener is the host.
+    let default_spec = || {
+        validate::room_name("name", name)?;
+        display_name_of(display_name)?;
+        RoomSpec::from_options(&RoomOptions::default(), state.config.max_room_capacity)
+    };
+    let held = rooms::find_or_open(
+        state,
+        &mut tx,
+        &domain,
+        name,
+        Origin::PublicLink,
+        default_spec,
+    )
+    .await
+    // For a link, a room that may not open does not exist.
+    .map_err(|e| match e {
+        Error::Forbidden { .. } => Error::not_found("room"),
+        other => other,
+    })?;
+    let (room, entry) = match held {
+        HeldRoom::Found(room) => (room, entry),
+        HeldRoom::Opened(room) => (room, Entry::Trusted(Role::Host)),
     };
     admit_locked(state, tx, &domain, room, display_name, entry, None).await
 }
@@ -281,7 +288,7 @@ pub async fn leave(
                 "the peer token is unknown or has left",
             )
         })?;
-    let domain = store::domains::find_by_name(tx.conn(), &domain_name.to_ascii_lowercase())
+    let domain = domains::find_global(tx.conn(), domain_name)
         .await?
         .ok_or_else(|| {
             Error::forbidden("peer_not_in_room", "the peer token belongs to another room")
@@ -348,7 +355,7 @@ pub async fn room_for_peer(
         })?;
     let domain = store::domains::find_by_id(&state.db, room.domain_id)
         .await?
-        .filter(|d| d.name == domain_name.to_ascii_lowercase() && room.name == name)
+        .filter(|d| d.name == domains::canonical_name(domain_name) && room.name == name)
         .ok_or_else(|| {
             Error::forbidden("peer_not_in_room", "the peer token belongs to another room")
         })?;

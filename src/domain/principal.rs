@@ -10,6 +10,8 @@ pub struct Principal {
     pub actor: Actor,
     /// The address the request came from, for the audit log (set by the HTTP layer).
     pub source_ip: Option<String>,
+    /// The dialect the request came through when it is not the native API (`xroom`).
+    pub via: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

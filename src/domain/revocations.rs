@@ -3,7 +3,10 @@
 //! so a revocation holds on every node at once.
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
+use serde_json::json;
 use uuid::Uuid;
+
+use super::audit::{self, Action, AuditAction, By};
 
 use crate::{
     auth::random,
@@ -30,8 +33,8 @@ pub enum Target {
 
 pub type RevocationView = link_revocation::Model;
 
-pub async fn revoke(state: &AppState, org_id: Uuid, target: Target) -> Result<RevocationView> {
-    let now = state.now();
+pub async fn revoke(state: &AppState, by: &By, target: Target) -> Result<RevocationView> {
+    let (org_id, now) = (by.org_id, state.now());
     let mut row = link_revocation::ActiveModel {
         id: Set(Uuid::new_v4()),
         org_id: Set(org_id),
@@ -68,7 +71,15 @@ pub async fn revoke(state: &AppState, org_id: Uuid, target: Target) -> Result<Re
             row.issued_before = Set(Some(before.unwrap_or(now)));
         }
     }
-    Ok(store::revocations::insert(&state.db, row).await?)
+    let txn = store::connect::begin_write(&state.db).await?;
+    let r = store::revocations::insert(&txn, row).await?;
+    let action = Action::new(AuditAction::LinkRevoked, r.id).detail(json!({
+        "linkHash": r.link_hash, "jti": r.jti, "sessionId": r.session_id,
+        "subscriptionId": r.subscription_id, "issuedBefore": r.issued_before,
+    }));
+    audit::write(&txn, now, by, action).await?;
+    txn.commit().await?;
+    Ok(r)
 }
 
 pub async fn list(

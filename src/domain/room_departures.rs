@@ -2,7 +2,12 @@
 //! `clientsRemoved` / `roomRemoved` events every such path emits.
 use uuid::Uuid;
 
-use super::rooms::{KickTarget, PeerView, lock_room};
+use serde_json::json;
+
+use super::{
+    audit::{self, Action, AuditAction, By},
+    rooms::{KickTarget, PeerView, lock_room},
+};
 use crate::{
     error::{Error, Result},
     events::{EventKind, payloads, tx::WriteTx},
@@ -16,12 +21,12 @@ use crate::{
 /// Remove one peer or everyone; emits `clientsRemoved`. Returns the peers removed.
 pub async fn kick(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     domain_name: &str,
     name: &str,
     target: KickTarget,
 ) -> Result<Vec<PeerView>> {
-    let (mut tx, domain, mut room) = lock_room(state, org_id, domain_name, name).await?;
+    let (mut tx, domain, mut room) = lock_room(state, by.org_id, domain_name, name).await?;
     let present = store::peers::active_in_rooms(tx.conn(), &[room.id]).await?;
     let targets: Vec<peer::Model> = match target {
         KickTarget::All => present,
@@ -36,6 +41,17 @@ pub async fn kick(
     let kicked = end_presence(&mut tx, &domain, &mut room, targets, "kicked").await?;
     let now = tx.now();
     super::revocations::after_kick(tx.conn(), domain.org_id, links, now).await?;
+    let peer = match target {
+        KickTarget::All => "all".to_string(),
+        KickTarget::Peer(id) => id.to_string(),
+    };
+    let removed: Vec<String> = kicked.iter().map(|p| p.id.to_string()).collect();
+    let action = Action::new(
+        AuditAction::RoomKicked,
+        format!("{}/{}", domain.name, room.name),
+    )
+    .detail(json!({"peer": peer, "removed": removed}));
+    audit::write(tx.conn(), now, by, action).await?;
     super::sessions::after_departure(&mut tx, &domain, room).await?;
     tx.commit().await?;
     Ok(kicked)
@@ -74,12 +90,13 @@ pub(super) async fn end_presence(
 /// (`clientsRemoved`); then `roomRemoved`. Returns the peers that were removed.
 pub async fn destroy(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     domain_name: &str,
     name: &str,
     force_kick: bool,
 ) -> Result<Vec<PeerView>> {
-    let (mut tx, domain, room) = lock_room(state, org_id, domain_name, name).await?;
+    let (mut tx, domain, room) = lock_room(state, by.org_id, domain_name, name).await?;
+    let target = format!("{}/{}", domain.name, room.name);
     let present = store::peers::active_in_rooms(tx.conn(), &[room.id]).await?;
     if !present.is_empty() && !force_kick {
         return Err(Error::conflict(
@@ -91,6 +108,9 @@ pub async fn destroy(
         ));
     }
     let removed = close_in(&mut tx, &domain, room, present, "room_closed").await?;
+    let action = Action::new(AuditAction::RoomDestroyed, target)
+        .detail(json!({"removedPeers": removed.len()}));
+    audit::write(tx.conn(), tx.now(), by, action).await?;
     tx.commit().await?;
     Ok(removed)
 }

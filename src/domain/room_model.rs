@@ -125,11 +125,14 @@ pub enum KickTarget {
 }
 
 impl KickTarget {
-    /// `all`, or a peer's id, as both API surfaces name whom to remove; `None` otherwise.
-    pub fn parse(target: &str) -> Option<Self> {
-        match target {
-            "all" => Some(Self::All),
-            id => Uuid::parse_str(id).ok().map(Self::Peer),
+    /// `all`, or a peer's id, as every surface names whom to remove (`peerId`), trimmed. A
+    /// malformed target is the caller's mistake (422), never "no such peer".
+    pub fn parse(target: &str) -> Result<Self> {
+        match target.trim() {
+            "all" => Ok(Self::All),
+            id => Uuid::parse_str(id)
+                .map(Self::Peer)
+                .map_err(|_| Error::invalid("peerId", "must be a peer id or \"all\"")),
         }
     }
 }
@@ -154,14 +157,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_kick_names_everyone_or_one_peer() {
+    fn a_kick_names_everyone_or_one_peer_the_same_on_every_surface() {
         let id = Uuid::new_v4();
-        assert_eq!(KickTarget::parse("all"), Some(KickTarget::All));
+        assert_eq!(KickTarget::parse("all").ok(), Some(KickTarget::All));
         assert_eq!(
-            KickTarget::parse(&id.to_string()),
+            KickTarget::parse(&format!(" {id}\n")).ok(),
             Some(KickTarget::Peer(id))
         );
-        assert_eq!(KickTarget::parse("ALL"), None);
-        assert_eq!(KickTarget::parse("someone"), None);
+        for bad in ["ALL", "someone", ""] {
+            match KickTarget::parse(bad) {
+                Err(Error::Invalid { field, .. }) => assert_eq!(field, "peerId"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
     }
 }

@@ -8,7 +8,12 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
 pub(super) use super::room_departures::{close_in, end_presence};
-use super::{domains, validate};
+use serde_json::json;
+
+use super::{
+    audit::{self, Action, AuditAction, By},
+    domains, validate,
+};
 pub use super::{
     room_departures::{destroy, kick},
     room_model::*,
@@ -134,8 +139,57 @@ pub fn new_host_key() -> String {
     random::alphanumeric(32)
 }
 
+/// A live room the caller's transaction now holds: found open, or opened by it.
+pub(super) enum HeldRoom {
+    Found(room::Model),
+    Opened(room::Model),
+}
+
+impl HeldRoom {
+    pub(super) fn into_room(self) -> room::Model {
+        match self {
+            HeldRoom::Found(room) | HeldRoom::Opened(room) => room,
+        }
+    }
+}
+
+/// The one way every surface comes to use a room by name: the live room, locked for this
+/// transaction, or, when none is open, a new one opened for `origin` with `spec()` once the
+/// creation rules allow it. Concurrent callers take turns on the name (see
+/// `store::rooms::lock_live_or_claim`), so the second finds the first's room.
+pub(super) async fn find_or_open(
+    state: &AppState,
+    tx: &mut WriteTx,
+    domain: &domain::Model,
+    name: &str,
+    origin: Origin,
+    spec: impl FnOnce() -> Result<RoomSpec>,
+) -> Result<HeldRoom> {
+    if let Some(room) = store::rooms::lock_live_or_claim(tx.conn(), domain.id, name).await? {
+        return Ok(HeldRoom::Found(room));
+    }
+    let room = open_new(state, tx, domain, name, origin, spec()?).await?;
+    Ok(HeldRoom::Opened(room))
+}
+
+/// Open a room for `origin` once the creation rules allow it; emits `roomCreated`. A
+/// booking opening its own room skips them: they were applied when it was booked.
+pub(super) async fn open_new(
+    state: &AppState,
+    tx: &mut WriteTx,
+    domain: &domain::Model,
+    name: &str,
+    origin: Origin,
+    spec: RoomSpec,
+) -> Result<room::Model> {
+    if !matches!(origin, Origin::Booking(_)) {
+        check_creation(tx, domain, name, origin).await?;
+    }
+    create_in(state, tx, domain, name, spec).await
+}
+
 /// Insert a live room and emit `roomCreated`, inside the caller's transaction.
-pub(super) async fn create_in(
+async fn create_in(
     state: &AppState,
     tx: &mut WriteTx,
     domain: &domain::Model,
@@ -196,7 +250,7 @@ pub(super) async fn create_in(
 
 /// May `origin` create a room `name` in `domain` now? A booking holding the room refuses
 /// everyone but the booking itself; a domain may refuse rooms opened by their public link.
-pub(super) async fn check_creation(
+async fn check_creation(
     tx: &WriteTx,
     domain: &domain::Model,
     name: &str,
@@ -226,8 +280,8 @@ pub(super) async fn check_creation(
 /// with the booking's host key when asked (xroom Appendix B).
 pub async fn init(
     state: &AppState,
+    by: &By,
     origin: Origin,
-    org_id: Uuid,
     domain_name: &str,
     name: &str,
     opts: RoomOptions,
@@ -235,16 +289,17 @@ pub async fn init(
     let name = validate::room_name("name", name)?;
     let spec = RoomSpec::from_options(&opts, state.config.max_room_capacity)?;
     let mut tx = WriteTx::begin(state).await?;
-    let domain = domains::find_model(tx.conn(), org_id, domain_name).await?;
+    let domain = domains::find_model(tx.conn(), by.org_id, domain_name).await?;
+    let action = Action::new(AuditAction::RoomCreated, format!("{}/{name}", domain.name));
+    audit::write(tx.conn(), tx.now(), by, action).await?;
     if let Origin::Client(client) = origin
         && let Some(booking) =
             super::booked_rooms::active_held_by(&tx, &domain, &name, client).await?
     {
         return super::booked_rooms::init_booked_room(state, tx, &domain, booking, &opts).await;
     }
-    check_creation(&tx, &domain, &name, origin).await?;
     let host_key = spec.host_key.clone();
-    let model = create_in(state, &mut tx, &domain, &name, spec).await?;
+    let model = open_new(state, &mut tx, &domain, &name, origin, spec).await?;
     let room = view(&state.sealer, &domain.name, model, Vec::new())?;
     tx.commit().await?;
     Ok(CreatedRoom { room, host_key })
@@ -289,19 +344,24 @@ pub async fn list(
 }
 
 /// Change room settings inside the room's lock (no event: the seed has none for this).
+/// Change a room's settings; `audited` is the audit entry's action and detail.
 async fn update_settings(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     domain_name: &str,
     name: &str,
+    audited: (AuditAction, Option<serde_json::Value>),
     change: impl FnOnce(&mut room::ActiveModel, Uuid),
 ) -> Result<RoomView> {
-    let (tx, domain, room) = lock_room(state, org_id, domain_name, name).await?;
+    let (tx, domain, room) = lock_room(state, by.org_id, domain_name, name).await?;
     let id = room.id;
+    let mut action = Action::new(audited.0, format!("{}/{}", domain.name, room.name));
+    action.detail = audited.1;
     let mut active: room::ActiveModel = room.into();
     change(&mut active, id);
     active.updated_at = Set(state.now());
     let room = store::rooms::update(tx.conn(), active).await?;
+    audit::write(tx.conn(), tx.now(), by, action).await?;
     let view = view_with_peers(tx.conn(), &state.sealer, &domain.name, room).await?;
     tx.commit().await?;
     Ok(view)
@@ -309,12 +369,17 @@ async fn update_settings(
 
 pub async fn set_lock(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     domain_name: &str,
     name: &str,
     lock: bool,
 ) -> Result<RoomView> {
-    update_settings(state, org_id, domain_name, name, |room, _| {
+    let action = if lock {
+        AuditAction::RoomLocked
+    } else {
+        AuditAction::RoomUnlocked
+    };
+    update_settings(state, by, domain_name, name, (action, None), |room, _| {
         room.is_locked = Set(lock);
     })
     .await
@@ -323,7 +388,7 @@ pub async fn set_lock(
 /// Set the room password, or remove it with `None`.
 pub async fn set_password(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     domain_name: &str,
     name: &str,
     password: Option<&str>,
@@ -332,7 +397,9 @@ pub async fn set_password(
         .map(|p| validate::password("password", p))
         .transpose()?;
     let sealer = state.sealer.clone();
-    update_settings(state, org_id, domain_name, name, move |room, id| {
+    let detail = json!({"passwordSet": password.as_deref().is_some_and(|p| !p.is_empty())});
+    let audited = (AuditAction::RoomPasswordChanged, Some(detail));
+    update_settings(state, by, domain_name, name, audited, move |room, id| {
         room.password_sealed = Set(password.map(|p| sealer.seal_str(&password_purpose(id), &p)));
     })
     .await

@@ -79,7 +79,6 @@ pub(super) async fn open_session_room(
     client_id: Uuid,
     capacity: i32,
 ) -> Result<room::Model> {
-    rooms::check_creation(tx, domain, name, Origin::Client(client_id)).await?;
     let spec = RoomSpec {
         room_type: RoomType::Conference,
         lock: false,
@@ -88,7 +87,8 @@ pub(super) async fn open_session_room(
         host_key: None,
         session: true,
     };
-    let mut room = rooms::create_in(state, tx, domain, name, spec).await?;
+    let origin = Origin::Client(client_id);
+    let mut room = rooms::open_new(state, tx, domain, name, origin, spec).await?;
     let payload = payloads::session(&claims.sid, name);
     tx.emit_room(domain, &mut room, EventKind::SessionStarted, payload)
         .await?;

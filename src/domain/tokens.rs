@@ -215,6 +215,7 @@ pub async fn grant(state: &AppState, token: &str) -> Result<Grant> {
                 api_key: client.api_key.clone(),
             },
             source_ip: None,
+            via: None,
         },
         family_id: family.id,
         expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_default(),

@@ -4,18 +4,19 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
-use super::{domains, validate};
+use serde_json::json;
+
+use super::{
+    audit::{self, Action, AuditAction, By},
+    domains, validate,
+};
 use crate::{
     auth::{random, xroom_hmac},
     error::{Error, Result},
     events::{EventKind, delivery},
     outbound::{self, TargetError},
     state::AppState,
-    store::{
-        self, Window,
-        entities::webhook,
-        webhooks::{ACTIVE, Filter},
-    },
+    store::{self, Window, entities::webhook, webhooks::Filter},
 };
 
 pub const URL: &str = "url";
@@ -72,7 +73,7 @@ pub fn matches(w: &webhook::Model, room: Option<&str>, kind: EventKind) -> bool 
         (Some(_), None) => false,
     };
     let kind_ok = event_filter(w).is_none_or(|names| names.iter().any(|n| n == kind.as_str()));
-    w.status == ACTIVE && w.validated && room_ok && kind_ok
+    w.status == webhook::WebhookStatus::Active && w.validated && room_ok && kind_ok
 }
 
 fn view(w: webhook::Model, domain: String) -> WebhookView {
@@ -86,7 +87,7 @@ fn view(w: webhook::Model, domain: String) -> WebhookView {
         url: w.url,
         robot_id: w.robot_id,
         validated: w.validated,
-        status: w.status,
+        status: w.status.as_str().to_string(),
         disabled_reason: w.disabled_reason,
         disabled_at: w.disabled_at,
         failing_since: w.failing_since,
@@ -143,7 +144,8 @@ pub fn xroom_events(requested: Option<Vec<String>>) -> Result<Vec<String>> {
     Ok(requested)
 }
 
-pub async fn add(state: &AppState, org_id: Uuid, new: NewWebhook) -> Result<WebhookView> {
+pub async fn add(state: &AppState, by: &By, new: NewWebhook) -> Result<WebhookView> {
+    let org_id = by.org_id;
     let domain = domains::find_model(&state.db, org_id, &new.domain).await?;
     let room_name = new
         .room_name
@@ -182,8 +184,9 @@ pub async fn add(state: &AppState, org_id: Uuid, new: NewWebhook) -> Result<Webh
         _ => return Err(Error::invalid("type", "must be \"url\" or \"robot\"")),
     };
     let now = state.now();
+    let txn = store::connect::begin_write(&state.db).await?;
     let model = store::webhooks::insert(
-        &state.db,
+        &txn,
         webhook::ActiveModel {
             org_id: Set(org_id),
             domain_id: Set(domain.id),
@@ -193,7 +196,7 @@ pub async fn add(state: &AppState, org_id: Uuid, new: NewWebhook) -> Result<Webh
             robot_id: Set(robot_id),
             events: Set(events.map(|e| serde_json::to_string(&e).unwrap_or_default())),
             validated: Set(validated),
-            status: Set(ACTIVE.to_string()),
+            status: Set(webhook::WebhookStatus::Active),
             disabled_reason: Set(None),
             disabled_at: Set(None),
             failing_since: Set(None),
@@ -203,7 +206,12 @@ pub async fn add(state: &AppState, org_id: Uuid, new: NewWebhook) -> Result<Webh
         },
     )
     .await?;
-    Ok(view(model, domain.name))
+    let view = view(model, domain.name);
+    let action = Action::new(AuditAction::WebhookCreated, view.id)
+        .detail(json!({"domain": view.domain, "type": view.kind, "url": view.url}));
+    audit::write(&txn, now, by, action).await?;
+    txn.commit().await?;
+    Ok(view)
 }
 
 /// The org's webhook with its domain name.
@@ -223,9 +231,18 @@ pub async fn get(state: &AppState, org_id: Uuid, id: i64) -> Result<WebhookView>
 }
 
 /// Remove a webhook with its delivery log.
-pub async fn remove(state: &AppState, org_id: Uuid, id: i64) -> Result<()> {
-    find(state, org_id, id).await?;
-    store::webhooks::delete(&state.db, id).await?;
+pub async fn remove(state: &AppState, by: &By, id: i64) -> Result<()> {
+    find(state, by.org_id, id).await?;
+    let txn = store::connect::begin_write(&state.db).await?;
+    store::webhooks::delete(&txn, id).await?;
+    audit::write(
+        &txn,
+        state.now(),
+        by,
+        Action::new(AuditAction::WebhookRemoved, id),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -265,12 +282,8 @@ pub async fn list(
 /// Run the validation handshake: POST `{"event":"validation","signThis":…}` and expect the
 /// hex HMAC-SHA256 of signThis under the domain's webhook key. Success validates (and
 /// re-enables a disabled webhook); failure marks it not validated, with the reason.
-pub async fn validate(
-    state: &AppState,
-    org_id: Uuid,
-    id: i64,
-) -> Result<(WebhookView, Validation)> {
-    let (hook, domain_name) = find(state, org_id, id).await?;
+pub async fn validate(state: &AppState, by: &By, id: i64) -> Result<(WebhookView, Validation)> {
+    let (hook, domain_name) = find(state, by.org_id, id).await?;
     if hook.kind == ROBOT {
         return Ok((
             view(hook, domain_name),
@@ -310,13 +323,18 @@ pub async fn validate(
     let mut active: webhook::ActiveModel = hook.into();
     active.validated = Set(validated);
     if validated {
-        active.status = Set(ACTIVE.to_string());
+        active.status = Set(webhook::WebhookStatus::Active);
         active.disabled_reason = Set(None);
         active.disabled_at = Set(None);
         active.failing_since = Set(None);
     }
     active.updated_at = Set(now);
-    let hook = store::webhooks::update(&state.db, active).await?;
+    let txn = store::connect::begin_write(&state.db).await?;
+    let hook = store::webhooks::update(&txn, active).await?;
+    let action = Action::new(AuditAction::WebhookValidated, hook.id)
+        .detail(serde_json::json!({"validated": validated}));
+    audit::write(&txn, now, by, action).await?;
+    txn.commit().await?;
     if validated {
         state.bus.wake_delivery();
     }

@@ -129,7 +129,7 @@ async fn membership(
     domain_name: &str,
     name: &str,
 ) -> Result<(peer::Model, room::Model, domain::Model)> {
-    let domain_name = domain_name.to_ascii_lowercase();
+    let domain_name = super::domains::canonical_name(domain_name);
     memberships(state, w, me)
         .await?
         .into_iter()

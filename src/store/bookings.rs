@@ -8,11 +8,8 @@ use uuid::Uuid;
 
 use super::{
     Window,
-    entities::booking::{ActiveModel, Column, Entity, Model},
+    entities::booking::{ActiveModel, BookingState, Column, Entity, Model},
 };
-
-/// States in which a booking holds its room.
-pub const HOLDING: [&str; 2] = ["scheduled", "active"];
 
 pub async fn insert(db: &impl ConnectionTrait, b: ActiveModel) -> Result<Model, DbErr> {
     b.insert(db).await
@@ -44,7 +41,7 @@ pub async fn holding_room(
     Entity::find()
         .filter(Column::DomainId.eq(domain_id))
         .filter(Column::RoomName.eq(room_name))
-        .filter(Column::State.is_in(HOLDING))
+        .filter(Column::State.is_in(BookingState::HOLDING))
         .order_by_asc(Column::StartTime)
         .all(db)
         .await
@@ -63,7 +60,7 @@ pub async fn overlapping(
     let mut q = Entity::find()
         .filter(Column::DomainId.eq(domain_id))
         .filter(Column::RoomName.eq(room_name))
-        .filter(Column::State.is_in(HOLDING))
+        .filter(Column::State.is_in(BookingState::HOLDING))
         .filter(Column::StartTime.lt(end))
         .filter(Column::EndTime.gt(start));
     if let Some(id) = except {
@@ -76,7 +73,7 @@ pub async fn overlapping(
 pub struct Filter {
     pub domain_id: Option<Uuid>,
     pub room_name: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<BookingState>,
     /// Only bookings that hold their room (scheduled or active).
     pub holding: bool,
     /// Bookings starting at or after…
@@ -96,7 +93,7 @@ pub async fn list(
         .apply_if(f.domain_id, |q, d| q.filter(Column::DomainId.eq(d)))
         .apply_if(f.room_name, |q, r| q.filter(Column::RoomName.eq(r)))
         .apply_if(f.state, |q, s| q.filter(Column::State.eq(s)))
-        .apply_if(f.holding.then_some(HOLDING), |q, states| {
+        .apply_if(f.holding.then_some(BookingState::HOLDING), |q, states| {
             q.filter(Column::State.is_in(states))
         })
         .apply_if(f.from, |q, t| q.filter(Column::StartTime.gte(t)))
@@ -118,7 +115,7 @@ pub async fn claim_due(
 ) -> Result<Option<Model>, DbErr> {
     let mut q = Entity::find()
         .filter(Column::DueAt.lte(now))
-        .filter(Column::State.is_in(HOLDING))
+        .filter(Column::State.is_in(BookingState::HOLDING))
         .order_by_asc(Column::DueAt)
         .order_by_asc(Column::Id)
         .limit(1);
@@ -130,7 +127,7 @@ pub async fn claim_due(
 pub async fn due_count(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
     Entity::find()
         .filter(Column::DueAt.lte(now))
-        .filter(Column::State.is_in(HOLDING))
+        .filter(Column::State.is_in(BookingState::HOLDING))
         .count(db)
         .await
 }
@@ -139,7 +136,7 @@ pub async fn due_count(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<
 pub async fn next_due(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
     Ok(Entity::find()
         .filter(Column::DueAt.is_not_null())
-        .filter(Column::State.is_in(HOLDING))
+        .filter(Column::State.is_in(BookingState::HOLDING))
         .order_by_asc(Column::DueAt)
         .one(db)
         .await?

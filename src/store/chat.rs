@@ -7,13 +7,8 @@ use uuid::Uuid;
 
 use super::entities::{
     chat_binding,
-    chat_message::{ActiveModel, Column, Entity, Model},
+    chat_message::{ActiveModel, Column, Entity, Model, XmppState},
 };
-
-pub const PENDING: &str = "pending";
-pub const SENT: &str = "sent";
-/// Given up on: `xmpp_error` says why.
-pub const FAILED: &str = "failed";
 
 pub async fn insert(db: &impl ConnectionTrait, m: ActiveModel) -> Result<Model, DbErr> {
     m.insert(db).await
@@ -44,7 +39,7 @@ pub async fn pending_for_room(
 ) -> Result<Vec<Model>, DbErr> {
     Entity::find()
         .filter(Column::RoomId.eq(room_id))
-        .filter(Column::XmppState.eq(PENDING))
+        .filter(Column::XmppState.eq(XmppState::Pending))
         .order_by_asc(Column::Id)
         .all(db)
         .await
@@ -58,7 +53,7 @@ pub async fn pending_page(
 ) -> Result<Vec<Model>, DbErr> {
     Entity::find()
         .filter(Column::RoomId.eq(room_id))
-        .filter(Column::XmppState.eq(PENDING))
+        .filter(Column::XmppState.eq(XmppState::Pending))
         .order_by_asc(Column::Id)
         .limit(limit)
         .all(db)
@@ -68,7 +63,7 @@ pub async fn pending_page(
 /// The MUC reflected these messages: they are in it (also when given up on earlier).
 pub async fn mark_sent(db: &impl ConnectionTrait, ids: &[i64]) -> Result<(), DbErr> {
     Entity::update_many()
-        .col_expr(Column::XmppState, Expr::value(SENT))
+        .col_expr(Column::XmppState, Expr::value(XmppState::Sent.as_str()))
         .col_expr(Column::XmppError, Expr::value(Option::<String>::None))
         .filter(Column::Id.is_in(ids.iter().copied()))
         .exec(db)
@@ -79,10 +74,10 @@ pub async fn mark_sent(db: &impl ConnectionTrait, ids: &[i64]) -> Result<(), DbE
 /// Give up sending a message to its MUC, saying why; only while it is still pending.
 pub async fn mark_failed(db: &impl ConnectionTrait, id: i64, why: &str) -> Result<(), DbErr> {
     Entity::update_many()
-        .col_expr(Column::XmppState, Expr::value(FAILED))
+        .col_expr(Column::XmppState, Expr::value(XmppState::Failed.as_str()))
         .col_expr(Column::XmppError, Expr::value(why))
         .filter(Column::Id.eq(id))
-        .filter(Column::XmppState.eq(PENDING))
+        .filter(Column::XmppState.eq(XmppState::Pending))
         .exec(db)
         .await?;
     Ok(())

@@ -16,7 +16,6 @@ use super::{
         delivery::{ActiveModel, Column, Entity, Model, Relation},
         delivery_node, event, webhook,
     },
-    webhooks,
 };
 use crate::domain::deliveries::PENDING;
 
@@ -125,7 +124,7 @@ pub async fn claim(
         .filter(Column::Status.eq(PENDING))
         .filter(Column::NextAttemptAt.lte(c.now))
         .filter(free(&table, c))
-        .filter(webhook::Column::Status.eq(webhooks::ACTIVE))
+        .filter(webhook::Column::Status.eq(webhook::WebhookStatus::Active))
         .filter(Expr::not_exists(blocked_by_earlier))
         .filter(Expr::from(held_by_webhook).lt(c.per_webhook))
         .order_by_asc(Column::Id)

@@ -7,11 +7,9 @@ use uuid::Uuid;
 
 use super::{
     Window,
-    entities::webhook::{ActiveModel, Column, Entity, Model},
+    entities::webhook::{ActiveModel, Column, Entity, Model, WebhookStatus},
 };
 
-pub const ACTIVE: &str = "active";
-pub const DISABLED: &str = "disabled";
 /// Chat-bridge callbacks live in this table for their deliveries, but are not webhooks.
 const CALLBACK: &str = "callback";
 
@@ -51,7 +49,7 @@ pub async fn active_for_domain(
 ) -> Result<Vec<Model>, DbErr> {
     Entity::find()
         .filter(Column::DomainId.eq(domain_id))
-        .filter(Column::Status.eq(ACTIVE))
+        .filter(Column::Status.eq(WebhookStatus::Active))
         .filter(Column::Validated.eq(true))
         .filter(Column::Kind.ne(CALLBACK))
         .order_by_asc(Column::Id)
@@ -132,12 +130,15 @@ pub async fn disable(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     Entity::update_many()
-        .col_expr(Column::Status, Expr::value(DISABLED))
+        .col_expr(
+            Column::Status,
+            Expr::value(WebhookStatus::Disabled.as_str()),
+        )
         .col_expr(Column::DisabledReason, Expr::value(reason))
         .col_expr(Column::DisabledAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq(ACTIVE))
+        .filter(Column::Status.eq(WebhookStatus::Active))
         .exec(db)
         .await?;
     Ok(())

@@ -119,6 +119,8 @@ async fn changes_are_logged_with_who_what_and_where() {
             "room.created",
             "client.revoked",
             "client.created",
+            // The test app's own client, made as `meetplane client create` makes it.
+            "client.created",
         ]
     );
     let newest = &log["content"][0];
@@ -169,7 +171,7 @@ async fn changes_are_logged_with_who_what_and_where() {
             .starts_with("at,id,actorType,actorId,actorName,action")
     );
     assert!(lines.next().unwrap().contains(",client.created,"));
-    assert_eq!(csv.lines().count(), 10);
+    assert_eq!(csv.lines().count(), 11);
 
     // Append-only: there is no way to change or remove entries.
     let (s, _) = app
@@ -217,7 +219,8 @@ async fn sign_ins_and_host_entries_are_logged() {
             "room.created",
             "admin.signed_in",
             "admin.sign_in_failed",
-            "admin.created"
+            "admin.created",
+            "client.created"
         ]
     );
     let host = &log["content"][0];

@@ -224,9 +224,13 @@ async fn a_refresh_token_only_works_for_its_own_client() {
     let app = TestApp::spawn().await;
     let (_, first) = grant(&app, &app.client, &[("grant_type", "client_credentials")]).await;
     let r1 = first["refresh_token"].as_str().unwrap();
-    let created = meetplane::domain::clients::create(&app.state, app.org_id, "second")
-        .await
-        .unwrap();
+    let created = meetplane::domain::clients::create(
+        &app.state,
+        &meetplane::domain::audit::By::cli(app.org_id),
+        "second",
+    )
+    .await
+    .unwrap();
     let second = TestClient {
         org_id: app.org_id,
         api_key: created.client.api_key,
@@ -259,9 +263,13 @@ async fn a_revoked_client_stops_at_once() {
     assert_eq!(root_status(&app, access).await.0, StatusCode::OK);
 
     // Revoke through the API, using another client's token of the same org.
-    let created = meetplane::domain::clients::create(&app.state, app.org_id, "admin")
-        .await
-        .unwrap();
+    let created = meetplane::domain::clients::create(
+        &app.state,
+        &meetplane::domain::audit::By::cli(app.org_id),
+        "admin",
+    )
+    .await
+    .unwrap();
     let admin = TestClient {
         org_id: app.org_id,
         api_key: created.client.api_key,

@@ -191,9 +191,13 @@ async fn a_booking_activates_runs_and_completes_with_its_options() {
 async fn an_unused_booking_expires_and_releases_the_room() {
     let (clock, app) = clocked().await;
     let t = app.token().await;
-    let other = meetplane::domain::clients::create(&app.state, app.org_id, "other")
-        .await
-        .unwrap();
+    let other = meetplane::domain::clients::create(
+        &app.state,
+        &meetplane::domain::audit::By::cli(app.org_id),
+        "other",
+    )
+    .await
+    .unwrap();
     let other = TestClient {
         org_id: app.org_id,
         api_key: other.client.api_key,

@@ -320,9 +320,13 @@ async fn bad_requests_get_the_documented_statuses() {
     );
     // A revoked client's secret stops working.
     let t = app.token().await;
-    let created = meetplane::domain::clients::create(&app.state, app.org_id, "chat")
-        .await
-        .unwrap();
+    let created = meetplane::domain::clients::create(
+        &app.state,
+        &meetplane::domain::audit::By::cli(app.org_id),
+        "chat",
+    )
+    .await
+    .unwrap();
     let other_secret = created.secret.clone();
     let id = created.client.id;
     let end = r#"{"jid_room": "talk@conference.localhost"}"#;

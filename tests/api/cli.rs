@@ -172,6 +172,57 @@ async fn create_org_and_client_then_use_and_revoke_the_client() {
     .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 
+    // What the CLI changed is in the audit log like any other change, by `cli`.
+    ok(&cli.run_with_stdin(
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "ops@acme.example",
+            "--org",
+            "Acme",
+        ],
+        "correct horse battery staple\n",
+    ));
+    let auditor: Value = serde_json::from_str(&ok(&cli.run(&[
+        "client", "create", "--org", "Acme", "--name", "auditor", "--json",
+    ])))
+    .unwrap();
+    let auditor = TestClient {
+        org_id: test_client.org_id,
+        api_key: auditor["apiKey"].as_str().unwrap().to_string(),
+        secret: auditor["apiKeySecret"].as_str().unwrap().to_string(),
+    };
+    let token = app.token_for(&auditor).await;
+    let path = format!("/v1/orgs/{}/audit", test_client.org_id);
+    let (s, log) = app.call(&token, Method::GET, &path, None).await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let mut seen: Vec<(String, String, String)> = log["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let field = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (field("action"), field("actorType"), field("targetId"))
+        })
+        .collect();
+    seen.reverse();
+    let actions: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|(a, t, _)| (a.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("client.created", "cli"),
+            ("client.created", "cli"),
+            ("client.revoked", "cli"),
+            ("admin.created", "cli"),
+            ("client.created", "cli"),
+        ],
+        "{log}"
+    );
+
     let err = failed(&cli.run(&["client", "revoke", "no-such-key"]));
     assert!(err.contains("no API client"), "{err}");
     let err = failed(&cli.run(&["client", "create", "--org", "Nobody", "--name", "x"]));

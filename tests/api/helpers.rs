@@ -192,7 +192,10 @@ impl TestApp {
                     .await
                     .expect("the default org exists")
                     .id;
-                let created = clients::create(&state, org_id, "tests").await.unwrap();
+                let created =
+                    clients::create(&state, &meetplane::domain::audit::By::cli(org_id), "tests")
+                        .await
+                        .unwrap();
                 TestClient {
                     org_id,
                     api_key: created.client.api_key,
@@ -314,7 +317,13 @@ impl TestApp {
         let (org, _) = meetplane::domain::orgs::create(&self.state, name, domain)
             .await
             .unwrap();
-        let created = clients::create(&self.state, org.id, "other").await.unwrap();
+        let created = clients::create(
+            &self.state,
+            &meetplane::domain::audit::By::cli(org.id),
+            "other",
+        )
+        .await
+        .unwrap();
         TestClient {
             org_id: org.id,
             api_key: created.client.api_key,

@@ -40,9 +40,13 @@ async fn spent_refresh_tokens_and_revoked_clients_salts_are_pruned() {
     let r2 = second["refresh_token"].as_str().unwrap().to_string();
 
     // A revoked client's salts go; a live client's stay.
-    let doomed = clients::create(&app.state, app.org_id, "doomed")
-        .await
-        .unwrap();
+    let doomed = clients::create(
+        &app.state,
+        &meetplane::domain::audit::By::cli(app.org_id),
+        "doomed",
+    )
+    .await
+    .unwrap();
     for (id, secret) in [
         (&doomed.client.api_key, &doomed.secret),
         (&app.client.api_key, &app.client.secret),
@@ -63,7 +67,13 @@ async fn spent_refresh_tokens_and_revoked_clients_salts_are_pruned() {
     let model = clients::find_by_api_key(&app.state.db, &doomed.client.api_key)
         .await
         .unwrap();
-    clients::revoke(&app.state, &model).await.unwrap();
+    clients::revoke(
+        &app.state,
+        &meetplane::domain::audit::By::cli(model.org_id),
+        &model,
+    )
+    .await
+    .unwrap();
 
     let pruned = housekeeping::run_once(&app.state).await.unwrap();
     assert_eq!(

@@ -66,9 +66,13 @@ async fn the_generated_master_key_file_is_reused_and_a_wrong_key_refused() {
     let org = meetplane::domain::orgs::resolve(&app.state().db, "Default")
         .await
         .unwrap();
-    let created = meetplane::domain::clients::create(app.state(), org.id, "c")
-        .await
-        .unwrap();
+    let created = meetplane::domain::clients::create(
+        app.state(),
+        &meetplane::domain::audit::By::cli(org.id),
+        "c",
+    )
+    .await
+    .unwrap();
     app.state().db.clone().close().await.unwrap();
     drop(app);
 

@@ -200,9 +200,13 @@ async fn every_bad_link_is_refused_with_a_clear_code() {
     assert_eq!(b["errors"][0]["field"], "un");
 
     // A revoked issuer.
-    let created = meetplane::domain::clients::create(&app.state, app.org_id, "short-lived")
-        .await
-        .unwrap();
+    let created = meetplane::domain::clients::create(
+        &app.state,
+        &meetplane::domain::audit::By::cli(app.org_id),
+        "short-lived",
+    )
+    .await
+    .unwrap();
     let link = pyjwt(
         &with(json!({"iss": created.client.api_key})),
         &created.secret,
@@ -211,9 +215,13 @@ async fn every_bad_link_is_refused_with_a_clear_code() {
     let model = meetplane::domain::clients::find_by_api_key(&app.state.db, &created.client.api_key)
         .await
         .unwrap();
-    meetplane::domain::clients::revoke(&app.state, &model)
-        .await
-        .unwrap();
+    meetplane::domain::clients::revoke(
+        &app.state,
+        &meetplane::domain::audit::By::cli(model.org_id),
+        &model,
+    )
+    .await
+    .unwrap();
     let (s, b) = open(&app, &link).await;
     assert_problem(s, &b, StatusCode::UNAUTHORIZED, "unknown_issuer");
 }

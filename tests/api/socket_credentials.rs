@@ -82,9 +82,13 @@ fn assert_ended(closed: (u16, String), about: &str) {
 
 /// A second API client of the test's org.
 async fn second_client(app: &TestApp) -> (TestClient, String) {
-    let created = clients::create(&app.state, app.org_id, "second")
-        .await
-        .unwrap();
+    let created = clients::create(
+        &app.state,
+        &meetplane::domain::audit::By::cli(app.org_id),
+        "second",
+    )
+    .await
+    .unwrap();
     let id = created.client.id.to_string();
     let client = TestClient {
         org_id: app.org_id,

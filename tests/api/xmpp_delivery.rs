@@ -192,7 +192,7 @@ async fn an_unsendable_message_fails_and_the_others_go_on() {
             sender_kind: Set("client".into()),
             display_name: Set("Bob".into()),
             text: Set("a\u{1}b".into()),
-            xmpp_state: Set(Some(store::chat::PENDING.into())),
+            xmpp_state: Set(Some(store::entities::chat_message::XmppState::Pending)),
             created_at: Set(chrono::Utc::now()),
             ..Default::default()
         },

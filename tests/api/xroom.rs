@@ -408,9 +408,13 @@ async fn bad_calls_get_the_envelope_and_a_fitting_status() {
     let model = meetplane::domain::clients::find_by_api_key(&app.state.db, &other.api_key)
         .await
         .unwrap();
-    meetplane::domain::clients::revoke(&app.state, &model)
-        .await
-        .unwrap();
+    meetplane::domain::clients::revoke(
+        &app.state,
+        &meetplane::domain::audit::By::cli(model.org_id),
+        &model,
+    )
+    .await
+    .unwrap();
     failed(
         xroom(&app, &other, Wrapper::Js, "room", "list", None).await,
         StatusCode::UNAUTHORIZED,
@@ -855,4 +859,100 @@ async fn finished_bookings_are_gone_from_the_xroom_surface_only() {
             .await;
         assert_eq!(native["content"]["state"], state, "{native}");
     }
+}
+
+/// Whom to kick is read by one rule on every surface: trimmed, and a malformed target is the
+/// caller's mistake (422 naming `peerId`), not an unknown peer.
+#[tokio::test]
+async fn kick_targets_parse_the_same_through_xroom_and_the_native_api() {
+    let app = TestApp::spawn().await;
+    let c = app.client.clone();
+    ok(xroom(
+        &app,
+        &c,
+        Wrapper::Js,
+        "room",
+        "init",
+        Some(json!({"id": "localhost/k"})),
+    )
+    .await);
+    let (_, guest) = app
+        .join("localhost/k", json!({"displayName": "Guest"}))
+        .await;
+    let guest_id = guest["content"]["peer"]["id"].as_str().unwrap().to_string();
+    for bad in ["nobody", "ALL"] {
+        let msg = failed(
+            xroom(
+                &app,
+                &c,
+                Wrapper::Js,
+                "room",
+                "kickOut",
+                Some(json!({"id": "localhost/k", "peerId": bad})),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+        assert!(msg.contains("peerId"), "{msg}");
+        let token = app.token().await;
+        let (status, body) = app
+            .call(
+                &token,
+                Method::POST,
+                &app.org_path("/rooms/localhost/k/kick"),
+                Some(json!({"peerId": bad})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    // A padded id names the peer on xroom as it does natively.
+    let padded = format!(" {guest_id} ");
+    assert_eq!(
+        ok(xroom(
+            &app,
+            &c,
+            Wrapper::Php,
+            "room",
+            "kickOut",
+            Some(json!({"id": "localhost/k", "peerId": padded}))
+        )
+        .await),
+        json!(true)
+    );
+}
+
+/// A domain name is one name on every surface: case and the DNS root's trailing dot do not
+/// make another domain, for the native API, public links and xroom alike.
+#[tokio::test]
+async fn a_domain_name_with_a_trailing_dot_is_the_same_domain_everywhere() {
+    let app = TestApp::spawn().await;
+    let c = app.client.clone();
+    let token = app.token().await;
+    let (status, body) = app
+        .call(
+            &token,
+            Method::POST,
+            &app.org_path("/rooms"),
+            Some(json!({"domain": "LocalHost.", "name": "dotted"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = app
+        .join("LOCALHOST./dotted", json!({"displayName": "Guest"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["content"]["room"], "localhost/dotted");
+    let listed = ok(xroom(
+        &app,
+        &c,
+        Wrapper::Js,
+        "room",
+        "list",
+        Some(json!({"domain": "LocalHost."})),
+    )
+    .await);
+    assert!(
+        listed["localhost"]["localhost/dotted"].is_object(),
+        "{listed}"
+    );
 }

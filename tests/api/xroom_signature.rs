@@ -145,9 +145,13 @@ async fn a_revoked_client_cannot_sign() {
     let client = meetplane::domain::clients::find_by_api_key(&app.state.db, &app.client.api_key)
         .await
         .unwrap();
-    meetplane::domain::clients::revoke(&app.state, &client)
-        .await
-        .unwrap();
+    meetplane::domain::clients::revoke(
+        &app.state,
+        &meetplane::domain::audit::By::cli(client.org_id),
+        &client,
+    )
+    .await
+    .unwrap();
     let salt = js_python_salt();
     let key = xroom_hmac::sign(&app.client.secret, &salt);
     let req = SignedRequest {
@@ -164,9 +168,13 @@ async fn a_revoked_client_cannot_sign() {
 #[tokio::test]
 async fn salts_are_per_client() {
     let app = TestApp::spawn().await;
-    let created = meetplane::domain::clients::create(&app.state, app.org_id, "second")
-        .await
-        .unwrap();
+    let created = meetplane::domain::clients::create(
+        &app.state,
+        &meetplane::domain::audit::By::cli(app.org_id),
+        "second",
+    )
+    .await
+    .unwrap();
     let salt = js_python_salt();
     for (id, secret) in [
         (app.client.api_key.as_str(), app.client.secret.as_str()),

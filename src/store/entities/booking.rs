@@ -20,13 +20,65 @@ pub struct Model {
     pub password_sealed: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub host_key_sealed: Option<String>,
-    pub state: String,
+    pub state: BookingState,
     pub due_at: Option<DateTimeUtc>,
     pub room_id: Option<Uuid>,
     pub activated_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+}
+
+/// Where a booking is in its life. The strings are the stable wire and column values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum BookingState {
+    #[sea_orm(string_value = "scheduled")]
+    Scheduled,
+    #[sea_orm(string_value = "active")]
+    Active,
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    #[sea_orm(string_value = "expired")]
+    Expired,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+
+impl BookingState {
+    pub const ALL: [BookingState; 5] = [
+        Self::Scheduled,
+        Self::Active,
+        Self::Completed,
+        Self::Expired,
+        Self::Cancelled,
+    ];
+    /// The states in which a booking holds its room's name.
+    pub const HOLDING: [BookingState; 2] = [Self::Scheduled, Self::Active];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Active => "active",
+            Self::Completed => "completed",
+            Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+
+    pub fn holds_room(self) -> bool {
+        Self::HOLDING.contains(&self)
+    }
+}
+
+impl std::fmt::Display for BookingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

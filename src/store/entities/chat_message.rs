@@ -12,10 +12,34 @@ pub struct Model {
     pub display_name: String,
     #[sea_orm(column_type = "Text")]
     pub text: String,
-    pub xmpp_state: Option<String>,
+    pub xmpp_state: Option<XmppState>,
     #[sea_orm(column_type = "Text", nullable)]
     pub xmpp_error: Option<String>,
     pub created_at: DateTimeUtc,
+}
+
+/// Where a message bound for a bridged MUC stands. The strings are the stable wire and column
+/// values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum XmppState {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "sent")]
+    Sent,
+    /// Given up on: `xmpp_error` says why.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}
+
+impl XmppState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,7 +15,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub events: Option<String>,
     pub validated: bool,
-    pub status: String,
+    pub status: WebhookStatus,
     #[sea_orm(column_type = "Text", nullable)]
     pub disabled_reason: Option<String>,
     pub disabled_at: Option<DateTimeUtc>,
@@ -24,6 +24,26 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     #[sea_orm(column_type = "Text", nullable)]
     pub secret_sealed: Option<String>,
+}
+
+/// Whether a webhook receives events. The strings are the stable wire and column values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum WebhookStatus {
+    #[sea_orm(string_value = "active")]
+    Active,
+    /// Turned off after its receiver kept failing.
+    #[sea_orm(string_value = "disabled")]
+    Disabled,
+}
+
+impl WebhookStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
