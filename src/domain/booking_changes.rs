@@ -11,7 +11,6 @@ use super::{
     bookings::{
         self, BookingChange, BookingState, BookingView, host_key_purpose, password_purpose,
     },
-    room_model::RoomType,
     rooms, validate,
 };
 use crate::{
@@ -111,13 +110,8 @@ fn checked_change(
     let active = b.state == BookingState::Active;
     let opts = change.options.clone().unwrap_or_default();
     let start = new_start(b, change.start_time, now)?;
-    let duration = opts.duration.unwrap_or(i64::from(b.duration_minutes));
-    if !(1..=bookings::MAX_DURATION_MINUTES).contains(&duration) {
-        return Err(Error::invalid(
-            "meetingOptions.duration",
-            format!("must be 1-{} minutes", bookings::MAX_DURATION_MINUTES),
-        ));
-    }
+    let duration =
+        bookings::checked_duration(opts.duration.unwrap_or(i64::from(b.duration_minutes)))?;
     let end = bookings::end_of(start, duration)?;
     if active && end <= now {
         return Err(Error::invalid(
@@ -129,12 +123,7 @@ fn checked_change(
     let grace = change
         .grace_minutes
         .unwrap_or_else(|| i64::from(b.grace_minutes).min(duration));
-    if !(0..=duration).contains(&grace) {
-        return Err(Error::invalid(
-            "graceMinutes",
-            "must be between 0 and the duration",
-        ));
-    }
+    let grace = bookings::checked_grace(grace, duration)?;
     Ok(Changed {
         start,
         end,
@@ -163,8 +152,7 @@ fn new_start(
             "booking_started",
             "an active booking cannot be moved; change its duration instead",
         )),
-        Some(start) if start < now => Err(Error::invalid("startTime", "must not be in the past")),
-        Some(start) => Ok(start),
+        Some(start) => bookings::not_in_past(start, now).map(|()| start),
         None => Ok(b.start_time),
     }
 }
@@ -174,12 +162,7 @@ fn new_room_type(b: &booking::Model, code: Option<i64>) -> Result<i16> {
     let Some(code) = code else {
         return Ok(b.room_type);
     };
-    let t = RoomType::from_code(code).map_err(|_| {
-        Error::invalid(
-            "meetingOptions.type",
-            "must be 1 (conference) or 2 (webinar)",
-        )
-    })?;
+    let t = bookings::checked_room_type(code)?;
     if b.state == BookingState::Active && t.code() != b.room_type {
         return Err(Error::conflict(
             "booking_started",
@@ -191,11 +174,7 @@ fn new_room_type(b: &booking::Model, code: Option<i64>) -> Result<i16> {
 
 fn new_capacity(state: &AppState, b: &booking::Model, capacity: Option<i64>) -> Result<i32> {
     match capacity {
-        Some(c) if c < 1 || c > i64::from(state.config.max_room_capacity) => Err(Error::invalid(
-            "meetingOptions.capacity",
-            format!("must be between 1 and {}", state.config.max_room_capacity),
-        )),
-        Some(c) => Ok(c as i32),
+        Some(c) => bookings::checked_capacity(c, state.config.max_room_capacity),
         None => Ok(b.capacity),
     }
 }

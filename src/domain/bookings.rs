@@ -125,8 +125,14 @@ pub(super) fn room_spec(state: &AppState, b: &booking::Model) -> Result<RoomSpec
     })
 }
 
+// The checks a booking's values pass, shared by creating and changing one, so both answer
+// the same mistake with the same message.
+
 fn duration(d: Option<i64>) -> Result<i64> {
-    let d = d.ok_or_else(|| Error::invalid("meetingOptions.duration", "is required"))?;
+    checked_duration(d.ok_or_else(|| Error::invalid("meetingOptions.duration", "is required"))?)
+}
+
+pub(super) fn checked_duration(d: i64) -> Result<i64> {
     if !(1..=MAX_DURATION_MINUTES).contains(&d) {
         return Err(Error::invalid(
             "meetingOptions.duration",
@@ -137,7 +143,10 @@ fn duration(d: Option<i64>) -> Result<i64> {
 }
 
 fn grace(g: Option<i64>, duration: i64) -> Result<i64> {
-    let g = g.unwrap_or(DEFAULT_GRACE_MINUTES.min(duration));
+    checked_grace(g.unwrap_or(DEFAULT_GRACE_MINUTES.min(duration)), duration)
+}
+
+pub(super) fn checked_grace(g: i64, duration: i64) -> Result<i64> {
     if !(0..=duration).contains(&g) {
         return Err(Error::invalid(
             "graceMinutes",
@@ -159,7 +168,7 @@ pub(super) fn end_of(start: DateTime<Utc>, minutes: i64) -> Result<DateTime<Utc>
         .ok_or_else(|| Error::invalid("startTime", "the booking must end by 9999-12-31T23:59:59Z"))
 }
 
-fn not_in_past(start: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
+pub(super) fn not_in_past(start: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
     if start < now {
         return Err(Error::invalid("startTime", "must not be in the past"));
     }
@@ -268,6 +277,15 @@ pub async fn add(state: &AppState, principal: &Principal, new: NewBooking) -> Re
     audit::write(tx.conn(), now, &By::from(principal), action).await?;
     tx.commit().await?;
     Ok(view)
+}
+
+/// A booked room's type and capacity pass the rules of a room's, named as booking fields.
+pub(super) fn checked_room_type(code: i64) -> Result<RoomType> {
+    RoomType::from_code(code).map_err(|e| prefix_field(e, "meetingOptions."))
+}
+
+pub(super) fn checked_capacity(capacity: i64, max: u32) -> Result<i32> {
+    rooms::capacity(Some(capacity), max).map_err(|e| prefix_field(e, "meetingOptions."))
 }
 
 /// Rename a validation error's field, e.g. `capacity` → `meetingOptions.capacity`.

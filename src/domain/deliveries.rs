@@ -12,9 +12,7 @@ use crate::{
     store::{self, Window, entities::delivery},
 };
 
-pub const PENDING: &str = "pending";
-pub const DELIVERED: &str = "delivered";
-pub const FAILED: &str = "failed";
+pub use crate::store::entities::delivery::DeliveryStatus;
 
 /// Waits after the 1st, 2nd, … failed attempt (Svix's schedule); the first attempt is
 /// immediate, so a delivery gets `SCHEDULE.len() + 1` attempts before it is given up.
@@ -57,7 +55,7 @@ pub enum Outcome {
 /// What to do with the delivery and its webhook after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
-    pub status: &'static str,
+    pub status: DeliveryStatus,
     pub next_attempt_at: DateTime<Utc>,
     /// Disable the webhook, for this reason.
     pub disable_webhook: Option<String>,
@@ -75,7 +73,7 @@ pub fn decide(
 ) -> Decision {
     match outcome {
         Outcome::Delivered { .. } => Decision {
-            status: DELIVERED,
+            status: DeliveryStatus::Delivered,
             next_attempt_at: now,
             disable_webhook: None,
             failing: false,
@@ -83,7 +81,7 @@ pub fn decide(
         Outcome::Failed {
             status: Some(410), ..
         } => Decision {
-            status: FAILED,
+            status: DeliveryStatus::Failed,
             next_attempt_at: now,
             disable_webhook: Some("the receiver answered 410 Gone".to_string()),
             failing: true,
@@ -107,7 +105,7 @@ pub fn decide(
             let index = usize::try_from(attempts - 1).unwrap_or(0);
             match SCHEDULE.get(index) {
                 None => Decision {
-                    status: FAILED,
+                    status: DeliveryStatus::Failed,
                     next_attempt_at: now,
                     disable_webhook,
                     failing: true,
@@ -119,7 +117,7 @@ pub fn decide(
                         .unwrap_or_default();
                     let wait = jittered.max(asked);
                     Decision {
-                        status: PENDING,
+                        status: DeliveryStatus::Pending,
                         next_attempt_at: now
                             + TimeDelta::from_std(wait).unwrap_or(TimeDelta::hours(10)),
                         disable_webhook,
@@ -159,7 +157,7 @@ pub struct DeliveryView {
 
 fn view(d: delivery::Model, e: Option<store::entities::event::Model>) -> DeliveryView {
     DeliveryView {
-        next_attempt_at: (d.status == PENDING).then_some(d.next_attempt_at),
+        next_attempt_at: (d.status == DeliveryStatus::Pending).then_some(d.next_attempt_at),
         event: e.as_ref().map(|e| e.kind.clone()),
         seq: e.as_ref().map(|e| e.seq),
         room: e.and_then(|e| e.room_name),
@@ -167,7 +165,7 @@ fn view(d: delivery::Model, e: Option<store::entities::event::Model>) -> Deliver
         message_id: d.message_id,
         webhook_id: d.webhook_id,
         event_id: d.event_id,
-        status: d.status,
+        status: d.status.as_str().to_string(),
         attempts: d.attempts,
         last_attempt_at: d.last_attempt_at,
         last_status_code: d.last_status_code,
@@ -178,12 +176,12 @@ fn view(d: delivery::Model, e: Option<store::entities::event::Model>) -> Deliver
     }
 }
 
-pub fn parse_status(status: Option<&str>) -> Result<Option<&'static str>> {
+pub fn parse_status(status: Option<&str>) -> Result<Option<DeliveryStatus>> {
     match status {
         None => Ok(None),
-        Some("pending") => Ok(Some(PENDING)),
-        Some("delivered") => Ok(Some(DELIVERED)),
-        Some("failed") => Ok(Some(FAILED)),
+        Some("pending") => Ok(Some(DeliveryStatus::Pending)),
+        Some("delivered") => Ok(Some(DeliveryStatus::Delivered)),
+        Some("failed") => Ok(Some(DeliveryStatus::Failed)),
         Some(_) => Err(Error::invalid(
             "status",
             "must be pending, delivered or failed",
@@ -236,7 +234,7 @@ pub async fn redeliver(
     id: i64,
 ) -> Result<DeliveryView> {
     let current = get(state, org_id, webhook_id, id).await?;
-    if current.status == PENDING {
+    if current.status == DeliveryStatus::Pending.as_str() {
         return Err(Error::conflict(
             "delivery_pending",
             "the delivery is still queued; it will be attempted without being asked",
@@ -283,14 +281,14 @@ mod tests {
         let now = Utc::now();
         let week = Duration::from_secs(7 * 86400);
         let d = decide(1, &failed(Some(500), None), now, None, week);
-        assert_eq!(d.status, PENDING);
+        assert_eq!(d.status, DeliveryStatus::Pending);
         let wait = (d.next_attempt_at - now).num_milliseconds();
         assert!((4500..=5500).contains(&wait), "{wait}");
         let d = decide(7, &failed(None, None), now, Some(now), week);
         let wait = (d.next_attempt_at - now).num_seconds();
         assert!((9 * 3600..=11 * 3600).contains(&wait), "{wait}");
         let d = decide(8, &failed(Some(500), None), now, Some(now), week);
-        assert_eq!(d.status, FAILED);
+        assert_eq!(d.status, DeliveryStatus::Failed);
         assert!(d.disable_webhook.is_none());
     }
 
@@ -321,7 +319,7 @@ mod tests {
         let now = Utc::now();
         let week = Duration::from_secs(7 * 86400);
         let d = decide(1, &failed(Some(410), None), now, None, week);
-        assert_eq!(d.status, FAILED);
+        assert_eq!(d.status, DeliveryStatus::Failed);
         assert!(d.disable_webhook.unwrap().contains("410"));
         let d = decide(
             2,
@@ -330,7 +328,7 @@ mod tests {
             Some(now - TimeDelta::days(8)),
             week,
         );
-        assert_eq!(d.status, PENDING);
+        assert_eq!(d.status, DeliveryStatus::Pending);
         assert!(d.disable_webhook.unwrap().contains("HTTP 500"));
         let d = decide(
             1,
@@ -342,6 +340,6 @@ mod tests {
             Some(now),
             week,
         );
-        assert_eq!((d.status, d.failing), (DELIVERED, false));
+        assert_eq!((d.status, d.failing), (DeliveryStatus::Delivered, false));
     }
 }

@@ -79,7 +79,7 @@ pub(super) async fn view_with_peers(
     view(sealer, domain, r, peers)
 }
 
-fn capacity(opts: Option<i64>, max: u32) -> Result<i32> {
+pub(super) fn capacity(opts: Option<i64>, max: u32) -> Result<i32> {
     let cap = opts.unwrap_or(i64::from(max));
     if cap < 1 || cap > i64::from(max) {
         return Err(Error::invalid(

@@ -20,7 +20,7 @@ use super::{Event, webhook_post::post_callback};
 use crate::{
     domain::{
         chat_bridge,
-        deliveries::{self, DELIVERED, Decision, NODE_HEARTBEAT, NODE_SILENCE, Outcome},
+        deliveries::{self, Decision, DeliveryStatus, NODE_HEARTBEAT, NODE_SILENCE, Outcome},
         domains,
     },
     error::Result,
@@ -286,12 +286,12 @@ async fn attempt(
         state.config.webhook_disable_after,
     );
     state.metrics.delivery_attempt(match decision.status {
-        DELIVERED => "delivered",
-        deliveries::FAILED => "failed",
-        _ => "retrying",
+        DeliveryStatus::Delivered => "delivered",
+        DeliveryStatus::Failed => "failed",
+        DeliveryStatus::Pending => "retrying",
     });
-    if decision.status != DELIVERED {
-        tracing::info!(webhook = hook.id, delivery = d.id, attempts, status = decision.status,
+    if decision.status != DeliveryStatus::Delivered {
+        tracing::info!(webhook = hook.id, delivery = d.id, attempts, status = decision.status.as_str(),
             outcome = ?outcome, "webhook delivery attempt failed");
     }
     let (status_code, latency_ms, error) = match outcome {
@@ -314,7 +314,7 @@ async fn attempt(
             status_code,
             latency_ms,
             error,
-            delivered: decision.status == DELIVERED,
+            delivered: decision.status == DeliveryStatus::Delivered,
         },
         decision,
     }

@@ -278,7 +278,7 @@ pub fn new_delivery(
         webhook_id: Set(webhook_id),
         event_id: Set(event_id),
         order_key: Set(order_key.to_string()),
-        status: Set(crate::domain::deliveries::PENDING.to_string()),
+        status: Set(crate::domain::deliveries::DeliveryStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
         lease_until: Set(None),

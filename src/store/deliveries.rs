@@ -13,11 +13,10 @@ use super::{
     Window,
     connect::begin_write,
     entities::{
-        delivery::{ActiveModel, Column, Entity, Model, Relation},
+        delivery::{ActiveModel, Column, DeliveryStatus, Entity, Model, Relation},
         delivery_node, event, webhook,
     },
 };
-use crate::domain::deliveries::PENDING;
 
 pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<ActiveModel>) -> Result<(), DbErr> {
     if rows.is_empty() {
@@ -102,7 +101,7 @@ pub async fn claim(
             Expr::col((earlier.clone(), Column::OrderKey))
                 .equals((table.clone(), Column::OrderKey)),
         )
-        .and_where(Expr::col((earlier.clone(), Column::Status)).eq(PENDING))
+        .and_where(Expr::col((earlier.clone(), Column::Status)).eq(DeliveryStatus::Pending))
         .and_where(
             Expr::col((earlier.clone(), Column::Id)).lt(Expr::col((table.clone(), Column::Id))),
         )
@@ -115,13 +114,13 @@ pub async fn claim(
             Expr::col((in_flight.clone(), Column::WebhookId))
                 .equals((table.clone(), Column::WebhookId)),
         )
-        .and_where(Expr::col((in_flight.clone(), Column::Status)).eq(PENDING))
+        .and_where(Expr::col((in_flight.clone(), Column::Status)).eq(DeliveryStatus::Pending))
         .cond_where(leased(&in_flight, c))
         .to_owned();
     let txn = begin_write(db).await?;
     let mut select = Entity::find()
         .join(JoinType::InnerJoin, Relation::Webhook.def())
-        .filter(Column::Status.eq(PENDING))
+        .filter(Column::Status.eq(DeliveryStatus::Pending))
         .filter(Column::NextAttemptAt.lte(c.now))
         .filter(free(&table, c))
         .filter(webhook::Column::Status.eq(webhook::WebhookStatus::Active))
@@ -187,7 +186,7 @@ async fn within_allowance(
         .column(Column::WebhookId)
         .column_as(Column::Id.count(), "held")
         .filter(Column::WebhookId.is_in(hooks))
-        .filter(Column::Status.eq(PENDING))
+        .filter(Column::Status.eq(DeliveryStatus::Pending))
         .filter(leased(&table, c))
         .group_by(Column::WebhookId)
         .into_tuple()
@@ -210,7 +209,7 @@ async fn within_allowance(
 /// The result of an attempt, for `record`.
 #[derive(Debug, Clone)]
 pub struct Attempt {
-    pub status: &'static str,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub at: DateTime<Utc>,
@@ -225,7 +224,7 @@ pub struct Attempt {
 /// delivery over, that worker's result stands.
 pub async fn record(db: &impl ConnectionTrait, d: &Model, a: &Attempt) -> Result<(), DbErr> {
     let mut update = Entity::update_many()
-        .col_expr(Column::Status, Expr::value(a.status))
+        .col_expr(Column::Status, Expr::value(a.status.as_str()))
         .col_expr(Column::Attempts, Expr::value(a.attempts))
         .col_expr(Column::NextAttemptAt, Expr::value(a.next_attempt_at))
         .col_expr(
@@ -280,7 +279,7 @@ pub async fn find_for_webhook(
 pub async fn list_for_webhook(
     db: &impl ConnectionTrait,
     webhook_id: i64,
-    status: Option<&str>,
+    status: Option<DeliveryStatus>,
     window: Window,
 ) -> Result<Vec<(Model, Option<event::Model>)>, DbErr> {
     let mut query = Entity::find().filter(Column::WebhookId.eq(webhook_id));
@@ -308,7 +307,7 @@ pub async fn requeue_range(
         .filter(Column::WebhookId.eq(webhook_id))
         .filter(Column::CreatedAt.gte(since))
         .filter(Column::CreatedAt.lt(until))
-        .filter(Column::Status.ne(PENDING))
+        .filter(Column::Status.ne(DeliveryStatus::Pending))
         .exec(db)
         .await?;
     Ok(result.rows_affected)
@@ -321,7 +320,7 @@ pub async fn requeue_one(
 ) -> Result<u64, DbErr> {
     let result = requeue_query(now)
         .filter(Column::Id.eq(id))
-        .filter(Column::Status.ne(PENDING))
+        .filter(Column::Status.ne(DeliveryStatus::Pending))
         .exec(db)
         .await?;
     Ok(result.rows_affected)
@@ -329,7 +328,10 @@ pub async fn requeue_one(
 
 fn requeue_query(now: DateTime<Utc>) -> sea_orm::UpdateMany<Entity> {
     Entity::update_many()
-        .col_expr(Column::Status, Expr::value(PENDING))
+        .col_expr(
+            Column::Status,
+            Expr::value(DeliveryStatus::Pending.as_str()),
+        )
         .col_expr(Column::Attempts, Expr::value(0))
         .col_expr(Column::NextAttemptAt, Expr::value(now))
         .col_expr(
@@ -342,7 +344,7 @@ fn requeue_query(now: DateTime<Utc>) -> sea_orm::UpdateMany<Entity> {
 /// Deliveries still to be made (the outbox depth).
 pub async fn pending_count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     Entity::find()
-        .filter(Column::Status.eq(PENDING))
+        .filter(Column::Status.eq(DeliveryStatus::Pending))
         .count(db)
         .await
 }

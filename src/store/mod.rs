@@ -17,6 +17,7 @@ pub mod entities;
 pub mod events;
 pub mod idempotency;
 pub mod key_pairs;
+pub mod leader_lock;
 pub mod orgs;
 pub mod peers;
 pub mod pool_checkouts;

@@ -15,14 +15,14 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    DbBackend,
-    sqlx::{self, PgConnection},
-};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::{domain::bridge_status, state::AppState};
+use crate::{
+    domain::bridge_status,
+    state::AppState,
+    store::leader_lock::{self, Leadership},
+};
 
 mod connector;
 mod incoming;
@@ -33,6 +33,11 @@ mod storage;
 
 /// Advisory lock key of the bridge leader ("meetplane xmpp").
 pub const LEADER_LOCK: i64 = 0x6d70_786d_7070;
+
+/// Become the bridging node, if no other node is.
+async fn lead(state: &AppState) -> Result<Option<Leadership>, sea_orm::DbErr> {
+    leader_lock::try_lead(&state.db, LEADER_LOCK).await
+}
 /// Pause before trying to become leader again, or after a lost lock connection.
 const RETRY: Duration = Duration::from_secs(2);
 /// How often the leadership is checked and the status written without a change.
@@ -178,50 +183,5 @@ async fn sleep_or_cancel(cancel: &CancellationToken, pause: Duration) -> bool {
     tokio::select! {
         _ = cancel.cancelled() => true,
         _ = tokio::time::sleep(pause) => false,
-    }
-}
-
-/// Proof of leadership: on Postgres the connection holding the advisory lock, taken out of
-/// the pool for good (a pool with a connection always out would never look idle to the read
-/// cache, see `store::pool_checkouts`; and closing it is what releases the lock).
-pub(crate) struct Leadership(Option<PgConnection>);
-
-impl Leadership {
-    /// Whether the lock is still held (its connection answers).
-    pub(crate) async fn still_held(&mut self) -> bool {
-        match &mut self.0 {
-            None => true,
-            Some(conn) => sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok(),
-        }
-    }
-}
-
-/// Become the bridging node, if no other node is.
-async fn lead(state: &AppState) -> Result<Option<Leadership>, sqlx::Error> {
-    if state.db.get_database_backend() != DbBackend::Postgres {
-        return Ok(Some(Leadership(None)));
-    }
-    let pool = state.db.get_postgres_connection_pool();
-    let mut conn = pool.acquire().await?.detach();
-    let (got,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
-        .bind(LEADER_LOCK)
-        .fetch_one(&mut conn)
-        .await?;
-    if got {
-        Ok(Some(Leadership(Some(conn))))
-    } else {
-        let _ = sqlx::Connection::close(conn).await;
-        Ok(None)
-    }
-}
-
-impl Drop for Leadership {
-    fn drop(&mut self) {
-        if let Some(conn) = self.0.take() {
-            // Closed, so the session ends and Postgres releases the lock.
-            tokio::spawn(async move {
-                let _ = sqlx::Connection::close(conn).await;
-            });
-        }
     }
 }

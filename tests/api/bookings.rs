@@ -465,6 +465,49 @@ async fn bad_booking_input_is_refused_naming_the_field() {
     assert_eq!(e["errors"][0]["field"], "startTime", "{e}");
     let (_, unchanged) = app.call(&t, Method::GET, &path, None).await;
     assert_eq!(unchanged["content"]["startTime"], b["content"]["startTime"]);
+    // Creating and changing share their checks: the same mistake, the same answer.
+    let same_mistakes = [
+        (
+            json!({"meetingOptions": {"duration": 0}}),
+            "meetingOptions.duration",
+        ),
+        (
+            json!({"meetingOptions": {"duration": 10}, "graceMinutes": 11}),
+            "graceMinutes",
+        ),
+        (
+            json!({"meetingOptions": {"duration": 10, "type": 3}}),
+            "meetingOptions.type",
+        ),
+        (
+            json!({"meetingOptions": {"duration": 10, "capacity": 0}}),
+            "meetingOptions.capacity",
+        ),
+    ];
+    for (mistake, field) in same_mistakes {
+        let mut new = json!({"domain": "localhost", "roomName": "r2", "startTime": at(&clock, 5)});
+        for (k, v) in mistake.as_object().unwrap() {
+            new[k] = v.clone();
+        }
+        let (s, created) = book(&app, &t, new).await;
+        assert_problem(
+            s,
+            &created,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        let (s, changed) = app
+            .call(&t, Method::PATCH, &path, Some(mistake.clone()))
+            .await;
+        assert_problem(
+            s,
+            &changed,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        assert_eq!(created["errors"], changed["errors"], "{mistake}");
+        assert_eq!(created["errors"][0]["field"], field, "{mistake}");
+    }
     let (s, e) = app
         .call(&t, Method::GET, &app.org_path("/bookings?state=lost"), None)
         .await;

@@ -149,14 +149,21 @@ impl Receiver {
         self.inner.received.lock().unwrap().clone()
     }
 
-    /// Wait (at most 20 s) until `n` requests arrived; returns them all.
+    /// Wait until `n` requests arrived; returns them all. Gives up after 20 s in which none
+    /// arrived, so a long stream on a busy machine is waited for while it makes progress.
     pub async fn wait_for(&self, n: usize) -> Vec<Received> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let quiet = Duration::from_secs(20);
+        let mut deadline = tokio::time::Instant::now() + quiet;
+        let mut seen = 0;
         loop {
             let notified = self.inner.arrived.notified();
             let got = self.received();
             if got.len() >= n {
                 return got;
+            }
+            if got.len() > seen {
+                seen = got.len();
+                deadline = tokio::time::Instant::now() + quiet;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 panic!(

@@ -10,7 +10,7 @@ pub struct Model {
     pub webhook_id: i64,
     pub event_id: Uuid,
     pub order_key: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub lease_until: Option<DateTimeUtc>,
@@ -24,6 +24,30 @@ pub struct Model {
     pub last_error: Option<String>,
     pub delivered_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+}
+
+/// Where a delivery stands. The strings are the stable wire and column values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum DeliveryStatus {
+    /// Queued, or waiting for its next attempt.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "delivered")]
+    Delivered,
+    /// Given up on.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
