@@ -28,7 +28,6 @@ pub mod settings;
 pub mod snapshot_watch;
 pub mod sqlite_tuning;
 pub mod subscriptions;
-pub mod tcp_nodelay;
 pub mod tokens;
 pub mod webhooks;
 pub mod widgets;
