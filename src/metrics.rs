@@ -34,8 +34,6 @@ pub struct Metrics {
     bridge_connected: IntGauge,
     bridge_rooms: IntGauge,
     snapshot_queries: IntCounter,
-    reads_without_query: IntCounter,
-    db_alone: IntGauge,
 }
 
 impl Default for Metrics {
@@ -173,22 +171,6 @@ impl Metrics {
             )
             .expect("valid"),
         );
-        let reads_without_query = register(
-            r,
-            IntCounter::new(
-                "read_versions_without_query_total",
-                "Cached reads answered without a snapshot query, this node holding the database alone",
-            )
-            .expect("valid"),
-        );
-        let db_alone = register(
-            r,
-            IntGauge::new(
-                "db_alone",
-                "1 while this node holds the Postgres database alone (no other writer), else 0",
-            )
-            .expect("valid"),
-        );
         Self {
             registry,
             http_requests,
@@ -204,8 +186,6 @@ impl Metrics {
             bridge_connected,
             bridge_rooms,
             snapshot_queries,
-            reads_without_query,
-            db_alone,
         }
     }
 
@@ -252,15 +232,12 @@ impl Metrics {
         db: &DatabaseConnection,
         now: chrono::DateTime<chrono::Utc>,
         bridge: &BridgeStatus,
-        snapshots: Option<(u64, u64, bool)>,
+        snapshot_queries: Option<u64>,
     ) -> Result<String> {
-        if let Some((queries, without_query, alone)) = snapshots {
-            // The watch keeps running totals; the counters catch up to them.
+        if let Some(queries) = snapshot_queries {
+            // The watch keeps a running total; the counter catches up to it.
             self.snapshot_queries
                 .inc_by(queries.saturating_sub(self.snapshot_queries.get()));
-            self.reads_without_query
-                .inc_by(without_query.saturating_sub(self.reads_without_query.get()));
-            self.db_alone.set(i64::from(alone));
         }
         self.bridge_connected
             .set(i64::from(bridge.leader && bridge.state == "connected"));

@@ -7,7 +7,6 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-use super::pool_checkouts::PoolCheckouts;
 use crate::config::DatabaseUrl;
 
 /// Pooled connections idle at least this long are pinged before they are handed out.
@@ -17,17 +16,6 @@ pub async fn connect(
     url: &DatabaseUrl,
     max_connections: u32,
     log_sql: bool,
-) -> anyhow::Result<DatabaseConnection> {
-    connect_counted(url, max_connections, log_sql, None).await
-}
-
-/// `connect`, with every connection the pool hands out counted in `checkouts` (Postgres;
-/// see `pool_checkouts`).
-pub async fn connect_counted(
-    url: &DatabaseUrl,
-    max_connections: u32,
-    log_sql: bool,
-    checkouts: Option<PoolCheckouts>,
 ) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = url.sqlite_path()
         && let Some(parent) = path.parent()
@@ -61,22 +49,6 @@ pub async fn connect_counted(
         .map_sqlx_sqlite_pool_opts(|p| {
             p.after_connect(|conn, _| Box::pin(super::sqlite_tuning::on_connect(conn)))
         });
-    if let Some(counted) = checkouts {
-        opts.map_sqlx_postgres_before_acquire({
-            let counted = counted.clone();
-            move |_, _| {
-                counted.count();
-                Box::pin(async { Ok(true) })
-            }
-        });
-        opts.map_sqlx_postgres_pool_opts(move |p| {
-            let counted = counted.clone();
-            p.after_connect(move |_, _| {
-                counted.count();
-                Box::pin(async { Ok(()) })
-            })
-        });
-    }
     super::sqlite_tuning::before_first_connection();
     Database::connect(opts).await.map_err(|e| {
         // sqlx errors do not include the URL, but say which database failed, without its password.

@@ -18,7 +18,6 @@ pub mod idempotency;
 pub mod key_pairs;
 pub mod orgs;
 pub mod peers;
-pub mod pool_checkouts;
 pub mod read_cache;
 pub mod revocations;
 pub mod rooms;
@@ -31,7 +30,6 @@ pub mod subscriptions;
 pub mod tokens;
 pub mod webhooks;
 pub mod widgets;
-pub mod writer_lock;
 
 /// One page of a list query: `offset`/`limit` rows, fetched as `limit + 1` so the caller
 /// knows whether another page follows without counting.

@@ -174,8 +174,8 @@ async fn sleep_or_cancel(cancel: &CancellationToken, pause: Duration) -> bool {
 }
 
 /// Proof of leadership: on Postgres the connection holding the advisory lock, taken out of
-/// the pool for good (a pool with a connection always out would never look idle to the read
-/// cache, see `store::pool_checkouts`; and closing it is what releases the lock).
+/// the pool for good (it stays out for as long as this node leads, and closing it is what
+/// releases the lock).
 pub(crate) struct Leadership(Option<PgConnection>);
 
 impl Leadership {
