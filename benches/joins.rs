@@ -23,7 +23,7 @@ use meetplane::{
     config::{Config, DatabaseUrl, Settings},
     domain::audit::By,
     domain::{clients, orgs, sessions, subscriptions},
-    store::{connect::POOL_PING_AFTER_IDLE, tcp_nodelay},
+    store::connect::POOL_PING_AFTER_IDLE,
 };
 use sea_orm::{
     ConnectionTrait,
@@ -150,19 +150,12 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CONCURRENCY)
         .build()?;
-    let db_port = url.port().unwrap_or(5432);
     let pool = Arc::new(
-        // Checked out as the server's pool checks out (see `store::connect`).
+        // Checked out as the server's pool checks out (see `store::connect`); sqlx switches
+        // Nagle off on its sockets.
         PgPoolOptions::new()
             .max_connections(pool_size)
             .test_before_acquire(false)
-            // With Nagle switched off like the server's (see `store::tcp_nodelay`).
-            .after_connect(move |_, _| {
-                Box::pin(async move {
-                    tcp_nodelay::database_sockets(db_port);
-                    Ok(())
-                })
-            })
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
                     if meta.idle_for >= POOL_PING_AFTER_IDLE {

@@ -22,25 +22,14 @@ use crate::{
     outbound::Outbound,
     scheduler,
     state::{AppState, Inner},
-    store::{
-        change_watch::ChangeWatch,
-        connect,
-        pool_checkouts::PoolCheckouts,
-        snapshot_watch::AloneCheck,
-        writer_lock::{WriterHold, WriterRole},
-    },
+    store::{change_watch::ChangeWatch, connect},
 };
 use sea_orm::DbBackend;
 use tokio_util::sync::CancellationToken;
 
-/// Open the database, take this process's part of its writer lock (`role`), apply
-/// migrations, load the master and signing keys. Used by `serve` and by every CLI command
-/// that touches data.
-pub async fn open_state(
-    config: Config,
-    clock: Arc<dyn Clock>,
-    role: WriterRole,
-) -> anyhow::Result<AppState> {
+/// Open the database, apply migrations, load the master and signing keys. Used by `serve`
+/// and by every CLI command that touches data.
+pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     let master_key = match &config.master_key {
         Some(key) => key.clone(),
         None => {
@@ -56,17 +45,12 @@ pub async fn open_state(
     };
     let sealer = Sealer::new(&master_key);
     tracing::info!(database = %config.database_url, "opening database");
-    let postgres = config.database_url.sqlite_path().is_none();
-    let checkouts = PoolCheckouts::default();
-    let db = connect::connect_counted(
+    let db = connect::connect(
         &config.database_url,
         config.db_max_connections,
         config.log_sql,
-        postgres.then(|| checkouts.clone()),
     )
     .await?;
-    // Before the first write (the migrations).
-    let writer = WriterHold::take(&config.database_url, role).await?;
     connect::migrate(&db)
         .await
         .map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))?;
@@ -77,12 +61,7 @@ pub async fn open_state(
     let outbound = Outbound::new(config.allow_private_targets, config.webhook_timeout);
     let limits = crate::rate_limits::RateLimits::new(&config.limits);
     // After the pool opened (and created) the database, which the SQLite watch needs.
-    let alone = writer.sole().map(|sole| AloneCheck {
-        sole: Arc::clone(sole),
-        checkouts,
-        pool: db.get_postgres_connection_pool().clone(),
-    });
-    let watch = ChangeWatch::for_database(&config.database_url, config.log_sql, alone).await;
+    let watch = ChangeWatch::for_database(&config.database_url, config.log_sql).await;
     let reads = crate::domain::cached_reads::CachedReads::new(watch);
     Ok(AppState::new(Inner {
         db,
@@ -97,7 +76,6 @@ pub async fn open_state(
         limits,
         reads,
         joins: Default::default(),
-        writer,
         node_id: uuid::Uuid::new_v4(),
     }))
 }
@@ -167,7 +145,7 @@ impl Application {
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let listen = config.listen;
-        let state = open_state(config, clock, WriterRole::Server).await?;
+        let state = open_state(config, clock).await?;
         let bootstrapped = orgs::bootstrap(&state).await?;
         crate::events::legacy::seal_clear_secrets(&state).await?;
         let listener = TcpListener::bind(listen)
@@ -247,7 +225,6 @@ impl Application {
         for worker in workers {
             let _ = worker.await;
         }
-        state.writer.release();
         served
     }
 }

@@ -34,8 +34,6 @@ pub struct Metrics {
     bridge_connected: IntGauge,
     bridge_rooms: IntGauge,
     snapshot_queries: IntCounter,
-    reads_without_query: IntCounter,
-    db_alone: IntGauge,
 }
 
 impl Default for Metrics {
@@ -144,14 +142,6 @@ impl Metrics {
                 "read_snapshot_queries_total",
                 "Snapshot queries the cached reads asked Postgres",
             ),
-            reads_without_query: m.counter(
-                "read_versions_without_query_total",
-                "Cached reads answered without a snapshot query, this node holding the database alone",
-            ),
-            db_alone: m.gauge(
-                "db_alone",
-                "1 while this node holds the Postgres database alone (no other writer), else 0",
-            ),
             registry: m.0,
         }
     }
@@ -199,15 +189,12 @@ impl Metrics {
         db: &DatabaseConnection,
         now: chrono::DateTime<chrono::Utc>,
         bridge: &BridgeStatus,
-        snapshots: Option<(u64, u64, bool)>,
+        snapshot_queries: Option<u64>,
     ) -> Result<String> {
-        if let Some((queries, without_query, alone)) = snapshots {
-            // The watch keeps running totals; the counters catch up to them.
+        if let Some(queries) = snapshot_queries {
+            // The watch keeps a running total; the counter catches up to it.
             self.snapshot_queries
                 .inc_by(queries.saturating_sub(self.snapshot_queries.get()));
-            self.reads_without_query
-                .inc_by(without_query.saturating_sub(self.reads_without_query.get()));
-            self.db_alone.set(i64::from(alone));
         }
         self.bridge_connected
             .set(i64::from(bridge.leader && bridge.state == "connected"));

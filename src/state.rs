@@ -13,7 +13,6 @@ use crate::{
     metrics::Metrics,
     outbound::Outbound,
     rate_limits::RateLimits,
-    store::writer_lock::WriterHold,
     xmpp::StatusCell,
 };
 
@@ -39,8 +38,6 @@ pub struct Inner {
     pub reads: CachedReads,
     /// Session links waiting to be opened together.
     pub joins: JoinQueue,
-    /// This process's part of the database's writer lock (Postgres), held while it lives.
-    pub writer: WriterHold,
     /// This process's identity as a delivery node (its leases name it; see
     /// `events::delivery`), new at every start.
     pub node_id: uuid::Uuid,

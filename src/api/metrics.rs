@@ -126,7 +126,7 @@ pub async fn metrics(req: &Request, state: Data<&AppState>) -> Response {
             &state.db,
             state.now(),
             &state.bridge.get(),
-            state.reads.snapshot_figures(),
+            state.reads.snapshot_queries(),
         )
         .await
     {

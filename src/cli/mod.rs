@@ -15,10 +15,7 @@ use crate::{
     domain::audit::By,
     domain::{clients, orgs},
     state::AppState,
-    store::{
-        connect,
-        writer_lock::{WriterHold, WriterRole},
-    },
+    store::connect,
 };
 
 #[derive(Parser, Debug)]
@@ -127,7 +124,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let db = connect::connect(&config.database_url, 1, config.log_sql).await?;
-            let _writer = WriterHold::take(&config.database_url, WriterRole::Member).await?;
             connect::migrate(&db).await?;
             let status = connect::migration_status(&db).await?;
             println!(
@@ -145,7 +141,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn state(config: Config) -> anyhow::Result<AppState> {
-    app::open_state(config, Arc::new(SystemClock), WriterRole::Member).await
+    app::open_state(config, Arc::new(SystemClock)).await
 }
 
 #[derive(Serialize)]

@@ -74,10 +74,9 @@ impl CachedReads {
         self.room_pages.get_or_load(version, key, render).await
     }
 
-    /// Postgres only: snapshot queries asked, versions that stood without one, and whether
-    /// this server holds the database alone (see `store::snapshot_watch`).
-    pub fn snapshot_figures(&self) -> Option<(u64, u64, bool)> {
-        self.watch.snapshot_figures()
+    /// Postgres only: snapshot queries asked (see `store::snapshot_watch`).
+    pub fn snapshot_queries(&self) -> Option<u64> {
+        self.watch.snapshot_queries()
     }
 
     async fn version(&self) -> Option<i64> {

@@ -97,8 +97,8 @@ async fn listen(
     published: &mut Published,
     lost_at: &mut Option<DateTime<Utc>>,
 ) -> anyhow::Result<()> {
-    // A connection of its own, not one of the pool's: a pool with a connection always out
-    // would never look idle to the read cache (see `store::pool_checkouts`).
+    // A connection of its own, not one of the pool's: it stays open for as long as this
+    // node listens, and must not shrink the pool the requests share.
     let mut listener = PgListener::connect(state.config.database_url.expose()).await?;
     // A loss is handled below (replay, then a new listener), not reconnected inside.
     listener.eager_reconnect(false);

@@ -7,9 +7,6 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-use sea_orm::sqlx::postgres::PgConnectOptions;
-
-use super::pool_checkouts::PoolCheckouts;
 use crate::config::DatabaseUrl;
 
 /// Pooled connections idle at least this long are pinged before they are handed out.
@@ -19,17 +16,6 @@ pub async fn connect(
     url: &DatabaseUrl,
     max_connections: u32,
     log_sql: bool,
-) -> anyhow::Result<DatabaseConnection> {
-    connect_counted(url, max_connections, log_sql, None).await
-}
-
-/// `connect`, with every connection the pool hands out counted in `checkouts` (Postgres;
-/// see `pool_checkouts`).
-pub async fn connect_counted(
-    url: &DatabaseUrl,
-    max_connections: u32,
-    log_sql: bool,
-    checkouts: Option<PoolCheckouts>,
 ) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = url.sqlite_path()
         && let Some(parent) = path.parent()
@@ -63,43 +49,11 @@ pub async fn connect_counted(
         .map_sqlx_sqlite_pool_opts(|p| {
             p.after_connect(|conn, _| Box::pin(super::sqlite_tuning::on_connect(conn)))
         });
-    let port = postgres_tcp_port(url);
-    if let Some(counted) = checkouts.clone() {
-        opts.map_sqlx_postgres_before_acquire(move |_, _| {
-            counted.count();
-            Box::pin(async { Ok(true) })
-        });
-    }
-    if port.is_some() || checkouts.is_some() {
-        opts.map_sqlx_postgres_pool_opts(move |p| {
-            let checkouts = checkouts.clone();
-            p.after_connect(move |_, _| {
-                if let Some(counted) = &checkouts {
-                    counted.count();
-                }
-                Box::pin(async move {
-                    if let Some(port) = port {
-                        super::tcp_nodelay::database_sockets(port);
-                    }
-                    Ok(())
-                })
-            })
-        });
-    }
     super::sqlite_tuning::before_first_connection();
     Database::connect(opts).await.map_err(|e| {
         // sqlx errors do not include the URL, but say which database failed, without its password.
         anyhow::anyhow!("cannot connect to database {}: {e}", url.redacted())
     })
-}
-
-/// The port of a Postgres server reached over TCP (`None` for SQLite or a Unix socket).
-fn postgres_tcp_port(url: &DatabaseUrl) -> Option<u16> {
-    if url.sqlite_path().is_some() {
-        return None;
-    }
-    let opts: PgConnectOptions = url.expose().parse().ok()?;
-    opts.get_socket().is_none().then(|| opts.get_port())
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
@@ -167,22 +121,5 @@ pub fn pool_state(db: &DatabaseConnection) -> (i64, i64, i64) {
         sea_orm::DbBackend::Postgres => of(db.get_postgres_connection_pool()),
         sea_orm::DbBackend::Sqlite => of(db.get_sqlite_connection_pool()),
         _ => (0, 0, 0),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_postgres_over_tcp_has_a_port_to_switch() {
-        let port = |url: &str| postgres_tcp_port(&DatabaseUrl::new(url));
-        assert_eq!(port("postgres://u:p@db.example:6432/app"), Some(6432));
-        assert_eq!(port("postgres://u@127.0.0.1/app"), Some(5432));
-        assert_eq!(
-            port("postgres://u@localhost/app?host=/var/run/postgresql"),
-            None
-        );
-        assert_eq!(port("sqlite://data/meetplane.db?mode=rwc"), None);
     }
 }

@@ -20,7 +20,6 @@ pub mod key_pairs;
 pub mod leader_lock;
 pub mod orgs;
 pub mod peers;
-pub mod pool_checkouts;
 pub mod read_cache;
 pub mod revocations;
 pub mod rooms;
@@ -30,11 +29,9 @@ pub mod settings;
 pub mod snapshot_watch;
 pub mod sqlite_tuning;
 pub mod subscriptions;
-pub mod tcp_nodelay;
 pub mod tokens;
 pub mod webhooks;
 pub mod widgets;
-pub mod writer_lock;
 
 /// One page of a list query: `offset`/`limit` rows, fetched as `limit + 1` so the caller
 /// knows whether another page follows without counting.

@@ -7,7 +7,7 @@
 //! moves `xmax` past it. Read-only transactions have no id and change nothing. Two equal
 //! snapshots therefore see exactly the same data, and a snapshot never comes back once it
 //! changed (`xmax` only grows, and only grows past an id once it completed). Each new snapshot
-//! text gets a new version number, as the SQLite watch numbers WAL-index headers.
+//! text gets a new version number.
 //!
 //! Commits are visible before Postgres acknowledges them, so a request that arrives after a
 //! write returned (here or on another node) must read the snapshot with a query that starts
@@ -23,43 +23,22 @@
 //! Two such queries may run at once (`QUERIES_AT_ONCE`), so a request that asks just after
 //! one began need not wait for it to finish before the next begins. The watch has its own
 //! connections, so a busy pool never holds the check up.
-//!
-//! A server that holds the database alone (`writer_lock`) needs no query per request: when
-//! the latest query was sent after the server became alone, while its own pool was all idle,
-//! and the pool has handed out no connection since (`pool_checkouts`), nothing wrote since
-//! that query, so its version still stands. Such a version is used for at most `FRESH_FOR`
-//! after its query began, which bounds how long a write by a process that does not take the
-//! lock (psql, a script) may go unseen.
 use std::{
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
-    time::{Duration, Instant},
+    time::Instant,
 };
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, sqlx::PgPool};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
 use tokio::sync::{mpsc, oneshot};
-
-use super::{pool_checkouts::PoolCheckouts, writer_lock::SoleWriter};
 
 type Answer = oneshot::Sender<Option<i64>>;
 
 /// Queries that may run at once. With one, a request that asks just after a query began
 /// waits for it and then for a whole next one; with more, the next one starts at once.
 pub const QUERIES_AT_ONCE: u32 = 2;
-/// How long a version read while this server held the database alone stands without a new
-/// query (see the module's comment).
-pub const FRESH_FOR: Duration = Duration::from_secs(1);
-
-/// What tells that nothing wrote since a query: this server holding the database alone, and
-/// its own pool (`pool`, counted by `checkouts`) handing out no connection.
-#[derive(Debug)]
-pub struct AloneCheck {
-    pub sole: Arc<SoleWriter>,
-    pub checkouts: PoolCheckouts,
-    pub pool: PgPool,
-}
 
 #[derive(Debug)]
 pub struct SnapshotWatch {
@@ -73,10 +52,8 @@ struct Shared {
     versions: Mutex<Versions>,
     latest: Mutex<Option<Latest>>,
     failing: AtomicBool,
-    alone: Option<AloneCheck>,
-    /// Snapshot queries answered, and versions that stood without one.
+    /// Snapshot queries answered.
     queries: AtomicU64,
-    without_query: AtomicU64,
 }
 
 /// The latest query to answer.
@@ -84,39 +61,19 @@ struct Shared {
 struct Latest {
     began: Instant,
     version: i64,
-    /// The pool's checkout count before the query began, when the pool was all idle then.
-    quiet_mark: Option<u64>,
-}
-
-impl Shared {
-    /// Whether nothing can have written since `latest`'s query (see the module's comment).
-    fn still_stands(&self, latest: &Latest) -> bool {
-        let (Some(alone), Some(mark)) = (&self.alone, latest.quiet_mark) else {
-            return false;
-        };
-        alone
-            .sole
-            .alone_since()
-            .is_some_and(|since| latest.began >= since)
-            && latest.began.elapsed() < FRESH_FOR
-            && alone.checkouts.get() == mark
-    }
 }
 
 impl SnapshotWatch {
     /// Starts the tasks that read snapshots on `db` (a pool of `QUERIES_AT_ONCE`
     /// connections); they end when the watch is dropped.
-    /// `alone`, when given, lets versions stand without a query while it tells so.
-    pub fn spawn(db: DatabaseConnection, alone: Option<AloneCheck>) -> Self {
+    pub fn spawn(db: DatabaseConnection) -> Self {
         let (asks, queued) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             queued: tokio::sync::Mutex::new(queued),
             versions: Mutex::default(),
             latest: Mutex::default(),
             failing: AtomicBool::new(false),
-            alone,
             queries: AtomicU64::new(0),
-            without_query: AtomicU64::new(0),
         });
         for _ in 0..QUERIES_AT_ONCE {
             tokio::spawn(answer_rounds(db.clone(), Arc::clone(&shared)));
@@ -124,47 +81,30 @@ impl SnapshotWatch {
         Self { asks, shared }
     }
 
-    /// The version of a snapshot read by a query that began at `since` or later (or, while
-    /// this server holds the database alone, an earlier one that still stands), or `None`
+    /// The version of a snapshot read by a query that began at `since` or later, or `None`
     /// when the database did not answer.
     pub async fn version_since(&self, since: Instant) -> Option<i64> {
         if let Ok(latest) = self.shared.latest.lock()
             && let Some(latest) = *latest
+            && latest.began >= since
         {
-            if latest.began >= since {
-                return Some(latest.version);
-            }
-            if self.shared.still_stands(&latest) {
-                self.shared.without_query.fetch_add(1, Ordering::Relaxed);
-                return Some(latest.version);
-            }
+            return Some(latest.version);
         }
         let (answer, answered) = oneshot::channel();
         self.asks.send(answer).ok()?;
         answered.await.ok().flatten()
     }
 
-    /// Snapshot queries answered so far, and versions that stood without one.
-    pub fn counts(&self) -> (u64, u64) {
-        (
-            self.shared.queries.load(Ordering::Relaxed),
-            self.shared.without_query.load(Ordering::Relaxed),
-        )
-    }
-
-    /// Whether this server holds the database alone now.
-    pub fn alone(&self) -> bool {
-        self.shared
-            .alone
-            .as_ref()
-            .is_some_and(|alone| alone.sole.alone_since().is_some())
+    /// Snapshot queries answered so far.
+    pub fn queries(&self) -> u64 {
+        self.shared.queries.load(Ordering::Relaxed)
     }
 }
 
 async fn answer_rounds(db: DatabaseConnection, shared: Arc<Shared>) {
     let mut round = Vec::new();
     loop {
-        let (began, quiet_mark) = {
+        let began = {
             let mut queued = shared.queued.lock().await;
             let Some(first) = queued.recv().await else {
                 return;
@@ -173,13 +113,8 @@ async fn answer_rounds(db: DatabaseConnection, shared: Arc<Shared>) {
             while let Ok(next) = queued.try_recv() {
                 round.push(next);
             }
-            // Taken before the query starts: a connection handed out after it moves the count.
-            let quiet_mark = shared
-                .alone
-                .as_ref()
-                .and_then(|alone| alone.checkouts.quiet_mark(&alone.pool));
             // Everyone taken above asked before the query below starts.
-            (Instant::now(), quiet_mark)
+            Instant::now()
         };
         let version = match snapshot(&db).await {
             Ok(text) => {
@@ -191,11 +126,7 @@ async fn answer_rounds(db: DatabaseConnection, shared: Arc<Shared>) {
                 if let (Some(version), Ok(mut latest)) = (version, shared.latest.lock())
                     && latest.is_none_or(|newest| newest.began < began)
                 {
-                    *latest = Some(Latest {
-                        began,
-                        version,
-                        quiet_mark,
-                    });
+                    *latest = Some(Latest { began, version });
                 }
                 version
             }

@@ -26,7 +26,7 @@ async fn the_watch_moves_on_a_commit_by_another_connection() {
         .execute_unprepared("CREATE TABLE watched (x INTEGER)")
         .await
         .unwrap();
-    let watch = Arc::new(ChangeWatch::for_database(&url, false, None).await);
+    let watch = Arc::new(ChangeWatch::for_database(&url, false).await);
 
     // Others keep asking all along, so an ask usually finds a query already running (on
     // Postgres): the answer must still come from a query that began after the commit.

@@ -1,8 +1,7 @@
 //! The command line, run as a real process against the test's database.
 //!
-//! On Postgres a CLI command that writes beside a running server of the test waits for that
-//! server to share the database's writer lock (`store::writer_lock`), so the tests run on a
-//! runtime with two threads: one may block on the process while the other serves.
+//! A test blocks its thread on the process while a server of the test may be running, so the
+//! tests run on a runtime with two threads: one may block while the other serves.
 use std::{
     io::Write,
     process::{Command, Output, Stdio},

@@ -41,7 +41,7 @@ impl Cluster {
         }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_meetplane"));
         cmd.args(args)
             .env("DATABASE_URL", self.db.url())
@@ -195,6 +195,10 @@ impl Node {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    pub fn child(&self) -> &Child {
+        &self.child
     }
 
     pub fn kill(&mut self) {
