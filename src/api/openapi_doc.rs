@@ -26,6 +26,8 @@ struct Link {
     params: &'static [(&'static str, &'static str)],
     /// Operations taking those parameters.
     to: &'static [&'static str],
+    /// A request body for the targets, with expressions (OpenAPI `requestBody`).
+    body: Option<(&'static str, &'static str)>,
 }
 
 const ROOM: &[(&str, &str)] = &[
@@ -38,11 +40,13 @@ const LINKS: &[Link] = &[
         from: "createDomain",
         params: &[("domain", "$response.body#/content/name")],
         to: &["getDomain", "updateDomain", "rotateDomainKey"],
+        body: None,
     },
     Link {
         from: "createClient",
         params: &[("clientId", "$response.body#/content/client/clientId")],
         to: &["getClient", "revokeClient"],
+        body: None,
     },
     Link {
         from: "createRoom",
@@ -58,11 +62,13 @@ const LINKS: &[Link] = &[
             "joinRoom",
             "destroyRoom",
         ],
+        body: None,
     },
     Link {
         from: "createBooking",
         params: &[("bookingId", "$response.body#/content/bookingId")],
         to: &["getBooking", "updateBooking", "cancelBooking"],
+        body: None,
     },
     Link {
         from: "createSubscription",
@@ -72,6 +78,7 @@ const LINKS: &[Link] = &[
             "listSubscriptionSessionEntries",
             "deleteSubscription",
         ],
+        body: None,
     },
     Link {
         from: "createWidget",
@@ -83,6 +90,7 @@ const LINKS: &[Link] = &[
             "checkWidgetUsersInfo",
             "deleteWidget",
         ],
+        body: None,
     },
     Link {
         from: "createWebhook",
@@ -94,11 +102,23 @@ const LINKS: &[Link] = &[
             "redeliverDeliveries",
             "removeWebhook",
         ],
+        body: None,
     },
     Link {
         from: "createAdmin",
         params: &[("adminId", "$response.body#/adminId")],
         to: &["removeAdmin"],
+        body: None,
+    },
+    // A peer just admitted is one a kick can name (a random peer id never is).
+    Link {
+        from: "admitPeer",
+        params: &[
+            ("domain", "$request.path.domain"),
+            ("name", "$request.path.name"),
+        ],
+        to: &["kickPeers"],
+        body: Some(("peerId", "$response.body#/content/peer/id")),
     },
 ];
 
@@ -107,6 +127,7 @@ pub fn render(spec: &str) -> String {
     let mut doc: Value = serde_json::from_str(spec).expect("poem-openapi writes JSON");
     add_links(&mut doc);
     add_enums(&mut doc);
+    describe_room_names(&mut doc);
     close_objects(&mut doc);
     restore_item_types(&mut doc);
     doc.sort_all_objects();
@@ -151,10 +172,11 @@ fn add_links(doc: &mut Value) {
                 );
                 parameters.insert((*name).into(), json!(expression));
             }
-            links.insert(
-                upper_first(target),
-                json!({ "operationId": target, "parameters": parameters }),
-            );
+            let mut target_link = json!({ "operationId": target, "parameters": parameters });
+            if let Some((field, expression)) = link.body {
+                target_link["requestBody"] = json!({ field: expression });
+            }
+            links.insert(upper_first(target), target_link);
         }
         let responses = &mut doc["paths"][&path][&method]["responses"];
         let status = ["201", "200"]
@@ -178,6 +200,30 @@ fn add_enums(doc: &mut Value) {
     let webhook = &mut doc["components"]["schemas"]["NewWebhook"]["properties"];
     webhook["type"]["enum"] = json!([webhooks::URL, webhooks::ROBOT]);
     webhook["events"]["items"]["enum"] = json!(events);
+}
+
+/// The `{name}` of room paths follows the rule of room names (NewRoom.name, which has the
+/// validators): a name breaking it is refused (422, or 404 where no room is made), so
+/// generated names should keep it.
+fn describe_room_names(doc: &mut Value) {
+    let rule = doc["components"]["schemas"]["NewRoom"]["properties"]["name"].clone();
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    let room_paths = paths
+        .iter_mut()
+        .filter(|(path, _)| path.contains("/{domain}/{name}"))
+        .filter_map(|(_, ops)| ops.as_object_mut());
+    for op in room_paths.flat_map(|ops| ops.values_mut()) {
+        let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+        for param in params.into_iter().flatten() {
+            if param["in"] == "path" && param["name"] == "name" {
+                for key in ["pattern", "maxLength"] {
+                    param["schema"][key] = rule[key].clone();
+                }
+            }
+        }
+    }
 }
 
 /// Request bodies whose types refuse unknown fields (`#[serde(deny_unknown_fields)]`).
