@@ -6,6 +6,8 @@
 //!   guessing ids that do not exist;
 //! - `enum`s of string fields whose values are lists of the domain (`events`, webhook `type`):
 //!   poem-openapi validators have no enum, and a second Rust enum would repeat the list;
+//! - rules between fields (a webhook's `url` or `robotId` by its type, a new booking's
+//!   duration), which no field validator states;
 //! - `additionalProperties: false` on bodies parsed with serde's `deny_unknown_fields`
 //!   (poem-openapi's own attribute of that name checks but does not document);
 //! - the item type of lists whose items have validators (poem-openapi replaces the item schema
@@ -126,7 +128,7 @@ const LINKS: &[Link] = &[
 pub fn render(spec: &str) -> String {
     let mut doc: Value = serde_json::from_str(spec).expect("poem-openapi writes JSON");
     add_links(&mut doc);
-    add_enums(&mut doc);
+    add_rules(&mut doc);
     describe_room_names(&mut doc);
     close_objects(&mut doc);
     restore_item_types(&mut doc);
@@ -195,11 +197,31 @@ fn upper_first(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn add_enums(doc: &mut Value) {
+fn add_rules(doc: &mut Value) {
     let events: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
     let webhook = &mut doc["components"]["schemas"]["NewWebhook"]["properties"];
     webhook["type"]["enum"] = json!([webhooks::URL, webhooks::ROBOT]);
     webhook["events"]["items"]["enum"] = json!(events);
+    // Which of `url` and `robotId` a webhook takes depends on its type (domain::webhooks::add).
+    let kind = |kind: &str, needs: &str, refuses: &str| {
+        json!({
+            "properties": { "type": { "type": "string", "enum": [kind] } },
+            "required": [needs],
+            "not": { "required": [refuses] },
+        })
+    };
+    // Adding a booking needs its duration (domain::bookings), a move does not: both share
+    // MeetingOptionsInput, where it is optional.
+    doc["components"]["schemas"]["NewBookingInput"]["properties"]["meetingOptions"] = json!({
+        "allOf": [
+            { "$ref": "#/components/schemas/MeetingOptionsInput" },
+            { "required": ["duration"] },
+        ]
+    });
+    doc["components"]["schemas"]["NewWebhook"]["oneOf"] = json!([
+        kind(webhooks::URL, "url", "robotId"),
+        kind(webhooks::ROBOT, "robotId", "url"),
+    ]);
 }
 
 /// The `{name}` of room paths follows the rule of room names (NewRoom.name, which has the
