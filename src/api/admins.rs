@@ -78,7 +78,9 @@ impl From<AdminView> for AdminUser {
 
 #[derive(Debug, Object, Deserialize)]
 pub struct SignIn {
+    #[oai(validator(min_length = 1))]
     pub email: String,
+    #[oai(validator(min_length = 1))]
     pub password: String,
 }
 
@@ -110,8 +112,13 @@ pub enum SignedOut {
 
 #[derive(Debug, Object, Deserialize)]
 pub struct NewAdmin {
+    #[oai(validator(
+        pattern = r"^[A-Za-z0-9_+-]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$",
+        max_length = 254
+    ))]
     pub email: String,
     /// At least 10 characters.
+    #[oai(validator(min_length = 10, max_length = 1024))]
     pub password: String,
     pub role: AdminRole,
 }

@@ -101,6 +101,7 @@ impl From<BookingView> for Booking {
 pub struct MeetingOptionsInput {
     /// Minutes, 1-10080 (required when adding).
     #[oai(nullable)]
+    #[oai(validator(minimum(value = "1"), maximum(value = "10080")))]
     pub duration: Option<i64>,
     /// Locked rooms admit hosts only.
     #[oai(nullable)]
@@ -109,11 +110,14 @@ pub struct MeetingOptionsInput {
     #[oai(rename = "type")]
     #[serde(rename = "type")]
     #[oai(nullable)]
+    #[oai(validator(minimum(value = "1"), maximum(value = "2")))]
     pub room_type: Option<i64>,
     #[oai(nullable)]
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i64>,
     /// Room password.
     #[oai(nullable)]
+    #[oai(validator(min_length = 1, max_length = 128))]
     pub key: Option<String>,
     /// Generate a host key (returned as `meetingOptions.hostKey`).
     #[oai(nullable)]
@@ -138,12 +142,14 @@ impl From<MeetingOptionsInput> for MeetingOptions {
 #[serde(rename_all = "camelCase")]
 pub struct NewBookingInput {
     pub domain: String,
+    #[oai(validator(pattern = r"^[A-Za-z0-9][A-Za-z0-9._~-]*$", max_length = 128))]
     pub room_name: String,
     /// RFC 3339, not in the past.
     pub start_time: DateTime<Utc>,
     pub meeting_options: MeetingOptionsInput,
     /// Default 15 (or the duration, if shorter); 0 never expires.
     #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "10080")))]
     pub grace_minutes: Option<i64>,
 }
 
@@ -157,6 +163,7 @@ pub struct BookingPatch {
     #[oai(nullable)]
     pub meeting_options: Option<MeetingOptionsInput>,
     #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "10080")))]
     pub grace_minutes: Option<i64>,
 }
 

@@ -67,9 +67,17 @@ impl From<MessageView> for Message {
 #[serde(rename_all = "camelCase")]
 pub struct ClientMessage {
     /// The name the message appears under.
+    #[oai(validator(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*[^\s\x00-\x1f\x7f-\x9f\uFFFE\uFFFF][^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*$",
+        max_length = 128
+    ))]
     pub display_name: String,
     /// At most 4,000 characters, none of them a control character other than tab, CR and LF
     /// (or U+FFFE, U+FFFF): XML, which carries bridged rooms' chat, cannot hold them.
+    #[oai(validator(
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\uFFFE\uFFFF]*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\uFFFE\uFFFF][^\x00-\x08\x0b\x0c\x0e-\x1f\uFFFE\uFFFF]*$",
+        max_length = 4000
+    ))]
     pub text: String,
 }
 
@@ -77,6 +85,10 @@ pub struct ClientMessage {
 pub struct PeerMessage {
     /// At most 4,000 characters, none of them a control character other than tab, CR and LF
     /// (or U+FFFE, U+FFFF): XML, which carries bridged rooms' chat, cannot hold them.
+    #[oai(validator(
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\uFFFE\uFFFF]*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\uFFFE\uFFFF][^\x00-\x08\x0b\x0c\x0e-\x1f\uFFFE\uFFFF]*$",
+        max_length = 4000
+    ))]
     pub text: String,
 }
 

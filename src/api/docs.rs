@@ -13,7 +13,7 @@ static SWAGGER_UI: OnceLock<String> = OnceLock::new();
 #[handler]
 pub fn openapi_document() -> Response {
     DOCUMENT
-        .get_or_init(|| super::service().spec())
+        .get_or_init(super::openapi_document)
         .clone()
         .with_content_type("application/json")
         .into_response()

@@ -71,6 +71,10 @@ impl From<DomainView> for Domain {
 #[serde(rename_all = "camelCase")]
 pub struct NewDomain {
     /// A DNS name, e.g. `chat.example.org`; unique across the server.
+    #[oai(validator(
+        pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$",
+        max_length = 253
+    ))]
     pub name: String,
     #[oai(nullable)]
     pub forbid_non_api_rooms: Option<bool>,

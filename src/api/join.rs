@@ -45,6 +45,10 @@ pub struct PeerRoom {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct JoinRequest {
+    #[oai(validator(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*[^\s\x00-\x1f\x7f-\x9f\uFFFE\uFFFF][^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*$",
+        max_length = 128
+    ))]
     pub display_name: String,
     /// The room password, if the room has one.
     #[oai(nullable)]

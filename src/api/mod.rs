@@ -21,6 +21,7 @@ pub mod join_page;
 pub mod limits;
 pub mod metrics;
 pub mod nul;
+pub mod openapi_doc;
 pub mod orgs;
 pub mod problem;
 mod problem_answers;
@@ -133,7 +134,12 @@ pub fn service() -> OpenApiService<Apis, ()> {
     )
 }
 
-/// The OpenAPI document as committed in `openapi/openapi.json` (pretty JSON, trailing newline).
+/// The OpenAPI document as served (pretty JSON), with what poem-openapi cannot express.
+pub fn openapi_document() -> String {
+    openapi_doc::render(&service().spec())
+}
+
+/// The OpenAPI document as committed in `openapi/openapi.json` (trailing newline).
 pub fn openapi_json() -> String {
-    format!("{}\n", service().spec())
+    format!("{}\n", openapi_document())
 }

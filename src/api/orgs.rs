@@ -33,6 +33,7 @@ pub struct Org {
 #[serde(rename_all = "camelCase")]
 pub struct OrgSettings {
     #[oai(nullable)]
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
     pub session_capacity: Option<i64>,
     #[oai(nullable)]
     pub allow_rejoin_after_kick: Option<bool>,

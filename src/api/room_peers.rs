@@ -28,6 +28,9 @@ pub struct RoomPeersApi;
 #[serde(rename_all = "camelCase")]
 pub struct Kick {
     /// A peer id, or `all`.
+    #[oai(validator(
+        pattern = r"^(all|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$"
+    ))]
     pub peer_id: String,
 }
 
@@ -43,11 +46,19 @@ pub enum PeerRole {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct NewPeer {
+    #[oai(validator(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*[^\s\x00-\x1f\x7f-\x9f\uFFFE\uFFFF][^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*$",
+        max_length = 128
+    ))]
     pub display_name: String,
     pub role: PeerRole,
     /// The chat-widget site user this peer is: their widget shows this room's chat while
     /// the peer is in the room.
     #[oai(nullable)]
+    #[oai(validator(
+        pattern = r"^[^,\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*[^\s,\x00-\x1f\x7f-\x9f\uFFFE\uFFFF][^,\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*$",
+        max_length = 64
+    ))]
     pub site_user_id: Option<String>,
 }
 

@@ -34,23 +34,28 @@ pub struct NewRoom {
     /// A domain of the org.
     pub domain: String,
     /// 1-128 characters of ASCII letters (a-z, A-Z), digits, `.`, `_`, `~`, `-`.
+    #[oai(validator(pattern = r"^[A-Za-z0-9][A-Za-z0-9._~-]*$", max_length = 128))]
     pub name: String,
     /// 1 conference (default), 2 webinar.
     #[oai(rename = "type")]
     #[serde(rename = "type")]
     #[oai(nullable)]
+    #[oai(validator(minimum(value = "1"), maximum(value = "2")))]
     pub room_type: Option<i64>,
     /// Locked rooms admit hosts only. Default false.
     #[oai(nullable)]
     pub lock: Option<bool>,
     /// Room password.
     #[oai(nullable)]
+    #[oai(validator(min_length = 1, max_length = 128))]
     pub key: Option<String>,
     /// Generate a host key and return it (once) in the response.
     #[oai(nullable)]
     pub add_host_key: Option<bool>,
-    /// Most peers at once; default and maximum are the server's `MEETPLANE_MAX_ROOM_CAPACITY`.
+    /// Most peers at once; default and maximum are the server's `MEETPLANE_MAX_ROOM_CAPACITY`
+    /// (256 unless configured; 100000 at most).
     #[oai(nullable)]
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i64>,
 }
 
@@ -79,6 +84,7 @@ pub struct SetLock {
 pub struct SetPassword {
     /// The new password, or null to remove it.
     #[oai(nullable)]
+    #[oai(validator(min_length = 1, max_length = 128))]
     pub password: Option<String>,
 }
 

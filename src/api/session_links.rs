@@ -66,6 +66,7 @@ pub struct NewRevocation {
     pub link: Option<String>,
     /// The hex SHA-256 of a link.
     #[oai(nullable)]
+    #[oai(validator(pattern = r"^[0-9A-Fa-f]{64}$"))]
     pub link_hash: Option<String>,
     /// A link's `jti` claim.
     #[oai(nullable)]

@@ -64,8 +64,20 @@ pub struct NewSubscription {
     /// Unique among the org's active subscriptions; at most 256 characters.
     #[oai(rename = "ref")]
     #[serde(rename = "ref")]
+    #[oai(validator(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*[^\s\x00-\x1f\x7f-\x9f\uFFFE\uFFFF][^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*$",
+        max_length = 256
+    ))]
     pub reference: String,
+    #[oai(validator(
+        pattern = r"^[A-Za-z0-9_+-]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$",
+        max_length = 254
+    ))]
     pub email: String,
+    #[oai(validator(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*[^\s\x00-\x1f\x7f-\x9f\uFFFE\uFFFF][^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*$",
+        max_length = 256
+    ))]
     pub name: String,
 }
 

@@ -91,17 +91,23 @@ pub struct NewWebhook {
     #[serde(rename = "type")]
     pub kind: String,
     #[oai(nullable)]
+    #[oai(validator(pattern = r"^[A-Za-z0-9][A-Za-z0-9._~-]*$", max_length = 128))]
     pub room_name: Option<String>,
     /// For `url` webhooks: where events are POSTed.
     #[oai(nullable)]
+    #[oai(validator(
+        pattern = r"^https?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]*)*$"
+    ))]
     pub url: Option<String>,
     /// For `robot` webhooks.
     #[oai(nullable)]
+    #[oai(validator(minimum(value = "0")))]
     pub robot_id: Option<i64>,
     /// Event names to receive; omitted: every event (room, booking, session and chat events,
     /// see `WebhookEvent`). Webhooks added through xroom's `/api/webhook` get its four room
     /// events only.
     #[oai(nullable)]
+    #[oai(validator(min_items = 1))]
     pub events: Option<Vec<String>>,
 }
 

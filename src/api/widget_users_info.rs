@@ -52,7 +52,12 @@ impl From<SiteUser> for WidgetUser {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UsersInfoCheck {
     /// Site user ids to ask about (1-100).
-    #[oai(validator(min_items = 1, max_items = 100))]
+    #[oai(validator(
+        min_items = 1,
+        max_items = 100,
+        pattern = r"^[^,\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*[^\s,\x00-\x1f\x7f-\x9f\uFFFE\uFFFF][^,\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*$",
+        max_length = 64
+    ))]
     pub user_ids: Vec<String>,
 }
 

@@ -110,18 +110,40 @@ pub struct WidgetWithSecret {
 pub struct NewWidget {
     /// Keep an existing ImbaChat widget id (1-64 of `[A-Za-z0-9_-]`); default: generated.
     #[oai(nullable)]
+    #[oai(validator(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
     pub widget_id: Option<String>,
+    #[oai(validator(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*[^\s\x00-\x1f\x7f-\x9f\uFFFE\uFFFF][^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*$",
+        max_length = 128
+    ))]
     pub name: String,
     /// Keep an existing secret key (32-256 characters); default: 64 random characters.
     #[oai(nullable)]
+    #[oai(validator(
+        pattern = r"^[^\s\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*$",
+        min_length = 32,
+        max_length = 256
+    ))]
     pub secret_key: Option<String>,
     #[oai(nullable)]
+    #[oai(validator(
+        pattern = r"^([^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*[^\s\x00-\x1f\x7f-\x9f\uFFFE\uFFFF][^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*)?$",
+        max_length = 128
+    ))]
     pub api_login: Option<String>,
     #[oai(nullable)]
+    #[oai(validator(max_length = 256))]
     pub api_password: Option<String>,
     #[oai(nullable)]
+    #[oai(validator(
+        pattern = r"^https?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]*)*$"
+    ))]
     pub users_info_url: Option<String>,
     #[serde(default)]
+    #[oai(validator(
+        max_items = 50,
+        pattern = r"^(\*|https?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:[1-9][0-9]{0,3})?/?)$"
+    ))]
     pub allowed_origins: Vec<String>,
 }
 
@@ -131,14 +153,30 @@ pub struct NewWidget {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WidgetPatch {
     #[oai(nullable)]
+    #[oai(validator(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*[^\s\x00-\x1f\x7f-\x9f\uFFFE\uFFFF][^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*$",
+        max_length = 128
+    ))]
     pub name: Option<String>,
     #[oai(nullable)]
+    #[oai(validator(
+        pattern = r"^([^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*[^\s\x00-\x1f\x7f-\x9f\uFFFE\uFFFF][^\x00-\x1f\x7f-\x9f\uFFFE\uFFFF]*)?$",
+        max_length = 128
+    ))]
     pub api_login: Option<String>,
     #[oai(nullable)]
+    #[oai(validator(max_length = 256))]
     pub api_password: Option<String>,
     #[oai(nullable)]
+    #[oai(validator(
+        pattern = r"^https?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]*)*$"
+    ))]
     pub users_info_url: Option<String>,
     #[oai(nullable)]
+    #[oai(validator(
+        max_items = 50,
+        pattern = r"^(\*|https?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:[1-9][0-9]{0,3})?/?)$"
+    ))]
     pub allowed_origins: Option<Vec<String>>,
 }
 

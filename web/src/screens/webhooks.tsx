@@ -6,8 +6,12 @@ import { WebhookDetail } from "./webhook_deliveries";
 import { DeleteButton, PAGE_SIZE, StatusBadges, Validate, type Webhook, eventList, target } from "./webhooks_common";
 import "./webhooks.css";
 
-/** The event names the server accepts in a webhook's filter (EventKind::ALL). */
-const EVENTS = [
+type Kind = Schemas["NewWebhook"]["type"];
+type EventName = NonNullable<Schemas["NewWebhook"]["events"]>[number];
+
+/** The event names the server accepts in a webhook's filter (EventKind::ALL; the OpenAPI
+ * document lists them, so the type checker holds this list to it). */
+const EVENTS: EventName[] = [
   "roomCreated", "roomRemoved", "clientAdded", "clientsRemoved", "bookingActivated", "bookingExpired",
   "bookingCompleted", "bookingCancelled", "sessionStarted", "sessionEnded", "chatMessage", "dialogMessage",
 ];
@@ -115,8 +119,8 @@ function AddWebhook(props: { domains: Loaded<Schemas["HalPage_Domain"]>; onAdded
     // Read the form itself: a value typed just before submitting may not be rendered into state yet.
     const f = new FormData(e.currentTarget as HTMLFormElement);
     const val = (k: string) => String(f.get(k) ?? "").trim();
-    const kind = val("type") || "url";
-    const picked = f.getAll("events").map(String);
+    const kind: Kind = val("type") === "robot" ? "robot" : "url";
+    const picked = f.getAll("events").map(String).filter((e): e is EventName => (EVENTS as string[]).includes(e));
     void act.run(async () => {
       let dom = val("domain"); // the domain list may still be loading: then the org's default domain
       if (!dom) {
