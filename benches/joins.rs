@@ -22,7 +22,7 @@ use meetplane::{
     auth::{seal::MasterKey, session_link},
     config::{Config, DatabaseUrl, Settings},
     domain::audit::By,
-    domain::{clients, orgs, sessions, subscriptions},
+    domain::{clients, orgs, subscriptions},
     store::connect::POOL_PING_AFTER_IDLE,
 };
 use sea_orm::{
@@ -142,7 +142,7 @@ async fn main() -> anyhow::Result<()> {
     };
     // Open every session once first, so that the measured joins all take the same path.
     for sid in 0..sessions_n {
-        sessions::enter(&state, &link(sid, 0)).await?;
+        meetplane::join_queue::enter(&state, &link(sid, 0)).await?;
     }
     println!(
         "backend: postgres, pool {pool_size}, {CONCURRENCY} concurrent clients, {joins} joins per kind over {sessions_n} sessions"
@@ -224,7 +224,9 @@ async fn main() -> anyhow::Result<()> {
                 let state = state.clone();
                 async move {
                     let t = Instant::now();
-                    sessions::enter(&state, &l).await.expect("a direct join");
+                    meetplane::join_queue::enter(&state, &l)
+                        .await
+                        .expect("a direct join");
                     t.elapsed()
                 }
             })

@@ -9,7 +9,7 @@
 //! poem, hyper, the loopback and the load generator cost on this machine, so the ratio
 //! isolates meetplane's own work (token check, database reads, serialisation, middleware,
 //! logging). Nothing writes during the rounds, so this is the read of a quiet org, answered
-//! from memory while the database is unchanged (`domain::cached_reads`: on SQLite after
+//! from memory while the database is unchanged (`cached_reads`: on SQLite after
 //! `PRAGMA data_version`, on Postgres after one snapshot query shared by the requests waiting
 //! for it). A third kind, a bare handler answering the list's own bytes, shows that the size
 //! of the answer is not what separates the read from the bare rate (the target is judged

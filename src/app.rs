@@ -62,7 +62,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
     let limits = crate::rate_limits::RateLimits::new(&config.limits);
     // After the pool opened (and created) the database, which the SQLite watch needs.
     let watch = ChangeWatch::for_database(&config.database_url, config.log_sql).await;
-    let reads = crate::domain::cached_reads::CachedReads::new(watch);
+    let reads = crate::cached_reads::CachedReads::new(watch);
     Ok(AppState::new(Inner {
         db,
         config,

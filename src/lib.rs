@@ -3,11 +3,14 @@
 //! Layers, outermost first: `api` (HTTP, OpenAPI) → `domain` (the rules) → `store` (sea-orm
 //! queries). `auth` holds the cryptography, `app` wires it all, `cli` is the command line.
 //! Background loops (scheduler, deliveries, listener, XMPP bridge) run their passes through
-//! `background`, so a panic in one pass does not stop the loop.
+//! `background`, so a panic in one pass does not stop the loop. `cached_reads` and
+//! `join_queue` are process machinery (a read cache, a batching queue), not rules. See
+//! ARCHITECTURE.md.
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod background;
+pub mod cached_reads;
 pub mod cli;
 pub mod clock;
 pub mod compat;
@@ -15,6 +18,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod join_queue;
 pub mod metrics;
 pub mod outbound;
 pub mod rate_limits;

@@ -6,10 +6,11 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::{access_token::SigningKey, seal::Sealer},
+    cached_reads::CachedReads,
     clock::Clock,
     config::Config,
-    domain::{cached_reads::CachedReads, join_queue::JoinQueue},
     events::bus::EventBus,
+    join_queue::JoinQueue,
     metrics::Metrics,
     outbound::Outbound,
     rate_limits::RateLimits,

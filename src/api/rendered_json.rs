@@ -1,5 +1,5 @@
 //! A JSON response rendered once and sent as bytes, documented as the type it was rendered
-//! from. Hot lists answered from the read cache (`domain::cached_reads`) keep their rendered
+//! from. Hot lists answered from the read cache (`crate::cached_reads`) keep their rendered
 //! body, so a repeated read neither copies the rows nor builds poem-openapi's JSON tree again:
 //! those allocations were most of what was left of the authenticated rooms list's cost.
 use std::marker::PhantomData;

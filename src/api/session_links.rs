@@ -19,7 +19,7 @@ use super::{
 use crate::{
     domain::{
         revocations::{self, RevocationView, Target},
-        sessions::{self, Entered},
+        sessions::Entered,
     },
     state::AppState,
 };
@@ -185,7 +185,7 @@ impl SessionLinksApi {
         jwt: Path<String>,
         #[oai(name = "Accept")] accept: Header<Option<String>>,
     ) -> ApiResult<Opened> {
-        let entered = sessions::enter(&state, &jwt.0).await?;
+        let entered = crate::join_queue::enter(&state, &jwt.0).await?;
         let wants_json = accept
             .0
             .as_deref()

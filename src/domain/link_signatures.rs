@@ -22,7 +22,7 @@ use crate::{
 
 /// What a batch's checks before its transaction found: who signed each link (their clients
 /// and orgs, read once for the batch) and the links refused so far.
-pub(super) struct Signed {
+pub struct Signed {
     pub(super) out: Vec<Option<Result<Entered>>>,
     pub(super) clients: HashMap<String, api_client::Model>,
     pub(super) orgs: HashMap<Uuid, (organisation::Model, domain::Model)>,
@@ -32,7 +32,7 @@ pub(super) struct Signed {
 
 /// The checks of a batch that need no transaction: each link's issuer, signature and time
 /// window, and its issuer's org and default domain.
-pub(super) async fn check_signatures(state: &AppState, tokens: &[&str]) -> Result<Signed> {
+pub async fn check_signatures(state: &AppState, tokens: &[&str]) -> Result<Signed> {
     let now = state.now();
     // Filled in per link below; created lazily because an error captures a backtrace when
     // RUST_BACKTRACE is set (a stack walk per link, seen in the profile).

@@ -1,4 +1,4 @@
-//! Opening session links together (the batches [`super::join_queue`] forms): one
+//! Opening session links together (the batches [`crate::join_queue`] forms): one
 //! transaction, and one statement per table for all of them.
 //!
 //! Every check runs on rows read (and locked) for the whole batch before anything is
@@ -39,7 +39,7 @@ pub async fn enter_together(state: &AppState, tokens: &[&str]) -> Vec<Result<Ent
 /// [`enter_together`] for the writer of batches: `signed` is what [`check_signatures`] found
 /// for these links beforehand, and `meanwhile` runs while their transaction commits (the
 /// writer checks the next batch then); its output comes back when the batch got that far.
-pub(super) async fn enter_signed<T>(
+pub async fn enter_signed<T>(
     state: &AppState,
     tokens: &[&str],
     signed: Result<Signed>,

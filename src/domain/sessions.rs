@@ -63,12 +63,6 @@ pub struct Entered {
     pub room: String,
 }
 
-/// Check a session link at join time and, when it holds, admit its bearer (together with
-/// the links other callers open meanwhile; see [`super::session_joins`]).
-pub async fn enter(state: &AppState, token: &str) -> Result<Entered> {
-    super::join_queue::enter(state, token).await
-}
-
 /// Open the room of a new session; emits `roomCreated` and `sessionStarted`.
 pub(super) async fn open_session_room(
     state: &AppState,

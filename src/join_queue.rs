@@ -1,6 +1,6 @@
 //! The queue of session links waiting to be opened on this node. Links that arrive while
 //! earlier ones are being written wait and go in the next batch (see
-//! [`super::session_joins`]). On a busy Postgres the round trips of a join, not its work,
+//! [`crate::domain::session_joins`]). On a busy Postgres the round trips of a join, not its work,
 //! limit the rate (twelve per link when each goes alone); a lone link is a batch of one and
 //! waits for nothing. While a batch commits, the writer already takes the links that arrived
 //! and runs their checks that need no transaction, so the next transaction begins as soon as
@@ -10,12 +10,12 @@ use std::{panic::AssertUnwindSafe, sync::Mutex};
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
-use super::{
-    link_signatures::{Signed, check_signatures},
-    session_joins::enter_signed,
-    sessions::Entered,
-};
 use crate::{
+    domain::{
+        link_signatures::{Signed, check_signatures},
+        session_joins::enter_signed,
+        sessions::Entered,
+    },
     error::{Error, Result},
     state::AppState,
 };
