@@ -15,9 +15,8 @@ use super::{
     security::ClientAuth,
 };
 use crate::{
-    domain::audit::{self, AuditFilter},
+    domain::audit::{self, AuditEntryView, AuditFilter},
     state::AppState,
-    store::entities::audit_entry,
 };
 
 pub struct AuditApi;
@@ -27,7 +26,7 @@ pub struct AuditApi;
 pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
-    /// `client`, `admin` or `host`.
+    /// `client`, `admin`, `host` or `cli`.
     pub actor_type: String,
     /// The API client's or admin's id, or the host's peer id.
     pub actor_id: String,
@@ -47,8 +46,8 @@ pub struct AuditEntry {
     pub source_ip: Option<String>,
 }
 
-impl From<audit_entry::Model> for AuditEntry {
-    fn from(e: audit_entry::Model) -> Self {
+impl From<AuditEntryView> for AuditEntry {
+    fn from(e: AuditEntryView) -> Self {
         Self {
             id: e.id,
             at: e.at,
@@ -58,7 +57,7 @@ impl From<audit_entry::Model> for AuditEntry {
             action: e.action,
             target_type: e.target_type,
             target_id: e.target_id,
-            detail: e.detail.and_then(|d| serde_json::from_str(&d).ok()),
+            detail: e.detail,
             source_ip: e.source_ip,
         }
     }

@@ -278,16 +278,49 @@ fn check(f: &AuditFilter) -> Result<()> {
     Ok(())
 }
 
+/// One entry of the log, as every surface shows it.
+#[derive(Debug, Clone)]
+pub struct AuditEntryView {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_type: String,
+    pub actor_id: String,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub detail: Option<Value>,
+    pub source_ip: Option<String>,
+}
+
+impl From<audit_entry::Model> for AuditEntryView {
+    fn from(e: audit_entry::Model) -> Self {
+        Self {
+            id: e.id,
+            at: e.at,
+            actor_type: e.actor_type,
+            actor_id: e.actor_id,
+            actor_name: e.actor_name,
+            action: e.action,
+            target_type: e.target_type,
+            target_id: e.target_id,
+            detail: e.detail.and_then(|d| serde_json::from_str(&d).ok()),
+            source_ip: e.source_ip,
+        }
+    }
+}
+
 /// Newest first; `more` when a further page exists.
 pub async fn list(
     state: &AppState,
     org_id: Uuid,
     filter: AuditFilter,
     window: Window,
-) -> Result<(Vec<audit_entry::Model>, bool)> {
+) -> Result<(Vec<AuditEntryView>, bool)> {
     check(&filter)?;
     let rows = store::audit::list(&state.db, org_id, &filter, Some(window)).await?;
-    Ok(window.split(rows))
+    let (rows, more) = window.split(rows);
+    Ok((rows.into_iter().map(AuditEntryView::from).collect(), more))
 }
 
 /// The whole range as CSV, oldest first.
