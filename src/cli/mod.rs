@@ -119,8 +119,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve::run(config).await,
         Command::Openapi => {
-            print!("{}", crate::api::openapi_json());
-            Ok(())
+            // Written, not printed: `meetplane openapi | head` must end quietly, not panic.
+            use std::io::Write;
+            let document = crate::api::openapi_json();
+            match std::io::stdout().lock().write_all(document.as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
         }
         Command::Migrate => {
             let db = connect::connect(&config.database_url, 1, config.log_sql).await?;

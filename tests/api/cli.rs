@@ -356,3 +356,24 @@ async fn openapi_prints_the_committed_document() {
         "`meetplane openapi` differs from openapi/openapi.json"
     );
 }
+
+/// `meetplane openapi | head` ends quietly: a reader that goes away is not a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    let cli = Cli::new().await;
+    let mut child = cli
+        .command(&["openapi"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 16];
+    let mut stdout = child.stdout.take().unwrap();
+    stdout.read_exact(&mut head).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
