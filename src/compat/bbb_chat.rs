@@ -59,10 +59,14 @@ fn answer(status: StatusCode, success: bool, message: &str, extra: Value) -> Res
     if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {
         b.extend(extra);
     }
-    Response::builder()
+    let mut answer = Response::builder()
         .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body.to_string())
+        .header(header::CONTENT_TYPE, "application/json");
+    // Only an unreachable database answers 503 here: say when to try again, as natively.
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        answer = answer.header(header::RETRY_AFTER, crate::error::UNAVAILABLE_RETRY_AFTER);
+    }
+    answer.body(body.to_string())
 }
 
 fn respond(result: Result<(String, Value), Failure>) -> Response {

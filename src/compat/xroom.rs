@@ -35,10 +35,14 @@ impl From<Error> for Failure {
 pub type Outcome = Result<Value, Failure>;
 
 fn envelope(status: StatusCode, body: Value) -> Response {
-    Response::builder()
+    let mut answer = Response::builder()
         .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body.to_string())
+        .header(header::CONTENT_TYPE, "application/json");
+    // Only an unreachable database answers 503 here: say when to try again, as natively.
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        answer = answer.header(header::RETRY_AFTER, crate::error::UNAVAILABLE_RETRY_AFTER);
+    }
+    answer.body(body.to_string())
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

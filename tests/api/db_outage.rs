@@ -74,6 +74,43 @@ async fn create_rooms(
     answers
 }
 
+/// The same through the xroom dialect: its envelope, and a 503 says when to retry too.
+async fn init_rooms_through_xroom(app: Arc<TestApp>, until: Instant) -> Vec<Answer> {
+    let mut answers = Vec::new();
+    let mut n = 0;
+    while Instant::now() < until {
+        let room = format!("x-{n}");
+        n += 1;
+        let salt = hex::encode(rand::random::<[u8; 32]>());
+        let resp = app
+            .request(Method::POST, "/api/room")
+            .header("x-api-version", "2")
+            .header(
+                "x-auth-key",
+                meetplane::auth::xroom_hmac::sign(&app.client.secret, &salt),
+            )
+            .header("x-random", salt)
+            .header("x-auth-id", app.client.api_key.clone())
+            .json(&json!({"method": "init", "data": {"id": format!("localhost/{room}")}}))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+        answers.push(Answer {
+            room,
+            status,
+            retry_after,
+            body,
+        });
+    }
+    answers
+}
+
 #[tokio::test]
 async fn cut_database_connections_answer_503_and_lose_no_accepted_write() {
     let Some(admin_url) = postgres_url() else {
@@ -100,9 +137,30 @@ async fn cut_database_connections_answer_503_and_lose_no_accepted_write() {
     let writers: Vec<_> = (0..4)
         .map(|w| tokio::spawn(create_rooms(app.clone(), token.clone(), w, until)))
         .collect();
+    let xroom = tokio::spawn(init_rooms_through_xroom(app.clone(), until));
     let mut answers = Vec::new();
     for w in writers {
         answers.extend(w.await.unwrap());
+    }
+    let mut xroom_refused = 0;
+    for a in xroom.await.unwrap() {
+        if a.status == StatusCode::OK {
+            assert_eq!(a.body["isError"], false, "{}", a.body);
+            continue;
+        }
+        assert_eq!(
+            a.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}: {}",
+            a.room,
+            a.body
+        );
+        assert_eq!(a.body["isError"], true, "{}", a.body);
+        assert!(
+            a.retry_after.is_some(),
+            "xroom 503 without Retry-After: {}",
+            a.body
+        );
     }
     assert!(
         cutter.await.unwrap() > 10,
