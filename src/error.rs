@@ -1,5 +1,6 @@
 //! The one error type of meetplane's domain. Every surface maps it to its wire format in one
 //! place (`api::problem` for the native API); domain code never knows about HTTP.
+pub use crate::error_codes::Code;
 use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, SqlErr, sqlx};
 
 /// Seconds a client is asked to wait when the database is unreachable: connections are
@@ -16,20 +17,20 @@ pub enum Error {
     Invalid { field: String, message: String },
     /// Input that cannot be understood at all.
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: Code, message: String },
     /// Missing or unusable credentials.
     #[error("{message}")]
-    Unauthenticated { code: &'static str, message: String },
+    Unauthenticated { code: Code, message: String },
     /// Valid credentials, but the action is not allowed.
     #[error("{message}")]
-    Forbidden { code: &'static str, message: String },
+    Forbidden { code: Code, message: String },
     /// The request conflicts with the current state.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: Code, message: String },
     /// Too many attempts; the client may retry after `retry_after` seconds.
     #[error("{message}")]
     TooManyRequests {
-        code: &'static str,
+        code: Code,
         message: String,
         retry_after: u64,
     },
@@ -55,25 +56,25 @@ impl Error {
             message: message.into(),
         }
     }
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: Code, message: impl Into<String>) -> Self {
         Error::BadRequest {
             code,
             message: message.into(),
         }
     }
-    pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn unauthenticated(code: Code, message: impl Into<String>) -> Self {
         Error::Unauthenticated {
             code,
             message: message.into(),
         }
     }
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn forbidden(code: Code, message: impl Into<String>) -> Self {
         Error::Forbidden {
             code,
             message: message.into(),
         }
     }
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: Code, message: impl Into<String>) -> Self {
         Error::Conflict {
             code,
             message: message.into(),
@@ -90,7 +91,7 @@ impl Error {
             },
             Error::Database(e) => match e.sql_err() {
                 Some(SqlErr::UniqueConstraintViolation(_)) => Error::conflict(
-                    "already_exists",
+                    Code::AlreadyExists,
                     "a resource with these values already exists",
                 ),
                 Some(SqlErr::ForeignKeyConstraintViolation(_)) => {

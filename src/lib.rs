@@ -17,6 +17,7 @@ pub mod compat;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod error_codes;
 pub mod events;
 pub mod join_queue;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! Request rate limits of one node: per API client (or dashboard user) and per source
 //! address, each a GCRA bucket that refills evenly over a minute. Limits are per node, kept
 //! in memory: behind a load balancer with N nodes a caller can reach N times the limit.
+use crate::error::Code;
 use std::{fmt, net::IpAddr, num::NonZeroU32};
 
 use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock, clock::DefaultClock};
@@ -43,7 +44,7 @@ fn check<K: std::hash::Hash + Eq + Clone>(
     limiter.check_key(key).map_err(|not_until| {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         Error::TooManyRequests {
-            code: "rate_limited",
+            code: Code::RateLimited,
             message: format!("too many requests from this {who}; slow down"),
             // Whole seconds, rounded up: a client that waits that long gets through.
             retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),

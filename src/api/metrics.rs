@@ -1,4 +1,5 @@
 //! `/metrics` (Prometheus text format) and the route labels requests are counted under.
+use crate::error::Code;
 use std::collections::HashMap;
 
 use poem::{
@@ -114,7 +115,7 @@ pub async fn metrics(req: &Request, state: Data<&AppState>) -> Response {
             .unwrap_or_default();
         if !bool::from(sent.as_bytes().ct_eq(token.expose().as_bytes())) {
             return ApiError::from(Error::unauthenticated(
-                "invalid_metrics_token",
+                Code::InvalidMetricsToken,
                 "/metrics needs the metrics token as a Bearer token",
             ))
             .as_response();

@@ -194,19 +194,23 @@ impl From<Error> for ApiError {
             ),
             Error::Invalid { field, message } => Self::invalid(field, message),
             Error::BadRequest { code, message } => {
-                Self::new(StatusCode::BAD_REQUEST, code, message)
+                Self::new(StatusCode::BAD_REQUEST, code.as_str(), message)
             }
             Error::Unauthenticated { code, message } => {
-                Self::new(StatusCode::UNAUTHORIZED, code, message)
+                Self::new(StatusCode::UNAUTHORIZED, code.as_str(), message)
             }
-            Error::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
-            Error::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            Error::Forbidden { code, message } => {
+                Self::new(StatusCode::FORBIDDEN, code.as_str(), message)
+            }
+            Error::Conflict { code, message } => {
+                Self::new(StatusCode::CONFLICT, code.as_str(), message)
+            }
             Error::TooManyRequests {
                 code,
                 message,
                 retry_after,
             } => {
-                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, code, message);
+                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, code.as_str(), message);
                 e.retry_after = Some(retry_after);
                 e
             }

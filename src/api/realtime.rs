@@ -14,6 +14,7 @@
 //! `{"type":"robot","robotId","webhookId","body":{…}}`, `{"type":"error","code","message"}`, and
 //! `{"type":"lagged","missed":n}` when it had to drop events for a slow reader (resynchronise
 //! from `GET` of the room, which carries `seq`).
+use crate::error::Code;
 use std::{collections::HashSet, sync::Arc};
 
 use futures_util::{SinkExt, StreamExt};
@@ -97,7 +98,7 @@ pub fn socket_config() -> WebSocketConfig {
 fn dashboard_cookie(req: &Request) -> poem::Result<String> {
     let refuse = || {
         ApiError::from(Error::unauthenticated(
-            "unauthenticated",
+            Code::Unauthenticated,
             "pass an access token or peer token as Bearer or ?token=, or sign in to the dashboard",
         ))
     };
@@ -121,7 +122,7 @@ fn dashboard_cookie(req: &Request) -> poem::Result<String> {
     };
     if !same_origin {
         return Err(ApiError::from(Error::forbidden(
-            "cross_origin_socket",
+            Code::CrossOriginSocket,
             "a dashboard socket must be opened from a page of this server",
         ))
         .into());

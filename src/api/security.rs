@@ -1,6 +1,7 @@
 //! Security schemes: API clients present OAuth2 access tokens, dashboard users a session
 //! cookie (plus the CSRF header on changes); peers present the peer token they got when
 //! admitted.
+use crate::error::Code;
 use poem::{
     Request, RequestBody,
     http::{Method, header},
@@ -141,7 +142,7 @@ async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<SignedInAd
             expected.as_bytes(),
         )) {
             return Err(ApiError::from(Error::forbidden(
-                "csrf_token_mismatch",
+                Code::CsrfTokenMismatch,
                 "changes need the session's CSRF token in the X-CSRF-Token header",
             ))
             .into());

@@ -1,6 +1,7 @@
 //! ImbaChat user tokens: the site signs `{"exp": N, "user_id": N}` as an HS256 JWT (header
 //! `{"typ":"JWT","alg":"HS256"}`) with its widget's secret key. Checked like session links:
 //! HS256 only, signature first, then `exp` (required) with a small leeway.
+use crate::error::Code;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
@@ -27,13 +28,13 @@ pub enum UserTokenError {
 
 impl UserTokenError {
     /// A stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::Malformed(_) => "malformed_user_token",
-            Self::UnsupportedAlgorithm(_) => "unsupported_algorithm",
-            Self::BadSignature => "bad_signature",
-            Self::Expired(_) => "user_token_expired",
-            Self::InvalidClaim(..) => "invalid_claim",
+            Self::Malformed(_) => Code::MalformedUserToken,
+            Self::UnsupportedAlgorithm(_) => Code::UnsupportedAlgorithm,
+            Self::BadSignature => Code::BadSignature,
+            Self::Expired(_) => Code::UserTokenExpired,
+            Self::InvalidClaim(..) => Code::InvalidClaim,
         }
     }
 }

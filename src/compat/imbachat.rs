@@ -13,6 +13,7 @@
 //!   and `{"type":"roomMessage",…}` for their rooms.
 //!
 //! Pages on the widget's allowed origins may call these (CORS); other origins are refused.
+use crate::error::Code;
 use poem::{
     Endpoint, IntoResponse, Request, Response,
     error::ResponseError,
@@ -74,7 +75,7 @@ pub fn user_of(
 ) -> Result<WidgetUser, ApiError> {
     let token = token.ok_or_else(|| {
         Error::unauthenticated(
-            "unauthenticated",
+            Code::Unauthenticated,
             "pass the site's user token as Authorization: Bearer <token>",
         )
     })?;
@@ -108,7 +109,7 @@ pub async fn cors<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
         && !widgets::origin_allowed(&widget, o.to_str().unwrap_or_default())
     {
         let e = Error::forbidden(
-            "origin_not_allowed",
+            Code::OriginNotAllowed,
             "this page's origin is not among the widget's allowed origins",
         );
         return Ok(ApiError::from(e).as_response());

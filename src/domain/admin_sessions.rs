@@ -6,6 +6,7 @@
 //! Guessing is slowed on every node alike: failures are recorded in the database and more than
 //! `MAX_FAILURES_PER_EMAIL` for one email, or `MAX_FAILURES_PER_ADDRESS` from one address,
 //! within `FAILURE_WINDOW` are refused with 429 until the oldest ages out.
+use crate::error::Code;
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
@@ -52,7 +53,7 @@ pub fn csrf_of(token: &str) -> String {
 }
 
 fn wrong_credentials() -> Error {
-    Error::unauthenticated("invalid_credentials", "the email or password is wrong")
+    Error::unauthenticated(Code::InvalidCredentials, "the email or password is wrong")
 }
 
 async fn check_not_throttled(state: &AppState, email: &str, address: &str) -> Result<()> {
@@ -76,7 +77,7 @@ async fn check_not_throttled(state: &AppState, email: &str, address: &str) -> Re
             let reopens = failures[failures.len() - max] + FAILURE_WINDOW;
             let retry_after = (reopens - now).num_seconds().max(1) as u64;
             return Err(Error::TooManyRequests {
-                code: "too_many_sign_in_attempts",
+                code: Code::TooManySignInAttempts,
                 message: format!(
                     "too many failed sign-ins; try again in {} minute(s)",
                     retry_after.div_ceil(60)
@@ -174,19 +175,19 @@ pub async fn authenticate_until(
         store::admins::find_session(&state.db, &random::digest(token)).await?
     else {
         return Err(Error::unauthenticated(
-            "session_unknown",
+            Code::SessionUnknown,
             "the session is unknown or signed out; sign in again",
         ));
     };
     if session.expires_at <= state.now() {
         return Err(Error::unauthenticated(
-            "session_expired",
+            Code::SessionExpired,
             "the session has expired; sign in again",
         ));
     }
     if user.disabled_at.is_some() {
         return Err(Error::unauthenticated(
-            "admin_disabled",
+            Code::AdminDisabled,
             "this admin user has been removed",
         ));
     }
@@ -210,7 +211,7 @@ pub fn principal_of(admin: &AdminView) -> Principal {
 pub fn check_may_change(admin: &AdminView) -> Result<()> {
     if admin.role == Role::Viewer {
         return Err(Error::forbidden(
-            "read_only",
+            Code::ReadOnly,
             "viewers can look but not change anything",
         ));
     }

@@ -1,4 +1,5 @@
 //! Admin users of the dashboard. Passwords are hashed with argon2id.
+use crate::error::Code;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -89,7 +90,7 @@ pub async fn create_user(
         .is_some()
     {
         return Err(Error::conflict(
-            "admin_exists",
+            Code::AdminExists,
             format!("an admin user {email} already exists"),
         ));
     }
@@ -147,7 +148,7 @@ pub async fn list(state: &AppState, org_id: Uuid) -> Result<Vec<AdminView>> {
 pub fn require_owner_rights(principal: &Principal, doing: &str) -> Result<()> {
     match principal.actor {
         Actor::Admin { role, .. } if role != Role::Owner => Err(Error::forbidden(
-            "owner_required",
+            Code::OwnerRequired,
             format!("only owners can {doing} owners"),
         )),
         _ => Ok(()),
@@ -184,7 +185,7 @@ pub async fn remove(state: &AppState, principal: &Principal, id: Uuid) -> Result
         require_owner_rights(principal, "remove")?;
         if !owners.iter().any(|o| o.id != id) {
             return Err(Error::conflict(
-                "last_owner",
+                Code::LastOwner,
                 "the last owner cannot be removed; make another owner first",
             ));
         }

@@ -1,4 +1,5 @@
 //! Changing and cancelling bookings.
+use crate::error::Code;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
@@ -149,7 +150,7 @@ fn new_start(
 ) -> Result<DateTime<Utc>> {
     match start {
         Some(_) if b.state == BookingState::Active => Err(Error::conflict(
-            "booking_started",
+            Code::BookingStarted,
             "an active booking cannot be moved; change its duration instead",
         )),
         Some(start) => bookings::not_in_past(start, now).map(|()| start),
@@ -165,7 +166,7 @@ fn new_room_type(b: &booking::Model, code: Option<i64>) -> Result<i16> {
     let t = bookings::checked_room_type(code)?;
     if b.state == BookingState::Active && t.code() != b.room_type {
         return Err(Error::conflict(
-            "booking_started",
+            Code::BookingStarted,
             "the room type of an active booking cannot change",
         ));
     }

@@ -2,6 +2,7 @@
 //! States: scheduled → active → completed, scheduled → expired (nobody came within the
 //! grace), scheduled|active → cancelled. Two bookings of one room never overlap; while one
 //! holds the room (scheduled or active), nobody else may initialise it.
+use crate::error::Code;
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
@@ -30,7 +31,7 @@ use crate::{
 pub use crate::store::entities::booking::BookingState;
 
 /// The error code of a change to a booking that no longer holds its room.
-pub const FINISHED_CODE: &str = "booking_finished";
+pub const FINISHED_CODE: Code = Code::BookingFinished;
 /// Longest booking: one week.
 pub const MAX_DURATION_MINUTES: i64 = 7 * 24 * 60;
 pub const DEFAULT_GRACE_MINUTES: i64 = 15;
@@ -198,7 +199,7 @@ pub(super) async fn refuse_overlap(
         store::bookings::overlapping(tx.conn(), domain.id, room_name, start, end, except).await?
     {
         return Err(Error::conflict(
-            "booking_conflict",
+            Code::BookingConflict,
             format!(
                 "the room is already booked from {} to {} by booking {}",
                 other.start_time.to_rfc3339(),

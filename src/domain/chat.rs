@@ -1,6 +1,7 @@
 //! Room chat: messages from peers, from the org's API clients (under a display name) and from
 //! a bridged XMPP room. Each message is a `chatMessage` event (webhooks, realtime); in a room
 //! bridged to XMPP it also waits, durably, to be sent to the MUC.
+use crate::error::Code;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
@@ -161,7 +162,7 @@ async fn peer_room(
         .await?
         .ok_or_else(|| {
             Error::unauthenticated(
-                "invalid_peer_token",
+                Code::InvalidPeerToken,
                 "the peer token is unknown or has left",
             )
         })?;
@@ -169,7 +170,10 @@ async fn peer_room(
         .await?
         .filter(|d| d.name == domains::canonical_name(domain_name) && room.name == name)
         .ok_or_else(|| {
-            Error::forbidden("peer_not_in_room", "the peer token belongs to another room")
+            Error::forbidden(
+                Code::PeerNotInRoom,
+                "the peer token belongs to another room",
+            )
         })?;
     let room = store::rooms::find_live(tx.conn(), domain.id, name, true)
         .await?

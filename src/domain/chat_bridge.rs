@@ -2,6 +2,7 @@
 //! default domain (the room named by the MUC's local part), optionally with a callback that
 //! receives every message coming from XMPP. Messages posted over HTTP land in the room's chat
 //! and wait there, durably, until the XMPP bridge has sent them to the MUC.
+use crate::error::Code;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
@@ -99,7 +100,7 @@ pub async fn start(
     let mut tx = WriteTx::begin(state).await?;
     let started = || {
         Error::conflict(
-            "chat_started",
+            Code::ChatStarted,
             format!("the chat for {jid} is already started"),
         )
     };
@@ -177,7 +178,7 @@ async fn unbridged_room(
         .is_some()
     {
         return Err(Error::conflict(
-            "room_bridged",
+            Code::RoomBridged,
             format!(
                 "the room {}/{name} is bridged to another XMPP room",
                 domain.name

@@ -1,6 +1,7 @@
 //! Who made a chat-bridge checksum (seed 000, PROTOCOLS.md). Existing clients send only the
 //! body, so the server finds the secret: with an `x-auth-id` header only that API client's
 //! secret is tried; otherwise the configured shared secret, then every active API client's.
+use crate::error::Code;
 use uuid::Uuid;
 
 use super::{chat_bridge::Caller, clients};
@@ -22,14 +23,14 @@ pub async fn verify(
 ) -> Result<Caller> {
     let checksum = checksum
         .filter(|c| !c.trim().is_empty())
-        .ok_or_else(|| Error::unauthenticated("missing_checksum", "the body has no checksum"))?;
+        .ok_or_else(|| Error::unauthenticated(Code::MissingChecksum, "the body has no checksum"))?;
     let caller = caller_of(state, call, body_json, checksum, auth_id).await?;
     // Only a matching checksum is recorded, so nobody without the secret can burn one; the
     // same digits in either case are one checksum.
     let digest = random::digest(&checksum.trim().to_ascii_lowercase());
     if !store::checksums::record(&state.db, digest, state.now()).await? {
         return Err(Error::unauthenticated(
-            "replayed_checksum",
+            Code::ReplayedChecksum,
             "this checksum was used before: every request needs its own (a body sent again needs another second's timestamp)",
         ));
     }
@@ -61,7 +62,7 @@ async fn caller_of(
             .await?
             .filter(|c| c.revoked_at.is_none())
             .ok_or_else(|| {
-                Error::unauthenticated("unknown_client", "x-auth-id names no active API client")
+                Error::unauthenticated(Code::UnknownClient, "x-auth-id names no active API client")
             })?;
         if matches(&clients::secret_of(&state.sealer, &client)?) {
             return Ok(Caller {
@@ -92,7 +93,7 @@ async fn caller_of(
 
 fn bad_checksum(delta: i64) -> Error {
     Error::unauthenticated(
-        "bad_checksum",
+        Code::BadChecksum,
         format!(
             "the checksum does not match: check the secret, that it covers the call name and the body without the checksum as Python's json.dumps writes it, and that the clock is within {delta} s"
         ),
@@ -110,7 +111,7 @@ async fn shared_secret_org(state: &AppState) -> Result<Uuid> {
             .ok_or(Error::not_found("organisation"))?
             .id),
         _ => Err(Error::forbidden(
-            "chat_org_unset",
+            Code::ChatOrgUnset,
             "several organisations exist: set MEETPLANE_CHAT_ORG to the one that owns shared-secret chats",
         )),
     }

@@ -1,5 +1,6 @@
 //! Delivery rules: the retry schedule, what each answer of a receiver means, and the
 //! delivery log.
+use crate::error::Code;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -236,7 +237,7 @@ pub async fn redeliver(
     let current = get(state, org_id, webhook_id, id).await?;
     if current.status == DeliveryStatus::Pending.as_str() {
         return Err(Error::conflict(
-            "delivery_pending",
+            Code::DeliveryPending,
             "the delivery is still queued; it will be attempted without being asked",
         ));
     }

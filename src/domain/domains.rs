@@ -1,6 +1,7 @@
 //! Domains: DNS-like names an organisation owns; rooms live in them. Each has a webhook key
 //! that signs validation handshakes and deliveries, readable by the org so receivers can
 //! verify what meetplane sends.
+use crate::error::Code;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use serde_json::json;
@@ -101,7 +102,7 @@ pub async fn create_in(
     let name = normalise_name(name)?;
     if store::domains::find_by_name(db, &name).await?.is_some() {
         return Err(Error::conflict(
-            "domain_exists",
+            Code::DomainExists,
             format!("the domain {name} is already registered"),
         ));
     }

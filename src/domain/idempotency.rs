@@ -2,6 +2,7 @@
 //! being made twice; the same key with a different request is refused (422). Keys belong to
 //! one caller and are kept 24 h. Only answers below 500 are kept, so a request that failed on
 //! the server's side may be retried with its key.
+use crate::error::Code;
 use chrono::TimeDelta;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sha2::{Digest, Sha256};
@@ -48,7 +49,7 @@ pub struct Claim {
 pub fn check_key(key: &str) -> Result<()> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::bad_request(
-            "invalid_idempotency_key",
+            Code::InvalidIdempotencyKey,
             "Idempotency-Key must be 1 to 255 visible ASCII characters",
         ));
     }
@@ -107,7 +108,7 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
         }
         let Some(status) = seen.status_code else {
             return Err(Error::conflict(
-                "idempotency_key_in_progress",
+                Code::IdempotencyKeyInProgress,
                 "a request with this Idempotency-Key is still being answered; retry shortly",
             ));
         };
@@ -126,7 +127,7 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
         }));
     }
     Err(Error::conflict(
-        "idempotency_key_in_progress",
+        Code::IdempotencyKeyInProgress,
         "a request with this Idempotency-Key is still being answered; retry shortly",
     ))
 }

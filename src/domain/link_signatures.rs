@@ -1,6 +1,7 @@
 //! The checks of a batch of session links that need no transaction: each link's issuer,
 //! signature and time window, and its issuer's org and default domain, read once for the
 //! batch. The writer of batches runs them for the next batch while the last one commits.
+use crate::error::Code;
 use std::collections::HashMap;
 
 use uuid::Uuid;
@@ -51,7 +52,7 @@ pub async fn check_signatures(state: &AppState, tokens: &[&str]) -> Result<Signe
     for (index, (token, issuer)) in tokens.iter().zip(issuers).enumerate() {
         let checked = issuer.map_err(link_error).and_then(|iss| {
             let client = clients.get(&iss).ok_or_else(|| {
-                Error::unauthenticated("unknown_issuer", "iss names no active API client")
+                Error::unauthenticated(Code::UnknownIssuer, "iss names no active API client")
             })?;
             let secret = secrets
                 .entry(client.id)

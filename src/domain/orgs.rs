@@ -1,4 +1,5 @@
 //! Organisations: the tenants. Each is created with its first (default) domain.
+use crate::error::Code;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
@@ -41,7 +42,7 @@ pub async fn create(state: &AppState, name: &str, domain: &str) -> Result<(OrgVi
     let txn = store::connect::begin_write(&state.db).await?;
     if store::orgs::find_by_name(&txn, &name).await?.is_some() {
         return Err(Error::conflict(
-            "organisation_exists",
+            Code::OrganisationExists,
             format!("an organisation named {name:?} already exists"),
         ));
     }

@@ -1,5 +1,6 @@
 //! Who enters a room, with which role: the public link (password, host key, lock) or the
 //! org's own API client; and leaving. Every admission and departure is an event.
+use crate::error::Code;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -64,7 +65,7 @@ fn decide_role(state: &AppState, room: &room::Model, entry: &Entry) -> Result<Ro
             match expected {
                 Some(k) if matches_secret(given, &k) => Ok(Role::Host),
                 _ => Err(Error::forbidden(
-                    "invalid_host_key",
+                    Code::InvalidHostKey,
                     "the host key is not valid for this room",
                 )),
             }
@@ -72,7 +73,7 @@ fn decide_role(state: &AppState, room: &room::Model, entry: &Entry) -> Result<Ro
         Entry::Public { password, .. } => {
             if room.is_locked {
                 return Err(Error::forbidden(
-                    "room_locked",
+                    Code::RoomLocked,
                     "the room is locked; only hosts may enter",
                 ));
             }
@@ -84,12 +85,12 @@ fn decide_role(state: &AppState, room: &room::Model, entry: &Entry) -> Result<Ro
             match (expected, password) {
                 (None, _) => Ok(Role::User),
                 (Some(_), None) => Err(Error::forbidden(
-                    "password_required",
+                    Code::PasswordRequired,
                     "the room has a password; pass it as key",
                 )),
                 (Some(k), Some(given)) if matches_secret(given, &k) => Ok(Role::User),
                 (Some(_), Some(_)) => Err(Error::forbidden(
-                    "invalid_password",
+                    Code::InvalidPassword,
                     "the room password is wrong",
                 )),
             }
@@ -131,7 +132,7 @@ pub(super) fn admission(
     let present = room.present_count;
     if present >= room.capacity {
         return Err(Error::conflict(
-            "room_full",
+            Code::RoomFull,
             format!(
                 "the room is full ({} of {} places taken)",
                 present, room.capacity
@@ -284,21 +285,27 @@ pub async fn leave(
         .await?
         .ok_or_else(|| {
             Error::unauthenticated(
-                "invalid_peer_token",
+                Code::InvalidPeerToken,
                 "the peer token is unknown or has left",
             )
         })?;
     let domain = domains::find_global(tx.conn(), domain_name)
         .await?
         .ok_or_else(|| {
-            Error::forbidden("peer_not_in_room", "the peer token belongs to another room")
+            Error::forbidden(
+                Code::PeerNotInRoom,
+                "the peer token belongs to another room",
+            )
         })?;
     // Lock the room row before changing its peers, like every other room change.
     let mut room = store::rooms::find_live(tx.conn(), domain.id, name, true)
         .await?
         .filter(|r| r.id == peer.room_id)
         .ok_or_else(|| {
-            Error::forbidden("peer_not_in_room", "the peer token belongs to another room")
+            Error::forbidden(
+                Code::PeerNotInRoom,
+                "the peer token belongs to another room",
+            )
         })?;
     let mut left = end_presence(&mut tx, &domain, &mut room, vec![peer], "left").await?;
     super::sessions::after_departure(&mut tx, &domain, room).await?;
@@ -318,7 +325,7 @@ pub struct PeerSession {
 pub async fn authenticate(state: &AppState, token: &str) -> Result<PeerSession> {
     let invalid = || {
         Error::unauthenticated(
-            "invalid_peer_token",
+            Code::InvalidPeerToken,
             "the peer token is unknown or has left",
         )
     };
@@ -349,7 +356,7 @@ pub async fn room_for_peer(
         .await?
         .ok_or_else(|| {
             Error::unauthenticated(
-                "invalid_peer_token",
+                Code::InvalidPeerToken,
                 "the peer token is unknown or has left",
             )
         })?;
@@ -357,7 +364,10 @@ pub async fn room_for_peer(
         .await?
         .filter(|d| d.name == domains::canonical_name(domain_name) && room.name == name)
         .ok_or_else(|| {
-            Error::forbidden("peer_not_in_room", "the peer token belongs to another room")
+            Error::forbidden(
+                Code::PeerNotInRoom,
+                "the peer token belongs to another room",
+            )
         })?;
     let view = view_with_peers(&state.db, &state.sealer, &domain.name, room).await?;
     Ok((

@@ -1,5 +1,6 @@
 //! Peers leaving rooms and rooms closing: kicks, closing a room on request, and the
 //! `clientsRemoved` / `roomRemoved` events every such path emits.
+use crate::error::Code;
 use uuid::Uuid;
 
 use serde_json::json;
@@ -100,7 +101,7 @@ pub async fn destroy(
     let present = store::peers::active_in_rooms(tx.conn(), &[room.id]).await?;
     if !present.is_empty() && !force_kick {
         return Err(Error::conflict(
-            "room_not_empty",
+            Code::RoomNotEmpty,
             format!(
                 "the room has {} peer(s); remove them first or pass forceKick",
                 present.len()

@@ -4,6 +4,7 @@
 //! only; a password (`key`) guards everyone else; a host key makes its bearer a host. In a
 //! webinar only hosts speak: everyone else joins as a viewer. Every change to one room runs
 //! in a write transaction that locks the room row, so capacity holds under concurrent joins.
+use crate::error::Code;
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
@@ -198,7 +199,7 @@ async fn create_in(
 ) -> Result<room::Model> {
     let exists = || {
         Error::conflict(
-            "room_exists",
+            Code::RoomExists,
             format!("the room {}/{name} is already initialised", domain.name),
         )
     };
@@ -258,14 +259,14 @@ async fn check_creation(
 ) -> Result<()> {
     if origin == Origin::PublicLink && domain.forbid_non_api_rooms {
         return Err(Error::forbidden(
-            "room_creation_forbidden",
+            Code::RoomCreationForbidden,
             format!("rooms of {} are opened through the API only", domain.name),
         ));
     }
     let holding = store::bookings::holding_room(tx.conn(), domain.id, name).await?;
     match holding.first() {
         Some(b) if origin != Origin::Booking(b.id) => Err(Error::conflict(
-            "room_booked",
+            Code::RoomBooked,
             format!(
                 "the room {}/{name} is reserved by booking {} ({} from {})",
                 domain.name, b.id, b.state, b.start_time

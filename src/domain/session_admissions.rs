@@ -1,5 +1,6 @@
 //! Admitting the links of one batch in turn (see [`super::session_joins`]), inside its
 //! transaction: each link sees the rooms opened and owners admitted by the links before it.
+use crate::error::Code;
 use std::collections::{HashMap, HashSet, hash_map};
 
 use chrono::{DateTime, Utc};
@@ -106,7 +107,7 @@ impl Admissions {
                 .any(|(s, live)| *s == subscription.id && live != sid)
         {
             return Err(Error::conflict(
-                "subscription_busy",
+                Code::SubscriptionBusy,
                 "the subscription is live in another session; one subscription hosts one session at a time",
             ));
         }

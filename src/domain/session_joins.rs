@@ -4,6 +4,7 @@
 //! Every check runs on rows read (and locked) for the whole batch before anything is
 //! written, so a refused link writes nothing and the others go on. A failing statement
 //! aborts the whole transaction; then each link of the batch is tried again on its own.
+use crate::error::Code;
 use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
@@ -189,7 +190,7 @@ async fn admit_checked(
     for (link, facts) in checked.iter().zip(&facts) {
         out[link.link.index] = Some(if revoked.iter().any(|r| revocations::refuses(r, facts)) {
             Err(Error::forbidden(
-                "link_revoked",
+                Code::LinkRevoked,
                 "this link has been revoked",
             ))
         } else {
@@ -246,7 +247,7 @@ fn with_active_subscription<'a, 's>(
             }),
             None => {
                 out[link.index] = Some(Err(Error::forbidden(
-                    "inactive_subscription",
+                    Code::InactiveSubscription,
                     "no active subscription has this ref; the owner may not host",
                 )))
             }

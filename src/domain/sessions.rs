@@ -2,6 +2,7 @@
 //! default domain. Opening a valid session link records a session entry and admits a peer:
 //! the owner (an active subscription, not live in another session at the same time) as host,
 //! guests as users, within the org's session capacity.
+use crate::error::Code;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -36,14 +37,14 @@ pub fn room_name(sid: &str) -> String {
 pub(super) fn link_error(e: LinkError) -> Error {
     let message = e.to_string();
     match e {
-        LinkError::TooLong => Error::bad_request("link_too_long", message),
-        LinkError::Malformed(_) => Error::bad_request("malformed_link", message),
+        LinkError::TooLong => Error::bad_request(Code::LinkTooLong, message),
+        LinkError::Malformed(_) => Error::bad_request(Code::MalformedLink, message),
         LinkError::UnsupportedAlgorithm(_) => {
-            Error::unauthenticated("unsupported_algorithm", message)
+            Error::unauthenticated(Code::UnsupportedAlgorithm, message)
         }
-        LinkError::BadSignature => Error::unauthenticated("invalid_signature", message),
-        LinkError::Expired(_) => Error::unauthenticated("link_expired", message),
-        LinkError::NotYetValid(_) => Error::unauthenticated("link_not_yet_valid", message),
+        LinkError::BadSignature => Error::unauthenticated(Code::InvalidSignature, message),
+        LinkError::Expired(_) => Error::unauthenticated(Code::LinkExpired, message),
+        LinkError::NotYetValid(_) => Error::unauthenticated(Code::LinkNotYetValid, message),
         LinkError::MissingClaim(name) | LinkError::InvalidClaim(name, _) => {
             Error::invalid(name, message)
         }

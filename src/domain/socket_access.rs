@@ -3,6 +3,7 @@
 //! notice says it may have ended (a client or token family revoked, an admin signed out,
 //! removed or given another role, a widget's key rotated or the widget deleted). Notices reach
 //! every node (`events::bus`), so a change made through any node closes sockets on all of them.
+use crate::error::Code;
 use chrono::{DateTime, Utc};
 use tokio::{sync::broadcast, time::Instant};
 use uuid::Uuid;
@@ -169,9 +170,9 @@ impl Access {
         };
         if access.expires_at.is_some_and(|t| t <= state.now()) {
             let code = match access.credential {
-                Credential::AdminSession(_) => "session_expired",
-                Credential::WidgetUser { .. } => "user_token_expired",
-                _ => "token_expired",
+                Credential::AdminSession(_) => Code::SessionExpired,
+                Credential::WidgetUser { .. } => Code::UserTokenExpired,
+                _ => Code::TokenExpired,
             };
             return Err(Error::unauthenticated(code, access.expiry_reason()));
         }

@@ -1,5 +1,6 @@
 //! Subscriptions: the users an org allows to host sessions. `ref` is the org's own id for the
 //! user, unique among its active subscriptions. Deleting one deactivates it (`ended` set).
+use crate::error::Code;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
@@ -40,7 +41,7 @@ impl From<subscription::Model> for SubscriptionView {
 
 fn duplicate(reference: &str) -> Error {
     Error::conflict(
-        "subscription_exists",
+        Code::SubscriptionExists,
         format!("an active subscription with ref {reference:?} exists"),
     )
 }

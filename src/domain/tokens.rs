@@ -3,6 +3,7 @@
 //! Refresh tokens are opaque, stored as digests, and rotate on every use. They belong to a
 //! family started by a client_credentials grant; presenting a spent refresh token is treated
 //! as theft and revokes the whole family, including its access tokens.
+use crate::error::Code;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -172,8 +173,8 @@ pub async fn grant(state: &AppState, token: &str) -> Result<Grant> {
         .signing_key
         .verify(token, state.now())
         .map_err(|e| match e {
-            TokenError::Expired => Error::unauthenticated("token_expired", e.to_string()),
-            TokenError::Invalid => Error::unauthenticated("invalid_token", e.to_string()),
+            TokenError::Expired => Error::unauthenticated(Code::TokenExpired, e.to_string()),
+            TokenError::Invalid => Error::unauthenticated(Code::InvalidToken, e.to_string()),
         })?;
     let found = state
         .reads
@@ -185,25 +186,25 @@ pub async fn grant(state: &AppState, token: &str) -> Result<Grant> {
         .await?;
     let Some((family, client)) = found.as_ref() else {
         return Err(Error::unauthenticated(
-            "invalid_token",
+            Code::InvalidToken,
             "the access token is unknown",
         ));
     };
     if client.id != claims.cid || client.org_id != claims.org {
         return Err(Error::unauthenticated(
-            "invalid_token",
+            Code::InvalidToken,
             "the access token is inconsistent",
         ));
     }
     if client.revoked_at.is_some() {
         return Err(Error::unauthenticated(
-            "client_revoked",
+            Code::ClientRevoked,
             "the API client has been revoked",
         ));
     }
     if family.revoked_at.is_some() {
         return Err(Error::unauthenticated(
-            "token_revoked",
+            Code::TokenRevoked,
             "the access token has been revoked",
         ));
     }

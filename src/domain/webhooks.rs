@@ -1,5 +1,6 @@
 //! Webhooks: per domain (optionally one room), of type `url` (HTTP POST, after passing the
 //! validation handshake) or `robot` (events over the realtime socket, valid from the start).
+use crate::error::Code;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
@@ -98,7 +99,7 @@ fn view(w: webhook::Model, domain: String) -> WebhookView {
 
 fn target_error(e: TargetError) -> Error {
     match e {
-        TargetError::NotAllowed(m) => Error::forbidden("target_not_allowed", format!("url: {m}")),
+        TargetError::NotAllowed(m) => Error::forbidden(Code::TargetNotAllowed, format!("url: {m}")),
         TargetError::InvalidUrl(m) | TargetError::Unresolvable(m) => Error::invalid("url", m),
     }
 }

@@ -1,6 +1,7 @@
 //! Chat widgets (ImbaChat): one per site that embeds the chat. A widget holds the HS256 key
 //! the site signs its user tokens with (shown once, sealed), the site's users-info URL with
 //! its Basic-auth login and password (sealed, never shown), and the origins allowed to embed it.
+use crate::error::Code;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
@@ -237,7 +238,10 @@ pub async fn create(
     apply(state, &mut w, &id, settings).await?;
     let model = store::widgets::insert(&state.db, w).await.map_err(|e| {
         if Error::is_unique_violation(&e) {
-            Error::conflict("widget_exists", format!("a widget with id {id:?} exists"))
+            Error::conflict(
+                Code::WidgetExists,
+                format!("a widget with id {id:?} exists"),
+            )
         } else {
             e.into()
         }

@@ -161,7 +161,12 @@ async fn cut_database_connections_answer_503_and_lose_no_accepted_write() {
             "xroom 503 without Retry-After: {}",
             a.body
         );
+        xroom_refused += 1;
     }
+    assert!(
+        xroom_refused > 0,
+        "the cuts refused at least one xroom call"
+    );
     assert!(
         cutter.await.unwrap() > 10,
         "connections were cut repeatedly"

@@ -33,7 +33,7 @@ fn java_salt() -> String {
 
 fn code_of(err: Error) -> &'static str {
     match err {
-        Error::Unauthenticated { code, .. } => code,
+        Error::Unauthenticated { code, .. } => code.as_str(),
         other => panic!("expected an authentication error, got {other:?}"),
     }
 }
