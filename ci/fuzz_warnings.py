@@ -23,6 +23,10 @@ MISMATCHED = {
     # A booking must not start in the past, which no schema can state; the coverage phase
     # ignores `body.startTime` of ci/schemathesis.toml and sends past times.
     "POST /v1/orgs/{orgId}/bookings",
+    # A url webhook needs `url` and refuses `robotId`, a robot one the other way round; a
+    # oneOf stating it would rename the generated clients' NewWebhook model, so generated
+    # webhooks are often refused for breaking that rule (422 naming the field).
+    "POST /v1/orgs/{orgId}/webhooks",
 }
 SECTIONS = {"Missing test data": UNREACHABLE, "Schema validation mismatch": MISMATCHED}
 
@@ -33,6 +37,16 @@ for line in sys.stdin:
     header = re.match(r"^(Missing test data|Schema validation mismatch|[A-Z][A-Za-z ]+):", line)
     if header:
         section = header.group(1) if header.group(1) in SECTIONS else None
+        continue
+    # Within "Missing test data", only operations no link points to are unreachable by the
+    # document. Those "reachable via links" that a run's stateful scenarios did not reach, or
+    # reached with ids gone by then (a room closed in the same scenario), depend on the run's
+    # luck, not on the document: they are not what this gate is about.
+    if line.startswith("Reachable via links") or line.startswith("Reached via links"):
+        section = None
+        continue
+    if line.startswith("No links point to") and found.get("Missing test data") is not None:
+        section = "Missing test data"
         continue
     if line.startswith("====="):
         section = None

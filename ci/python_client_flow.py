@@ -48,6 +48,7 @@ from meetplane_client.models import (
     NewBookingInput,
     NewRoom,
     NewWebhook,
+    NewWebhookType,
     TokenBody,
     TokenForm,
     WebhookEventRoomCreatedEvent,
@@ -123,7 +124,7 @@ def main(base_url: str, api_key: str, api_secret: str) -> None:
         step(f"url webhook to {hook_url}, validated by the handshake")
         webhook = expect(
             create_webhook.sync_detailed(
-                org, client=api, body=NewWebhook(domain=DOMAIN, type_="url", url=hook_url)
+                org, client=api, body=NewWebhook(domain=DOMAIN, type_=NewWebhookType.URL, url=hook_url)
             ),
             201,
             HalWebhook,
