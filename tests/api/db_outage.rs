@@ -40,6 +40,23 @@ struct Answer {
     body: Value,
 }
 
+impl Answer {
+    async fn read(room: String, resp: reqwest::Response) -> Self {
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+        Self {
+            room,
+            status,
+            retry_after,
+            body,
+        }
+    }
+}
+
 async fn create_rooms(
     app: Arc<TestApp>,
     token: String,
@@ -58,18 +75,7 @@ async fn create_rooms(
             .send()
             .await
             .unwrap();
-        let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_string());
-        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
-        answers.push(Answer {
-            room,
-            status,
-            retry_after,
-            body,
-        });
+        answers.push(Answer::read(room, resp).await);
     }
     answers
 }
@@ -95,18 +101,7 @@ async fn init_rooms_through_xroom(app: Arc<TestApp>, until: Instant) -> Vec<Answ
             .send()
             .await
             .unwrap();
-        let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_string());
-        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
-        answers.push(Answer {
-            room,
-            status,
-            retry_after,
-            body,
-        });
+        answers.push(Answer::read(room, resp).await);
     }
     answers
 }
