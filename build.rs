@@ -1,8 +1,8 @@
-//! Builds the dashboard (`web/`) into `$OUT_DIR/dashboard`, which the binary embeds. Runs
-//! when `web/` or the OpenAPI document changed and npm is present; without npm the folder is
-//! left empty and the server says at `/` how to get the dashboard. The build type-checks the
-//! app against a client freshly generated from `openapi/openapi.json`, so a spec change that
-//! breaks the dashboard breaks the build. `MEETPLANE_BUILD_SKIP_WEB=1` skips it (e.g. while
+//! Builds the dashboard and the meeting page (`web/`) into `$OUT_DIR/dashboard`, which the
+//! binary embeds. Runs when `web/` or the OpenAPI document changed and npm is present; without
+//! npm the folder is left empty and the server says at `/` (and `/join/…`) how to get them.
+//! The build type-checks both against a client freshly generated from `openapi/openapi.json`,
+//! so a spec change that breaks them breaks the build. `MEETPLANE_BUILD_SKIP_WEB=1` skips it (e.g. while
 //! iterating on Rust only); `MEETPLANE_BUILD_REQUIRE_WEB=1` (CI) makes a failed or impossible
 //! build an error instead of a warning.
 use std::{
@@ -14,6 +14,7 @@ use std::{
 const INPUTS: &[&str] = &[
     "web/src",
     "web/index.html",
+    "web/meeting.html",
     "web/package.json",
     "web/package-lock.json",
     "web/tsconfig.json",

@@ -40,6 +40,11 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
+/// A built page (`meeting.html`) of the web app, if this binary carries it.
+pub fn page(name: &str) -> Option<Vec<u8>> {
+    Dashboard::get(name).map(|f| f.data.into_owned())
+}
+
 /// True when this binary carries the dashboard.
 pub fn is_built() -> bool {
     Dashboard::get("index.html").is_some()

@@ -75,6 +75,12 @@ impl Driver {
 
     /// A new headless browser.
     pub async fn browser(&mut self) -> WebDriver {
+        self.browser_with("1280,800", &[]).await
+    }
+
+    /// A new headless browser with this window size ("W,H") and extra Chromium flags (e.g.
+    /// the fake camera and microphone of the media tests).
+    pub async fn browser_with(&mut self, window: &str, extra: &[&str]) -> WebDriver {
         let profile = tempfile::tempdir().unwrap();
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary(CHROMIUM).unwrap();
@@ -87,8 +93,11 @@ impl Driver {
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
-            "--window-size=1280,800",
         ] {
+            caps.add_arg(arg).unwrap();
+        }
+        caps.add_arg(&format!("--window-size={window}")).unwrap();
+        for arg in extra {
             caps.add_arg(arg).unwrap();
         }
         caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))
@@ -117,7 +126,18 @@ pub async fn wait_for(
     script: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    wait_up_to(browser, Duration::from_secs(20), what, script, done).await
+}
+
+/// `wait_for` with its own limit (a script may return a promise: its value is used).
+pub async fn wait_up_to(
+    browser: &WebDriver,
+    limit: Duration,
+    what: &str,
+    script: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + limit;
     loop {
         let v = browser
             .execute(script, Vec::new())

@@ -1,6 +1,6 @@
 //! The dashboard in headless Chromium: sign-in (bad, then good password), an API client's
-//! secret shown once, a room whose peer (opened by a session link in a second browser) appears
-//! live and is kicked, a booking conflict, and a webhook validated against a local receiver
+//! secret shown once, a room whose peer (opened by a session link in a second browser, on the
+//! meeting page) appears live, chats and is kicked, a booking conflict, and a webhook validated against a local receiver
 //! with its deliveries; the overview shows a chat bridge that cannot connect. Screenshots land in `target/test-artifacts/dashboard-*.png`.
 use std::{
     sync::Arc,
@@ -245,11 +245,19 @@ async fn an_admin_runs_meetplane_from_the_dashboard() {
         .goto(format!("{}/v1/session/{link}", app.address))
         .await
         .unwrap();
+    // The meeting page (this browser has no camera: it joins without one).
     wait_for(
         &guest,
-        "the join page",
+        "the join button",
+        "const j = document.getElementById('join'); if (j && !j.disabled) { j.click(); return true } return false",
+        |v| v == &json!(true),
+    )
+    .await;
+    wait_for(
+        &guest,
+        "the meeting page",
         "return document.getElementById('status')?.textContent",
-        contains("You are in the room"),
+        contains("You are in the meeting"),
     )
     .await;
     wait_for(
@@ -260,11 +268,17 @@ async fn an_admin_runs_meetplane_from_the_dashboard() {
     )
     .await;
     // The guest writes in the join page's chat; the dashboard's transcript has it.
-    guest.execute("document.getElementById('text').value = 'hello from the guest'; document.querySelector('#send button').click(); return true", Vec::new()).await.unwrap();
+    helpers(&guest).await;
+    run(&guest, "document.getElementById('chat-toggle').click()").await;
+    run(
+        &guest,
+        "t.fill('#chat-text', 'hello from the guest'); t.click('Send', '.send')",
+    )
+    .await;
     wait_for(
         &guest,
         "the guest's message",
-        "return document.getElementById('messages').textContent",
+        "return document.querySelector('.messages')?.textContent",
         contains("hello from the guest"),
     )
     .await;
@@ -301,13 +315,13 @@ async fn an_admin_runs_meetplane_from_the_dashboard() {
         &guest,
         "the guest told",
         "return document.getElementById('status')?.textContent",
-        contains("no longer in the room"),
+        contains("removed you from the meeting"),
     )
     .await;
     screenshot(&b, "dashboard-room-kicked").await;
     screenshot(&guest, "dashboard-guest-kicked").await;
 
-    // A host-key URL opens the join page's entry form; the host enters by name alone.
+    // A host-key URL opens the meeting page's entry form; the host enters by name alone.
     let hosted = app
         .create_room(
             &t,
@@ -329,12 +343,26 @@ async fn an_admin_runs_meetplane_from_the_dashboard() {
         contains("invited as a host"),
     )
     .await;
-    guest.execute("document.getElementById('display-name').value = 'Prof. Ada'; document.querySelector('#enter button').click(); return true", Vec::new()).await.unwrap();
+    helpers(&guest).await;
+    assert_eq!(
+        guest
+            .execute("return !!document.getElementById('password')", Vec::new())
+            .await
+            .unwrap()
+            .json(),
+        &json!(false),
+        "a host key needs no password"
+    );
+    run(
+        &guest,
+        "t.fill('#display-name', 'Prof. Ada'); t.click('Join the meeting')",
+    )
+    .await;
     wait_for(
         &guest,
         "the host inside",
-        "return document.getElementById('peers').textContent",
-        contains("Prof. Ada (host)"),
+        "document.getElementById('people-toggle')?.getAttribute('aria-pressed') === 'false' && document.getElementById('people-toggle').click(); return document.querySelector('.people-list')?.textContent",
+        |v| v.as_str().is_some_and(|s| s.contains("Prof. Ada (you)") && s.contains("host")),
     )
     .await;
     screenshot(&guest, "dashboard-host-key-join").await;

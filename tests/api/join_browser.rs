@@ -1,5 +1,7 @@
-//! The join page in headless Chromium: on Leave it goes to the return URL of the session link
-//! that admitted the peer, which the server gives, and never to one in the page's own URL.
+//! The meeting page in headless Chromium without camera or microphone: it says so and joins
+//! without them; the token leaves the address bar; on Leave it goes to the return URL of the
+//! session link that admitted the peer, which the server gives, and never to one in the
+//! page's own URL.
 use std::sync::Arc;
 
 use meetplane::clock::SystemClock;
@@ -30,9 +32,28 @@ async fn leave_goes_to_the_links_return_url_not_the_querys() {
     assert_eq!(s, StatusCode::OK, "{admitted}");
     let token = admitted["content"]["peerToken"].as_str().unwrap();
 
-    // A crafted join URL: a real peer token, and a return URL of the attacker's choosing.
+    // The page's headers: media allowed, no referrer, never framed.
+    let page = app
+        .http
+        .get(app.url("/join/localhost/s1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("media-src 'self' blob: mediastream:"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        page.text().await.unwrap().contains("id=\"meeting\""),
+        "the meeting page is built"
+    );
+
+    // A crafted join URL: a real peer token, and a return URL of the attacker's choosing. This
+    // browser has no camera or microphone: the page says so and joins without them.
     let mut driver = Driver::start().await;
-    let b = driver.browser().await;
+    let b = driver
+        .browser_with("800,700", &["--use-fake-ui-for-media-stream"])
+        .await;
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("rtn", &elsewhere)
         .finish();
@@ -42,16 +63,41 @@ async fn leave_goes_to_the_links_return_url_not_the_querys() {
     ))
     .await
     .unwrap();
+    let device_errors = wait_for(
+        &b,
+        "the missing devices explained",
+        "return [...document.querySelectorAll('.prejoin [role=alert]')].map((e) => e.textContent).join(' ')",
+        |v| v.as_str().is_some_and(|s| s.contains("camera") && s.contains("microphone")),
+    )
+    .await;
+    assert!(
+        device_errors.as_str().unwrap().contains("join without it"),
+        "{device_errors}"
+    );
+    // The token left the address bar and history at once.
+    let href = b.execute("return location.href", Vec::new()).await.unwrap();
+    assert!(
+        !href.json().as_str().unwrap().contains("mppt_"),
+        "{:?}",
+        href.json()
+    );
+    b.execute(
+        "document.getElementById('join').click(); return true",
+        Vec::new(),
+    )
+    .await
+    .unwrap();
     wait_for(
         &b,
-        "the room",
-        "return document.getElementById('status').textContent",
+        "the meeting",
+        "return document.getElementById('status')?.textContent",
         |v| {
             v.as_str()
-                .is_some_and(|s| s.contains("You are in the room"))
+                .is_some_and(|s| s.contains("You are in the meeting"))
         },
     )
     .await;
+    browser::screenshot(&b, "join-page-no-devices").await;
     b.execute(
         "document.getElementById('leave').click(); return true",
         Vec::new(),

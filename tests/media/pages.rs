@@ -1,0 +1,160 @@
+//! Driving the meeting page: browsers with fake camera and microphone, session links, the
+//! join button, the lobby, and media proven by `getStats()` (window.__meetplane.stats()).
+use std::time::Duration;
+
+use meetplane::auth::session_link;
+use reqwest::Method;
+use serde_json::{Value, json};
+use thirtyfour::WebDriver;
+
+use crate::{
+    browser::{Driver, wait_for, wait_up_to},
+    helpers::TestApp,
+};
+
+/// Chromium flags of ../shared/MEDIA.md: fake devices, no prompts, loopback ICE.
+const MEDIA_FLAGS: &[&str] = &[
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+];
+
+/// A small browser (two cores carry three or four of them).
+pub async fn media_browser(driver: &mut Driver) -> WebDriver {
+    driver.browser_with("480,400", MEDIA_FLAGS).await
+}
+
+/// A subscription `reference` for the test client, so links with that `ref` hold.
+pub async fn subscribe(app: &TestApp, reference: &str) {
+    let t = app.token().await;
+    let (s, b) = app
+        .call(
+            &t,
+            Method::POST,
+            &app.org_path("/subscriptions"),
+            Some(json!({"ref": reference, "email": "owner@example.com", "name": "Owner"})),
+        )
+        .await;
+    assert!(s.is_success(), "{b}");
+}
+
+/// A session link (`/v1/session/…`) signed with the test client's secret.
+pub fn link(app: &TestApp, sid: &str, reference: &str, role: &str, name: &str) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = json!({"iss": app.client.api_key, "un": name, "ref": reference, "sid": sid,
+        "rle": role, "nbf": now, "iat": now, "exp": now + 3600});
+    if role == "owner" {
+        claims["email"] = "owner@example.com".into();
+    }
+    format!(
+        "{}/v1/session/{}",
+        app.address,
+        session_link::sign(&claims, &app.client.secret)
+    )
+}
+
+/// Open `url` (a session link, or a page) and press "Join the meeting" once it is enabled
+/// (the preview has opened the devices).
+pub async fn open_and_join(b: &WebDriver, url: &str) {
+    b.goto(url).await.unwrap();
+    press_join(b).await;
+}
+
+pub async fn press_join(b: &WebDriver) {
+    wait_for(
+        b,
+        "the join button",
+        "const j = document.getElementById('join'); if (j && !j.disabled) { j.click(); return true } return false",
+        |v| v == &json!(true),
+    )
+    .await;
+}
+
+/// Text of the page's status line.
+pub const STATUS: &str =
+    "const s = document.querySelector('#status, #lobby-status'); return s ? s.textContent : null";
+
+pub fn contains(text: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| v.as_str().is_some_and(|s| s.contains(text))
+}
+
+pub async fn wait_in_meeting(b: &WebDriver) {
+    wait_for(b, "the meeting", STATUS, contains("in the meeting")).await;
+}
+
+/// This page's peer id.
+pub async fn peer_id(b: &WebDriver) -> String {
+    wait_for(
+        b,
+        "the peer id",
+        "return window.__meetplane && window.__meetplane.peerId()",
+        Value::is_string,
+    )
+    .await
+    .as_str()
+    .unwrap()
+    .to_string()
+}
+
+/// Wait until this page decodes video and receives audio from each of `from`; returns the stats.
+pub async fn wait_media_from(b: &WebDriver, what: &str, from: &[&str]) -> Vec<Value> {
+    let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
+    let v = wait_up_to(
+        b,
+        Duration::from_secs(30),
+        what,
+        "return window.__meetplane.stats()",
+        |v| {
+            let stats = v.as_array().cloned().unwrap_or_default();
+            from.iter().all(|peer| {
+                stats.iter().any(|s| {
+                    s["peerId"] == json!(peer)
+                        && s["framesDecoded"].as_u64().unwrap_or(0) > 0
+                        && s["audioBytesReceived"].as_u64().unwrap_or(0) > 0
+                })
+            })
+        },
+    )
+    .await;
+    v.as_array().unwrap().clone()
+}
+
+/// The stats this page has for `peer`, if it has a connection to it.
+pub async fn stats_for(b: &WebDriver, peer: &str) -> Option<Value> {
+    let v = b
+        .execute("return window.__meetplane.stats()", Vec::new())
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    v.as_array()?
+        .iter()
+        .find(|s| s["peerId"] == json!(peer))
+        .cloned()
+}
+
+/// If the guest knocks (the lobby is on), the owner's page admits it with its Admit button.
+/// Returns whether the guest had to be let in.
+pub async fn admit_if_knocking(owner: &WebDriver, guest: &WebDriver, guest_name: &str) -> bool {
+    let state = wait_for(
+        guest,
+        "the guest in the meeting or the lobby",
+        "return document.getElementById('lobby-status') ? 'lobby' : (document.getElementById('status')?.textContent || '')",
+        |v| v == &json!("lobby") || v.as_str().is_some_and(|s| s.contains("in the meeting")),
+    )
+    .await;
+    if state != json!("lobby") {
+        return false;
+    }
+    let script = format!(
+        "const b = document.querySelector('button[aria-label=\"Admit {guest_name}\"]'); \
+         if (b) {{ b.click(); return true }} return false"
+    );
+    wait_for(owner, "the knock on the owner's page", &script, |v| {
+        v == &json!(true)
+    })
+    .await;
+    true
+}

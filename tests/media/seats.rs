@@ -1,0 +1,110 @@
+//! Seats follow the page: a reload keeps the seat (same peer id) and the media comes back; a
+//! kicked peer's media stops and its link cannot bring it back.
+use reqwest::{Method, StatusCode, header};
+use serde_json::json;
+
+use crate::{
+    browser::{Driver, screenshot, wait_for, wait_up_to},
+    helpers::{TestApp, read},
+    in_netns,
+    pages::{
+        STATUS, admit_if_knocking, contains, link, media_browser, open_and_join, peer_id,
+        press_join, stats_for, subscribe, wait_in_meeting, wait_media_from,
+    },
+};
+
+#[tokio::test]
+async fn a_reload_keeps_the_seat_and_a_kicked_peer_stays_out() {
+    in_netns!("a_reload_keeps_the_seat_and_a_kicked_peer_stays_out");
+    let app = TestApp::spawn().await;
+    subscribe(&app, "dr-who").await;
+    let mut driver = Driver::start().await;
+    let owner = media_browser(&mut driver).await;
+    open_and_join(&owner, &link(&app, "visit", "dr-who", "owner", "Dr Who")).await;
+    wait_in_meeting(&owner).await;
+    let guest_link = link(&app, "visit", "dr-who", "guest", "Joe Guest");
+    let guest = media_browser(&mut driver).await;
+    open_and_join(&guest, &guest_link).await;
+    admit_if_knocking(&owner, &guest, "Joe Guest").await;
+    wait_in_meeting(&guest).await;
+    let (o, g) = (peer_id(&owner).await, peer_id(&guest).await);
+    wait_media_from(&owner, "the owner decoding the guest", &[&g]).await;
+
+    // A reload: the same seat (peer id), and media again both ways on new connections.
+    let room_path = guest
+        .execute("return location.pathname", Vec::new())
+        .await
+        .unwrap()
+        .json()
+        .as_str()
+        .unwrap()
+        .to_string();
+    guest.refresh().await.unwrap();
+    press_join(&guest).await;
+    wait_in_meeting(&guest).await;
+    assert_eq!(peer_id(&guest).await, g, "the reload took another seat");
+    wait_media_from(
+        &guest,
+        "the guest decoding the owner after its reload",
+        &[&o],
+    )
+    .await;
+    wait_media_from(&owner, "the owner decoding the reloaded guest", &[&g]).await;
+    let (domain, name) = room_path
+        .trim_start_matches("/join/")
+        .split_once('/')
+        .unwrap();
+    let t = app.token().await;
+    let (s, room) = app
+        .call(
+            &t,
+            Method::GET,
+            &app.org_path(&format!("/rooms/{domain}/{name}")),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{room}");
+    assert_eq!(
+        room["content"]["peers"].as_array().unwrap().len(),
+        2,
+        "{room}"
+    );
+
+    // The owner removes the guest from the page: its media stops, and its link is refused.
+    let kick = format!(
+        "document.getElementById('people-toggle').click(); \
+         const b = document.querySelector('button[aria-label=\"Remove Joe Guest from the meeting\"]'); \
+         if (b) {{ b.click(); return true }} return false"
+    );
+    wait_for(&owner, "the guest's Remove button", &kick, |v| {
+        v == &json!(true)
+    })
+    .await;
+    wait_for(&guest, "the guest told", STATUS, contains("removed you")).await;
+    wait_up_to(
+        &owner,
+        std::time::Duration::from_secs(10),
+        "the owner's connection to the guest closed",
+        &format!(
+            "return window.__meetplane.stats().then((s) => !s.some((p) => p.peerId === '{g}'))"
+        ),
+        |v| v == &json!(true),
+    )
+    .await;
+    assert!(
+        stats_for(&guest, &o).await.is_none(),
+        "the kicked page still has a connection"
+    );
+    screenshot(&guest, "media-guest-kicked").await;
+    let (s, refused) = read(
+        app.request(Method::GET, guest_link.trim_start_matches(&app.address))
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{refused}");
+    owner.quit().await.unwrap();
+    guest.quit().await.unwrap();
+}

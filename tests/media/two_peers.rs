@@ -1,0 +1,36 @@
+//! Two people from session links (the owner, and a guest the owner lets in from the page)
+//! see and hear each other over the mesh.
+use crate::{
+    browser::{Driver, screenshot},
+    helpers::TestApp,
+    in_netns,
+    pages::{
+        admit_if_knocking, link, media_browser, open_and_join, peer_id, subscribe, wait_in_meeting,
+        wait_media_from,
+    },
+};
+
+#[tokio::test]
+async fn owner_and_guest_decode_each_others_video_and_audio() {
+    in_netns!("owner_and_guest_decode_each_others_video_and_audio");
+    let app = TestApp::spawn().await;
+    subscribe(&app, "dr-who").await;
+    let mut driver = Driver::start().await;
+    let owner = media_browser(&mut driver).await;
+    open_and_join(&owner, &link(&app, "visit", "dr-who", "owner", "Dr Who")).await;
+    wait_in_meeting(&owner).await;
+    let guest = media_browser(&mut driver).await;
+    open_and_join(&guest, &link(&app, "visit", "dr-who", "guest", "Joe Guest")).await;
+    let knocked = admit_if_knocking(&owner, &guest, "Joe Guest").await;
+    eprintln!("the guest waited in the lobby: {knocked}");
+    wait_in_meeting(&guest).await;
+    let (o, g) = (peer_id(&owner).await, peer_id(&guest).await);
+    assert_ne!(o, g);
+    let seen_by_owner = wait_media_from(&owner, "the owner decoding the guest", &[&g]).await;
+    let seen_by_guest = wait_media_from(&guest, "the guest decoding the owner", &[&o]).await;
+    eprintln!("owner: {seen_by_owner:?}\nguest: {seen_by_guest:?}");
+    screenshot(&owner, "media-owner").await;
+    screenshot(&guest, "media-guest").await;
+    owner.quit().await.unwrap();
+    guest.quit().await.unwrap();
+}

@@ -1,0 +1,241 @@
+// Browser mesh WebRTC: one RTCPeerConnection per other present peer, negotiated with the
+// "perfect negotiation" pattern (the lexically smaller peer id is the polite side) over the
+// server's signal relay. Each page load has its own `session` id, stamped on every signal, so
+// a peer that reloaded (same peer id, new page) is recognised and its old connection replaced.
+//
+// Who starts: a page connects to the peers already present when it (re)loads the room; the
+// others answer when its first signal arrives. A page with nothing to send asks to receive.
+
+export type Send = (to: string, data: Record<string, unknown>) => void;
+
+export interface RemoteStats {
+  peerId: string;
+  framesDecoded: number;
+  audioBytesReceived: number;
+  localCandidateType: string | null;
+  connectionState: string;
+}
+
+const newSession = () => crypto.randomUUID();
+
+class Connection {
+  readonly pc: RTCPeerConnection;
+  readonly stream = new MediaStream();
+  remoteSession: string | null = null;
+  private makingOffer = false;
+  private ignoreOffer = false;
+  private answerPending = false;
+
+  constructor(
+    readonly peerId: string,
+    private readonly mesh: Mesh,
+    readonly polite: boolean,
+  ) {
+    this.pc = new RTCPeerConnection(mesh.config);
+    const local = mesh.localTracks();
+    if (local.length) local.forEach((t) => this.pc.addTrack(t, mesh.localStream!));
+    else if (mesh.receives) {
+      this.pc.addTransceiver("audio", { direction: "recvonly" });
+      this.pc.addTransceiver("video", { direction: "recvonly" });
+    }
+    this.pc.ontrack = ({ track }) => {
+      this.stream.getTracks().filter((t) => t.kind === track.kind).forEach((t) => this.stream.removeTrack(t));
+      this.stream.addTrack(track);
+      mesh.changed();
+    };
+    this.pc.onicecandidate = ({ candidate }) => {
+      if (candidate) this.send({ candidate: candidate.toJSON() });
+    };
+    this.pc.onnegotiationneeded = async () => {
+      try {
+        this.makingOffer = true;
+        await this.pc.setLocalDescription();
+        this.send({ description: this.pc.localDescription!.toJSON() });
+      } catch (e) {
+        console.warn("offer failed", e);
+      } finally {
+        this.makingOffer = false;
+      }
+    };
+    this.pc.oniceconnectionstatechange = () => {
+      if (this.pc.iceConnectionState === "failed") this.pc.restartIce();
+    };
+    this.pc.onconnectionstatechange = () => mesh.changed();
+  }
+
+  send(data: Record<string, unknown>) {
+    this.mesh.send(this.peerId, { ...data, session: this.mesh.session });
+  }
+
+  async receive(data: Record<string, unknown>) {
+    const description = data.description as RTCSessionDescriptionInit | undefined;
+    const candidate = data.candidate as RTCIceCandidateInit | undefined;
+    try {
+      if (description) {
+        const readyForOffer =
+          !this.makingOffer && (this.pc.signalingState === "stable" || this.answerPending);
+        const collision = description.type === "offer" && !readyForOffer;
+        this.ignoreOffer = !this.polite && collision;
+        if (this.ignoreOffer) return;
+        this.answerPending = description.type === "answer";
+        await this.pc.setRemoteDescription(description);
+        this.answerPending = false;
+        if (description.type === "offer") {
+          await this.pc.setLocalDescription();
+          this.send({ description: this.pc.localDescription!.toJSON() });
+        }
+      } else if (candidate) {
+        try {
+          await this.pc.addIceCandidate(candidate);
+        } catch (e) {
+          if (!this.ignoreOffer) throw e;
+        }
+      }
+    } catch (e) {
+      console.warn(`signal from ${this.peerId} failed`, e);
+    }
+  }
+
+  /** Use `track` for outgoing video (screen share, camera back), renegotiating if none was sent. */
+  async setVideo(track: MediaStreamTrack | null) {
+    const video = this.pc
+      .getTransceivers()
+      .find((t) => t.receiver.track.kind === "video" && t.currentDirection !== "stopped");
+    if (!video) {
+      if (track) this.pc.addTrack(track, this.mesh.localStream ?? new MediaStream([track]));
+      return;
+    }
+    await video.sender.replaceTrack(track);
+    if (track && (video.direction === "recvonly" || video.direction === "inactive")) {
+      video.direction = video.direction === "recvonly" ? "sendrecv" : "sendonly";
+    }
+  }
+
+  close() {
+    this.pc.close();
+    this.stream.getTracks().forEach((t) => this.stream.removeTrack(t));
+  }
+}
+
+export class Mesh {
+  readonly session = newSession();
+  private readonly connections = new Map<string, Connection>();
+  localStream: MediaStream | null = null;
+
+  constructor(
+    readonly me: string,
+    readonly config: RTCConfiguration,
+    readonly send: Send,
+    private readonly onChange: () => void,
+    /** Whether this page sends media (webinar viewers do not). */
+    readonly sends: boolean,
+    /** Whether this page wants media from others (everyone does, today). */
+    readonly receives = true,
+  ) {}
+
+  localTracks(): MediaStreamTrack[] {
+    return this.sends && this.localStream ? this.localStream.getTracks() : [];
+  }
+
+  changed() {
+    this.onChange();
+  }
+
+  /** Connect to these peers (present now, sending or receiving with us) that have no connection yet. */
+  connectTo(peerIds: string[]) {
+    for (const id of peerIds) {
+      if (id !== this.me && !this.connections.has(id)) this.open(id);
+    }
+  }
+
+  /** Close connections to peers no longer in `present`. */
+  keepOnly(present: Set<string>) {
+    for (const [id, c] of this.connections) {
+      if (!present.has(id)) {
+        c.close();
+        this.connections.delete(id);
+      }
+    }
+    this.onChange();
+  }
+
+  drop(peerId: string) {
+    this.connections.get(peerId)?.close();
+    this.connections.delete(peerId);
+    this.onChange();
+  }
+
+  /** A signal relayed by the server (`from` is stamped by it). */
+  receive(from: string, data: Record<string, unknown>, accept: (peerId: string) => boolean) {
+    if (from === this.me) return;
+    const session = typeof data.session === "string" ? data.session : null;
+    let c = this.connections.get(from);
+    if (c && session && c.remoteSession && c.remoteSession !== session) {
+      // The other page reloaded: its old connection is gone.
+      this.drop(from);
+      c = undefined;
+    }
+    if (!c) {
+      if (!accept(from)) return;
+      c = this.open(from);
+    }
+    if (session && !c.remoteSession) c.remoteSession = session;
+    void c.receive(data);
+  }
+
+  streams(): { peerId: string; stream: MediaStream; state: string }[] {
+    return [...this.connections.values()].map((c) => ({
+      peerId: c.peerId,
+      stream: c.stream,
+      state: c.pc.connectionState,
+    }));
+  }
+
+  async setVideo(track: MediaStreamTrack | null) {
+    await Promise.all([...this.connections.values()].map((c) => c.setVideo(track)));
+  }
+
+  async stats(): Promise<RemoteStats[]> {
+    return Promise.all([...this.connections.values()].map((c) => connectionStats(c.peerId, c.pc)));
+  }
+
+  close() {
+    this.connections.forEach((c) => c.close());
+    this.connections.clear();
+  }
+
+  private open(peerId: string): Connection {
+    const c = new Connection(peerId, this, this.me < peerId);
+    this.connections.set(peerId, c);
+    this.onChange();
+    return c;
+  }
+}
+
+async function connectionStats(peerId: string, pc: RTCPeerConnection): Promise<RemoteStats> {
+  const report = await pc.getStats();
+  let framesDecoded = 0;
+  let audioBytesReceived = 0;
+  let pairId: string | undefined;
+  const byId = new Map<string, Record<string, unknown>>();
+  report.forEach((s: Record<string, unknown>) => {
+    byId.set(s.id as string, s);
+    if (s.type === "inbound-rtp" && s.kind === "video") framesDecoded += Number(s.framesDecoded ?? 0);
+    if (s.type === "inbound-rtp" && s.kind === "audio") audioBytesReceived += Number(s.bytesReceived ?? 0);
+    if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId as string;
+  });
+  if (!pairId) {
+    report.forEach((s: Record<string, unknown>) => {
+      if (s.type === "candidate-pair" && s.state === "succeeded" && s.nominated) pairId = s.id as string;
+    });
+  }
+  const pair = pairId ? byId.get(pairId) : undefined;
+  const local = pair ? byId.get(pair.localCandidateId as string) : undefined;
+  return {
+    peerId,
+    framesDecoded,
+    audioBytesReceived,
+    localCandidateType: (local?.candidateType as string | undefined) ?? null,
+    connectionState: pc.connectionState,
+  };
+}

@@ -1,0 +1,291 @@
+// One peer's time in a meeting, without the UI: the realtime socket, the people and their
+// states, the lobby, chat, and the mesh. The UI renders it and calls its actions; it calls
+// `onUpdate` after every change.
+import { ApiFailure } from "../api/client";
+import { type IceConfig, type Message, type Peer, type PeerApi, type PeerState, type Room, isHostType, isViewerType } from "./api";
+import { Mesh } from "./mesh";
+import { stopAll } from "./media";
+import { RoomSocket } from "./socket";
+
+export interface Over {
+  text: string;
+  returnUrl: string | null;
+}
+
+/** Chat as shown: oldest first, one entry per message id. */
+export interface ChatLine {
+  id: number;
+  displayName: string;
+  text: string;
+  createdAt: string;
+}
+
+const FAREWELL: Record<string, string> = {
+  left: "You left the meeting.",
+  kicked: "A host removed you from the meeting.",
+  denied: "The host did not let you in.",
+  withdrawn: "You left the lobby.",
+  ended: "The meeting has ended.",
+  room_closed: "The meeting has ended.",
+  disconnected: "You were disconnected for too long and lost your place in the meeting.",
+  never_connected: "You did not connect in time and lost your place in the meeting.",
+};
+
+export class MeetingSession {
+  room: Room;
+  readonly peers = new Map<string, Peer>();
+  me: string | null;
+  myState: PeerState;
+  chat: ChatLine[] = [];
+  mesh: Mesh | null = null;
+  ice: IceConfig | null = null;
+  notice: string | null = null;
+  reconnecting = false;
+  over: Over | null = null;
+  private socket: RoomSocket;
+  private welcomed = false;
+  private entering = false;
+
+  constructor(
+    readonly api: PeerApi,
+    room: Room,
+    /** Camera and microphone to send (null: nothing, e.g. no device or a webinar viewer). */
+    public local: MediaStream | null,
+    private readonly relayOnly: boolean,
+    private readonly onUpdate: () => void,
+  ) {
+    this.room = room;
+    this.me = room.you?.peerId ?? null;
+    this.myState = room.you?.state ?? "admitted";
+    room.peers.forEach((p) => this.peers.set(p.id, p));
+    this.socket = new RoomSocket(api.token, {
+      welcome: (peerId, state) => void this.welcome(peerId, state as PeerState | undefined),
+      event: (e) => this.event(e.event, e.payload),
+      signal: (from, data) => this.mesh?.receive(from, data, (id) => this.accepts(id)),
+      error: (code, message) => {
+        if (code !== "peer_not_present") console.warn(`server: ${code}: ${message}`);
+      },
+      interrupted: () => this.update(() => (this.reconnecting = true)),
+      closed: (reason, byServer) => {
+        if (!this.over) this.finish(byServer ? `You are no longer in the meeting (${reason}).` : "The connection to the server was lost.");
+      },
+    });
+  }
+
+  start() {
+    this.socket.open();
+  }
+
+  get waiting() {
+    return this.myState === "waiting";
+  }
+
+  get amHost() {
+    if (this.room.you) return this.room.you.role === "host";
+    const mine = this.me ? this.peers.get(this.me) : undefined;
+    return mine ? isHostType(mine.type) : false;
+  }
+
+  get amViewer() {
+    if (this.room.you) return this.room.you.role === "viewer";
+    const mine = this.me ? this.peers.get(this.me) : undefined;
+    return mine ? isViewerType(mine.type) : false;
+  }
+
+  get hostPresent() {
+    if (typeof this.room.hostPresent === "boolean") return this.room.hostPresent;
+    return [...this.peers.values()].some((p) => isHostType(p.type) && p.state !== "waiting");
+  }
+
+  get knocks(): Peer[] {
+    return [...this.peers.values()].filter((p) => p.state === "waiting" && p.id !== this.me);
+  }
+
+  get present(): Peer[] {
+    return [...this.peers.values()].filter((p) => p.state !== "waiting");
+  }
+
+  nameOf(peerId: string) {
+    return this.peers.get(peerId)?.displayName ?? "Someone";
+  }
+
+  /** Test and blip hook: drop the socket; it reconnects by itself. */
+  interruptSocket() {
+    this.socket.interrupt();
+  }
+
+  async sendChat(text: string) {
+    const m = await this.api.send(text);
+    this.update(() => this.addChat(lineOf(m)));
+  }
+
+  async leave() {
+    try {
+      await this.api.leave();
+    } finally {
+      this.finish(FAREWELL.left);
+    }
+  }
+
+  async setLocked(locked: boolean) {
+    await this.api.lock(locked);
+    await this.refresh();
+  }
+
+  async endForEveryone() {
+    await this.api.end();
+    this.finish(FAREWELL.ended);
+  }
+
+  private async welcome(peerId: string, state: PeerState | undefined) {
+    this.me = peerId;
+    if (state) this.myState = state;
+    const first = !this.welcomed;
+    this.welcomed = true;
+    this.reconnecting = false;
+    await this.refresh();
+    if (this.waiting) return;
+    if (first || !this.mesh) await this.enter();
+    else this.mesh.connectTo(this.targets());
+  }
+
+  /** Admitted: media settings, then connect to whoever is here; chat. */
+  private async enter() {
+    if (this.entering || this.mesh || this.over) return;
+    this.entering = true;
+    try {
+      const ice = await this.api.ice();
+      this.ice = ice;
+      void this.loadChat();
+      if (ice.mode === "sfu_required") {
+        this.update(() => (this.notice = "This room has more people than a mesh call can carry: it needs the SFU, which this server does not run yet. Chat still works."));
+        return;
+      }
+      const config: RTCConfiguration = { iceServers: ice.iceServers, iceTransportPolicy: this.relayOnly ? "relay" : "all" };
+      const sends = !this.amViewer && !!this.local?.getTracks().length;
+      if (this.amViewer) {
+        stopAll(this.local);
+        this.local = null;
+      }
+      this.mesh = new Mesh(this.me!, config, (to, data) => this.socket.send({ type: "signal", to, data }), () => this.onUpdate(), sends);
+      this.mesh.localStream = this.local;
+      this.mesh.connectTo(this.targets());
+      this.onUpdate();
+    } catch (e) {
+      if (e instanceof ApiFailure && e.code === "peer_waiting") this.myState = "waiting";
+      else this.update(() => (this.notice = `Media could not start: ${e instanceof Error ? e.message : e}`));
+    } finally {
+      this.entering = false;
+    }
+  }
+
+  /** Peers to connect to now: connected (or, without presence states, present), and one of us sends. */
+  private targets(): string[] {
+    return [...this.peers.values()]
+      .filter((p) => p.id !== this.me && (p.state === undefined || p.state === "connected"))
+      .filter((p) => this.accepts(p.id))
+      .map((p) => p.id);
+  }
+
+  /** Whether media flows between us and `peerId`: not while it waits, and webinar viewers only watch hosts. */
+  private accepts(peerId: string): boolean {
+    const p = this.peers.get(peerId);
+    if (p?.state === "waiting") return false;
+    const theySend = p ? !isViewerType(p.type) : true;
+    return !this.amViewer || theySend;
+  }
+
+  private async refresh() {
+    try {
+      const room = await this.api.room();
+      this.update(() => {
+        this.room = room;
+        if (room.you) this.myState = room.you.state;
+        this.peers.clear();
+        room.peers.forEach((p) => this.peers.set(p.id, p));
+        this.mesh?.keepOnly(new Set(room.peers.filter((p) => p.state !== "waiting").map((p) => p.id)));
+      });
+    } catch (e) {
+      if (e instanceof ApiFailure && e.status === 401) this.finish("You are no longer in the meeting.");
+    }
+  }
+
+  private event(kind: string, payload: Record<string, unknown>) {
+    const client = payload.client as Peer | undefined;
+    switch (kind) {
+      case "clientWaiting":
+      case "clientUpdated":
+        if (client) this.update(() => this.setPeer(client));
+        break;
+      case "clientAdded":
+        if (!client) break;
+        this.update(() => this.setPeer(client));
+        if (client.id === this.me && this.waiting) {
+          this.myState = client.state && client.state !== "waiting" ? client.state : "admitted";
+          void this.refresh().then(() => this.enter());
+        }
+        break;
+      case "clientsRemoved": {
+        const gone = (payload.clients as Peer[] | undefined) ?? [];
+        const reason = String(payload.reason ?? "left");
+        if (gone.some((c) => c.id === this.me)) {
+          this.finish(FAREWELL[reason] ?? "You are no longer in the meeting.");
+          return;
+        }
+        this.update(() => gone.forEach((c) => {
+          this.peers.delete(c.id);
+          this.mesh?.drop(c.id);
+        }));
+        break;
+      }
+      case "roomRemoved":
+        this.finish(FAREWELL.ended);
+        break;
+      case "chatMessage": {
+        const m = payload.message as { id: number; sender?: { displayName?: string }; text: string; createdAt: string };
+        this.update(() => this.addChat({ id: m.id, displayName: m.sender?.displayName ?? "", text: m.text, createdAt: m.createdAt }));
+        break;
+      }
+      default:
+        // Lock changes and others: the room view has the truth.
+        if (kind.startsWith("room")) void this.refresh();
+    }
+  }
+
+  private setPeer(p: Peer) {
+    const known = this.peers.get(p.id);
+    this.peers.set(p.id, { ...known, ...p });
+    if (p.id === this.me && p.state) this.myState = p.state;
+  }
+
+  private async loadChat() {
+    try {
+      const messages = await this.api.messages();
+      this.update(() => messages.slice().reverse().forEach((m) => this.addChat(lineOf(m))));
+    } catch {
+      // Chat is optional; the room works without it.
+    }
+  }
+
+  private addChat(line: ChatLine) {
+    if (this.chat.some((c) => c.id === line.id)) return;
+    this.chat = [...this.chat, line].sort((a, b) => a.id - b.id);
+  }
+
+  private finish(text: string) {
+    if (this.over) return;
+    this.socket.close();
+    this.mesh?.close();
+    stopAll(this.local);
+    this.update(() => (this.over = { text, returnUrl: this.room.returnUrl ?? null }));
+  }
+
+  private update(change: () => void) {
+    change();
+    this.onUpdate();
+  }
+}
+
+function lineOf(m: Message): ChatLine {
+  return { id: m.messageId, displayName: m.displayName, text: m.text, createdAt: m.createdAt };
+}
