@@ -112,4 +112,5 @@ async fn leave_goes_to_the_links_return_url_not_the_querys() {
     )
     .await;
     assert_eq!(landed, json!(vouched));
+    b.quit().await.unwrap();
 }

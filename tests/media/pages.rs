@@ -23,7 +23,7 @@ const MEDIA_FLAGS: &[&str] = &[
 
 /// A small browser (two cores carry three or four of them).
 pub async fn media_browser(driver: &mut Driver) -> WebDriver {
-    driver.browser_with("480,400", MEDIA_FLAGS).await
+    driver.browser_with("480,640", MEDIA_FLAGS).await
 }
 
 /// A subscription `reference` for the test client, so links with that `ref` hold.
@@ -157,4 +157,22 @@ pub async fn admit_if_knocking(owner: &WebDriver, guest: &WebDriver, guest_name:
     })
     .await;
     true
+}
+
+/// Open a session link as an API client would: the room (`domain/name`) and the peer token.
+pub async fn open_json(app: &TestApp, link: &str) -> (String, String) {
+    let (s, body) = crate::helpers::read(
+        app.request(Method::GET, link.trim_start_matches(&app.address))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(s.is_success(), "{body}");
+    let c = &body["content"];
+    (
+        c["room"].as_str().unwrap().to_string(),
+        c["peerToken"].as_str().unwrap().to_string(),
+    )
 }

@@ -1,5 +1,6 @@
 //! Seats follow the page: a reload keeps the seat (same peer id) and the media comes back; a
-//! kicked peer's media stops and its link cannot bring it back.
+//! dropped socket reconnects by itself; a kicked peer's media stops and its link cannot bring
+//! it back.
 use reqwest::{Method, StatusCode, header};
 use serde_json::json;
 
@@ -13,7 +14,7 @@ use crate::{
     },
 };
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_keeps_the_seat_and_a_kicked_peer_stays_out() {
     in_netns!("a_reload_keeps_the_seat_and_a_kicked_peer_stays_out");
     let app = TestApp::spawn().await;
@@ -69,6 +70,33 @@ async fn a_reload_keeps_the_seat_and_a_kicked_peer_stays_out() {
         2,
         "{room}"
     );
+
+    // A network blip: the guest's socket drops; the page reconnects by itself with the same
+    // token and stays in the meeting, its media untouched.
+    guest
+        .execute("window.__meetplane.interrupt(); return true", Vec::new())
+        .await
+        .unwrap();
+    wait_for(
+        &guest,
+        "the socket welcomed again",
+        "return window.__meetplane.welcomes()",
+        |v| v.as_u64().is_some_and(|n| n >= 2),
+    )
+    .await;
+    wait_in_meeting(&guest).await;
+    assert_eq!(peer_id(&guest).await, g);
+    let before = stats_for(&guest, &o).await.unwrap()["framesDecoded"]
+        .as_u64()
+        .unwrap();
+    wait_up_to(
+        &guest,
+        std::time::Duration::from_secs(10),
+        "frames still arriving after the blip",
+        &format!("return window.__meetplane.stats().then((s) => s.find((p) => p.peerId === '{o}').framesDecoded)"),
+        |v| v.as_u64().is_some_and(|n| n > before),
+    )
+    .await;
 
     // The owner removes the guest from the page: its media stops, and its link is refused.
     let kick = format!(

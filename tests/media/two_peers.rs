@@ -1,7 +1,7 @@
 //! Two people from session links (the owner, and a guest the owner lets in from the page)
 //! see and hear each other over the mesh.
 use crate::{
-    browser::{Driver, screenshot},
+    browser::{Driver, screenshot, wait_for},
     helpers::TestApp,
     in_netns,
     pages::{
@@ -10,7 +10,7 @@ use crate::{
     },
 };
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn owner_and_guest_decode_each_others_video_and_audio() {
     in_netns!("owner_and_guest_decode_each_others_video_and_audio");
     let app = TestApp::spawn().await;
@@ -29,6 +29,14 @@ async fn owner_and_guest_decode_each_others_video_and_audio() {
     let seen_by_owner = wait_media_from(&owner, "the owner decoding the guest", &[&g]).await;
     let seen_by_guest = wait_media_from(&guest, "the guest decoding the owner", &[&o]).await;
     eprintln!("owner: {seen_by_owner:?}\nguest: {seen_by_guest:?}");
+    // The fake microphone beeps: the guest's tile on the owner's page lights up.
+    wait_for(
+        &owner,
+        "the guest's speaking indicator",
+        &format!("return !!document.querySelector('.tile.speaking[data-peer-id=\"{g}\"]')"),
+        |v| v == &serde_json::json!(true),
+    )
+    .await;
     screenshot(&owner, "media-owner").await;
     screenshot(&guest, "media-guest").await;
     owner.quit().await.unwrap();

@@ -134,7 +134,12 @@ export class PeerApi {
       throw new Error(`the server could not be reached (${describeError(e)})`);
     }
     const text = await response.text();
-    const parsed: unknown = text ? JSON.parse(text) : null;
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = { detail: `${response.status} ${response.statusText}` };
+    }
     if (!response.ok) {
       throw new ApiFailure(describeError(parsed), response.status, parsed);
     }

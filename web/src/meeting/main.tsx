@@ -57,6 +57,7 @@ function App() {
       peerId: () => session.current?.me ?? null,
       state: () => session.current?.myState ?? null,
       interrupt: () => session.current?.interruptSocket(),
+      welcomes: () => session.current?.welcomes ?? 0,
     };
     const token = initialToken();
     if (!token) return setPhase({ kind: "setup", token: null, room: null });

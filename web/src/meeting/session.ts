@@ -41,6 +41,8 @@ export class MeetingSession {
   ice: IceConfig | null = null;
   notice: string | null = null;
   reconnecting = false;
+  /** How many times the socket was welcomed (1 + reconnects). */
+  welcomes = 0;
   over: Over | null = null;
   private socket: RoomSocket;
   private welcomed = false;
@@ -142,6 +144,7 @@ export class MeetingSession {
     if (state) this.myState = state;
     const first = !this.welcomed;
     this.welcomed = true;
+    this.welcomes += 1;
     this.reconnecting = false;
     await this.refresh();
     if (this.waiting) return;
