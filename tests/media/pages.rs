@@ -26,6 +26,28 @@ pub async fn media_browser(driver: &mut Driver) -> WebDriver {
     driver.browser_with("480,640", MEDIA_FLAGS).await
 }
 
+/// Whether this binary carries the meeting page (built by build.rs when npm is present);
+/// without it the test is skipped, saying so (in CI it fails).
+pub async fn meeting_built(app: &TestApp) -> bool {
+    let html = app
+        .request(Method::GET, "/join/localhost/any")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let built = html.contains("id=\"meeting\"");
+    if !built {
+        assert!(
+            std::env::var("CI").is_err(),
+            "the meeting page is not built into this binary (needs npm at build time)"
+        );
+        eprintln!("skipped: the meeting page was not built (npm missing at build time)");
+    }
+    built
+}
+
 /// A subscription `reference` for the test client, so links with that `ref` hold.
 pub async fn subscribe(app: &TestApp, reference: &str) {
     let t = app.token().await;

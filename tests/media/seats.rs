@@ -9,8 +9,8 @@ use crate::{
     helpers::{TestApp, read},
     in_netns,
     pages::{
-        STATUS, admit_if_knocking, contains, link, media_browser, open_and_join, peer_id,
-        press_join, stats_for, subscribe, wait_in_meeting, wait_media_from,
+        STATUS, admit_if_knocking, contains, link, media_browser, meeting_built, open_and_join,
+        peer_id, press_join, stats_for, subscribe, wait_in_meeting, wait_media_from,
     },
 };
 
@@ -18,6 +18,9 @@ use crate::{
 async fn a_reload_keeps_the_seat_and_a_kicked_peer_stays_out() {
     in_netns!("a_reload_keeps_the_seat_and_a_kicked_peer_stays_out");
     let app = TestApp::spawn().await;
+    if !meeting_built(&app).await {
+        return;
+    }
     subscribe(&app, "dr-who").await;
     let mut driver = Driver::start().await;
     let owner = media_browser(&mut driver).await;

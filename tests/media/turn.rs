@@ -16,6 +16,7 @@ use crate::{
     helpers::TestApp,
     in_netns,
     pages::{
+        meeting_built,
         admit_if_knocking, link, media_browser, open_json, peer_id, press_join, subscribe,
         wait_in_meeting, wait_media_from,
     },
@@ -93,6 +94,9 @@ async fn relay_only_pages_meet_through_coturn() {
         c.media.turn_secret = Some(SecretString::new(SECRET));
     })
     .await;
+    if !meeting_built(&app).await {
+        return;
+    }
     subscribe(&app, "dr-who").await;
     let mut driver = Driver::start().await;
     let owner = media_browser(&mut driver).await;

@@ -5,8 +5,8 @@ use crate::{
     helpers::TestApp,
     in_netns,
     pages::{
-        admit_if_knocking, link, media_browser, open_and_join, peer_id, subscribe, wait_in_meeting,
-        wait_media_from,
+        admit_if_knocking, link, media_browser, meeting_built, open_and_join, peer_id, press_join,
+        subscribe, wait_in_meeting, wait_media_from,
     },
 };
 
@@ -14,13 +14,30 @@ use crate::{
 async fn owner_and_guest_decode_each_others_video_and_audio() {
     in_netns!("owner_and_guest_decode_each_others_video_and_audio");
     let app = TestApp::spawn().await;
+    if !meeting_built(&app).await {
+        return;
+    }
     subscribe(&app, "dr-who").await;
     let mut driver = Driver::start().await;
     let owner = media_browser(&mut driver).await;
     open_and_join(&owner, &link(&app, "visit", "dr-who", "owner", "Dr Who")).await;
     wait_in_meeting(&owner).await;
     let guest = media_browser(&mut driver).await;
-    open_and_join(&guest, &link(&app, "visit", "dr-who", "guest", "Joe Guest")).await;
+    // The preview before entering, with the devices listed.
+    guest
+        .goto(link(&app, "visit", "dr-who", "guest", "Joe Guest"))
+        .await
+        .unwrap();
+    wait_for(
+        &guest,
+        "the camera preview and the device lists",
+        "const v = document.querySelector('.preview video'); const o = document.querySelectorAll('select[aria-label=Camera] option'); \
+         return !!v && v.videoWidth > 0 && o.length > 1",
+        |v| v == &serde_json::json!(true),
+    )
+    .await;
+    screenshot(&guest, "media-prejoin").await;
+    press_join(&guest).await;
     let knocked = admit_if_knocking(&owner, &guest, "Joe Guest").await;
     eprintln!("the guest waited in the lobby: {knocked}");
     wait_in_meeting(&guest).await;

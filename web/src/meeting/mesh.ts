@@ -30,11 +30,14 @@ class Connection {
     readonly peerId: string,
     private readonly mesh: Mesh,
     readonly polite: boolean,
+    /** This side starts: with nothing to send it offers to receive (an answering side's
+     * offer brings its own m-lines, so it adds none). */
+    initiator: boolean,
   ) {
     this.pc = new RTCPeerConnection(mesh.config);
     const local = mesh.localTracks();
     if (local.length) local.forEach((t) => this.pc.addTrack(t, mesh.localStream!));
-    else if (mesh.receives) {
+    else if (initiator) {
       this.pc.addTransceiver("audio", { direction: "recvonly" });
       this.pc.addTransceiver("video", { direction: "recvonly" });
     }
@@ -127,10 +130,8 @@ export class Mesh {
     readonly config: RTCConfiguration,
     readonly send: Send,
     private readonly onChange: () => void,
-    /** Whether this page sends media (webinar viewers do not). */
+    /** Whether this page sends media (webinar viewers and pages without devices do not). */
     readonly sends: boolean,
-    /** Whether this page wants media from others (everyone does, today). */
-    readonly receives = true,
   ) {}
 
   localTracks(): MediaStreamTrack[] {
@@ -144,7 +145,7 @@ export class Mesh {
   /** Connect to these peers (present now, sending or receiving with us) that have no connection yet. */
   connectTo(peerIds: string[]) {
     for (const id of peerIds) {
-      if (id !== this.me && !this.connections.has(id)) this.open(id);
+      if (id !== this.me && !this.connections.has(id)) this.open(id, true);
     }
   }
 
@@ -177,7 +178,7 @@ export class Mesh {
     }
     if (!c) {
       if (!accept(from)) return;
-      c = this.open(from);
+      c = this.open(from, false);
     }
     if (session && !c.remoteSession) c.remoteSession = session;
     void c.receive(data);
@@ -204,8 +205,8 @@ export class Mesh {
     this.connections.clear();
   }
 
-  private open(peerId: string): Connection {
-    const c = new Connection(peerId, this, this.me < peerId);
+  private open(peerId: string, initiator: boolean): Connection {
+    const c = new Connection(peerId, this, this.me < peerId, initiator);
     this.connections.set(peerId, c);
     this.onChange();
     return c;

@@ -148,8 +148,10 @@ export class MeetingSession {
     this.reconnecting = false;
     await this.refresh();
     if (this.waiting) return;
-    if (first || !this.mesh) await this.enter();
-    else this.mesh.connectTo(this.targets());
+    if (first || !this.mesh) return this.enter();
+    // Back after a blip: drop connections to peers that left meanwhile, reach those that came.
+    this.mesh.keepOnly(new Set(this.present.map((p) => p.id)));
+    this.mesh.connectTo(this.targets());
   }
 
   /** Admitted: media settings, then connect to whoever is here; chat. */
@@ -206,7 +208,6 @@ export class MeetingSession {
         if (room.you) this.myState = room.you.state;
         this.peers.clear();
         room.peers.forEach((p) => this.peers.set(p.id, p));
-        this.mesh?.keepOnly(new Set(room.peers.filter((p) => p.state !== "waiting").map((p) => p.id)));
       });
     } catch (e) {
       if (e instanceof ApiFailure && e.status === 401) this.finish("You are no longer in the meeting.");
