@@ -130,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(app.run_until(std::future::pending()));
 
     let org = orgs::resolve(&state.db, "Default").await?.id;
-    orgs::update_settings(&state, org, Some(256), None).await?;
+    orgs::update_settings(&state, org, Some(256), None, Some(false)).await?;
     let client = clients::create(&state, &By::cli(org), "bench").await?;
     subscriptions::create(&state, org, "owner", "owner@example.org", "Owner").await?;
     let sessions_n = joins / GUESTS_PER_SESSION;

@@ -45,6 +45,9 @@ pub enum Code {
     OwnerRequired,
     PasswordRequired,
     PeerNotInRoom,
+    PeerNotWaiting,
+    PeerWaiting,
+    HostRequired,
     RateLimited,
     ReadOnly,
     ReplayedChecksum,
@@ -76,7 +79,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for the catalogue's own checks.
-    pub const ALL: [Code; 69] = [
+    pub const ALL: [Code; 72] = [
         Code::AdminDisabled,
         Code::AdminExists,
         Code::AlreadyExists,
@@ -119,6 +122,9 @@ impl Code {
         Code::OwnerRequired,
         Code::PasswordRequired,
         Code::PeerNotInRoom,
+        Code::PeerNotWaiting,
+        Code::PeerWaiting,
+        Code::HostRequired,
         Code::RateLimited,
         Code::ReadOnly,
         Code::ReplayedChecksum,
@@ -192,6 +198,9 @@ impl Code {
             Self::OwnerRequired => "owner_required",
             Self::PasswordRequired => "password_required",
             Self::PeerNotInRoom => "peer_not_in_room",
+            Self::PeerNotWaiting => "peer_not_waiting",
+            Self::PeerWaiting => "peer_waiting",
+            Self::HostRequired => "host_required",
             Self::RateLimited => "rate_limited",
             Self::ReadOnly => "read_only",
             Self::ReplayedChecksum => "replayed_checksum",

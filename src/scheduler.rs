@@ -1,5 +1,6 @@
 //! The scheduler: tokio-cron-scheduler starts a pass over due booking transitions every
-//! second (its finest granularity), and hourly housekeeping. A pass keeps going while any
+//! second (its finest granularity), a presence sweep every second (peers whose seat lapsed
+//! leave), and hourly housekeeping. A pass keeps going while any
 //! transition is due within the next tick, sleeping until each one, and ends only when the
 //! next is at least a tick away; so a transition is late by its processing time, not by up to
 //! a tick. `run_once` is what tests call.
@@ -17,7 +18,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::{
     background::{self, OneAtATime},
-    domain::{booking_schedule, housekeeping},
+    domain::{booking_schedule, housekeeping, presence},
     error::Result,
     state::AppState,
     store,
@@ -114,6 +115,21 @@ pub async fn start(state: AppState) -> anyhow::Result<Scheduler> {
         }
     })
     .await?;
+    // Peers whose seat lapsed without a connection leave within a second of it.
+    let sweeps = OneAtATime::default();
+    let state_for_sweeps = state.clone();
+    scheduler
+        .jobs
+        .add(Job::new_async("* * * * * *", move |_, _| {
+            let (state, sweeps) = (state_for_sweeps.clone(), sweeps.clone());
+            Box::pin(async move {
+                let swept = sweeps.run("the presence sweep", presence::run_once(&state));
+                if let Some(Err(e)) = swept.await {
+                    tracing::error!(error = ?e, "the presence sweep failed");
+                }
+            })
+        })?)
+        .await?;
     scheduler
         .jobs
         .add(Job::new_async("0 17 * * * *", move |_, _| {

@@ -19,6 +19,7 @@ mod m20261203_000014_chat_delivery;
 mod m20261204_000015_event_secrets;
 mod m20261204_000016_credential_notices;
 mod m20261207_000017_delivery_nodes;
+mod m20261207_000018_peer_presence;
 
 pub use m20261201_000012_xroom_webhook_events::filter_xroom_webhooks;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000015_event_secrets::Migration),
             Box::new(m20261204_000016_credential_notices::Migration),
             Box::new(m20261207_000017_delivery_nodes::Migration),
+            Box::new(m20261207_000018_peer_presence::Migration),
         ]
     }
 }

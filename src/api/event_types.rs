@@ -58,8 +58,33 @@ pub struct ClientAddedPayload {
 pub struct ClientsRemovedPayload {
     pub room: EventRoom,
     pub clients: Vec<EventClient>,
-    /// `left`, `kicked` or `room_closed`.
+    /// `left`, `kicked`, `room_closed`, `session_ended`, `ended` (a host ended the meeting),
+    /// `disconnected` (its connection dropped and the reconnect grace ran out),
+    /// `never_connected` (admitted but never connected within the connect window), `denied`
+    /// (a host turned its knock away) or `withdrawn` (it left the lobby).
     pub reason: String,
+}
+
+/// A peer with its presence.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct EventPresentClient {
+    pub id: Uuid,
+    /// 1 conference host, 2 conference user, 3 webinar host, 4 webinar viewer.
+    #[oai(rename = "type")]
+    pub peer_type: i16,
+    pub display_name: String,
+    /// `waiting` (in the lobby), `admitted` (not connected yet), `connected` or `away` (its
+    /// connection dropped; its seat is held for the reconnect grace).
+    pub state: String,
+    #[oai(nullable)]
+    pub connected_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct ClientPresencePayload {
+    pub room: EventRoom,
+    pub client: EventPresentClient,
 }
 
 /// A booking as it is after the change.
@@ -120,6 +145,17 @@ event_body!(
     ClientsRemovedEvent,
     ClientsRemovedPayload,
     "Peers left, were kicked or the room closed."
+);
+
+event_body!(
+    ClientWaitingEvent,
+    ClientPresencePayload,
+    "A peer knocked: it waits in the lobby until a host admits or denies it."
+);
+event_body!(
+    ClientUpdatedEvent,
+    ClientPresencePayload,
+    "A present peer's state changed (connected, away)."
 );
 
 event_body!(
@@ -240,6 +276,10 @@ pub enum WebhookEvent {
     ClientAdded(ClientAddedEvent),
     #[oai(mapping = "clientsRemoved")]
     ClientsRemoved(ClientsRemovedEvent),
+    #[oai(mapping = "clientWaiting")]
+    ClientWaiting(ClientWaitingEvent),
+    #[oai(mapping = "clientUpdated")]
+    ClientUpdated(ClientUpdatedEvent),
     #[oai(mapping = "bookingActivated")]
     BookingActivated(BookingActivatedEvent),
     #[oai(mapping = "bookingExpired")]

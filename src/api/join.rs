@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     domain::{
-        audit,
+        audit, peer_access,
         peers::{self, Entry},
     },
     state::AppState,
@@ -33,12 +33,20 @@ pub struct PeerRoom {
     #[oai(rename = "type")]
     pub room_type: i16,
     pub is_locked: bool,
+    /// Joins through the room's link knock and wait for a host.
+    pub lobby: bool,
     pub capacity: i32,
     pub seq: i64,
+    /// Everyone present, knocking peers included (`state` `waiting`).
     pub peers: Vec<Peer>,
     /// Where this peer goes after the call: the `rtn` of the session link that admitted it.
     #[oai(nullable)]
     pub return_url: Option<String>,
+    /// The peer asking: its type says its role (1 or 3 host, 2 user, 4 webinar viewer),
+    /// its `state` whether it still waits in the lobby.
+    pub you: Peer,
+    /// Whether a host holds a seat, so a knocking guest knows someone may let it in.
+    pub host_present: bool,
 }
 
 #[derive(Debug, Object, Deserialize)]
@@ -114,8 +122,8 @@ impl JoinApi {
         domain: Path<String>,
         name: Path<String>,
     ) -> ApiResult<Json<Hal<PeerRoom>>> {
-        let (v, return_url) =
-            peers::room_for_peer(&state, &domain.0, &name.0, &auth.0.token).await?;
+        let seen = peer_access::room_for_peer(&state, &domain.0, &name.0, &auth.0.token).await?;
+        let v = seen.room;
         let l = links([("leave", format!("/v1/rooms/{}/{}/leave", domain.0, name.0))]);
         Ok(Json(Hal::new(
             PeerRoom {
@@ -123,10 +131,13 @@ impl JoinApi {
                 name: v.name,
                 room_type: v.room_type,
                 is_locked: v.is_locked,
+                lobby: v.lobby,
                 capacity: v.capacity,
                 seq: v.seq,
                 peers: v.peers.into_iter().map(Peer::from).collect(),
-                return_url,
+                return_url: seen.return_url,
+                you: seen.you.into(),
+                host_present: seen.host_present,
             },
             l,
         )))

@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod join;
 pub mod join_page;
 pub mod limits;
+pub mod meeting;
 pub mod metrics;
 pub mod nul;
 pub mod openapi_doc;
@@ -28,6 +29,7 @@ mod problem_answers;
 pub mod realtime;
 pub mod rendered_json;
 pub mod request_id;
+pub mod room_lobby;
 pub mod room_peers;
 pub mod room_views;
 pub mod rooms;
@@ -82,8 +84,12 @@ pub type Apis = (
     orgs::OrgsApi,
     domains::DomainsApi,
     clients::ClientsApi,
-    (rooms::RoomsApi, room_peers::RoomPeersApi),
-    join::JoinApi,
+    (
+        rooms::RoomsApi,
+        room_peers::RoomPeersApi,
+        room_lobby::RoomLobbyApi,
+    ),
+    (join::JoinApi, meeting::MeetingApi),
     bookings::BookingsApi,
     subscriptions::SubscriptionsApi,
     session_links::SessionLinksApi,
@@ -107,8 +113,12 @@ pub fn service() -> OpenApiService<Apis, ()> {
             orgs::OrgsApi,
             domains::DomainsApi,
             clients::ClientsApi,
-            (rooms::RoomsApi, room_peers::RoomPeersApi),
-            join::JoinApi,
+            (
+                rooms::RoomsApi,
+                room_peers::RoomPeersApi,
+                room_lobby::RoomLobbyApi,
+            ),
+            (join::JoinApi, meeting::MeetingApi),
             bookings::BookingsApi,
             subscriptions::SubscriptionsApi,
             session_links::SessionLinksApi,

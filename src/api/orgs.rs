@@ -25,6 +25,8 @@ pub struct Org {
     pub session_capacity: i32,
     /// Whether a peer kicked from a session may come back with the same link.
     pub allow_rejoin_after_kick: bool,
+    /// Whether guests of session links wait in the lobby until a host lets them in.
+    pub guest_lobby: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -37,6 +39,9 @@ pub struct OrgSettings {
     pub session_capacity: Option<i64>,
     #[oai(nullable)]
     pub allow_rejoin_after_kick: Option<bool>,
+    /// Guests of session links wait in the lobby until a host lets them in (default on).
+    #[oai(nullable)]
+    pub guest_lobby: Option<bool>,
 }
 
 impl From<OrgView> for Org {
@@ -46,6 +51,7 @@ impl From<OrgView> for Org {
             name: v.name,
             session_capacity: v.session_capacity,
             allow_rejoin_after_kick: v.allow_rejoin_after_kick,
+            guest_lobby: v.guest_lobby,
             created_at: v.created_at,
         }
     }
@@ -96,6 +102,7 @@ impl OrgsApi {
             org_id.0,
             b.session_capacity,
             b.allow_rejoin_after_kick,
+            b.guest_lobby,
         )
         .await?;
         Ok(Json(Hal::new(org.into(), org_links(org_id.0))))

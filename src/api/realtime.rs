@@ -34,7 +34,7 @@ use uuid::Uuid;
 use super::problem::ApiError;
 use crate::{
     domain::{
-        domains,
+        domains, presence,
         redaction::{self, Reader},
         socket_access::{CLOSED_UNAUTHENTICATED, Credential, Ended, Holder, Watch},
     },
@@ -136,11 +136,30 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
     let mut events = state.bus.subscribe();
     let mut subs = Subscriptions::default();
     let access = watch.access().clone();
+    // A peer's socket is its presence: recorded now, forgotten when this task ends however
+    // it ends (the guard's drop), so the peer is away from then on.
+    let mut _presence = None;
     let welcome = match &access.holder {
         Holder::Peer(p) => {
             subs.rooms.insert(format!("{}/{}", p.domain, p.room));
+            let peer_state = match presence::connected(&state, p.peer_id).await {
+                Ok((connection, peer_state)) => {
+                    _presence = Some(Connection {
+                        state: state.clone(),
+                        id: connection,
+                    });
+                    peer_state
+                }
+                Err(e) => {
+                    let ended = Ended::new(CLOSED_UNAUTHENTICATED, &e.to_string());
+                    let _ = sink
+                        .send(Message::close_with(ended.code, ended.reason))
+                        .await;
+                    return;
+                }
+            };
             json!({"type": "welcome", "orgId": p.org_id, "as": "peer", "peerId": p.peer_id,
-                   "room": format!("{}/{}", p.domain, p.room)})
+                   "room": format!("{}/{}", p.domain, p.room), "state": peer_state.as_str()})
         }
         _ => json!({"type": "welcome", "orgId": access.org_id, "as": "client"}),
     };
@@ -185,6 +204,25 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
     let _ = sink
         .send(Message::close_with(ended.code, ended.reason))
         .await;
+}
+
+/// A peer's live connection; dropping it records that the socket closed.
+struct Connection {
+    state: AppState,
+    id: Uuid,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let (state, id) = (self.state.clone(), self.id);
+        tokio::spawn(async move {
+            if let Err(e) = presence::disconnected(&state, id).await {
+                // The sweeper finds the connection once this node stops beating, or the
+                // grace of a later disconnect covers it; log and go on.
+                tracing::warn!(error = ?e, "recording a closed peer socket failed");
+            }
+        });
+    }
 }
 
 fn error(code: &str, message: impl Into<String>) -> Value {

@@ -17,9 +17,17 @@ pub struct Peer {
     pub joined_at: DateTime<Utc>,
     #[oai(skip_serializing_if_is_none)]
     pub left_at: Option<DateTime<Utc>>,
-    /// `left`, `kicked` or `room_closed`.
+    /// Why it left: `left`, `kicked`, `room_closed`, `session_ended`, `ended`, `disconnected`,
+    /// `never_connected`, `denied` or `withdrawn`.
     #[oai(skip_serializing_if_is_none)]
     pub left_reason: Option<String>,
+    /// `waiting` (knocked; in the lobby, holding no seat), `admitted` (let in, not connected
+    /// yet), `connected` (its meeting page is open) or `away` (its connection dropped; its
+    /// seat is held for the reconnect grace).
+    pub state: String,
+    /// When it last connected.
+    #[oai(nullable)]
+    pub connected_at: Option<DateTime<Utc>>,
 }
 
 impl From<PeerView> for Peer {
@@ -31,6 +39,8 @@ impl From<PeerView> for Peer {
             joined_at: p.joined_at,
             left_at: p.left_at,
             left_reason: p.left_reason,
+            state: p.state.as_str().to_string(),
+            connected_at: p.connected_at,
         }
     }
 }
@@ -46,6 +56,8 @@ pub struct Room {
     #[oai(rename = "type")]
     pub room_type: i16,
     pub is_locked: bool,
+    /// Joins through the room's link knock and wait for a host.
+    pub lobby: bool,
     /// The room password, if one is set (null for dashboard viewers).
     #[oai(nullable)]
     pub key: Option<String>,
@@ -69,6 +81,7 @@ impl From<RoomView> for Room {
             name: v.name,
             room_type: v.room_type,
             is_locked: v.is_locked,
+            lobby: v.lobby,
             key: v.password,
             has_host_key: v.has_host_key,
             capacity: v.capacity,

@@ -42,7 +42,8 @@ pub struct NewRoom {
     #[oai(nullable)]
     #[oai(validator(minimum(value = "1"), maximum(value = "2")))]
     pub room_type: Option<i64>,
-    /// Locked rooms admit hosts only. Default false.
+    /// In a locked room, hosts (host key) enter; everyone else knocks and waits for a host
+    /// to let them in. Default false.
     #[oai(nullable)]
     pub lock: Option<bool>,
     /// Room password.
@@ -57,6 +58,10 @@ pub struct NewRoom {
     #[oai(nullable)]
     #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i64>,
+    /// Joins through the room's link knock and wait for a host to let them in. Default
+    /// false.
+    #[oai(nullable)]
+    pub lobby: Option<bool>,
 }
 
 #[derive(Debug, Object)]
@@ -167,6 +172,7 @@ impl RoomsApi {
                 password: b.key,
                 add_host_key: b.add_host_key.unwrap_or(false),
                 capacity: b.capacity,
+                lobby: b.lobby,
             },
         )
         .await?;

@@ -38,6 +38,9 @@ pub struct SessionAdmission {
     pub peer_token: String,
     /// `domain/name` of the session's room.
     pub room: String,
+    /// `waiting` when the peer knocked (a guest, where the org's guest lobby is on: a host
+    /// lets it in), else `admitted` (or `connected`/`away` when the link's peer was resumed).
+    pub state: String,
 }
 
 #[derive(ApiResponse)]
@@ -209,6 +212,7 @@ impl SessionLinksApi {
                 peer_id: entered.peer.id,
                 role: entered.role.to_string(),
                 peer_token: entered.peer_token,
+                state: entered.peer.state.as_str().to_string(),
                 room: format!("{}/{}", entered.domain, entered.room),
             },
             l,

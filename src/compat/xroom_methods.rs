@@ -250,6 +250,7 @@ async fn room_init(state: &AppState, who: &Principal, i: Init) -> Outcome {
             password: i.key,
             add_host_key: i.add_host_key.unwrap_or(false),
             capacity: i.capacity,
+            lobby: None,
         },
     )
     .await?;
@@ -269,7 +270,9 @@ async fn room_list(state: &AppState, who: &Principal, l: OptionalDomain) -> Outc
         let r = redaction::shown_to(who.into(), r);
         let object = json!({
             "options": {"type": r.room_type, "isLocked": r.is_locked, "password": r.password},
-            "clients": r.peers.iter().map(|p| json!({"id": p.id, "type": p.peer_type})).collect::<Vec<_>>(),
+            // `state` and `connectedAt` are ours (presence); xroom's clients read id and type.
+            "clients": r.peers.iter().map(|p| json!({"id": p.id, "type": p.peer_type,
+                "state": p.state.as_str(), "connectedAt": p.connected_at})).collect::<Vec<_>>(),
         });
         let entry = by_domain
             .entry(r.domain.clone())

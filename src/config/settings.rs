@@ -69,6 +69,13 @@ pub struct Settings {
     /// of the delivery slots and the other webhooks keep theirs [default: 4].
     #[arg(long, env = "MEETPLANE_DELIVERY_PER_WEBHOOK_IN_FLIGHT", global = true)]
     pub delivery_per_webhook_in_flight: Option<String>,
+    /// How long an admitted peer holds its seat before it first connects (the meeting page's
+    /// socket); `0` keeps peers until they leave or are kicked [default: 60s].
+    #[arg(long, env = "MEETPLANE_PEER_CONNECT_WINDOW", global = true)]
+    pub peer_connect_window: Option<String>,
+    /// How long a peer whose last connection dropped holds its seat [default: 20s].
+    #[arg(long, env = "MEETPLANE_PEER_RECONNECT_GRACE", global = true)]
+    pub peer_reconnect_grace: Option<String>,
     /// Log every SQL statement (target `sqlx::query`; RUST_LOG must let it through)
     /// [default: false].
     #[arg(long, env = "MEETPLANE_LOG_SQL", global = true)]
@@ -211,6 +218,8 @@ pub(super) const KNOWN_ENV: &[&str] = &[
     "MEETPLANE_DELIVERY_LEASE",
     "MEETPLANE_DELIVERY_CONCURRENCY",
     "MEETPLANE_DELIVERY_PER_WEBHOOK_IN_FLIGHT",
+    "MEETPLANE_PEER_CONNECT_WINDOW",
+    "MEETPLANE_PEER_RECONNECT_GRACE",
     "MEETPLANE_LOG_SQL",
     "MEETPLANE_LOG_FORMAT",
     "MEETPLANE_CHAT_SHARED_SECRET",

@@ -123,6 +123,7 @@ pub(super) fn room_spec(state: &AppState, b: &booking::Model) -> Result<RoomSpec
         capacity: b.capacity,
         host_key: rooms::open(&state.sealer, host_key_purpose(b.id), &b.host_key_sealed)?,
         session: false,
+        lobby: false,
     })
 }
 
@@ -224,6 +225,7 @@ pub async fn add(state: &AppState, principal: &Principal, new: NewBooking) -> Re
             password: new.options.key.clone(),
             add_host_key: new.options.add_host_key,
             capacity: new.options.capacity,
+            lobby: None,
         },
         state.config.max_room_capacity,
     )

@@ -1,14 +1,12 @@
 //! Room chat: messages from peers, from the org's API clients (under a display name) and from
 //! a bridged XMPP room. Each message is a `chatMessage` event (webhooks, realtime); in a room
 //! bridged to XMPP it also waits, durably, to be sent to the MUC.
-use crate::error::Code;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use super::{chat_text::ChatText, domains, validate};
 use crate::{
-    auth::random,
     error::{Error, Result},
     events::{EventKind, payloads, tx::WriteTx},
     state::AppState,
@@ -158,23 +156,9 @@ async fn peer_room(
     name: &str,
     token: &str,
 ) -> Result<(domain::Model, room::Model, store::entities::peer::Model)> {
-    let (peer, room) = store::peers::find_active_by_token(tx.conn(), &random::digest(token))
-        .await?
-        .ok_or_else(|| {
-            Error::unauthenticated(
-                Code::InvalidPeerToken,
-                "the peer token is unknown or has left",
-            )
-        })?;
-    let domain = store::domains::find_by_id(tx.conn(), room.domain_id)
-        .await?
-        .filter(|d| d.name == domains::canonical_name(domain_name) && room.name == name)
-        .ok_or_else(|| {
-            Error::forbidden(
-                Code::PeerNotInRoom,
-                "the peer token belongs to another room",
-            )
-        })?;
+    let (domain, _, peer) =
+        super::peer_access::present_in(tx.conn(), domain_name, name, token).await?;
+    super::peer_access::admitted_only(&peer)?;
     let room = store::rooms::find_live(tx.conn(), domain.id, name, true)
         .await?
         .ok_or(Error::not_found("room"))?;
@@ -223,6 +207,8 @@ pub async fn peer_room_id(
     name: &str,
     token: &str,
 ) -> Result<(Uuid, String)> {
-    let (room, _) = super::peers::room_for_peer(state, domain_name, name, token).await?;
-    Ok((room.id, room.domain))
+    let (domain, room, peer) =
+        super::peer_access::present_in(&state.db, domain_name, name, token).await?;
+    super::peer_access::admitted_only(&peer)?;
+    Ok((room.id, domain.name))
 }

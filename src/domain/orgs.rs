@@ -21,6 +21,7 @@ pub struct OrgView {
     pub name: String,
     pub session_capacity: i32,
     pub allow_rejoin_after_kick: bool,
+    pub guest_lobby: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -31,6 +32,7 @@ impl From<organisation::Model> for OrgView {
             name: m.name,
             session_capacity: m.session_capacity,
             allow_rejoin_after_kick: m.allow_rejoin_after_kick,
+            guest_lobby: m.guest_lobby,
             created_at: m.created_at,
         }
     }
@@ -53,6 +55,7 @@ pub async fn create(state: &AppState, name: &str, domain: &str) -> Result<(OrgVi
             name: Set(name),
             session_capacity: Set(DEFAULT_SESSION_CAPACITY),
             allow_rejoin_after_kick: Set(false),
+            guest_lobby: Set(true),
             created_at: Set(now),
         },
     )
@@ -100,6 +103,7 @@ pub async fn update_settings(
     id: Uuid,
     session_capacity: Option<i64>,
     allow_rejoin_after_kick: Option<bool>,
+    guest_lobby: Option<bool>,
 ) -> Result<OrgView> {
     let org = store::orgs::find(&state.db, id)
         .await?
@@ -117,6 +121,9 @@ pub async fn update_settings(
     }
     if let Some(allow) = allow_rejoin_after_kick {
         active.allow_rejoin_after_kick = Set(allow);
+    }
+    if let Some(lobby) = guest_lobby {
+        active.guest_lobby = Set(lobby);
     }
     Ok(store::orgs::update(&state.db, active).await?.into())
 }

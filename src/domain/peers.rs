@@ -20,7 +20,7 @@ use crate::{
     state::AppState,
     store::{
         self,
-        entities::{domain, peer, room},
+        entities::{domain, peer, peer::PeerState, room},
     },
 };
 
@@ -43,7 +43,22 @@ pub enum Entry {
         role: Role,
         link_hash: String,
         return_url: Option<String>,
+        /// The peer knocks and waits in the lobby (a guest where the org's guest lobby is on).
+        lobby: bool,
     },
+}
+
+impl Entry {
+    /// Whether this entry into `room` knocks rather than enters: a guest's session link where
+    /// the org has its guest lobby on; a room link (without a host key) into a room with a
+    /// lobby, or into a locked room, which lets people knock instead of refusing them.
+    fn knocks(&self, room: &room::Model) -> bool {
+        match self {
+            Entry::Public { host_key: None, .. } => room.lobby || room.is_locked,
+            Entry::Link { lobby, .. } => *lobby,
+            Entry::Public { .. } | Entry::Trusted(_) => false,
+        }
+    }
 }
 
 fn matches_secret(given: &str, expected: &str) -> bool {
@@ -70,13 +85,8 @@ fn decide_role(state: &AppState, room: &room::Model, entry: &Entry) -> Result<Ro
                 )),
             }
         }
+        // A locked room is knocked on (see `Entry::knocks`); the password still applies.
         Entry::Public { password, .. } => {
-            if room.is_locked {
-                return Err(Error::forbidden(
-                    Code::RoomLocked,
-                    "the room is locked; only hosts may enter",
-                ));
-            }
             let expected = open(
                 &state.sealer,
                 password_purpose(room.id),
@@ -128,9 +138,11 @@ pub(super) fn admission(
 ) -> Result<(peer::Model, String)> {
     let display_name = display_name_of(display_name)?;
     let role = decide_role(state, room, entry)?;
-    // The headcount on the locked room row (kept with every admission and departure).
+    let waiting = entry.knocks(room);
+    // The headcount on the locked room row (kept with every admission and departure). A
+    // knock takes no seat; admitting it checks capacity then.
     let present = room.present_count;
-    if present >= room.capacity {
+    if !waiting && present >= room.capacity {
         return Err(Error::conflict(
             Code::RoomFull,
             format!(
@@ -159,6 +171,13 @@ pub(super) fn admission(
             Entry::Link { return_url, .. } => return_url.clone(),
             _ => None,
         },
+        state: if waiting {
+            PeerState::Waiting
+        } else {
+            PeerState::Admitted
+        },
+        connected_at: None,
+        seat_until: super::presence::connect_deadline(state, now),
     };
     Ok((peer, token))
 }
@@ -168,15 +187,22 @@ pub(super) fn display_name_of(given: &str) -> Result<String> {
     validate::display_text("displayName", given, 128)
 }
 
-/// Count a written admission on the room and emit its `clientAdded`.
+/// Count a written admission on the room and emit its `clientAdded`; a knock emits
+/// `clientWaiting` and takes no seat.
 pub(super) async fn admitted(
     tx: &mut WriteTx,
     domain: &domain::Model,
     room: &mut room::Model,
     peer: peer::Model,
 ) -> Result<PeerView> {
-    room.present_count += 1;
     let peer = PeerView::from(peer);
+    if peer.state == PeerState::Waiting {
+        let payload = payloads::client_presence(&room.name, &peer);
+        tx.emit_room(domain, room, EventKind::ClientWaiting, payload)
+            .await?;
+        return Ok(peer);
+    }
+    room.present_count += 1;
     let payload = payloads::client_added(&room.name, &peer);
     tx.emit_room(domain, room, EventKind::ClientAdded, payload)
         .await?;
@@ -307,71 +333,13 @@ pub async fn leave(
                 "the peer token belongs to another room",
             )
         })?;
-    let mut left = end_presence(&mut tx, &domain, &mut room, vec![peer], "left").await?;
+    // Leaving the lobby withdraws the knock.
+    let reason = match peer.state {
+        PeerState::Waiting => "withdrawn",
+        _ => "left",
+    };
+    let mut left = end_presence(&mut tx, &domain, &mut room, vec![peer], reason).await?;
     super::sessions::after_departure(&mut tx, &domain, room).await?;
     tx.commit().await?;
     Ok(left.remove(0))
-}
-
-/// A present peer, identified by its token (for the realtime socket).
-#[derive(Debug, Clone)]
-pub struct PeerSession {
-    pub peer_id: Uuid,
-    pub org_id: Uuid,
-    pub domain: String,
-    pub room: String,
-}
-
-pub async fn authenticate(state: &AppState, token: &str) -> Result<PeerSession> {
-    let invalid = || {
-        Error::unauthenticated(
-            Code::InvalidPeerToken,
-            "the peer token is unknown or has left",
-        )
-    };
-    let (peer, room) = store::peers::find_active_by_token(&state.db, &random::digest(token))
-        .await?
-        .ok_or_else(invalid)?;
-    let domain = store::domains::find_by_id(&state.db, room.domain_id)
-        .await?
-        .ok_or_else(invalid)?;
-    Ok(PeerSession {
-        peer_id: peer.id,
-        org_id: domain.org_id,
-        domain: domain.name,
-        room: room.name,
-    })
-}
-
-/// The room as its peer may see it (no password, no host key).
-/// The room as the peer holding `token` sees it, and where that peer returns after the call
-/// (its session link's `rtn`, if it came by one).
-pub async fn room_for_peer(
-    state: &AppState,
-    domain_name: &str,
-    name: &str,
-    token: &str,
-) -> Result<(super::room_model::RoomView, Option<String>)> {
-    let (peer, room) = store::peers::find_active_by_token(&state.db, &random::digest(token))
-        .await?
-        .ok_or_else(|| {
-            Error::unauthenticated(
-                Code::InvalidPeerToken,
-                "the peer token is unknown or has left",
-            )
-        })?;
-    let domain = store::domains::find_by_id(&state.db, room.domain_id)
-        .await?
-        .filter(|d| d.name == domains::canonical_name(domain_name) && room.name == name)
-        .ok_or_else(|| {
-            Error::forbidden(
-                Code::PeerNotInRoom,
-                "the peer token belongs to another room",
-            )
-        })?;
-    let view = view_with_peers(&state.db, &state.sealer, &domain.name, room).await?;
-    Ok((
-        super::redaction::shown_to(super::redaction::Reader::Peer, view),
-        peer.return_url,
-    ))
 }

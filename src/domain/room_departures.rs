@@ -71,8 +71,11 @@ pub(super) async fn end_presence(
     }
     let now = tx.now();
     let ids: Vec<Uuid> = peers.iter().map(|p| p.id).collect();
-    let left = store::peers::mark_left(tx.conn(), &ids, reason, now).await?;
-    room.present_count = (room.present_count - left as i32).max(0);
+    store::peers::mark_left(tx.conn(), &ids, reason, now).await?;
+    // Waiting peers held no seat. The peers were read under the room's lock, so their states
+    // are the ones the headcount knows.
+    let seats = peers.iter().filter(|p| p.state.holds_seat()).count() as i32;
+    room.present_count = (room.present_count - seats).max(0);
     let removed: Vec<PeerView> = peers
         .into_iter()
         .map(|p| PeerView {

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::{
     error::{Error, Result},
-    store::entities::peer,
+    store::entities::peer::{self, PeerState},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,8 @@ pub struct RoomOptions {
     pub password: Option<String>,
     pub add_host_key: bool,
     pub capacity: Option<i64>,
+    /// Room-link joins knock and wait to be let in.
+    pub lobby: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +65,8 @@ pub struct PeerView {
     pub joined_at: DateTime<Utc>,
     pub left_at: Option<DateTime<Utc>>,
     pub left_reason: Option<String>,
+    pub state: PeerState,
+    pub connected_at: Option<DateTime<Utc>>,
 }
 
 impl From<peer::Model> for PeerView {
@@ -74,6 +78,8 @@ impl From<peer::Model> for PeerView {
             joined_at: p.joined_at,
             left_at: p.left_at,
             left_reason: p.left_reason,
+            state: p.state,
+            connected_at: p.connected_at,
         }
     }
 }
@@ -85,6 +91,7 @@ pub struct RoomView {
     pub name: String,
     pub room_type: i16,
     pub is_locked: bool,
+    pub lobby: bool,
     pub password: Option<String>,
     pub has_host_key: bool,
     pub capacity: i32,

@@ -62,6 +62,7 @@ pub(super) fn view(
         name: r.name,
         room_type: r.room_type,
         is_locked: r.is_locked,
+        lobby: r.lobby,
         capacity: r.capacity,
         created_at: r.created_at,
         updated_at: r.updated_at,
@@ -116,6 +117,8 @@ pub struct RoomSpec {
     pub host_key: Option<String>,
     /// A session room (session links) closes when its last peer leaves.
     pub session: bool,
+    /// Room-link joins knock and wait to be let in.
+    pub lobby: bool,
 }
 
 impl RoomSpec {
@@ -132,6 +135,7 @@ impl RoomSpec {
             capacity: capacity(opts.capacity, max_capacity)?,
             host_key: opts.add_host_key.then(new_host_key),
             session: false,
+            lobby: opts.lobby.unwrap_or(false),
         })
     }
 }
@@ -233,6 +237,7 @@ async fn create_in(
         event_seq: Set(0),
         kind: Set(if spec.session { "session" } else { "room" }.to_string()),
         present_count: Set(0),
+        lobby: Set(spec.lobby),
     };
     // Two concurrent inits both pass the check above; the partial unique index stops one.
     let mut model = store::rooms::insert(tx.conn(), row).await.map_err(|e| {

@@ -9,15 +9,20 @@ use uuid::Uuid;
 
 use super::{
     peers::{self, Entry},
+    room_model::PeerView,
     room_model::Role,
     session_joins::{Link, Subscribed, is_owner},
     sessions::{Entered, open_session_room, room_name},
 };
 use crate::{
+    auth::random,
     error::{Error, Result},
     events::tx::WriteTx,
     state::AppState,
-    store::entities::{peer, room, session_entry, subscription},
+    store::{
+        self,
+        entities::{peer, peer::PeerState, room, session_entry, subscription},
+    },
 };
 
 /// The batch being admitted: what earlier links changed for later ones (rooms opened,
@@ -49,9 +54,9 @@ impl Admissions {
             return Ok(Err(e));
         }
         let name = room_name(&claims.sid);
-        let room = match self.rooms.entry((link.domain.id, name.clone())) {
-            hash_map::Entry::Occupied(room) => room.into_mut(),
-            hash_map::Entry::Vacant(place) => place.insert(
+        let key = (link.domain.id, name.clone());
+        if let hash_map::Entry::Vacant(place) = self.rooms.entry(key.clone()) {
+            place.insert(
                 open_session_room(
                     state,
                     tx,
@@ -62,21 +67,37 @@ impl Admissions {
                     link.org.session_capacity,
                 )
                 .await?,
-            ),
-        };
-        let entry = Entry::Link {
-            role: if owner { Role::Host } else { Role::User },
-            link_hash: hash.clone(),
-            return_url: claims.rtn.clone(),
-        };
+            );
+        }
         let now = self.now;
-        let (peer, peer_token) = match peers::admission(state, room, &claims.un, &entry, None, now)
-        {
-            Ok(admission) => admission,
-            Err(e) => return Ok(Err(e)),
+        let room_id = self.rooms[&key].id;
+        let resumed = self.resumed(state, tx, room_id, hash).await?;
+        let room = self
+            .rooms
+            .get_mut(&key)
+            .expect("the room was found or opened above");
+        let (peer, peer_token) = match resumed {
+            // Same link, same seat: the peer it admitted is still present.
+            Some(resumed) => resumed,
+            None => {
+                let entry = Entry::Link {
+                    role: if owner { Role::Host } else { Role::User },
+                    link_hash: hash.clone(),
+                    return_url: claims.rtn.clone(),
+                    lobby: !owner && link.org.guest_lobby,
+                };
+                let (peer, peer_token) =
+                    match peers::admission(state, room, &claims.un, &entry, None, now) {
+                        Ok(admission) => admission,
+                        Err(e) => return Ok(Err(e)),
+                    };
+                self.new_peers.push(peer.clone());
+                (
+                    peers::admitted(tx, link.domain, room, peer).await?,
+                    peer_token,
+                )
+            }
         };
-        self.new_peers.push(peer.clone());
-        let peer = peers::admitted(tx, link.domain, room, peer).await?;
         if owner {
             self.owners_live
                 .insert((subscription.id, claims.sid.clone()));
@@ -92,8 +113,32 @@ impl Admissions {
             room: name,
         };
         self.entries
-            .push(entry_row(checked, room.id, &entered, now));
+            .push(entry_row(checked, room_id, &entered, now));
         Ok(Ok(entered))
+    }
+
+    /// Resume the present peer this link admitted into the room earlier (in an earlier
+    /// transaction, or earlier in this batch), if any: a new token, the same seat.
+    async fn resumed(
+        &mut self,
+        state: &AppState,
+        tx: &mut WriteTx,
+        room_id: Uuid,
+        link_hash: &str,
+    ) -> Result<Option<(PeerView, String)>> {
+        let in_batch = self
+            .new_peers
+            .iter_mut()
+            .find(|p| p.room_id == room_id && p.link_hash.as_deref() == Some(link_hash));
+        if let Some(p) = in_batch {
+            let token = random::token("mppt_");
+            p.token_hash = random::digest(&token);
+            return Ok(Some((PeerView::from(p.clone()), token)));
+        }
+        match store::presence::find_by_link(tx.conn(), room_id, link_hash).await? {
+            Some(peer) => Ok(Some(resume(state, tx, peer, self.now).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Why the link is refused before a room opens for it (a refused link leaves nothing
@@ -113,6 +158,23 @@ impl Admissions {
         }
         peers::display_name_of(&link.claims.un).map(drop)
     }
+}
+
+/// Give the peer a link admitted before a new token (the old one stops working) and, unless
+/// it is connected, a fresh connect window; it keeps its seat and its place in the lobby.
+async fn resume(
+    state: &AppState,
+    tx: &mut WriteTx,
+    peer: peer::Model,
+    now: DateTime<Utc>,
+) -> Result<(PeerView, String)> {
+    let token = random::token("mppt_");
+    store::presence::replace_token(tx.conn(), peer.id, &random::digest(&token)).await?;
+    if peer.state != PeerState::Connected {
+        let until = super::presence::connect_deadline(state, now);
+        store::presence::set_state(tx.conn(), peer.id, peer.state, None, until).await?;
+    }
+    Ok((PeerView::from(peer), token))
 }
 
 /// The session entry recording an admission.

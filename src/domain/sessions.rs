@@ -81,6 +81,7 @@ pub(super) async fn open_session_room(
         capacity,
         host_key: None,
         session: true,
+        lobby: false,
     };
     let origin = Origin::Client(client_id);
     let mut room = rooms::open_new(state, tx, domain, name, origin, spec).await?;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     admin_sessions,
     admins::Role,
-    peers::{self, PeerSession},
+    peer_access::{self, PeerSession},
     redaction::Reader,
     tokens, widgets,
 };
@@ -141,7 +141,7 @@ async fn check(
         // Peer tokens do not expire: a peer's socket closes when it leaves (the realtime
         // socket sees its `clientsRemoved`).
         Credential::PeerToken(token) => {
-            let peer = peers::authenticate(state, token).await?;
+            let peer = peer_access::authenticate(state, token).await?;
             let org_id = peer.org_id;
             (Holder::Peer(peer), org_id, None)
         }

@@ -36,6 +36,15 @@ pub fn client_added(room: &str, peer: &PeerView) -> Value {
     json!({ "room": { "name": room }, "client": client(peer) })
 }
 
+/// `clientWaiting` (a knock in the lobby) and `clientUpdated` (a peer's presence changed):
+/// the peer with its state, which the xroom-shaped `client` of `clientAdded` does not carry.
+pub fn client_presence(room: &str, peer: &PeerView) -> Value {
+    let mut client = client(peer);
+    client["state"] = json!(peer.state.as_str());
+    client["connectedAt"] = json!(peer.connected_at);
+    json!({ "room": { "name": room }, "client": client })
+}
+
 pub fn clients_removed(room: &str, peers: &[PeerView], reason: &str) -> Value {
     json!({
         "room": { "name": room },

@@ -20,6 +20,7 @@ pub mod key_pairs;
 pub mod leader_lock;
 pub mod orgs;
 pub mod peers;
+pub mod presence;
 pub mod read_cache;
 pub mod revocations;
 pub mod rooms;

@@ -237,3 +237,12 @@ pub async fn set_counters_many(db: &impl ConnectionTrait, rooms: &[&Model]) -> R
 pub async fn find_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
     Entity::find_by_id(id).one(db).await
 }
+
+/// The live room with this id, locked like [`find_live`] with `for_update`.
+pub async fn lock_live_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id)
+        .filter(Column::RemovedAt.is_null())
+        .lock_exclusive()
+        .one(db)
+        .await
+}

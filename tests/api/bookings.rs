@@ -117,7 +117,12 @@ async fn a_booking_activates_runs_and_completes_with_its_options() {
             json!({"displayName": "Guest", "key": "pw"}),
         )
         .await;
-    assert_problem(s, &b, StatusCode::FORBIDDEN, "room_locked");
+    // A locked room lets them knock: they wait for a host instead of entering.
+    assert_eq!(
+        (s, b["content"]["peer"]["state"].clone()),
+        (StatusCode::CREATED, json!("waiting")),
+        "{b}"
+    );
     let (s, host) = app
         .join(
             "localhost/board",
@@ -171,20 +176,21 @@ async fn a_booking_activates_runs_and_completes_with_its_options() {
         [
             "roomCreated",
             "bookingActivated",
+            "clientWaiting",
             "clientAdded",
             "clientsRemoved",
             "roomRemoved",
             "bookingCompleted"
         ]
     );
-    let got = receiver.wait_for(7).await;
-    let completed = &got[6].json;
+    let got = receiver.wait_for(8).await;
+    let completed = &got[7].json;
     assert_eq!(
         (completed["event"].clone(), completed["seq"].clone()),
         (json!("bookingCompleted"), json!(0))
     );
     assert_eq!(completed["payload"]["booking"]["id"], id);
-    assert_eq!(got[4].json["payload"]["reason"], "booking_ended");
+    assert_eq!(got[5].json["payload"]["reason"], "booking_ended");
 }
 
 #[tokio::test]

@@ -27,6 +27,7 @@ mod join_browser;
 mod metrics;
 mod nodes;
 mod openapi;
+mod presence;
 mod prosody;
 mod rate_limits;
 mod realtime;

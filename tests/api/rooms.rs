@@ -211,7 +211,12 @@ async fn host_keys_locks_and_passwords_decide_who_enters() {
             json!({"displayName": "Guest", "key": "s3cret"}),
         )
         .await;
-    assert_problem(s, &b, StatusCode::FORBIDDEN, "room_locked");
+    // A locked room lets them knock: they wait for a host instead of entering.
+    assert_eq!(
+        (s, b["content"]["peer"]["state"].clone()),
+        (StatusCode::CREATED, json!("waiting")),
+        "{b}"
+    );
     let (s, b) = app
         .join(
             "localhost/board",

@@ -153,6 +153,7 @@ pub async fn until_waiting(db: &TestDb, n: i64) {
 async fn links_opened_together_are_each_judged_as_if_alone() {
     let app = TestApp::spawn().await;
     let t = app.token().await;
+    crate::sessions::without_guest_lobby(&app, &t).await;
     let receiver = Receiver::start().await;
     validated_webhook(&app, &t, &receiver, json!({})).await;
     subscribe(&app, &t, "host").await;
@@ -320,6 +321,7 @@ async fn a_batch_whose_statement_fails_is_redone_link_by_link() {
 async fn many_links_at_once_fill_a_session_exactly() {
     let app = TestApp::spawn().await;
     let t = app.token().await;
+    crate::sessions::without_guest_lobby(&app, &t).await;
     subscribe(&app, &t, "host").await;
     set_session_capacity(&app, &t, 10).await;
     let links: Vec<String> = (0..40)

@@ -230,6 +230,7 @@ async fn every_bad_link_is_refused_with_a_clear_code() {
 async fn one_subscription_hosts_one_session_at_a_time_within_capacity() {
     let app = TestApp::spawn().await;
     let t = app.token().await;
+    without_guest_lobby(&app, &t).await;
     subscribe(&app, &t, "host").await;
     let link = |sid: &str, rle: &str, un: &str| {
         let mut c = owner_claims(&app, sid, "host");
@@ -471,6 +472,7 @@ async fn the_entries_csv_neutralises_formulas() {
 async fn a_session_shows_its_entries_exports_csv_and_ends_when_empty() {
     let app = TestApp::spawn_with_clock(Arc::new(SystemClock)).await;
     let t = app.token().await;
+    without_guest_lobby(&app, &t).await;
     subscribe(&app, &t, "r").await;
     let (_, o) = open(
         &app,
@@ -808,4 +810,17 @@ async fn session_entries_filter_by_session_role_name_and_time() {
     assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     let (s, b) = list("from=2030-01-01T00:00:00Z&to=2020-01-01T00:00:00Z").await;
     assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+/// Let guests of session links in at once (tests of capacity and batching, not of the lobby).
+pub async fn without_guest_lobby(app: &TestApp, t: &str) {
+    let (s, b) = app
+        .call(
+            t,
+            Method::PATCH,
+            &format!("/v1/orgs/{}", app.org_id),
+            Some(json!({"guestLobby": false})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
 }

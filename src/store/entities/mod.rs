@@ -17,6 +17,7 @@ pub mod idempotency_key;
 pub mod link_revocation;
 pub mod organisation;
 pub mod peer;
+pub mod peer_connection;
 pub mod refresh_token;
 pub mod room;
 pub mod seen_checksum;

@@ -9,6 +9,8 @@ pub struct Model {
     pub name: String,
     pub session_capacity: i32,
     pub allow_rejoin_after_kick: bool,
+    /// Guests of session links wait in the lobby until a host lets them in.
+    pub guest_lobby: bool,
     pub created_at: DateTimeUtc,
 }
 

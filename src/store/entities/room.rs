@@ -20,6 +20,8 @@ pub struct Model {
     pub event_seq: i64,
     pub kind: String,
     pub present_count: i32,
+    /// Room-link joins knock and wait to be let in.
+    pub lobby: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

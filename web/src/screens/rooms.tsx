@@ -21,6 +21,7 @@ import {
 type Room = Schemas["Room"];
 
 const PEER_TYPES: Record<number, string> = { 1: "host", 2: "participant", 3: "webinar host", 4: "viewer" };
+const PEER_STATES: Record<string, string> = { waiting: "knocking (lobby)", admitted: "not connected yet", connected: "connected", away: "away (reconnecting)" };
 
 function roomHref(r: { domain: string; name: string }) {
   return `#/room/${encodeURIComponent(r.domain)}/${encodeURIComponent(r.name)}`;
@@ -182,6 +183,16 @@ export function RoomDetail(props: { params: string[] }) {
       );
     }
   };
+  const decide = (peerId: string, who: string, admit: boolean) => {
+    const peerPath = { ...path, peerId };
+    act(admit ? `${who} was let in.` : `${who} was turned away.`, () =>
+      must(
+        admit
+          ? api.POST("/v1/orgs/{orgId}/rooms/{domain}/{name}/peers/{peerId}/admit", { params: { path: peerPath } })
+          : api.POST("/v1/orgs/{orgId}/rooms/{domain}/{name}/peers/{peerId}/deny", { params: { path: peerPath } }),
+      ),
+    );
+  };
   return (
     <Page title={`Room ${domain}/${name}`} actions={<LiveBadge state={socket} />}>
       <p>
@@ -193,11 +204,12 @@ export function RoomDetail(props: { params: string[] }) {
         {(hal) => {
           const r = hal.content;
           const live = r.peers.filter((p) => !p.leftAt);
+          const seated = live.filter((p) => p.state !== "waiting");
           return (
             <>
               <div class="card">
                 <p>
-                  {live.length} of {r.capacity} places taken · {r.isLocked ? "locked" : "open"} · created{" "}
+                  {seated.length} of {r.capacity} places taken · {r.isLocked ? "locked" : "open"} · created{" "}
                   {formatTime(r.createdAt)}
                   {r.hasHostKey && " · has a host key"}
                 </p>
@@ -272,6 +284,7 @@ export function RoomDetail(props: { params: string[] }) {
                       <tr>
                         <th>Name</th>
                         <th>Role</th>
+                        <th>State</th>
                         <th>Joined</th>
                         {canChange && <th>Actions</th>}
                       </tr>
@@ -281,12 +294,27 @@ export function RoomDetail(props: { params: string[] }) {
                         <tr key={p.id}>
                           <td>{p.displayName}</td>
                           <td>{PEER_TYPES[p.type] ?? p.type}</td>
+                          <td>
+                            {PEER_STATES[p.state] ?? p.state}
+                            {p.connectedAt && p.state === "connected" && <> since {formatTime(p.connectedAt)}</>}
+                          </td>
                           <td>{formatTime(p.joinedAt)}</td>
                           {canChange && (
                             <td>
-                              <button type="button" class="danger" disabled={action.busy} onClick={() => kick(p.id, p.displayName)}>
-                                Kick
-                              </button>
+                              {p.state === "waiting" ? (
+                                <>
+                                  <button type="button" disabled={action.busy} onClick={() => decide(p.id, p.displayName, true)}>
+                                    Admit
+                                  </button>{" "}
+                                  <button type="button" class="danger" disabled={action.busy} onClick={() => decide(p.id, p.displayName, false)}>
+                                    Deny
+                                  </button>
+                                </>
+                              ) : (
+                                <button type="button" class="danger" disabled={action.busy} onClick={() => kick(p.id, p.displayName)}>
+                                  Kick
+                                </button>
+                              )}
                             </td>
                           )}
                         </tr>
