@@ -12,12 +12,14 @@ use crate::auth::seal::MasterKey;
 mod chat;
 mod database_url;
 mod limits;
+mod media;
 mod settings;
 mod values;
 pub use chat::{ChatConfig, SecretString, XmppConfig};
 pub use database_url::DatabaseUrl;
 use database_url::parse_database_url;
 pub use limits::LimitsConfig;
+pub use media::{MediaConfig, is_turn_url};
 use settings::KNOWN_ENV;
 pub use settings::Settings;
 pub(crate) use values::{parse_bool, parse_duration, parse_number};
@@ -71,6 +73,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub chat: ChatConfig,
     pub limits: LimitsConfig,
+    pub media: MediaConfig,
 }
 
 impl Config {
@@ -132,6 +135,7 @@ impl Config {
             log_format: log_format(s)?,
             chat: ChatConfig::from_settings(s)?,
             limits: LimitsConfig::from_settings(s)?,
+            media: MediaConfig::from_settings(s)?,
         })
     }
 }

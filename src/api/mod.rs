@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod join;
 pub mod join_page;
 pub mod limits;
+pub mod media;
 pub mod metrics;
 pub mod nul;
 pub mod openapi_doc;
@@ -26,6 +27,7 @@ pub mod orgs;
 pub mod problem;
 mod problem_answers;
 pub mod realtime;
+mod realtime_signals;
 pub mod rendered_json;
 pub mod request_id;
 pub mod room_peers;
@@ -58,6 +60,9 @@ pub enum Tag {
     Rooms,
     /// Entering and leaving rooms with a room link, password or host key
     Join,
+    /// Media for a room's peers: ICE servers and the media mode (signals go over the
+    /// realtime socket)
+    Media,
     /// Room reservations that the scheduler activates and ends
     Bookings,
     /// Subscriptions, session links and session entries (the Coviu API)
@@ -83,7 +88,7 @@ pub type Apis = (
     domains::DomainsApi,
     clients::ClientsApi,
     (rooms::RoomsApi, room_peers::RoomPeersApi),
-    join::JoinApi,
+    (join::JoinApi, media::MediaApi),
     bookings::BookingsApi,
     subscriptions::SubscriptionsApi,
     session_links::SessionLinksApi,
@@ -108,7 +113,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             domains::DomainsApi,
             clients::ClientsApi,
             (rooms::RoomsApi, room_peers::RoomPeersApi),
-            join::JoinApi,
+            (join::JoinApi, media::MediaApi),
             bookings::BookingsApi,
             subscriptions::SubscriptionsApi,
             session_links::SessionLinksApi,

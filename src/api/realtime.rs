@@ -13,7 +13,8 @@
 //! `{"type":"event","eventId","event","domain","room","seq","payload","occurredAt"}`,
 //! `{"type":"robot","robotId","webhookId","body":{…}}`, `{"type":"error","code","message"}`, and
 //! `{"type":"lagged","missed":n}` when it had to drop events for a slow reader (resynchronise
-//! from `GET` of the room, which carries `seq`).
+//! from `GET` of the room, which carries `seq`). Peers also signal each other over it
+//! (`realtime_signals`).
 use crate::error::Code;
 use std::{collections::HashSet, sync::Arc};
 
@@ -31,12 +32,13 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use super::problem::ApiError;
+use super::{problem::ApiError, realtime_signals as signals};
 use crate::{
     domain::{
         domains,
         redaction::{self, Reader},
-        socket_access::{CLOSED_UNAUTHENTICATED, Credential, Ended, Holder, Watch},
+        signalling::Budget,
+        socket_access::{Access, CLOSED_UNAUTHENTICATED, Credential, Ended, Holder, Watch},
     },
     error::Error,
     events::Event,
@@ -136,6 +138,9 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
     let mut events = state.bus.subscribe();
     let mut subs = Subscriptions::default();
     let access = watch.access().clone();
+    let mut relayed =
+        matches!(access.holder, Holder::Peer(_)).then(|| state.bus.subscribe_signals());
+    let budget = Budget::default();
     let welcome = match &access.holder {
         Holder::Peer(p) => {
             subs.rooms.insert(format!("{}/{}", p.domain, p.room));
@@ -151,8 +156,10 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
         tokio::select! {
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = command(&state, &access.holder, access.org_id, &mut subs, &text).await;
-                    if sink.send(Message::Text(reply.to_string())).await.is_err() {
+                    let reply = command(&state, &access, &budget, &mut subs, &text).await;
+                    if let Some(reply) = reply
+                        && sink.send(Message::Text(reply.to_string())).await.is_err()
+                    {
                         return;
                     }
                 }
@@ -179,6 +186,18 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
                 }
                 Err(RecvError::Closed) => return,
             },
+            signal = signals::next(&mut relayed) => {
+                let shown = match signal {
+                    Ok(signal) => signals::shown(&access.holder, access.org_id, &signal),
+                    Err(RecvError::Lagged(missed)) => Some(signals::lost(missed)),
+                    Err(RecvError::Closed) => return,
+                };
+                if let Some(m) = shown
+                    && sink.send(Message::Text(m.to_string())).await.is_err()
+                {
+                    return;
+                }
+            },
             ended = watch.ended(&state) => break ended,
         }
     };
@@ -187,7 +206,7 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
         .await;
 }
 
-fn error(code: &str, message: impl Into<String>) -> Value {
+pub(super) fn error(code: &str, message: impl Into<String>) -> Value {
     json!({"type": "error", "code": code, "message": message.into()})
 }
 
@@ -200,32 +219,48 @@ struct Command {
     #[serde(default)]
     org: bool,
     robot_id: Option<i64>,
+    /// A signal's recipient and payload.
+    to: Option<String>,
+    data: Option<Value>,
 }
 
+/// The answer to one message from the socket, if it gets one.
 async fn command(
     state: &AppState,
-    holder: &Holder,
-    org_id: Uuid,
+    access: &Access,
+    budget: &Budget,
     subs: &mut Subscriptions,
     text: &str,
-) -> Value {
+) -> Option<Value> {
     let Ok(cmd) = serde_json::from_str::<Command>(text) else {
-        return error(
+        return Some(error(
             "malformed_message",
             "expected {\"type\": \"subscribe\", …} as JSON",
-        );
+        ));
     };
     if let Some(field) = super::body::nul_field(text.as_bytes()) {
-        return error(
+        return Some(error(
             "invalid_message",
             format!("{field} must not contain the NUL character (U+0000)"),
-        );
+        ));
     }
     let subscribe = match cmd.kind.as_str() {
         "subscribe" => true,
         "unsubscribe" => false,
-        other => return error("unknown_message", format!("unknown type {other:?}")),
+        "signal" => return signals::relay(state, &access.holder, budget, cmd.to, cmd.data).await,
+        other => return Some(error("unknown_message", format!("unknown type {other:?}"))),
     };
+    Some(subscription(state, &access.holder, access.org_id, subs, cmd, subscribe).await)
+}
+
+async fn subscription(
+    state: &AppState,
+    holder: &Holder,
+    org_id: Uuid,
+    subs: &mut Subscriptions,
+    cmd: Command,
+    subscribe: bool,
+) -> Value {
     if matches!(holder, Holder::Peer(_) | Holder::WidgetUser { .. }) {
         return error("forbidden", "a peer is subscribed to its own room only");
     }
