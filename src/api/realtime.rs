@@ -32,13 +32,13 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use super::{problem::ApiError, realtime_signals as signals};
+use super::problem::ApiError;
+use super::realtime_signals::{self as signals, Budget};
 use crate::{
     domain::{
         domains,
         redaction::{self, Reader},
-        signalling::Budget,
-        socket_access::{Access, CLOSED_UNAUTHENTICATED, Credential, Ended, Holder, Watch},
+        socket_access::{CLOSED_UNAUTHENTICATED, Credential, Ended, Holder, Watch},
     },
     error::Error,
     events::Event,
@@ -136,11 +136,11 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
     let _open = state.metrics.realtime_connection();
     let (mut sink, mut stream) = socket.split();
     let mut events = state.bus.subscribe();
+    // Signals for a peer are heard from before its welcome, so none sent after it is missed.
+    let mut relayed = signals::subscribe(&state, &watch.access().holder);
+    let budget = Budget::default();
     let mut subs = Subscriptions::default();
     let access = watch.access().clone();
-    let mut relayed =
-        matches!(access.holder, Holder::Peer(_)).then(|| state.bus.subscribe_signals());
-    let budget = Budget::default();
     let welcome = match &access.holder {
         Holder::Peer(p) => {
             subs.rooms.insert(format!("{}/{}", p.domain, p.room));
@@ -156,7 +156,7 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
         tokio::select! {
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = command(&state, &access, &budget, &mut subs, &text).await;
+                    let reply = command(&state, &access.holder, access.org_id, &budget, &mut subs, &text).await;
                     if let Some(reply) = reply
                         && sink.send(Message::Text(reply.to_string())).await.is_err()
                     {
@@ -189,7 +189,7 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
             signal = signals::next(&mut relayed) => {
                 let shown = match signal {
                     Ok(signal) => signals::shown(&access.holder, access.org_id, &signal),
-                    Err(RecvError::Lagged(missed)) => Some(signals::lost(missed)),
+                    Err(RecvError::Lagged(missed)) => Some(error("signals_lost", signals::lost(missed))),
                     Err(RecvError::Closed) => return,
                 };
                 if let Some(m) = shown
@@ -206,7 +206,7 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
         .await;
 }
 
-pub(super) fn error(code: &str, message: impl Into<String>) -> Value {
+fn error(code: &str, message: impl Into<String>) -> Value {
     json!({"type": "error", "code": code, "message": message.into()})
 }
 
@@ -227,7 +227,8 @@ struct Command {
 /// The answer to one message from the socket, if it gets one.
 async fn command(
     state: &AppState,
-    access: &Access,
+    holder: &Holder,
+    org_id: Uuid,
     budget: &Budget,
     subs: &mut Subscriptions,
     text: &str,
@@ -247,10 +248,13 @@ async fn command(
     let subscribe = match cmd.kind.as_str() {
         "subscribe" => true,
         "unsubscribe" => false,
-        "signal" => return signals::relay(state, &access.holder, budget, cmd.to, cmd.data).await,
+        "signal" => {
+            let refused = signals::relay(state, holder, budget, cmd.to, cmd.data).await;
+            return refused.map(|(code, message)| error(&code, message));
+        }
         other => return Some(error("unknown_message", format!("unknown type {other:?}"))),
     };
-    Some(subscription(state, &access.holder, access.org_id, subs, cmd, subscribe).await)
+    Some(subscription(state, holder, org_id, subs, cmd, subscribe).await)
 }
 
 async fn subscription(

@@ -1,38 +1,44 @@
 //! WebRTC signalling on a peer's realtime socket: the peer sends
 //! `{"type":"signal","to":"<peerId>","data":{…}}`; every socket of that peer, on any node,
 //! receives `{"type":"signal","from":"<senderPeerId>","data":{…}}`. Refusals come back as
-//! `{"type":"error","code","message"}`; a relayed signal gets no answer. The rules are
-//! `domain::signalling`'s; this is the socket's side only.
+//! `{"type":"error","code","message"}` (made by `realtime`); a relayed signal gets no answer.
+//! The rules are `domain::signalling`'s; this is the socket's side only.
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 use uuid::Uuid;
 
-use super::{problem::ApiError, realtime::error};
+use super::problem::ApiError;
+pub(super) use crate::domain::signalling::Budget;
 use crate::{
     domain::{
-        signalling::{self, Budget, Signal},
+        signalling::{self, Signal},
         socket_access::Holder,
     },
     state::AppState,
 };
 
-/// Relay one signal from this socket; the error frame when it is refused.
+/// The signals relayed on this node, for a peer's socket (others receive none).
+pub(super) fn subscribe(state: &AppState, holder: &Holder) -> Option<Receiver<Arc<Signal>>> {
+    matches!(holder, Holder::Peer(_)).then(|| state.bus.subscribe_signals())
+}
+
+/// Relay one signal from this socket; the error's code and message when it is refused.
 pub(super) async fn relay(
     state: &AppState,
     holder: &Holder,
     budget: &Budget,
     to: Option<String>,
     data: Option<Value>,
-) -> Option<Value> {
+) -> Option<(String, String)> {
     let Holder::Peer(peer) = holder else {
-        return Some(error("forbidden", "only peers send signals"));
+        return Some(("forbidden".into(), "only peers send signals".into()));
     };
     let (Some(to), Some(data)) = (to, data) else {
-        return Some(error(
-            "invalid_signal",
-            "a signal is {\"type\": \"signal\", \"to\": peerId, \"data\": {…}}",
+        return Some((
+            "invalid_signal".into(),
+            "a signal is {\"type\": \"signal\", \"to\": peerId, \"data\": {…}}".into(),
         ));
     };
     let sent = match budget.take() {
@@ -41,11 +47,7 @@ pub(super) async fn relay(
     };
     sent.err().map(|e| {
         let e = ApiError::from(e);
-        let mut frame = error(&e.problem.code, e.problem.detail.clone());
-        if let Ok(to) = Uuid::parse_str(&to) {
-            frame["to"] = json!(to);
-        }
-        frame
+        (e.problem.code.clone(), e.problem.detail.clone())
     })
 }
 
@@ -69,13 +71,11 @@ pub(super) fn shown(holder: &Holder, org_id: Uuid, signal: &Signal) -> Option<Va
         .then(|| json!({"type": "signal", "from": signal.from, "data": signal.data}))
 }
 
-/// The frame telling a peer that signals for it may have been dropped (its socket fell
-/// behind): its negotiations should start again.
-pub(super) fn lost(missed: u64) -> Value {
-    error(
-        "signals_lost",
-        format!(
-            "{missed} signals relayed on this node were dropped before this socket read them; renegotiate"
-        ),
+/// Why a peer is told `signals_lost`: signals for it may have been dropped (its socket fell
+/// behind), so its negotiations should start again.
+pub(super) fn lost(missed: u64) -> String {
+    format!(
+        "{missed} signals relayed on this node were dropped before this socket read them \
+         (some may have been for this peer); renegotiate"
     )
 }
