@@ -13,6 +13,7 @@ mod chat;
 mod database_url;
 mod limits;
 mod presence;
+mod media;
 mod settings;
 mod values;
 pub use chat::{ChatConfig, SecretString, XmppConfig};
@@ -20,6 +21,7 @@ pub use database_url::DatabaseUrl;
 use database_url::parse_database_url;
 pub use limits::LimitsConfig;
 pub use presence::PresenceConfig;
+pub use media::{MediaConfig, is_turn_url};
 use settings::KNOWN_ENV;
 pub use settings::Settings;
 pub(crate) use values::{parse_bool, parse_duration, parse_number};
@@ -74,6 +76,7 @@ pub struct Config {
     pub chat: ChatConfig,
     pub limits: LimitsConfig,
     pub presence: PresenceConfig,
+    pub media: MediaConfig,
 }
 
 impl Config {
@@ -136,6 +139,7 @@ impl Config {
             chat: ChatConfig::from_settings(s)?,
             limits: LimitsConfig::from_settings(s)?,
             presence: PresenceConfig::from_settings(s)?,
+            media: MediaConfig::from_settings(s)?,
         })
     }
 }
