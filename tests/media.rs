@@ -18,5 +18,7 @@ mod pages;
 
 #[path = "media/seats.rs"]
 mod seats;
+#[path = "media/turn.rs"]
+mod turn;
 #[path = "media/two_peers.rs"]
 mod two_peers;

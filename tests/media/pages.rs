@@ -127,7 +127,8 @@ pub async fn wait_media_from(b: &WebDriver, what: &str, from: &[&str]) -> Vec<Va
         b,
         Duration::from_secs(30),
         what,
-        "return window.__meetplane.stats()",
+        // The socket's error frames ride along, so a timeout says why signals were refused.
+        "return window.__meetplane.stats().then((s) => s.concat([{errors: window.__meetplane.errors(), state: window.__meetplane.state(), notice: document.getElementById('notice')?.textContent, status: document.getElementById('status')?.textContent}]))",
         |v| {
             let stats = v.as_array().cloned().unwrap_or_default();
             from.iter().all(|peer| {
@@ -197,4 +198,49 @@ pub async fn open_json(app: &TestApp, link: &str) -> (String, String) {
         c["room"].as_str().unwrap().to_string(),
         c["peerToken"].as_str().unwrap().to_string(),
     )
+}
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The org's events, as an API client hears them on /v1/realtime.
+pub async fn org_events(app: &TestApp) -> Socket {
+    use futures_util::SinkExt;
+    let token = app.token().await;
+    let url = format!(
+        "{}/v1/realtime?token={token}",
+        app.address.replace("http://", "ws://")
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::text(
+            json!({"type": "subscribe", "org": true}).to_string(),
+        ))
+        .await
+        .unwrap();
+    socket
+}
+
+/// The reason of the next `clientsRemoved` naming `peer` (waits up to `limit`).
+pub async fn removal_of(socket: &mut Socket, peer: &str, limit: Duration) -> String {
+    use futures_util::StreamExt;
+    let found = tokio::time::timeout(limit, async {
+        while let Some(Ok(m)) = socket.next().await {
+            let Ok(v) = serde_json::from_str::<Value>(m.to_text().unwrap_or_default()) else {
+                continue;
+            };
+            let names_peer = v["payload"]["clients"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["id"] == json!(peer)));
+            if v["event"] == "clientsRemoved" && names_peer {
+                return v["payload"]["reason"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+        }
+        panic!("the realtime socket closed");
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("no clientsRemoved for {peer} within {limit:?}"))
 }

@@ -1,6 +1,9 @@
 //! Seats follow the page: a reload keeps the seat (same peer id) and the media comes back; a
-//! dropped socket reconnects by itself; a kicked peer's media stops and its link cannot bring
-//! it back.
+//! dropped socket reconnects by itself; a closed tab frees the seat after the reconnect grace;
+//! a kicked peer's media stops and its link cannot bring it back.
+use std::{sync::Arc, time::Duration};
+
+use meetplane::clock::SystemClock;
 use reqwest::{Method, StatusCode, header};
 use serde_json::json;
 
@@ -10,14 +13,21 @@ use crate::{
     in_netns,
     pages::{
         STATUS, admit_if_knocking, contains, link, media_browser, meeting_built, open_and_join,
-        peer_id, press_join, stats_for, subscribe, wait_in_meeting, wait_media_from,
+        org_events, peer_id, press_join, removal_of, stats_for, subscribe, wait_in_meeting,
+        wait_media_from,
     },
 };
+
+/// Short, so a closed tab's seat frees quickly; long enough for a reload under load.
+const GRACE: Duration = Duration::from_secs(5);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_keeps_the_seat_and_a_kicked_peer_stays_out() {
     in_netns!("a_reload_keeps_the_seat_and_a_kicked_peer_stays_out");
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_configured(Arc::new(SystemClock), |c| {
+        c.presence.reconnect_grace = GRACE;
+    })
+    .await;
     if !meeting_built(&app).await {
         return;
     }
@@ -94,12 +104,37 @@ async fn a_reload_keeps_the_seat_and_a_kicked_peer_stays_out() {
         .unwrap();
     wait_up_to(
         &guest,
-        std::time::Duration::from_secs(10),
+        Duration::from_secs(10),
         "frames still arriving after the blip",
         &format!("return window.__meetplane.stats().then((s) => s.find((p) => p.peerId === '{o}').framesDecoded)"),
         |v| v.as_u64().is_some_and(|n| n > before),
     )
     .await;
+
+    // The guest closes its tab: after the grace its seat is free (`disconnected`), and the
+    // owner's page lets go of it.
+    let mut events = org_events(&app).await;
+    guest.quit().await.unwrap();
+    let reason = removal_of(&mut events, &g, GRACE + Duration::from_secs(10)).await;
+    assert_eq!(reason, "disconnected");
+    wait_up_to(
+        &owner,
+        Duration::from_secs(10),
+        "the owner's page without the guest",
+        &format!(
+            "return window.__meetplane.stats().then((s) => !s.some((p) => p.peerId === '{g}'))"
+        ),
+        |v| v == &json!(true),
+    )
+    .await;
+
+    // The same link again: a new seat (the old one is gone), let in, media again.
+    let guest = media_browser(&mut driver).await;
+    open_and_join(&guest, &guest_link).await;
+    admit_if_knocking(&owner, &guest, "Joe Guest").await;
+    wait_in_meeting(&guest).await;
+    let g = peer_id(&guest).await;
+    wait_media_from(&owner, "the owner decoding the guest's new seat", &[&g]).await;
 
     // The owner removes the guest from the page: its media stops, and its link is refused.
     let kick = "const t = document.getElementById('people-toggle'); \
@@ -113,7 +148,7 @@ async fn a_reload_keeps_the_seat_and_a_kicked_peer_stays_out() {
     wait_for(&guest, "the guest told", STATUS, contains("removed you")).await;
     wait_up_to(
         &owner,
-        std::time::Duration::from_secs(10),
+        Duration::from_secs(10),
         "the owner's connection to the guest closed",
         &format!(
             "return window.__meetplane.stats().then((s) => !s.some((p) => p.peerId === '{g}'))"

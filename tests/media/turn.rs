@@ -16,9 +16,8 @@ use crate::{
     helpers::TestApp,
     in_netns,
     pages::{
-        meeting_built,
-        admit_if_knocking, link, media_browser, open_json, peer_id, press_join, subscribe,
-        wait_in_meeting, wait_media_from,
+        admit_if_knocking, link, media_browser, meeting_built, open_json, peer_id, press_join,
+        subscribe, wait_in_meeting, wait_media_from,
     },
 };
 
@@ -33,14 +32,32 @@ impl Coturn {
     /// coturn on 127.0.0.1 (a free UDP port of the namespace), ready when it answers a STUN
     /// binding request.
     fn start() -> Self {
-        let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new("turnserver")
             .args(["-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1"])
             .arg(format!("--listening-port={port}"))
-            .args(["--use-auth-secret", "--realm=meetplane.test", "--no-cli", "--no-tls"])
+            .args([
+                "--use-auth-secret",
+                "--realm=meetplane.test",
+                "--no-cli",
+                "--no-tls",
+            ])
             .arg(format!("--static-auth-secret={SECRET}"))
-            .args(["--no-dtls", "--allow-loopback-peers", "--min-port=49200", "--max-port=49400"])
-            .args(["--no-stdout-log", "--log-file=/dev/null", "--no-software-attribute"])
+            .args([
+                "--no-dtls",
+                "--allow-loopback-peers",
+                "--min-port=49200",
+                "--max-port=49400",
+            ])
+            .args([
+                "--no-stdout-log",
+                "--log-file=/dev/null",
+                "--no-software-attribute",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -52,14 +69,19 @@ impl Coturn {
 
     fn wait_ready(&mut self) {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
         // A STUN Binding request: type 0x0001, length 0, the magic cookie, a transaction id.
         let mut request = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
         request.extend_from_slice(b"meetplane-tx");
         let deadline = Instant::now() + Duration::from_secs(15);
         let mut answer = [0u8; 512];
         loop {
-            assert!(self.child.try_wait().unwrap().is_none(), "turnserver exited");
+            assert!(
+                self.child.try_wait().unwrap().is_none(),
+                "turnserver exited"
+            );
             socket.send_to(&request, ("127.0.0.1", self.port)).unwrap();
             if let Ok((n, _)) = socket.recv_from(&mut answer) {
                 if n >= 20 && answer[0..2] == [0x01, 0x01] {
@@ -81,9 +103,15 @@ impl Drop for Coturn {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_only_pages_meet_through_coturn() {
     in_netns!("relay_only_pages_meet_through_coturn");
-    let which = Command::new("sh").args(["-c", "command -v turnserver"]).output().unwrap();
+    let which = Command::new("sh")
+        .args(["-c", "command -v turnserver"])
+        .output()
+        .unwrap();
     if !which.status.success() {
-        assert!(std::env::var_os("CI").is_none(), "the TURN test needs coturn: apt-get install -y coturn");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the TURN test needs coturn: apt-get install -y coturn"
+        );
         eprintln!("skipped: the TURN test needs coturn (apt-get install -y coturn)");
         return;
     }
@@ -103,9 +131,12 @@ async fn relay_only_pages_meet_through_coturn() {
     let guest = media_browser(&mut driver).await;
     for (b, role, name) in [(&owner, "owner", "Dr Who"), (&guest, "guest", "Joe Guest")] {
         let (room, token) = open_json(&app, &link(&app, "visit", "dr-who", role, name)).await;
-        b.goto(format!("{}/join/{room}?ice=relay#peerToken={token}", app.address))
-            .await
-            .unwrap();
+        b.goto(format!(
+            "{}/join/{room}?ice=relay#peerToken={token}",
+            app.address
+        ))
+        .await
+        .unwrap();
         press_join(b).await;
         if role == "owner" {
             wait_in_meeting(b).await;
@@ -119,9 +150,13 @@ async fn relay_only_pages_meet_through_coturn() {
         let script = format!(
             "return window.__meetplane.stats().then((s) => s.find((p) => p.peerId === '{other}'))"
         );
-        let stats = wait_up_to(b, Duration::from_secs(10), "the selected pair", &script, |v| {
-            !v["localCandidateType"].is_null()
-        })
+        let stats = wait_up_to(
+            b,
+            Duration::from_secs(10),
+            "the selected pair",
+            &script,
+            |v| !v["localCandidateType"].is_null(),
+        )
         .await;
         assert_eq!(stats["localCandidateType"], Value::from("relay"), "{stats}");
     }

@@ -1,5 +1,5 @@
-//! Two people from session links (the owner, and a guest the owner lets in from the page)
-//! see and hear each other over the mesh.
+//! Two people from session links (the owner, and a guest who knocks and whom the owner lets in
+//! from the page) see and hear each other over the mesh.
 use crate::{
     browser::{Driver, screenshot, wait_for},
     helpers::TestApp,
@@ -39,12 +39,15 @@ async fn owner_and_guest_decode_each_others_video_and_audio() {
     screenshot(&guest, "media-prejoin").await;
     press_join(&guest).await;
     let knocked = admit_if_knocking(&owner, &guest, "Joe Guest").await;
-    eprintln!("the guest waited in the lobby: {knocked}");
+    assert!(
+        knocked,
+        "a guest knocks: the org's guest lobby is on by default"
+    );
     wait_in_meeting(&guest).await;
     let (o, g) = (peer_id(&owner).await, peer_id(&guest).await);
     assert_ne!(o, g);
-    let seen_by_owner = wait_media_from(&owner, "the owner decoding the guest", &[&g]).await;
     let seen_by_guest = wait_media_from(&guest, "the guest decoding the owner", &[&o]).await;
+    let seen_by_owner = wait_media_from(&owner, "the owner decoding the guest", &[&g]).await;
     eprintln!("owner: {seen_by_owner:?}\nguest: {seen_by_guest:?}");
     // The fake microphone beeps: the guest's tile on the owner's page lights up.
     wait_for(

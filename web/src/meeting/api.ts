@@ -1,31 +1,16 @@
-// The meeting page's calls, all with the peer token (Authorization: Bearer mppt_…). Calls in
-// the generated OpenAPI document go through openapi-fetch typed by it; the few the meeting
-// contract adds (issue 30: presence, lobby, host actions, ICE) are typed here by that contract
-// until they are in openapi.json.
+// The meeting page's calls, all with the peer token (Authorization: Bearer mppt_…), through
+// openapi-fetch typed by the generated OpenAPI client, like the dashboard's.
 import createClient from "openapi-fetch";
 import type { components, paths } from "../../generated/schema";
-import { ApiFailure, describeError, must } from "../api/client";
+import { must } from "../api/client";
 
 export type Schemas = components["schemas"];
 export type PeerState = "waiting" | "admitted" | "connected" | "away";
 
-/** A peer as events and room views show it; `state`/`connectedAt` come with presence. */
-export interface Peer {
-  id: string;
-  type: number;
-  displayName: string;
-  joinedAt?: string;
-  state?: PeerState;
-  connectedAt?: string | null;
-}
+/** A peer as events and room views show it. */
+export type Peer = Omit<Schemas["Peer"], "state" | "joinedAt"> & { state?: PeerState; joinedAt?: string };
 
-export interface You {
-  peerId: string;
-  role: "host" | "user" | "viewer";
-  state: PeerState;
-}
-
-export type Room = Omit<Schemas["PeerRoom"], "peers"> & { you?: You; hostPresent?: boolean; peers: Peer[] };
+export type Room = Omit<Schemas["PeerRoom"], "peers" | "you"> & { peers: Peer[]; you?: Peer };
 
 export interface IceConfig {
   iceServers: RTCIceServer[];
@@ -54,7 +39,6 @@ export async function joinByLink(
 
 export class PeerApi {
   private readonly client;
-  private readonly base: string;
   private readonly path: { domain: string; name: string };
 
   constructor(
@@ -63,7 +47,6 @@ export class PeerApi {
     readonly token: string,
   ) {
     this.client = createClient<paths>({ baseUrl: "", headers: { Authorization: `Bearer ${token}` } });
-    this.base = `/v1/rooms/${encodeURIComponent(domain)}/${encodeURIComponent(name)}`;
     this.path = { domain, name };
   }
 
@@ -90,60 +73,25 @@ export class PeerApi {
     await must(this.client.POST("/v1/rooms/{domain}/{name}/leave", { params: { path: this.path } }));
   }
 
-  /** ICE servers and the media mode; before the endpoint exists (404), host candidates only. */
+  /** ICE servers and the media mode. */
   async ice(): Promise<IceConfig> {
-    try {
-      const r = await this.raw<IceConfig>("GET", "/ice-servers");
-      return { iceServers: r.iceServers ?? [], mode: r.mode ?? "mesh", meshMaxPeers: r.meshMaxPeers };
-    } catch (e) {
-      if (e instanceof ApiFailure && e.status === 404 && e.code !== "room_not_found") {
-        return { iceServers: [], mode: "mesh" };
-      }
-      throw e;
-    }
+    const r = await must(this.client.GET("/v1/rooms/{domain}/{name}/ice-servers", { params: { path: this.path } }));
+    return { iceServers: r.iceServers as RTCIceServer[], mode: r.mode as IceConfig["mode"], meshMaxPeers: r.meshMaxPeers };
   }
 
   admit(peerId: string) {
-    return this.raw("POST", `/peers/${encodeURIComponent(peerId)}/admit`);
+    return must(this.client.POST("/v1/rooms/{domain}/{name}/peers/{peerId}/admit", { params: { path: { ...this.path, peerId } } }));
   }
   deny(peerId: string) {
-    return this.raw("POST", `/peers/${encodeURIComponent(peerId)}/deny`);
+    return must(this.client.POST("/v1/rooms/{domain}/{name}/peers/{peerId}/deny", { params: { path: { ...this.path, peerId } } }));
   }
   kick(peerId: string) {
-    return this.raw("POST", `/peers/${encodeURIComponent(peerId)}/kick`);
+    return must(this.client.POST("/v1/rooms/{domain}/{name}/peers/{peerId}/kick", { params: { path: { ...this.path, peerId } } }));
   }
   lock(locked: boolean) {
-    return this.raw("POST", "/lock", { locked });
+    return must(this.client.POST("/v1/rooms/{domain}/{name}/lock", { params: { path: this.path }, body: { locked } }));
   }
   end() {
-    return this.raw("POST", "/end");
-  }
-
-  private async raw<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(this.base + path, {
-        method,
-        headers: {
-          Authorization: `Bearer ${this.token}`,
-          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (e) {
-      throw new Error(`the server could not be reached (${describeError(e)})`);
-    }
-    const text = await response.text();
-    let parsed: unknown = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = { detail: `${response.status} ${response.statusText}` };
-    }
-    if (!response.ok) {
-      throw new ApiFailure(describeError(parsed), response.status, parsed);
-    }
-    const hal = parsed as { content?: T } | null;
-    return (hal && typeof hal === "object" && "content" in hal ? hal.content : parsed) as T;
+    return must(this.client.POST("/v1/rooms/{domain}/{name}/end", { params: { path: this.path } }));
   }
 }

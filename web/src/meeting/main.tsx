@@ -58,6 +58,7 @@ function App() {
       state: () => session.current?.myState ?? null,
       interrupt: () => session.current?.interruptSocket(),
       welcomes: () => session.current?.welcomes ?? 0,
+      errors: () => session.current?.serverErrors ?? [],
     };
     const token = initialToken();
     if (!token) return setPhase({ kind: "setup", token: null, room: null });

@@ -26,6 +26,7 @@ const FAREWELL: Record<string, string> = {
   denied: "The host did not let you in.",
   withdrawn: "You left the lobby.",
   ended: "The meeting has ended.",
+  session_ended: "The session has ended.",
   room_closed: "The meeting has ended.",
   disconnected: "You were disconnected for too long and lost your place in the meeting.",
   never_connected: "You did not connect in time and lost your place in the meeting.",
@@ -41,6 +42,8 @@ export class MeetingSession {
   ice: IceConfig | null = null;
   notice: string | null = null;
   reconnecting = false;
+  /** The last error frames the socket got (for tests and diagnosis). */
+  serverErrors: string[] = [];
   /** How many times the socket was welcomed (1 + reconnects). */
   welcomes = 0;
   over: Over | null = null;
@@ -57,7 +60,7 @@ export class MeetingSession {
     private readonly onUpdate: () => void,
   ) {
     this.room = room;
-    this.me = room.you?.peerId ?? null;
+    this.me = room.you?.id ?? null;
     this.myState = room.you?.state ?? "admitted";
     room.peers.forEach((p) => this.peers.set(p.id, p));
     this.socket = new RoomSocket(api.token, {
@@ -65,6 +68,7 @@ export class MeetingSession {
       event: (e) => this.event(e.event, e.payload),
       signal: (from, data) => this.mesh?.receive(from, data, (id) => this.accepts(id)),
       error: (code, message) => {
+        this.serverErrors = [...this.serverErrors.slice(-19), `${code}: ${message}`];
         if (code !== "peer_not_present") console.warn(`server: ${code}: ${message}`);
       },
       interrupted: () => this.update(() => (this.reconnecting = true)),
@@ -82,21 +86,28 @@ export class MeetingSession {
     return this.myState === "waiting";
   }
 
+  /** This peer as the server last showed it (`you` of the room view, else the people list). */
+  private get mine(): Peer | undefined {
+    return (this.me ? this.peers.get(this.me) : undefined) ?? this.room.you;
+  }
+
   get amHost() {
-    if (this.room.you) return this.room.you.role === "host";
-    const mine = this.me ? this.peers.get(this.me) : undefined;
+    const mine = this.mine;
     return mine ? isHostType(mine.type) : false;
   }
 
   get amViewer() {
-    if (this.room.you) return this.room.you.role === "viewer";
-    const mine = this.me ? this.peers.get(this.me) : undefined;
+    const mine = this.mine;
     return mine ? isViewerType(mine.type) : false;
   }
 
+  /** Whether a host holds a seat: from the people as events keep them, else the room view. */
   get hostPresent() {
-    if (typeof this.room.hostPresent === "boolean") return this.room.hostPresent;
-    return [...this.peers.values()].some((p) => isHostType(p.type) && p.state !== "waiting");
+    const people = [...this.peers.values()];
+    if (people.some((p) => p.state)) {
+      return people.some((p) => isHostType(p.type) && p.state !== undefined && p.state !== "waiting");
+    }
+    return this.room.hostPresent ?? people.some((p) => isHostType(p.type));
   }
 
   get knocks(): Peer[] {
@@ -192,10 +203,10 @@ export class MeetingSession {
       .map((p) => p.id);
   }
 
-  /** Whether media flows between us and `peerId`: not while it waits, and webinar viewers only watch hosts. */
+  /** Whether media flows between us and `peerId`: webinar viewers only watch hosts. (The
+   * server relays signals between present, admitted peers only.) */
   private accepts(peerId: string): boolean {
     const p = this.peers.get(peerId);
-    if (p?.state === "waiting") return false;
     const theySend = p ? !isViewerType(p.type) : true;
     return !this.amViewer || theySend;
   }
@@ -205,7 +216,7 @@ export class MeetingSession {
       const room = await this.api.room();
       this.update(() => {
         this.room = room;
-        if (room.you) this.myState = room.you.state;
+        if (room.you?.state) this.myState = room.you.state;
         this.peers.clear();
         room.peers.forEach((p) => this.peers.set(p.id, p));
       });
@@ -223,10 +234,11 @@ export class MeetingSession {
         break;
       case "clientAdded":
         if (!client) break;
-        this.update(() => this.setPeer(client));
-        if (client.id === this.me && this.waiting) {
-          this.myState = client.state && client.state !== "waiting" ? client.state : "admitted";
-          void this.refresh().then(() => this.enter());
+        {
+          const letIn = client.id === this.me && this.waiting;
+          // Admitted: no longer waiting, whatever an earlier clientWaiting said.
+          this.update(() => this.setPeer({ ...client, state: client.state ?? "admitted" }));
+          if (letIn) void this.refresh().then(() => this.enter());
         }
         break;
       case "clientsRemoved": {
