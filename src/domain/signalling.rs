@@ -157,6 +157,9 @@ mod tests {
             link_hash: None,
             site_user_id: None,
             return_url: None,
+            state: peer::PeerState::Connected,
+            connected_at: Some(Utc::now()),
+            seat_until: None,
         }
     }
 

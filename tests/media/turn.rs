@@ -83,10 +83,11 @@ impl Coturn {
                 "turnserver exited"
             );
             socket.send_to(&request, ("127.0.0.1", self.port)).unwrap();
-            if let Ok((n, _)) = socket.recv_from(&mut answer) {
-                if n >= 20 && answer[0..2] == [0x01, 0x01] {
-                    return;
-                }
+            if let Ok((n, _)) = socket.recv_from(&mut answer)
+                && n >= 20
+                && answer[0..2] == [0x01, 0x01]
+            {
+                return;
             }
             assert!(Instant::now() < deadline, "turnserver did not answer STUN");
         }
