@@ -253,6 +253,16 @@ async fn an_admin_runs_meetplane_from_the_dashboard() {
         |v| v == &json!(true),
     )
     .await;
+    // A guest knocks (the org's guest lobby is on); the dashboard lets it in.
+    wait_for(
+        &guest,
+        "the guest in the lobby",
+        "return document.getElementById('lobby-status')?.textContent",
+        contains("Waiting"),
+    )
+    .await;
+    helpers(&b).await;
+    run(&b, "t.click('Admit')").await;
     wait_for(
         &guest,
         "the meeting page",

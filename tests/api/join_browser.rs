@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::{
     browser::{self, Driver, wait_for},
     helpers::TestApp,
-    sessions::{guest_claims, open, pyjwt, subscribe},
+    sessions::{open, owner_claims, pyjwt, subscribe},
     site::Site,
 };
 
@@ -26,7 +26,8 @@ async fn leave_goes_to_the_links_return_url_not_the_querys() {
     let site = Site::start(Vec::new()).await;
     let vouched = site.page("after-the-call", "<title>after</title>".into());
     let elsewhere = site.page("elsewhere", "<title>elsewhere</title>".into());
-    let mut claims = guest_claims(&app, "s1", "r");
+    // The owner's link: a guest's would wait in the lobby for a host.
+    let mut claims = owner_claims(&app, "s1", "r");
     claims["rtn"] = vouched.clone().into();
     let (s, admitted) = open(&app, &pyjwt(&claims, &app.client.secret, "HS256")).await;
     assert_eq!(s, StatusCode::OK, "{admitted}");
