@@ -11,7 +11,8 @@
 //! joins (default 20). The guest lobby is turned off for the org where the server has it (a
 //! person letting each guest in is not what this measures).
 //!
-//! Run with `cargo bench --bench first_frame`; `MEETPLANE_BENCH_DATABASE_URL` for Postgres.
+//! Run with `cargo bench --bench first_frame` (not with `MEETPLANE_BUILD_SKIP_WEB`: it needs the
+//! meeting page); `MEETPLANE_BENCH_DATABASE_URL` for Postgres.
 //! Target: p50 ≤ 1.5 s on the reference machine.
 #[allow(dead_code)]
 #[path = "../tests/api/browser.rs"]
@@ -162,6 +163,18 @@ async fn main() -> anyhow::Result<()> {
     let (org, api_key, secret) = seed(config).await?;
     let (server, address) = spawn_server(dir.path(), &bench_db.url, &key).await?;
     let http = reqwest::Client::new();
+    let page = http
+        .get(format!("{address}/join/localhost/any"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    if !page.contains("id=\"meeting\"") {
+        println!(
+            "first_frame: skipped, the meeting page is not built into this binary (build without MEETPLANE_BUILD_SKIP_WEB, with npm)"
+        );
+        return Ok(());
+    }
     let token: Value = http
         .post(format!("{address}/v1/auth/token"))
         .basic_auth(&api_key, Some(&secret))
