@@ -71,7 +71,8 @@ export function stopAll(stream: MediaStream | null) {
 
 let context: AudioContext | null = null;
 
-/** A function that reads the stream's current loudness (0…1); `stop` releases the analyser. */
+/** A function that reads the stream's loudness (the peak, 0…1, of about the last 85 ms);
+ * `stop` releases the analyser. */
 export function levelMeter(stream: MediaStream): { level: () => number; stop: () => void } {
   if (!stream.getAudioTracks().length || typeof AudioContext === "undefined") {
     return { level: () => 0, stop: () => {} };
@@ -80,15 +81,15 @@ export function levelMeter(stream: MediaStream): { level: () => number; stop: ()
   if (context.state === "suspended") void context.resume();
   const source = context.createMediaStreamSource(stream);
   const analyser = context.createAnalyser();
-  analyser.fftSize = 512;
+  analyser.fftSize = 4096;
   source.connect(analyser);
-  const samples = new Uint8Array(analyser.fftSize);
+  const samples = new Float32Array(analyser.fftSize);
   return {
     level: () => {
-      analyser.getByteTimeDomainData(samples);
-      let sum = 0;
-      for (const v of samples) sum += ((v - 128) / 128) ** 2;
-      return Math.sqrt(sum / samples.length);
+      analyser.getFloatTimeDomainData(samples);
+      let peak = 0;
+      for (const v of samples) peak = Math.max(peak, Math.abs(v));
+      return peak;
     },
     stop: () => source.disconnect(),
   };

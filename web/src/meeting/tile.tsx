@@ -3,8 +3,9 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { levelMeter } from "./media";
 
-/** Loudness (RMS, 0…1) above which a person counts as speaking. */
-const SPEAKING = 0.03;
+/** Peak level above which a person counts as speaking, and how long the indicator holds. */
+const SPEAKING = 0.06;
+const HOLD_MS = 600;
 
 export function Tile(props: {
   stream: MediaStream | null;
@@ -23,10 +24,13 @@ export function Tile(props: {
   useEffect(() => {
     if (!props.stream?.getAudioTracks().length) return;
     const meter = levelMeter(props.stream);
+    let lastLoud = -Infinity;
     const timer = window.setInterval(() => {
       const enabled = props.stream?.getAudioTracks().some((t) => t.enabled) ?? false;
-      setSpeaking(enabled && meter.level() > SPEAKING);
-    }, 200);
+      const now = performance.now();
+      if (enabled && meter.level() > SPEAKING) lastLoud = now;
+      setSpeaking(now - lastLoud < HOLD_MS);
+    }, 80);
     return () => {
       window.clearInterval(timer);
       meter.stop();
