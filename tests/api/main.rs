@@ -40,6 +40,7 @@ mod session_batches;
 mod sessions;
 mod site;
 mod socket_credentials;
+mod sqlite_writers;
 mod webhooks;
 mod widget_browser;
 mod widgets;
