@@ -12,6 +12,7 @@ use crate::auth::seal::MasterKey;
 mod chat;
 mod database_url;
 mod limits;
+mod media;
 mod presence;
 mod settings;
 mod values;
@@ -19,6 +20,7 @@ pub use chat::{ChatConfig, SecretString, XmppConfig};
 pub use database_url::DatabaseUrl;
 use database_url::parse_database_url;
 pub use limits::LimitsConfig;
+pub use media::{MediaConfig, is_turn_url};
 pub use presence::PresenceConfig;
 use settings::KNOWN_ENV;
 pub use settings::Settings;
@@ -76,6 +78,7 @@ pub struct Config {
     pub chat: ChatConfig,
     pub limits: LimitsConfig,
     pub presence: PresenceConfig,
+    pub media: MediaConfig,
 }
 
 impl Config {
@@ -145,6 +148,7 @@ impl Config {
             chat: ChatConfig::from_settings(s)?,
             limits: LimitsConfig::from_settings(s)?,
             presence: PresenceConfig::from_settings(s)?,
+            media: MediaConfig::from_settings(s)?,
         })
     }
 }

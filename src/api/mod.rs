@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod join;
 pub mod join_page;
 pub mod limits;
+pub mod media;
 pub mod meeting;
 pub mod metrics;
 pub mod nul;
@@ -27,6 +28,7 @@ pub mod orgs;
 pub mod problem;
 mod problem_answers;
 pub mod realtime;
+mod realtime_signals;
 pub mod rendered_json;
 pub mod request_id;
 pub mod room_lobby;
@@ -60,6 +62,9 @@ pub enum Tag {
     Rooms,
     /// Entering and leaving rooms with a room link, password or host key
     Join,
+    /// Media for a room's peers: ICE servers and the media mode (signals go over the
+    /// realtime socket)
+    Media,
     /// Room reservations that the scheduler activates and ends
     Bookings,
     /// Subscriptions, session links and session entries (the Coviu API)
@@ -89,7 +94,7 @@ pub type Apis = (
         room_peers::RoomPeersApi,
         room_lobby::RoomLobbyApi,
     ),
-    (join::JoinApi, meeting::MeetingApi),
+    (join::JoinApi, meeting::MeetingApi, media::MediaApi),
     bookings::BookingsApi,
     subscriptions::SubscriptionsApi,
     session_links::SessionLinksApi,
@@ -118,7 +123,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
                 room_peers::RoomPeersApi,
                 room_lobby::RoomLobbyApi,
             ),
-            (join::JoinApi, meeting::MeetingApi),
+            (join::JoinApi, meeting::MeetingApi, media::MediaApi),
             bookings::BookingsApi,
             subscriptions::SubscriptionsApi,
             session_links::SessionLinksApi,

@@ -13,7 +13,8 @@
 //! `{"type":"event","eventId","event","domain","room","seq","payload","occurredAt"}`,
 //! `{"type":"robot","robotId","webhookId","body":{…}}`, `{"type":"error","code","message"}`, and
 //! `{"type":"lagged","missed":n}` when it had to drop events for a slow reader (resynchronise
-//! from `GET` of the room, which carries `seq`).
+//! from `GET` of the room, which carries `seq`). Peers also signal each other over it
+//! (`realtime_signals`).
 use crate::error::Code;
 use std::{collections::HashSet, sync::Arc};
 
@@ -32,6 +33,7 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::problem::ApiError;
+use super::realtime_signals::{self as signals, Budget};
 use crate::{
     domain::{
         domains, presence,
@@ -134,6 +136,9 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
     let _open = state.metrics.realtime_connection();
     let (mut sink, mut stream) = socket.split();
     let mut events = state.bus.subscribe();
+    // Signals for a peer are heard from before its welcome, so none sent after it is missed.
+    let mut relayed = signals::subscribe(&state, &watch.access().holder);
+    let budget = Budget::default();
     let mut subs = Subscriptions::default();
     let access = watch.access().clone();
     // A peer's socket is its presence: recorded now, forgotten when this task ends however
@@ -170,8 +175,10 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
         tokio::select! {
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = command(&state, &access.holder, access.org_id, &mut subs, &text).await;
-                    if sink.send(Message::Text(reply.to_string())).await.is_err() {
+                    let reply = command(&state, &access.holder, access.org_id, &budget, &mut subs, &text).await;
+                    if let Some(reply) = reply
+                        && sink.send(Message::Text(reply.to_string())).await.is_err()
+                    {
                         return;
                     }
                 }
@@ -197,6 +204,18 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
                     }
                 }
                 Err(RecvError::Closed) => return,
+            },
+            signal = signals::next(&mut relayed) => {
+                let shown = match signal {
+                    Ok(signal) => signals::shown(&access.holder, access.org_id, &signal),
+                    Err(RecvError::Lagged(missed)) => Some(error("signals_lost", signals::lost(missed))),
+                    Err(RecvError::Closed) => return,
+                };
+                if let Some(m) = shown
+                    && sink.send(Message::Text(m.to_string())).await.is_err()
+                {
+                    return;
+                }
             },
             ended = watch.ended(&state) => break ended,
         }
@@ -242,32 +261,52 @@ struct Command {
     #[serde(default)]
     org: bool,
     robot_id: Option<i64>,
+    /// A signal's recipient and payload.
+    to: Option<String>,
+    data: Option<Value>,
 }
 
+/// The answer to one message from the socket, if it gets one.
 async fn command(
     state: &AppState,
     holder: &Holder,
     org_id: Uuid,
+    budget: &Budget,
     subs: &mut Subscriptions,
     text: &str,
-) -> Value {
+) -> Option<Value> {
     let Ok(cmd) = serde_json::from_str::<Command>(text) else {
-        return error(
+        return Some(error(
             "malformed_message",
             "expected {\"type\": \"subscribe\", …} as JSON",
-        );
+        ));
     };
     if let Some(field) = super::body::nul_field(text.as_bytes()) {
-        return error(
+        return Some(error(
             "invalid_message",
             format!("{field} must not contain the NUL character (U+0000)"),
-        );
+        ));
     }
     let subscribe = match cmd.kind.as_str() {
         "subscribe" => true,
         "unsubscribe" => false,
-        other => return error("unknown_message", format!("unknown type {other:?}")),
+        "signal" => {
+            let refused = signals::relay(state, holder, budget, cmd.to, cmd.data).await;
+            return refused.map(|(code, message)| error(&code, message));
+        }
+        other => return Some(error("unknown_message", format!("unknown type {other:?}"))),
     };
+    Some(subscription(state, holder, org_id, subs, cmd, subscribe).await)
+}
+
+async fn subscription(
+    state: &AppState,
+    holder: &Holder,
+    org_id: Uuid,
+    subs: &mut Subscriptions,
+    cmd: Command,
+    subscribe: bool,
+) -> Value {
     if matches!(holder, Holder::Peer(_) | Holder::WidgetUser { .. }) {
         return error("forbidden", "a peer is subscribed to its own room only");
     }

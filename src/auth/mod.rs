@@ -7,6 +7,7 @@ pub mod python_json;
 pub mod random;
 pub mod seal;
 pub mod session_link;
+pub mod turn_credential;
 pub mod webhook_signature;
 pub mod widget_token;
 pub mod xroom_hmac;

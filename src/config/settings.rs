@@ -153,6 +153,29 @@ pub struct Settings {
         global = true
     )]
     pub metrics_token: Option<String>,
+    /// STUN/TURN servers given to meeting pages, comma separated (`stun:host:3478`,
+    /// `turn:host:3478?transport=udp`, `turns:…`); unset: none, peers use host candidates
+    /// only and nothing is sent to any public STUN server [default: none].
+    #[arg(long, env = "MEETPLANE_ICE_SERVERS", global = true)]
+    pub ice_servers: Option<String>,
+    /// coturn's `static-auth-secret` (at least 16 characters): each peer gets TURN
+    /// credentials for the turn:/turns: servers, minted as coturn's REST API expects
+    /// [default: none].
+    #[arg(
+        long,
+        env = "MEETPLANE_TURN_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub turn_secret: Option<String>,
+    /// How long minted TURN credentials stay valid, e.g. `86400` (seconds) or `12h`
+    /// [default: 86400].
+    #[arg(long, env = "MEETPLANE_TURN_TTL", global = true)]
+    pub turn_ttl: Option<String>,
+    /// Largest room the browser mesh serves; a room with more present peers needs an SFU
+    /// [default: 6].
+    #[arg(long, env = "MEETPLANE_MESH_MAX_PEERS", global = true)]
+    pub mesh_max_peers: Option<String>,
 }
 
 /// Secrets that may also come from a file named by `NAME_FILE` (Docker and Kubernetes
@@ -163,6 +186,7 @@ const SECRET_FILES: &[&str] = &[
     "MEETPLANE_XMPP_PASSWORD",
     "MEETPLANE_CHAT_SHARED_SECRET",
     "MEETPLANE_METRICS_TOKEN",
+    "MEETPLANE_TURN_SECRET",
 ];
 
 impl Settings {
@@ -172,6 +196,7 @@ impl Settings {
             "MEETPLANE_MASTER_KEY" => &mut self.master_key,
             "MEETPLANE_XMPP_PASSWORD" => &mut self.xmpp_password,
             "MEETPLANE_CHAT_SHARED_SECRET" => &mut self.chat_shared_secret,
+            "MEETPLANE_TURN_SECRET" => &mut self.turn_secret,
             _ => &mut self.metrics_token,
         }
     }
@@ -245,4 +270,9 @@ pub(super) const KNOWN_ENV: &[&str] = &[
     "MEETPLANE_XMPP_PASSWORD_FILE",
     "MEETPLANE_CHAT_SHARED_SECRET_FILE",
     "MEETPLANE_METRICS_TOKEN_FILE",
+    "MEETPLANE_ICE_SERVERS",
+    "MEETPLANE_TURN_SECRET",
+    "MEETPLANE_TURN_SECRET_FILE",
+    "MEETPLANE_TURN_TTL",
+    "MEETPLANE_MESH_MAX_PEERS",
 ];

@@ -2,18 +2,20 @@
 //! delivery worker is woken when new deliveries exist. On SQLite (one node) committed events
 //! are published directly; on Postgres every node, this one included, learns of them through
 //! LISTEN/NOTIFY (see `listener`), so a socket on any node sees changes made on any other.
-//! Notices of ended credentials travel the same two ways, so sockets opened with them close.
+//! Notices of ended credentials travel the same two ways, so sockets opened with them close,
+//! and so do WebRTC signals between peers (`domain::signalling`).
 use std::sync::Arc;
 
 use tokio::sync::{Notify, broadcast};
 
 use super::Event;
-use crate::domain::socket_access::Notice;
+use crate::domain::{signalling::Signal, socket_access::Notice};
 
 #[derive(Debug, Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Event>>,
     notices: broadcast::Sender<Notice>,
+    signals: broadcast::Sender<Arc<Signal>>,
     delivery_wake: Arc<Notify>,
     bridge_wake: Arc<Notify>,
     /// True on Postgres: publishing goes through NOTIFY, not directly.
@@ -24,12 +26,15 @@ pub struct EventBus {
 const CAPACITY: usize = 4096;
 /// Credential notices a socket may fall behind by (it then checks its credential anyway).
 const NOTICES: usize = 256;
+/// Signals a peer socket may fall behind by (a negotiation in flight is a few dozen).
+const SIGNALS: usize = 1024;
 
 impl EventBus {
     pub fn new(distributed: bool) -> Self {
         Self {
             sender: broadcast::channel(CAPACITY).0,
             notices: broadcast::channel(NOTICES).0,
+            signals: broadcast::channel(SIGNALS).0,
             delivery_wake: Arc::new(Notify::new()),
             bridge_wake: Arc::new(Notify::new()),
             distributed,
@@ -72,6 +77,20 @@ impl EventBus {
     /// Hand an event to this node's subscribers (no subscribers is fine).
     pub fn publish(&self, event: Arc<Event>) {
         let _ = self.sender.send(event);
+    }
+
+    /// True on Postgres: what other nodes must see goes through NOTIFY.
+    pub fn is_distributed(&self) -> bool {
+        self.distributed
+    }
+
+    pub fn subscribe_signals(&self) -> broadcast::Receiver<Arc<Signal>> {
+        self.signals.subscribe()
+    }
+
+    /// Hand a signal to this node's sockets (no socket of its recipient here is fine).
+    pub fn publish_signal(&self, signal: Arc<Signal>) {
+        let _ = self.signals.send(signal);
     }
 
     pub fn wake_delivery(&self) {

@@ -4,7 +4,8 @@
 //! connection is lost, events committed until it listens again are read from the table and
 //! published after the reconnect, so sockets miss nothing. Notices of ended credentials
 //! (`domain::socket_access`) arrive on a channel of their own; after a loss every socket checks
-//! its credential again, since notices are not kept.
+//! its credential again, since notices are not kept. WebRTC signals arrive on a third channel,
+//! in chunks put together here (`signal_wire`); they are not kept either.
 use std::{
     collections::{HashSet, VecDeque},
     sync::Arc,
@@ -13,11 +14,15 @@ use std::{
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{DbBackend, sqlx::postgres::PgListener};
-use tokio::sync::oneshot;
+use tokio::{sync::oneshot, time::Instant};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{Event, tx::CHANNEL};
+use super::{
+    Event,
+    signal_wire::{Reassembly, SIGNAL_CHANNEL},
+    tx::CHANNEL,
+};
 use crate::{
     domain::socket_access::{NOTICE_CHANNEL, Notice},
     state::AppState,
@@ -102,7 +107,10 @@ async fn listen(
     let mut listener = PgListener::connect(state.config.database_url.expose()).await?;
     // A loss is handled below (replay, then a new listener), not reconnected inside.
     listener.eager_reconnect(false);
-    listener.listen_all([CHANNEL, NOTICE_CHANNEL]).await?;
+    listener
+        .listen_all([CHANNEL, NOTICE_CHANNEL, SIGNAL_CHANNEL])
+        .await?;
+    let mut signals = Reassembly::default();
     let _ = listening.take().map(|tx| tx.send(()));
     if let Some(since) = *lost_at {
         // Listening again: whatever committed from now on is notified; read what came before.
@@ -131,6 +139,12 @@ async fn listen(
         if notification.channel() == NOTICE_CHANNEL {
             if let Some(notice) = Notice::parse(notification.payload()) {
                 state.bus.publish_notice(notice);
+            }
+            continue;
+        }
+        if notification.channel() == SIGNAL_CHANNEL {
+            if let Some(signal) = signals.accept(notification.payload(), Instant::now()) {
+                state.bus.publish_signal(Arc::new(signal));
             }
             continue;
         }

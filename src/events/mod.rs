@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod legacy;
 pub mod listener;
 pub mod payloads;
+pub mod signal_wire;
 pub mod tx;
 pub mod webhook_post;
 

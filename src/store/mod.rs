@@ -18,6 +18,7 @@ pub mod events;
 pub mod idempotency;
 pub mod key_pairs;
 pub mod leader_lock;
+pub mod media;
 pub mod orgs;
 pub mod peers;
 pub mod presence;
