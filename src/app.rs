@@ -45,15 +45,23 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
     };
     let sealer = Sealer::new(&master_key);
     tracing::info!(database = %config.database_url, "opening database");
-    let db = connect::connect(
+    let db = connect::connect_with(
         &config.database_url,
         config.db_max_connections,
         config.log_sql,
+        config.sqlite_busy_timeout,
     )
     .await?;
     connect::migrate(&db)
         .await
         .map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))?;
+    let writer = connect::connect_writer(
+        &config.database_url,
+        &db,
+        config.log_sql,
+        config.sqlite_busy_timeout,
+    )
+    .await?;
     let now = clock.now();
     server_keys::check_master_key(&db, &sealer, now).await?;
     let signing_key = server_keys::signing_key(&db, &sealer, now).await?;
@@ -65,6 +73,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
     let reads = crate::cached_reads::CachedReads::new(watch);
     Ok(AppState::new(Inner {
         db,
+        writer,
         config,
         sealer,
         signing_key,

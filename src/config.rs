@@ -60,6 +60,8 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     pub max_room_capacity: u32,
     pub db_max_connections: u32,
+    /// How long a SQLite writer waits for another process's write transaction.
+    pub sqlite_busy_timeout: Duration,
     pub max_body_bytes: u64,
     pub allow_private_targets: bool,
     pub webhook_timeout: Duration,
@@ -115,6 +117,12 @@ impl Config {
         )?;
         let webhooks = Webhooks::from_settings(s)?;
         let log_sql = parse_bool("MEETPLANE_LOG_SQL (--log-sql)", s.log_sql.as_deref())?;
+        let sqlite_busy_timeout = parse_duration(
+            "MEETPLANE_SQLITE_BUSY_TIMEOUT (--sqlite-busy-timeout)",
+            s.sqlite_busy_timeout.as_deref(),
+            crate::store::connect::SQLITE_BUSY_TIMEOUT,
+            Duration::ZERO..=Duration::from_secs(300),
+        )?;
         Ok(Config {
             database_url,
             listen,
@@ -126,6 +134,7 @@ impl Config {
             refresh_token_ttl,
             max_room_capacity,
             db_max_connections,
+            sqlite_busy_timeout,
             max_body_bytes,
             allow_private_targets,
             webhook_timeout: webhooks.timeout,

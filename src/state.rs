@@ -23,6 +23,9 @@ pub struct AppState(Arc<Inner>);
 #[derive(Debug)]
 pub struct Inner {
     pub db: DatabaseConnection,
+    /// Where write transactions run (`store::connect::connect_writer`): on SQLite one
+    /// connection this process's writers queue for; on Postgres the same pool as `db`.
+    pub writer: DatabaseConnection,
     pub config: Config,
     pub sealer: Sealer,
     pub signing_key: SigningKey,

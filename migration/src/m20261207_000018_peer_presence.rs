@@ -4,7 +4,8 @@
 //! realtime sockets of each peer by node, so a node that dies leaves rows a sweeper can see as
 //! dead (its heartbeat in `delivery_nodes` stops). Organisations choose whether guests of
 //! session links wait to be let in (`guest_lobby`, on by default); a room may make its
-//! room-link joins knock too (`lobby`).
+//! room-link joins knock too (`lobby`). A session entry records a knock turned away or given
+//! up (`outcome`).
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -40,6 +41,8 @@ impl MigrationTrait for Migration {
         )
         .await?;
         add(m, "rooms", boolean("lobby").default(false).to_owned()).await?;
+        // A session entry whose knock was turned away or given up says so.
+        add(m, "session_entries", string_len_null("outcome", 16)).await?;
         m.create_table(
             Table::create()
                 .table("peer_connections")
@@ -86,6 +89,7 @@ impl MigrationTrait for Migration {
         m.drop_table(Table::drop().table("peer_connections").to_owned())
             .await?;
         for (table, column) in [
+            ("session_entries", "outcome"),
             ("rooms", "lobby"),
             ("organisations", "guest_lobby"),
             ("peers", "seat_until"),

@@ -120,6 +120,17 @@ const LINKS: &[Link] = &[
         to: &["kickPeers"],
         body: Some(("peerId", "$response.body#/content/peer/id")),
     },
+    // …and one the lobby's decisions can name (they answer 409 unless it knocked).
+    Link {
+        from: "admitPeer",
+        params: &[
+            ("domain", "$request.path.domain"),
+            ("name", "$request.path.name"),
+            ("peerId", "$response.body#/content/peer/id"),
+        ],
+        to: &["admitWaitingPeer", "denyWaitingPeer"],
+        body: None,
+    },
 ];
 
 /// The document, pretty-printed, without a trailing newline.
@@ -183,7 +194,11 @@ fn add_links(doc: &mut Value) {
             .into_iter()
             .find(|s| responses.get(*s).is_some())
             .unwrap_or_else(|| panic!("{} answers neither 201 nor 200", link.from));
-        responses[status]["links"] = Value::Object(links);
+        // Several entries may start from one operation: their links add up.
+        match responses[status]["links"].as_object_mut() {
+            Some(existing) => existing.extend(links),
+            None => responses[status]["links"] = Value::Object(links),
+        }
     }
 }
 

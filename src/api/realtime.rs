@@ -234,7 +234,11 @@ struct Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         let (state, id) = (self.state.clone(), self.id);
-        tokio::spawn(async move {
+        // Outside a runtime (shutting down) the row stays; the node's silence frees it.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
             if let Err(e) = presence::disconnected(&state, id).await {
                 // The sweeper finds the connection once this node stops beating, or the
                 // grace of a later disconnect covers it; log and go on.

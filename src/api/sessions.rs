@@ -39,6 +39,10 @@ pub struct SessionEntry {
     /// `owner` or `guest`.
     pub role: String,
     pub peer_id: Uuid,
+    /// `denied` (a host turned the knock away) or `withdrawn` (the guest gave up waiting);
+    /// absent when the entry got in or still waits.
+    #[oai(skip_serializing_if_is_none)]
+    pub outcome: Option<String>,
 }
 
 impl From<EntryView> for SessionEntry {
@@ -54,6 +58,7 @@ impl From<EntryView> for SessionEntry {
             subscription_id: e.subscription_id,
             role: e.role,
             peer_id: e.peer_id,
+            outcome: e.outcome,
         }
     }
 }

@@ -76,6 +76,10 @@ pub struct Settings {
     /// How long a peer whose last connection dropped holds its seat [default: 20s].
     #[arg(long, env = "MEETPLANE_PEER_RECONNECT_GRACE", global = true)]
     pub peer_reconnect_grace: Option<String>,
+    /// SQLite: how long a write waits for another process's write transaction (the CLI's)
+    /// before failing; this process's own writers queue without it [default: 10s].
+    #[arg(long, env = "MEETPLANE_SQLITE_BUSY_TIMEOUT", global = true)]
+    pub sqlite_busy_timeout: Option<String>,
     /// Log every SQL statement (target `sqlx::query`; RUST_LOG must let it through)
     /// [default: false].
     #[arg(long, env = "MEETPLANE_LOG_SQL", global = true)]
@@ -245,6 +249,7 @@ pub(super) const KNOWN_ENV: &[&str] = &[
     "MEETPLANE_DELIVERY_PER_WEBHOOK_IN_FLIGHT",
     "MEETPLANE_PEER_CONNECT_WINDOW",
     "MEETPLANE_PEER_RECONNECT_GRACE",
+    "MEETPLANE_SQLITE_BUSY_TIMEOUT",
     "MEETPLANE_LOG_SQL",
     "MEETPLANE_LOG_FORMAT",
     "MEETPLANE_CHAT_SHARED_SECRET",

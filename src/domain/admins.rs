@@ -95,7 +95,7 @@ pub async fn create_user(
         ));
     }
     let hash = password::hash(password_text.to_string()).await?;
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     let model = store::admins::insert(
         &txn,
         admin_user::ActiveModel {
@@ -175,7 +175,7 @@ pub async fn add(
 /// the org's owners locked, so two concurrent removals cannot both pass it.
 pub async fn remove(state: &AppState, principal: &Principal, id: Uuid) -> Result<()> {
     let org_id = principal.org_id;
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     let owners = store::admins::lock_active_owners(&txn, org_id).await?;
     let user = store::admins::find(&txn, id)
         .await?

@@ -65,7 +65,7 @@ pub async fn create(state: &AppState, by: &By, name: &str) -> Result<NewClient> 
     super::orgs::get(state, org_id).await?;
     let id = Uuid::new_v4();
     let secret = random::token("mpsk_");
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     let model = store::clients::insert(
         &txn,
         api_client::ActiveModel {
@@ -103,7 +103,7 @@ pub async fn find_by_api_key(
 /// each request checks the client, and sockets opened with its tokens close.
 pub async fn revoke(state: &AppState, by: &By, client: &api_client::Model) -> Result<ClientView> {
     let now = state.now();
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     store::clients::revoke(&txn, client.id, now).await?;
     store::tokens::revoke_families_of_client(&txn, client.id, "client revoked", now).await?;
     let action = Action::new(AuditAction::ClientRevoked, client.id)

@@ -132,7 +132,7 @@ pub async fn create(
     forbid_non_api_rooms: bool,
 ) -> Result<DomainView> {
     let (org_id, now) = (by.org_id, state.now());
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     let sealer = &state.sealer;
     let view = create_in(&txn, sealer, org_id, name, forbid_non_api_rooms, false, now).await?;
     let action = Action::new(AuditAction::DomainCreated, &view.name);
@@ -176,7 +176,7 @@ pub async fn update(
     name: &str,
     forbid_non_api_rooms: Option<bool>,
 ) -> Result<DomainView> {
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     let model = find_model(&txn, by.org_id, name).await?;
     let mut active: domain::ActiveModel = model.into();
     if let Some(forbid) = forbid_non_api_rooms {
@@ -193,7 +193,7 @@ pub async fn update(
 
 /// Replace the webhook key. Receivers must switch to the new key; the old one stops at once.
 pub async fn rotate_key(state: &AppState, by: &By, name: &str) -> Result<DomainView> {
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     let model = find_model(&txn, by.org_id, name).await?;
     let id = model.id;
     let mut active: domain::ActiveModel = model.into();

@@ -4,14 +4,8 @@
 //! traffic goes to any STUN server unless an operator names one.
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{domains, signalling};
-use crate::{
-    auth::{random, turn_credential},
-    config::is_turn_url,
-    error::{Code, Error, Result},
-    state::AppState,
-    store,
-};
+use super::signalling;
+use crate::{auth::turn_credential, config::is_turn_url, error::Result, state::AppState, store};
 
 /// One entry of `RTCConfiguration.iceServers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,23 +39,8 @@ pub async fn for_peer(
     name: &str,
     token: &str,
 ) -> Result<MediaSetup> {
-    let (peer, room) = store::peers::find_active_by_token(&state.db, &random::digest(token))
-        .await?
-        .ok_or_else(|| {
-            Error::unauthenticated(
-                Code::InvalidPeerToken,
-                "the peer token is unknown or has left",
-            )
-        })?;
-    store::domains::find_by_id(&state.db, room.domain_id)
-        .await?
-        .filter(|d| d.name == domains::canonical_name(domain_name) && room.name == name)
-        .ok_or_else(|| {
-            Error::forbidden(
-                Code::PeerNotInRoom,
-                "the peer token belongs to another room",
-            )
-        })?;
+    let (_, room, peer) =
+        super::peer_access::present_in(&state.db, domain_name, name, token).await?;
     signalling::check_participant(&peer)?;
     let present = store::media::present_count(&state.db, room.id).await?;
     let media = &state.config.media;

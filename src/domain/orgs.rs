@@ -41,7 +41,7 @@ impl From<organisation::Model> for OrgView {
 pub async fn create(state: &AppState, name: &str, domain: &str) -> Result<(OrgView, DomainView)> {
     let name = validate::display_text("name", name, 128)?;
     let now = state.now();
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     if store::orgs::find_by_name(&txn, &name).await?.is_some() {
         return Err(Error::conflict(
             Code::OrganisationExists,

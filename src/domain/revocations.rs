@@ -71,7 +71,7 @@ pub async fn revoke(state: &AppState, by: &By, target: Target) -> Result<Revocat
             row.issued_before = Set(Some(before.unwrap_or(now)));
         }
     }
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     let r = store::revocations::insert(&txn, row).await?;
     let action = Action::new(AuditAction::LinkRevoked, r.id).detail(json!({
         "linkHash": r.link_hash, "jti": r.jti, "sessionId": r.session_id,

@@ -72,6 +72,10 @@ pub(super) async fn end_presence(
     let now = tx.now();
     let ids: Vec<Uuid> = peers.iter().map(|p| p.id).collect();
     store::peers::mark_left(tx.conn(), &ids, reason, now).await?;
+    // A knock that ended without getting in is recorded on its session entries.
+    if matches!(reason, "denied" | "withdrawn") {
+        store::session_entries::record_outcome(tx.conn(), &ids, reason).await?;
+    }
     // Waiting peers held no seat. The peers were read under the room's lock, so their states
     // are the ones the headcount knows.
     let seats = peers.iter().filter(|p| p.state.holds_seat()).count() as i32;

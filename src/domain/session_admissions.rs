@@ -199,5 +199,6 @@ fn entry_row(
         access_token_id: Set(format!("tok_{}", Uuid::new_v4().simple())),
         link_hash: Set(checked.hash.clone()),
         entry_time: Set(now),
+        outcome: Set(None),
     }
 }

@@ -134,6 +134,8 @@ pub struct EntryView {
     pub subscription_id: Uuid,
     pub role: String,
     pub peer_id: Uuid,
+    /// `denied` or `withdrawn` when the entry knocked and never got in.
+    pub outcome: Option<String>,
 }
 
 impl From<session_entry::Model> for EntryView {
@@ -149,6 +151,7 @@ impl From<session_entry::Model> for EntryView {
             subscription_id: e.subscription_id,
             role: e.role,
             peer_id: e.peer_id,
+            outcome: e.outcome,
         }
     }
 }

@@ -18,7 +18,10 @@ use crate::{
     error::{Code, Error, Result},
     events::signal_wire,
     state::AppState,
-    store::{self, entities::peer},
+    store::{
+        self,
+        entities::{peer, peer::PeerState},
+    },
 };
 
 /// The largest `data` of one signal, as compact JSON. An SDP offer of a few tracks is 5-20 KB.
@@ -81,6 +84,12 @@ fn not_present(message: &str) -> Error {
 pub fn check_participant(peer: &peer::Model) -> Result<()> {
     if peer.left_at.is_some() {
         return Err(not_present("the peer has left the room"));
+    }
+    if peer.state == PeerState::Waiting {
+        return Err(Error::forbidden(
+            Code::PeerWaiting,
+            "the peer waits in the lobby until a host lets it in",
+        ));
     }
     Ok(())
 }
@@ -157,8 +166,8 @@ mod tests {
             link_hash: None,
             site_user_id: None,
             return_url: None,
-            state: peer::PeerState::Connected,
-            connected_at: Some(Utc::now()),
+            state: PeerState::Connected,
+            connected_at: None,
             seat_until: None,
         }
     }

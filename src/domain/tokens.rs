@@ -52,7 +52,7 @@ impl From<sea_orm::DbErr> for GrantError {
 
 pub async fn client_credentials(state: &AppState, client: &api_client::Model) -> Result<TokenSet> {
     let now = state.now();
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     let family = store::tokens::insert_family(
         &txn,
         token_family::ActiveModel {
@@ -75,7 +75,7 @@ pub async fn refresh(
     presented: &str,
 ) -> Result<TokenSet, GrantError> {
     let now = state.now();
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     let Some((token, family)) =
         store::tokens::find_refresh(&txn, &random::digest(presented)).await?
     else {

@@ -185,7 +185,7 @@ pub async fn add(state: &AppState, by: &By, new: NewWebhook) -> Result<WebhookVi
         _ => return Err(Error::invalid("type", "must be \"url\" or \"robot\"")),
     };
     let now = state.now();
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     let model = store::webhooks::insert(
         &txn,
         webhook::ActiveModel {
@@ -234,7 +234,7 @@ pub async fn get(state: &AppState, org_id: Uuid, id: i64) -> Result<WebhookView>
 /// Remove a webhook with its delivery log.
 pub async fn remove(state: &AppState, by: &By, id: i64) -> Result<()> {
     find(state, by.org_id, id).await?;
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     store::webhooks::delete(&txn, id).await?;
     audit::write(
         &txn,
@@ -330,7 +330,7 @@ pub async fn validate(state: &AppState, by: &By, id: i64) -> Result<(WebhookView
         active.failing_since = Set(None);
     }
     active.updated_at = Set(now);
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     let hook = store::webhooks::update(&txn, active).await?;
     let action = Action::new(AuditAction::WebhookValidated, hook.id)
         .detail(serde_json::json!({"validated": validated}));

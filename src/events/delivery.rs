@@ -64,7 +64,7 @@ async fn claim(state: &AppState, limit: u64) -> Result<Claimed> {
         limit,
         per_webhook: u64::try_from(state.config.delivery_per_webhook_in_flight).unwrap_or(1),
     };
-    let claimed = store::deliveries::claim(&state.db, &claim).await?;
+    let claimed = store::deliveries::claim(&state.writer, &claim).await?;
     let mut keys: HashMap<Uuid, Arc<str>> = HashMap::new();
     for (_, _, e) in &claimed {
         if !keys.contains_key(&e.domain_id)
@@ -323,7 +323,7 @@ async fn attempt(
 /// Write attempts' results in one transaction (one commit, not one per delivery), and the
 /// webhooks' failure streaks and disabling.
 async fn record_all(state: &AppState, attempted: Vec<Attempted>) -> Result<()> {
-    let txn = store::connect::begin_write(&state.db).await?;
+    let txn = store::connect::begin_write(&state.writer).await?;
     let mut failing = std::collections::BTreeSet::new();
     let mut recovered = std::collections::BTreeSet::new();
     for a in &attempted {

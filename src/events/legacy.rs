@@ -20,7 +20,7 @@ pub async fn seal_clear_secrets(state: &AppState) -> Result<u64> {
         let rows = store::events::room_created_unsealed(&state.db, after, BATCH).await?;
         let Some(last) = rows.last() else { break };
         after = Some(last.id);
-        let txn = store::connect::begin_write(&state.db).await?;
+        let txn = store::connect::begin_write(&state.writer).await?;
         store::events::erase_freed_content(&txn, true).await?;
         for row in rows {
             let payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);

@@ -48,7 +48,7 @@ struct Deferred {
 impl WriteTx {
     pub async fn begin(state: &AppState) -> Result<Self> {
         Ok(Self {
-            txn: begin_write(&state.db).await?,
+            txn: begin_write(&state.writer).await?,
             state: state.clone(),
             recorded: Vec::new(),
             deliveries: 0,

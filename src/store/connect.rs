@@ -12,10 +12,40 @@ use crate::config::DatabaseUrl;
 /// Pooled connections idle at least this long are pinged before they are handed out.
 pub const POOL_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
+/// How long a SQLite writer waits for another process's write (the CLI's, say) by default.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub async fn connect(
     url: &DatabaseUrl,
     max_connections: u32,
     log_sql: bool,
+) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, max_connections, log_sql, SQLITE_BUSY_TIMEOUT).await
+}
+
+/// The connection write transactions use. On SQLite, a pool of one connection of its own:
+/// writers of this process queue for it in the pool (in order, without sleeping), so SQLite's
+/// busy handler, which sleeps, only ever waits for other processes. Reads keep the main
+/// pool and never wait behind writes (WAL). On Postgres, the main pool: row locks order
+/// writers there.
+pub async fn connect_writer(
+    url: &DatabaseUrl,
+    db: &DatabaseConnection,
+    log_sql: bool,
+    busy_timeout: Duration,
+) -> anyhow::Result<DatabaseConnection> {
+    if url.sqlite_path().is_none() {
+        return Ok(db.clone());
+    }
+    connect_with(url, 1, log_sql, busy_timeout).await
+}
+
+/// [`connect`] with the SQLite busy timeout given.
+pub async fn connect_with(
+    url: &DatabaseUrl,
+    max_connections: u32,
+    log_sql: bool,
+    busy_timeout: Duration,
 ) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = url.sqlite_path()
         && let Some(parent) = path.parent()
@@ -37,14 +67,15 @@ pub async fn connect(
         .test_before_acquire_if_idle_for(POOL_PING_AFTER_IDLE)
         // Statements are logged at INFO under `sqlx::query` when asked (MEETPLANE_LOG_SQL).
         .sqlx_logging(log_sql)
-        // WAL lets readers run beside the one writer; the busy timeout makes writers queue
-        // instead of failing; write transactions start IMMEDIATE (see `begin_write`).
-        .map_sqlx_sqlite_opts(|o| {
+        // WAL lets readers run beside the one writer; the busy timeout makes a writer wait for
+        // another process's write instead of failing; write transactions start IMMEDIATE
+        // (see `begin_write`) on the process's one writer connection (`connect_writer`).
+        .map_sqlx_sqlite_opts(move |o| {
             o.create_if_missing(true)
                 .foreign_keys(true)
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(busy_timeout)
         })
         .map_sqlx_sqlite_pool_opts(|p| {
             p.after_connect(|conn, _| Box::pin(super::sqlite_tuning::on_connect(conn)))
@@ -96,9 +127,10 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
 
-/// Begin a transaction that will write. On SQLite it starts `IMMEDIATE`, taking the write
-/// lock up front, so two writers queue on the busy timeout instead of one failing with
-/// "database is locked" when it upgrades from reading. On Postgres this is a plain BEGIN;
+/// Begin a transaction that will write, on the writer connection (`AppState::writer`). On
+/// SQLite it starts `IMMEDIATE`, taking the write lock up front, so a writer of another
+/// process waits on the busy timeout instead of one failing with "database is locked" when
+/// it upgrades from reading. On Postgres this is a plain BEGIN;
 /// row locks (`FOR UPDATE`) serialise conflicting writers there.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {

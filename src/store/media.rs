@@ -6,7 +6,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::entities::peer::{Column, Entity, Model};
+use super::entities::peer::{Column, Entity, Model, PeerState};
 
 /// The peers among `ids` that are still present (not left).
 pub async fn present_peers(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Model>, DbErr> {
@@ -22,6 +22,8 @@ pub async fn present_count(db: &impl ConnectionTrait, room_id: Uuid) -> Result<u
     Entity::find()
         .filter(Column::RoomId.eq(room_id))
         .filter(Column::LeftAt.is_null())
+        // A knock holds no place in the meeting.
+        .filter(Column::State.ne(PeerState::Waiting.as_str()))
         .count(db)
         .await
 }

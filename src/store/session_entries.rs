@@ -131,3 +131,20 @@ pub async fn session_of_room(
         .await?
         .map(|e| e.session_id))
 }
+
+/// Record on the entries of these peers that their knock ended without getting in.
+pub async fn record_outcome(
+    db: &impl ConnectionTrait,
+    peer_ids: &[Uuid],
+    outcome: &str,
+) -> Result<(), DbErr> {
+    if peer_ids.is_empty() {
+        return Ok(());
+    }
+    Entity::update_many()
+        .col_expr(Column::Outcome, Expr::value(outcome))
+        .filter(Column::PeerId.is_in(peer_ids.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(())
+}

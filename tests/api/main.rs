@@ -42,6 +42,7 @@ mod sessions;
 mod signalling;
 mod site;
 mod socket_credentials;
+mod sqlite_writers;
 mod webhooks;
 mod widget_browser;
 mod widgets;

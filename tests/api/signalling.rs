@@ -256,3 +256,49 @@ async fn signals_cross_nodes_whole_and_in_order() {
     let got = next_of(&mut a, "signal").await;
     assert_eq!((&got["from"], &got["data"]), (&json!(bob.id), &big_offer()));
 }
+
+#[tokio::test]
+async fn a_knocking_peer_neither_signals_nor_is_signalled() {
+    let app = TestApp::spawn().await;
+    let t = app.token().await;
+    app.create_room(
+        &t,
+        json!({"domain": "localhost", "name": "lobby", "lobby": true, "addHostKey": true}),
+    )
+    .await;
+    let t2 = app.token().await;
+    let (_, host) = app
+        .call(
+            &t2,
+            Method::POST,
+            &app.org_path("/rooms/localhost/lobby/peers"),
+            Some(json!({"displayName": "Host", "role": "host"})),
+        )
+        .await;
+    let host = Peer {
+        id: host["content"]["peer"]["id"].as_str().unwrap().into(),
+        token: host["content"]["peerToken"].as_str().unwrap().into(),
+    };
+    let guest = enter(&app.address, "lobby", "Knocker").await;
+    let mut h = open(&app.address, &host).await;
+    let mut g = open(&app.address, &guest).await;
+    signal(&mut g, &host.id, json!({"n": 1})).await;
+    assert_eq!(next_of(&mut g, "error").await["code"], "peer_waiting");
+    signal(&mut h, &guest.id, json!({"n": 2})).await;
+    assert_eq!(next_of(&mut h, "error").await["code"], "peer_not_present");
+    // Once let in, it takes part.
+    let (status, body) = read(
+        app.request(
+            Method::POST,
+            &format!("/v1/rooms/localhost/lobby/peers/{}/admit", guest.id),
+        )
+        .bearer_auth(&host.token)
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    signal(&mut h, &guest.id, json!({"n": 3})).await;
+    assert_eq!(next_of(&mut g, "signal").await["data"], json!({"n": 3}));
+}

@@ -16,6 +16,8 @@ pub struct Model {
     pub access_token_id: String,
     pub link_hash: String,
     pub entry_time: DateTimeUtc,
+    /// `denied` or `withdrawn` when the entry's knock never got in.
+    pub outcome: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
