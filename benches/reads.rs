@@ -21,15 +21,12 @@
 //! 3); `MEETPLANE_BENCH_SERVER_LOG` is the server's `RUST_LOG` (default: the server's own).
 mod common;
 
-use std::{
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+use common::{
+    server::{access_token, spawn_server},
+    wrk::{Load, Run},
 };
-
 use meetplane::{
     app::Application,
-    auth::seal::MasterKey,
     domain::audit::By,
     domain::{clients, orgs, peers, rooms},
 };
@@ -50,76 +47,19 @@ fn fixed_json() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok", "rooms": []}))
 }
 
-/// One `wrk` run's figures.
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    /// Non-2xx answers and socket errors.
-    failed: u64,
-}
-
-/// `wrk` against `url` for `seconds`, with `--latency` so that it prints percentiles. Awaited,
-/// not blocked on: the bare server runs on this process's runtime meanwhile.
+/// `wrk` against `url` with this bench's connections, with the access token if any.
 async fn wrk(url: &str, token: Option<&str>, seconds: u64) -> anyhow::Result<Run> {
-    let mut cmd = tokio::process::Command::new("wrk");
-    cmd.args([
-        "--latency",
-        &format!("-t{WRK_THREADS}"),
-        &format!("-c{CONNECTIONS}"),
-        &format!("-d{seconds}s"),
-    ]);
-    if let Some(token) = token {
-        cmd.args(["-H", &format!("Authorization: Bearer {token}")]);
-    }
-    let out = cmd
-        .arg(url)
-        .output()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot run wrk (is it installed?): {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    anyhow::ensure!(out.status.success(), "wrk failed: {text}");
-    parse_wrk(&text).ok_or_else(|| anyhow::anyhow!("cannot read wrk's output:\n{text}"))
-}
-
-fn parse_wrk(text: &str) -> Option<Run> {
-    let field = |prefix: &str| {
-        text.lines()
-            .map(str::trim)
-            .find_map(|l| l.strip_prefix(prefix))
-            .map(str::trim)
+    let load = Load {
+        threads: WRK_THREADS,
+        connections: CONNECTIONS,
+        seconds,
+        headers: token
+            .map(|t| format!("Authorization: Bearer {t}"))
+            .into_iter()
+            .collect(),
+        script: None,
     };
-    let rate = field("Requests/sec:")?.parse().ok()?;
-    let p50_ms = duration_ms(field("50%")?)?;
-    let p99_ms = duration_ms(field("99%")?)?;
-    let non_2xx = field("Non-2xx or 3xx responses:").map_or(Some(0), |n| n.parse().ok())?;
-    // "Socket errors: connect 0, read 0, write 0, timeout 0"
-    let socket_errors: u64 = field("Socket errors:").map_or(0, |l| {
-        l.split(',')
-            .filter_map(|part| part.split_whitespace().last()?.parse::<u64>().ok())
-            .sum()
-    });
-    Some(Run {
-        rate,
-        p50_ms,
-        p99_ms,
-        failed: non_2xx + socket_errors,
-    })
-}
-
-/// wrk's durations: `812.00us`, `1.23ms`, `2.01s`.
-fn duration_ms(text: &str) -> Option<f64> {
-    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    match unit {
-        "us" => Some(number / 1000.0),
-        "ms" => Some(number),
-        "s" => Some(number * 1000.0),
-        "m" => Some(number * 60_000.0),
-        _ => None,
-    }
+    common::wrk::run(url, &load).await
 }
 
 /// The runs of one kind over the rounds.
@@ -142,69 +82,6 @@ impl Tally {
 
     fn worst_p99(&self) -> f64 {
         self.0.iter().map(|r| r.p99_ms).fold(0.0, f64::max)
-    }
-}
-
-/// A `meetplane serve` process (the release binary), killed when dropped.
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the binary on `database_url` and waits until `/readyz` answers 200.
-async fn spawn_server(
-    dir: &Path,
-    database_url: &str,
-    key: &MasterKey,
-) -> anyhow::Result<(ServerProcess, String)> {
-    // A port the OS just handed out and released; good enough on an otherwise idle loopback.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let log_path = dir.join("server.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meetplane"));
-    // The bench's own environment (`MEETPLANE_BENCH_*`) must not reach the server, which
-    // refuses unknown `MEETPLANE_*` variables.
-    for (name, _) in std::env::vars() {
-        if name.starts_with("MEETPLANE_") || name == "DATABASE_URL" || name == "RUST_LOG" {
-            cmd.env_remove(name);
-        }
-    }
-    if let Ok(filter) = std::env::var("MEETPLANE_BENCH_SERVER_LOG") {
-        cmd.env("RUST_LOG", filter);
-    }
-    cmd.arg("serve")
-        .env("DATABASE_URL", database_url)
-        .env("MEETPLANE_MASTER_KEY", key.to_hex())
-        .env("MEETPLANE_DATA_DIR", dir)
-        .env("MEETPLANE_LISTEN", format!("127.0.0.1:{port}"))
-        // One load generator from one address: the rate limits would measure themselves.
-        .env("MEETPLANE_RATE_LIMIT_ADDRESS", "0")
-        .env("MEETPLANE_RATE_LIMIT_CLIENT", "0")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path)?);
-    let mut server = ServerProcess(cmd.spawn()?);
-    let address = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let started = Instant::now();
-    loop {
-        let ready = http.get(format!("{address}/readyz")).send().await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            return Ok((server, address));
-        }
-        if let Some(status) = server.0.try_wait()? {
-            let log = std::fs::read_to_string(&log_path)?;
-            anyhow::bail!("meetplane serve exited with {status}:\n{log}");
-        }
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(60),
-            "meetplane serve was not ready within 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -244,27 +121,6 @@ async fn seed(config: meetplane::config::Config) -> anyhow::Result<(uuid::Uuid, 
     }
     state.db.clone().close().await?;
     Ok((org, client.client.api_key, client.secret))
-}
-
-async fn access_token(
-    http: &reqwest::Client,
-    address: &str,
-    key: &str,
-    secret: &str,
-) -> anyhow::Result<String> {
-    let token: serde_json::Value = http
-        .post(format!("{address}/v1/auth/token"))
-        .basic_auth(key, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(token["access_token"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("no access_token in {token}"))?
-        .to_string())
 }
 
 /// The bare handlers on a port of this process: a small fixed JSON, and `same` (what carrying

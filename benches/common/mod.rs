@@ -1,6 +1,12 @@
-//! Set-up every bench repeats: its database and the server's configuration.
+//! Set-up every bench repeats: its database and the server's configuration; the real server
+//! as its own process (`server`), `wrk` to drive it (`wrk`) and `pgbench` for the database's
+//! own rate (`pgbench`).
 // Each bench compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
+
+pub mod pgbench;
+pub mod server;
+pub mod wrk;
 
 use std::path::Path;
 
