@@ -130,7 +130,7 @@ pub async fn sign_in(
             action.action = "admin.sign_in_failed";
             audit::record(state, org_id, &actor, action).await;
         }
-        store::admins::record_failure(&state.db, &email, address, state.now()).await?;
+        store::admins::record_failure(&state.writer, &email, address, state.now()).await?;
         tracing::warn!(%email, %address, "dashboard sign-in failed");
         return Err(wrong_credentials());
     };
@@ -220,7 +220,8 @@ pub fn check_may_change(admin: &AdminView) -> Result<()> {
 
 /// End the session; sockets it opened close.
 pub async fn sign_out(state: &AppState, token: &str) -> Result<()> {
-    if let Some(admin_id) = store::admins::delete_session(&state.db, &random::digest(token)).await?
+    if let Some(admin_id) =
+        store::admins::delete_session(&state.writer, &random::digest(token)).await?
     {
         state
             .bus

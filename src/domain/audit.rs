@@ -233,7 +233,7 @@ fn entry(
 /// entering). Never fails the caller: what it records has happened already.
 pub async fn record(state: &AppState, org_id: Uuid, actor: &AuditActor, action: Action) {
     let row = entry(org_id, state.now(), actor, &action);
-    if let Err(e) = store::audit::insert(&state.db, row).await {
+    if let Err(e) = store::audit::insert(&state.writer, row).await {
         tracing::error!(error = %e, action = action.action, target = %action.target_id,
             "writing an audit log entry failed");
     }

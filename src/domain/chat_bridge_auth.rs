@@ -28,7 +28,7 @@ pub async fn verify(
     // Only a matching checksum is recorded, so nobody without the secret can burn one; the
     // same digits in either case are one checksum.
     let digest = random::digest(&checksum.trim().to_ascii_lowercase());
-    if !store::checksums::record(&state.db, digest, state.now()).await? {
+    if !store::checksums::record(&state.writer, digest, state.now()).await? {
         return Err(Error::unauthenticated(
             Code::ReplayedChecksum,
             "this checksum was used before: every request needs its own (a body sent again needs another second's timestamp)",

@@ -286,7 +286,7 @@ pub async fn mark_read(
 ) -> Result<u64> {
     let (d, low) = participant(state, w, me, id).await?;
     let up_to = up_to.unwrap_or(d.last_message_id).min(d.last_message_id);
-    store::dialogs::mark_read(&state.db, d.id, low, up_to).await?;
+    store::dialogs::mark_read(&state.writer, d.id, low, up_to).await?;
     let read = read_mark(&d, low).max(up_to);
     Ok(store::dialogs::unread(&state.db, d.id, me, read).await?)
 }

@@ -23,8 +23,8 @@ pub async fn run_once(state: &AppState) -> Result<Pruned> {
     let now = state.now();
     // Spent tokens are kept a day so that a late replay is still recognised as reuse.
     let refresh_tokens =
-        store::tokens::prune_refresh(&state.db, now, now - TimeDelta::days(1)).await?;
-    let salts = store::salts::prune_revoked_clients(&state.db).await?;
+        store::tokens::prune_refresh(&state.writer, now, now - TimeDelta::days(1)).await?;
+    let salts = store::salts::prune_revoked_clients(&state.writer).await?;
     let checksums = store::checksums::prune(
         &state.db,
         now - super::chat_bridge_auth::remembered_for(state),

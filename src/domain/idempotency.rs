@@ -86,7 +86,7 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
             body: Set(None),
             created_at: Set(now),
         };
-        match store::idempotency::insert(&state.db, row).await {
+        match store::idempotency::insert(&state.writer, row).await {
             Ok(claimed) => return Ok(Begin::Fresh(Claim { id: claimed.id })),
             Err(e) if Error::is_unique_violation(&e) => {}
             Err(e) => return Err(e.into()),
@@ -97,7 +97,7 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
         let stale = seen.created_at < now - KEPT_FOR
             || (seen.status_code.is_none() && seen.created_at < now - ABANDONED_AFTER);
         if stale {
-            store::idempotency::delete(&state.db, seen.id).await?;
+            store::idempotency::delete(&state.writer, seen.id).await?;
             continue;
         }
         if seen.request_hash != hash {
@@ -151,7 +151,7 @@ pub async fn finish(state: &AppState, claim: Claim, answer: &StoredAnswer) -> Re
 
 /// Forget a claim whose request produced no answer worth keeping.
 pub async fn release(state: &AppState, claim: Claim) -> Result<()> {
-    store::idempotency::delete(&state.db, claim.id).await?;
+    store::idempotency::delete(&state.writer, claim.id).await?;
     Ok(())
 }
 

@@ -125,5 +125,5 @@ pub async fn update_settings(
     if let Some(lobby) = guest_lobby {
         active.guest_lobby = Set(lobby);
     }
-    Ok(store::orgs::update(&state.db, active).await?.into())
+    Ok(store::orgs::update(&state.writer, active).await?.into())
 }

@@ -75,7 +75,7 @@ pub async fn verify_xroom(state: &AppState, req: SignedRequest<'_>) -> Result<ap
         ));
     }
     // Only a correctly signed salt is recorded, so nobody without the secret can burn salts.
-    if !store::salts::record(&state.db, client.id, random::digest(salt), state.now()).await? {
+    if !store::salts::record(&state.writer, client.id, random::digest(salt), state.now()).await? {
         return Err(refuse(
             Code::ReplayedSalt,
             "this x-random value was used before; send a fresh random salt with every request",

@@ -285,11 +285,12 @@ async fn record(
     e: Option<&LookupError>,
 ) -> Result<()> {
     match e {
-        None => store::widgets::record_lookup(&state.db, &w.id, now, None).await?,
+        None => store::widgets::record_lookup(&state.writer, &w.id, now, None).await?,
         Some(e) => {
             tracing::warn!(widget = %w.id, code = e.code(), error = %e, "users-info lookup failed");
             let message = e.to_string();
-            store::widgets::record_lookup(&state.db, &w.id, now, Some((e.code(), &message))).await?
+            store::widgets::record_lookup(&state.writer, &w.id, now, Some((e.code(), &message)))
+                .await?
         }
     }
     Ok(())

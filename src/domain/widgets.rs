@@ -236,16 +236,18 @@ pub async fn create(
         ..Default::default()
     };
     apply(state, &mut w, &id, settings).await?;
-    let model = store::widgets::insert(&state.db, w).await.map_err(|e| {
-        if Error::is_unique_violation(&e) {
-            Error::conflict(
-                Code::WidgetExists,
-                format!("a widget with id {id:?} exists"),
-            )
-        } else {
-            e.into()
-        }
-    })?;
+    let model = store::widgets::insert(&state.writer, w)
+        .await
+        .map_err(|e| {
+            if Error::is_unique_violation(&e) {
+                Error::conflict(
+                    Code::WidgetExists,
+                    format!("a widget with id {id:?} exists"),
+                )
+            } else {
+                e.into()
+            }
+        })?;
     Ok((model.into(), secret))
 }
 
@@ -289,7 +291,7 @@ pub async fn update(
         w.users_info_error_code = Set(None);
         w.users_info_error = Set(None);
     }
-    let model = store::widgets::update(&state.db, w).await?;
+    let model = store::widgets::update(&state.writer, w).await?;
     // Only another site may name its users differently; new credentials for the same site
     // keep the names, which carry chat through a site that now refuses them.
     if model.users_info_url != old_url {
@@ -311,7 +313,7 @@ pub async fn rotate_secret(
     let mut w: widget::ActiveModel = model.into();
     w.secret_sealed = Set(state.sealer.seal_str(&secret_purpose(id), &secret));
     w.updated_at = Set(state.now());
-    let view = store::widgets::update(&state.db, w).await?.into();
+    let view = store::widgets::update(&state.writer, w).await?.into();
     state
         .bus
         .credentials_changed(Notice::Widget(id.to_string()));
@@ -320,7 +322,7 @@ pub async fn rotate_secret(
 
 pub async fn delete(state: &AppState, org_id: Uuid, id: &str) -> Result<()> {
     find_in_org(state, org_id, id).await?;
-    store::widgets::delete(&state.db, id).await?;
+    store::widgets::delete(&state.writer, id).await?;
     state
         .bus
         .credentials_changed(Notice::Widget(id.to_string()));

@@ -131,13 +131,13 @@ pub async fn run_once(state: &AppState) -> Result<usize> {
 
 /// Say this node is alive.
 async fn beat(state: &AppState) -> Result<()> {
-    store::delivery_nodes::beat(&state.db, state.node_id, state.now()).await?;
+    store::delivery_nodes::beat(&state.writer, state.node_id, state.now()).await?;
     Ok(())
 }
 
 /// Beat every `NODE_HEARTBEAT` until `stop` fires.
 async fn heartbeat(state: AppState, stop: CancellationToken) {
-    match store::delivery_nodes::forget_silent(&state.db, state.now() - FORGET_AFTER).await {
+    match store::delivery_nodes::forget_silent(&state.writer, state.now() - FORGET_AFTER).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(nodes = n, "forgot delivery nodes silent for an hour"),
         Err(e) => tracing::warn!(error = %e, "forgetting silent delivery nodes failed"),
@@ -224,7 +224,7 @@ pub async fn run(state: AppState, cancel: CancellationToken) {
     }
     beating.cancel();
     let _ = heartbeat.await;
-    if let Err(e) = store::delivery_nodes::remove(&state.db, state.node_id).await {
+    if let Err(e) = store::delivery_nodes::remove(&state.writer, state.node_id).await {
         tracing::warn!(error = %e, "could not say this delivery node is gone");
     }
     tracing::info!("delivery worker stopped");

@@ -137,7 +137,7 @@ async fn write_all(state: &AppState, backlog: &mut VecDeque<Write>) {
         let result = if sent.is_empty() {
             write_one(state, &backlog[0]).await
         } else {
-            store::chat::mark_sent(&state.db, &sent)
+            store::chat::mark_sent(&state.writer, &sent)
                 .await
                 .map_err(Error::from)
         };
@@ -157,10 +157,10 @@ async fn write_all(state: &AppState, backlog: &mut VecDeque<Write>) {
 
 async fn write_one(state: &AppState, write: &Write) -> Result<()> {
     match write {
-        Write::Sent(id) => store::chat::mark_sent(&state.db, &[*id]).await?,
+        Write::Sent(id) => store::chat::mark_sent(&state.writer, &[*id]).await?,
         Write::Failed(id, why) => {
             tracing::warn!(message = id, why, "xmpp bridge gave up on a message");
-            store::chat::mark_failed(&state.db, *id, why).await?
+            store::chat::mark_failed(&state.writer, *id, why).await?
         }
         Write::Heard { room, nick, body } => {
             chat_bridge::from_xmpp(state, room, nick, body).await?;
