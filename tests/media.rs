@@ -10,6 +10,8 @@ mod browser;
 #[path = "api/helpers.rs"]
 mod helpers;
 
+#[path = "media/controls.rs"]
+mod controls;
 #[path = "media/netns.rs"]
 mod netns;
 #[allow(dead_code)]
