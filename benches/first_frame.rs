@@ -22,15 +22,11 @@ mod common;
 #[path = "../tests/media/netns.rs"]
 mod netns;
 
-use std::{
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use meetplane::{
     app::Application,
-    auth::{seal::MasterKey, session_link},
+    auth::session_link,
     domain::{audit::By, clients, orgs},
 };
 use serde_json::{Value, json};
@@ -43,60 +39,6 @@ const MEDIA_FLAGS: &[&str] = &[
     "--disable-features=WebRtcHideLocalIpsWithMdns",
     "--autoplay-policy=no-user-gesture-required",
 ];
-
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn spawn_server(
-    dir: &Path,
-    database_url: &str,
-    key: &MasterKey,
-) -> anyhow::Result<(ServerProcess, String)> {
-    // The namespace is private: any free port there is ours.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let log_path = dir.join("server.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meetplane"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("MEETPLANE_") || name == "DATABASE_URL" || name == "RUST_LOG" {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.arg("serve")
-        .env("DATABASE_URL", database_url)
-        .env("MEETPLANE_MASTER_KEY", key.to_hex())
-        .env("MEETPLANE_DATA_DIR", dir)
-        .env("MEETPLANE_LISTEN", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path)?);
-    let mut server = ServerProcess(cmd.spawn()?);
-    let address = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    loop {
-        let ready = reqwest::get(format!("{address}/readyz")).await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            return Ok((server, address));
-        }
-        if let Some(status) = server.0.try_wait()? {
-            anyhow::bail!(
-                "meetplane serve exited with {status}:\n{}",
-                std::fs::read_to_string(&log_path)?
-            );
-        }
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(60),
-            "meetplane serve was not ready within 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 /// The org's API client, written before the server starts.
 async fn seed(config: meetplane::config::Config) -> anyhow::Result<(uuid::Uuid, String, String)> {
@@ -161,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
     let config = common::config(dir.path(), &bench_db)?;
     let key = config.master_key.clone().expect("a master key");
     let (org, api_key, secret) = seed(config).await?;
-    let (server, address) = spawn_server(dir.path(), &bench_db.url, &key).await?;
+    let (server, address) = common::server::spawn_server(dir.path(), &bench_db.url, &key).await?;
     let http = reqwest::Client::new();
     let page = http
         .get(format!("{address}/join/localhost/any"))

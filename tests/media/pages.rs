@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use thirtyfour::WebDriver;
 
 use crate::{
-    browser::{Driver, wait_for, wait_up_to},
+    browser::{Driver, screenshot, wait_for, wait_up_to},
     helpers::TestApp,
 };
 
@@ -171,14 +171,21 @@ pub async fn admit_if_knocking(owner: &WebDriver, guest: &WebDriver, guest_name:
     if state != json!("lobby") {
         return false;
     }
-    let script = format!(
-        "const b = document.querySelector('button[aria-label=\"Admit {guest_name}\"]'); \
-         if (b) {{ b.click(); return true }} return false"
-    );
-    wait_for(owner, "the knock on the owner's page", &script, |v| {
-        v == &json!(true)
-    })
+    let button = format!("document.querySelector('button[aria-label=\"Admit {guest_name}\"]')");
+    wait_for(
+        owner,
+        "the knock on the owner's page",
+        &format!("return !!{button}"),
+        |v| v == &json!(true),
+    )
     .await;
+    // What both see while the guest waits: the lobby, and the knock with Admit and Deny.
+    screenshot(guest, "media-lobby-guest").await;
+    screenshot(owner, "media-lobby-owner").await;
+    owner
+        .execute(&format!("{button}.click()"), Vec::new())
+        .await
+        .unwrap();
     true
 }
 
