@@ -12,6 +12,8 @@ mod helpers;
 
 #[path = "media/controls.rs"]
 mod controls;
+#[path = "media/mesh_limit.rs"]
+mod mesh_limit;
 #[path = "media/netns.rs"]
 mod netns;
 #[allow(dead_code)]

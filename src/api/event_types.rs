@@ -43,6 +43,27 @@ pub struct RoomCreatedPayload {
     pub room: CreatedRoomInfo,
 }
 
+/// A room's settings after a change (lock, password).
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct UpdatedRoomInfo {
+    pub name: String,
+    /// 1 conference, 2 webinar.
+    #[oai(rename = "type")]
+    pub room_type: i16,
+    pub capacity: i32,
+    pub is_locked: bool,
+    /// Whether room-link joins knock in the lobby.
+    pub lobby: bool,
+    /// Whether the room has a password (never the password itself).
+    pub has_password: bool,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct RoomUpdatedPayload {
+    pub room: UpdatedRoomInfo,
+}
+
 #[derive(Debug, Clone, Object)]
 pub struct RoomRemovedPayload {
     pub room: EventRoom,
@@ -135,6 +156,11 @@ event_body!(
     RoomRemovedEvent,
     RoomRemovedPayload,
     "A room was destroyed."
+);
+event_body!(
+    RoomUpdatedEvent,
+    RoomUpdatedPayload,
+    "A room's settings changed: locked, unlocked, or its password set or removed."
 );
 event_body!(
     ClientAddedEvent,
@@ -272,6 +298,8 @@ pub enum WebhookEvent {
     RoomCreated(RoomCreatedEvent),
     #[oai(mapping = "roomRemoved")]
     RoomRemoved(RoomRemovedEvent),
+    #[oai(mapping = "roomUpdated")]
+    RoomUpdated(RoomUpdatedEvent),
     #[oai(mapping = "clientAdded")]
     ClientAdded(ClientAddedEvent),
     #[oai(mapping = "clientsRemoved")]

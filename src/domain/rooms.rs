@@ -349,8 +349,8 @@ pub async fn list(
     Ok((views, more))
 }
 
-/// Change room settings inside the room's lock (no event: the seed has none for this).
-/// Change a room's settings; `audited` is the audit entry's action and detail.
+/// Change a room's settings inside the room's lock; `audited` is the audit entry's action and
+/// detail. Emits `roomUpdated` (not an xroom event: xroom webhooks never see it).
 async fn update_settings(
     state: &AppState,
     by: &By,
@@ -359,16 +359,19 @@ async fn update_settings(
     audited: (AuditAction, Option<serde_json::Value>),
     change: impl FnOnce(&mut room::ActiveModel, Uuid),
 ) -> Result<RoomView> {
-    let (tx, domain, room) = lock_room(state, by.org_id, domain_name, name).await?;
+    let (mut tx, domain, room) = lock_room(state, by.org_id, domain_name, name).await?;
     let id = room.id;
     let mut action = Action::new(audited.0, format!("{}/{}", domain.name, room.name));
     action.detail = audited.1;
     let mut active: room::ActiveModel = room.into();
     change(&mut active, id);
     active.updated_at = Set(state.now());
-    let room = store::rooms::update(tx.conn(), active).await?;
+    let mut room = store::rooms::update(tx.conn(), active).await?;
     audit::write(tx.conn(), tx.now(), by, action).await?;
-    let view = view_with_peers(tx.conn(), &state.sealer, &domain.name, room).await?;
+    let view = view_with_peers(tx.conn(), &state.sealer, &domain.name, room.clone()).await?;
+    let payload = payloads::room_updated(&view);
+    tx.emit_room(&domain, &mut room, EventKind::RoomUpdated, payload)
+        .await?;
     tx.commit().await?;
     Ok(view)
 }

@@ -22,6 +22,7 @@ use crate::{auth::seal::Sealer, store::entities::event};
 pub enum EventKind {
     RoomCreated,
     RoomRemoved,
+    RoomUpdated,
     ClientAdded,
     ClientsRemoved,
     ClientWaiting,
@@ -40,6 +41,7 @@ impl EventKind {
     pub const ALL: &'static [EventKind] = &[
         EventKind::RoomCreated,
         EventKind::RoomRemoved,
+        EventKind::RoomUpdated,
         EventKind::ClientAdded,
         EventKind::ClientsRemoved,
         EventKind::ClientWaiting,
@@ -67,6 +69,7 @@ impl EventKind {
         match self {
             EventKind::RoomCreated => "roomCreated",
             EventKind::RoomRemoved => "roomRemoved",
+            EventKind::RoomUpdated => "roomUpdated",
             EventKind::ClientAdded => "clientAdded",
             EventKind::ClientsRemoved => "clientsRemoved",
             EventKind::ClientWaiting => "clientWaiting",

@@ -24,6 +24,19 @@ pub fn room_created(room: &RoomView, host_key: Option<&str>) -> Value {
     json!({ "room": r })
 }
 
+/// `roomUpdated`: the room's settings as they are now (never its password or host key), so
+/// meeting pages learn of a lock without asking.
+pub fn room_updated(room: &RoomView) -> Value {
+    json!({ "room": {
+        "name": room.name,
+        "type": room.room_type,
+        "capacity": room.capacity,
+        "isLocked": room.is_locked,
+        "lobby": room.lobby,
+        "hasPassword": room.password.is_some(),
+    } })
+}
+
 pub fn room_removed(name: &str) -> Value {
     json!({ "room": { "name": name } })
 }

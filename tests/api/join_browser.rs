@@ -8,6 +8,8 @@ use meetplane::clock::SystemClock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use thirtyfour::{Key, WebDriver};
+
 use crate::{
     browser::{self, Driver, wait_for},
     helpers::TestApp,
@@ -118,5 +120,191 @@ async fn leave_goes_to_the_links_return_url_not_the_querys() {
     )
     .await;
     assert_eq!(landed, json!(vouched));
+    b.quit().await.unwrap();
+}
+
+/// Press Tab until the element with `id` has focus (at most `limit` presses); the ids focused on
+/// the way, in order.
+async fn tab_to(b: &WebDriver, id: &str, limit: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    for _ in 0..limit {
+        b.action_chain()
+            .send_keys(Key::Tab)
+            .perform()
+            .await
+            .unwrap();
+        let focused = b
+            .execute("return document.activeElement?.id ?? ''", Vec::new())
+            .await
+            .unwrap();
+        let focused = focused.json().as_str().unwrap_or_default().to_string();
+        seen.push(focused.clone());
+        if focused == id {
+            return seen;
+        }
+    }
+    panic!("Tab never reached #{id}; focus went through {seen:?}");
+}
+
+const FITS: &str = "return document.documentElement.scrollWidth <= window.innerWidth \
+    && [...document.querySelectorAll('button, input, select')].every((e) => { \
+        const r = e.getBoundingClientRect(); return r.width === 0 || r.right <= window.innerWidth + 1; })";
+
+const UNLABELLED: &str = "return [...document.querySelectorAll('button, input, select')]\
+    .filter((e) => !(e.getAttribute('aria-label') || e.labels?.length || e.textContent.trim()))\
+    .map((e) => e.outerHTML)";
+
+/// At a phone's width, without camera or microphone: nothing overflows sideways, every control
+/// has a name, and the meeting is run from the keyboard alone (join, chat, lock). A lock made
+/// elsewhere (the org API) reaches the page by its `roomUpdated` event.
+#[tokio::test]
+async fn the_meeting_fits_a_phone_and_runs_from_the_keyboard() {
+    if !browser::available() {
+        return;
+    }
+    let app = TestApp::spawn_with_clock(Arc::new(SystemClock)).await;
+    let t = app.token().await;
+    subscribe(&app, &t, "r").await;
+    let claims = owner_claims(&app, "phone", "r");
+    let (s, admitted) = open(&app, &pyjwt(&claims, &app.client.secret, "HS256")).await;
+    assert_eq!(s, StatusCode::OK, "{admitted}");
+    let token = admitted["content"]["peerToken"].as_str().unwrap();
+    let html = app
+        .http
+        .get(app.url("/join/localhost/phone"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    if !html.contains("id=\"meeting\"") {
+        assert!(
+            std::env::var("CI").is_err(),
+            "the meeting page is not built"
+        );
+        eprintln!("skipped: the meeting page was not built (npm missing at build time)");
+        return;
+    }
+    let mut driver = Driver::start().await;
+    let b = driver
+        .browser_with("390,844", &["--use-fake-ui-for-media-stream"])
+        .await;
+    b.goto(format!(
+        "{}/join/localhost/phone#peerToken={token}",
+        app.address
+    ))
+    .await
+    .unwrap();
+    wait_for(
+        &b,
+        "the join button",
+        "return !!document.getElementById('join')",
+        |v| v.as_bool() == Some(true),
+    )
+    .await;
+    let unlabelled = b.execute(UNLABELLED, Vec::new()).await.unwrap();
+    assert_eq!(unlabelled.json(), &json!([]), "controls without a name");
+    assert_eq!(
+        b.execute(FITS, Vec::new()).await.unwrap().json(),
+        &json!(true)
+    );
+
+    tab_to(&b, "join", 15).await;
+    b.action_chain()
+        .send_keys(Key::Enter)
+        .perform()
+        .await
+        .unwrap();
+    wait_for(
+        &b,
+        "the meeting",
+        "return document.getElementById('status')?.textContent",
+        |v| {
+            v.as_str()
+                .is_some_and(|s| s.contains("You are in the meeting"))
+        },
+    )
+    .await;
+    // Without devices the page still shows this person a tile of their own.
+    let me = wait_for(
+        &b,
+        "my tile",
+        "return document.querySelector('.tile figcaption')?.textContent",
+        |v| v.as_str().is_some_and(|s| s.contains("(you)")),
+    )
+    .await;
+    assert!(
+        me.as_str().unwrap().contains("no camera or microphone"),
+        "{me}"
+    );
+    assert_eq!(
+        b.execute(FITS, Vec::new()).await.unwrap().json(),
+        &json!(true)
+    );
+    let unlabelled = b.execute(UNLABELLED, Vec::new()).await.unwrap();
+    assert_eq!(unlabelled.json(), &json!([]), "controls without a name");
+
+    // Chat from the keyboard: open the panel, type, Enter.
+    tab_to(&b, "chat-toggle", 20).await;
+    b.action_chain()
+        .send_keys(Key::Enter)
+        .perform()
+        .await
+        .unwrap();
+    wait_for(
+        &b,
+        "the chat panel",
+        "return !!document.getElementById('chat-text')",
+        |v| v.as_bool() == Some(true),
+    )
+    .await;
+    tab_to(&b, "chat-text", 20).await;
+    b.action_chain()
+        .send_keys("hello from a phone")
+        .send_keys(Key::Enter)
+        .perform()
+        .await
+        .unwrap();
+    wait_for(
+        &b,
+        "the message in the chat",
+        "return document.querySelector('.side')?.textContent",
+        |v| v.as_str().is_some_and(|s| s.contains("hello from a phone")),
+    )
+    .await;
+    browser::screenshot(&b, "meeting-phone-width").await;
+
+    // Lock from the keyboard; the page shows it.
+    tab_to(&b, "lock", 30).await;
+    b.action_chain()
+        .send_keys(Key::Enter)
+        .perform()
+        .await
+        .unwrap();
+    wait_for(
+        &b,
+        "locked",
+        "return document.getElementById('status')?.textContent",
+        |v| v.as_str().is_some_and(|s| s.contains("Locked")),
+    )
+    .await;
+    // Unlocked elsewhere: the roomUpdated event brings it to the page.
+    let (s, body) = app
+        .call(
+            &t,
+            reqwest::Method::PUT,
+            &app.org_path("/rooms/localhost/phone/lock"),
+            Some(json!({"lock": false})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    wait_for(
+        &b,
+        "unlocked by the API",
+        "return document.getElementById('status')?.textContent",
+        |v| v.as_str().is_some_and(|s| !s.contains("Locked")),
+    )
+    .await;
     b.quit().await.unwrap();
 }

@@ -59,6 +59,30 @@ async fn owner_and_guest_decode_each_others_video_and_audio() {
     .await;
     screenshot(&owner, "media-owner").await;
     screenshot(&guest, "media-guest").await;
+    // Muted and camera off: the page says so on the owner's own tile and the buttons flip.
+    owner
+        .execute(
+            "document.getElementById('mute').click(); document.getElementById('camera').click()",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let states = wait_for(
+        &owner,
+        "muted, camera off",
+        "return [document.getElementById('mute').getAttribute('aria-label'), \
+            document.getElementById('camera').getAttribute('aria-label'), \
+            document.querySelector('.tile figcaption')?.textContent]",
+        |v| v[0] == "Unmute microphone" && v[1] == "Turn camera on",
+    )
+    .await;
+    assert!(
+        states[2]
+            .as_str()
+            .is_some_and(|c| c.contains("(you)") && c.contains("muted")),
+        "{states}"
+    );
+    screenshot(&owner, "media-owner-muted-camera-off").await;
     owner.quit().await.unwrap();
     guest.quit().await.unwrap();
 }

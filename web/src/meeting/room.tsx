@@ -92,7 +92,9 @@ export function InRoom(props: { session: MeetingSession }) {
       {hostLike && <Knocks session={s} onError={setError} />}
       <div class="stage">
         <section class="grid" aria-label="Videos">
-          {sends && <Tile stream={localView} tracks={localView?.getTracks().length ?? 0} name={s.me ? s.nameOf(s.me) : "You"} mine note={muted ? "muted" : undefined} />}
+          {!viewerWatching && (
+            <Tile stream={localView} tracks={localView?.getTracks().length ?? 0} name={s.me ? s.nameOf(s.me) : "You"} mine note={!local?.getTracks().length ? "no camera or microphone" : muted ? "muted" : cameraOff ? "camera off" : undefined} />
+          )}
           {remotes.map((r) => (
             <Tile
               key={r.peerId}
