@@ -85,6 +85,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
         limits,
         reads,
         joins: Default::default(),
+        chat_posts: Default::default(),
         node_id: uuid::Uuid::new_v4(),
     }))
 }

@@ -5,12 +5,13 @@
 //! waits for nothing. While a batch commits, the writer already takes the links that arrived
 //! and runs their checks that need no transaction, so the next transaction begins as soon as
 //! the last one is answered.
-use std::{panic::AssertUnwindSafe, sync::Mutex};
+use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
 use crate::{
+    batch_queue::{BatchQueue, Waiting},
     domain::{
         link_signatures::{Signed, check_signatures},
         session_joins::enter_signed,
@@ -27,73 +28,24 @@ const MAX_BATCH: usize = 64;
 const MAX_WRITERS: usize = 1;
 
 /// The links waiting to be opened on this node.
-#[derive(Debug, Default)]
-pub struct JoinQueue(Mutex<Queue>);
-
-#[derive(Debug, Default)]
-struct Queue {
-    waiting: Vec<Waiting>,
-    writers: usize,
-}
-
 #[derive(Debug)]
-struct Waiting {
-    token: String,
-    reply: oneshot::Sender<Result<Entered>>,
-}
+pub struct JoinQueue(BatchQueue<String, Result<Entered>>);
 
-impl JoinQueue {
-    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
-        // The lock only guards pushes and drains, which cannot panic half-way.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Queue a link; true when the caller is to start a writer.
-    fn push(&self, waiting: Waiting) -> bool {
-        let mut queue = self.queue();
-        queue.waiting.push(waiting);
-        let start = queue.writers < MAX_WRITERS;
-        if start {
-            queue.writers += 1;
-        }
-        start
-    }
-
-    /// The next batch for a writer; `None` (and the writer stops) when no link waits.
-    fn next_batch(&self) -> Option<Vec<Waiting>> {
-        let mut queue = self.queue();
-        if queue.waiting.is_empty() {
-            queue.writers -= 1;
-            return None;
-        }
-        Some(Self::take(&mut queue))
-    }
-
-    /// The links waiting now, for a writer that goes on either way (see [`write`]).
-    fn waiting_now(&self) -> Option<Vec<Waiting>> {
-        let mut queue = self.queue();
-        (!queue.waiting.is_empty()).then(|| Self::take(&mut queue))
-    }
-
-    fn take(queue: &mut Queue) -> Vec<Waiting> {
-        let n = queue.waiting.len().min(MAX_BATCH);
-        queue.waiting.drain(..n).collect()
+impl Default for JoinQueue {
+    fn default() -> Self {
+        Self(BatchQueue::new(MAX_BATCH, MAX_WRITERS))
     }
 }
+
+type Link = Waiting<String, Result<Entered>>;
 
 /// A batch taken from the queue, with its checks before the transaction done.
-type Checked = (Vec<Waiting>, Result<Signed>);
+type Checked = (Vec<Link>, Result<Signed>);
 
 /// Check a session link at join time and, when it holds, admit its bearer.
 pub async fn enter(state: &AppState, token: &str) -> Result<Entered> {
     let (reply, answer) = oneshot::channel();
-    let waiting = Waiting {
-        token: token.to_string(),
-        reply,
-    };
-    if state.joins.push(waiting) {
+    if state.joins.0.push(token.to_string(), reply) {
         // A task of its own, so that a caller going away does not stop the others' batch.
         let state = state.clone();
         tokio::spawn(async move {
@@ -104,7 +56,7 @@ pub async fn enter(state: &AppState, token: &str) -> Result<Entered> {
                     let (batch, signed) = match taken {
                         Some(checked) => checked,
                         None => {
-                            let batch = state.joins.next_batch()?;
+                            let batch = state.joins.0.next_batch()?;
                             let signed = check(&state, &batch).await;
                             (batch, signed)
                         }
@@ -125,19 +77,19 @@ pub async fn enter(state: &AppState, token: &str) -> Result<Entered> {
         .map_err(|_| Error::Internal(anyhow::anyhow!("the join was dropped unanswered")))?
 }
 
-async fn check(state: &AppState, batch: &[Waiting]) -> Result<Signed> {
-    let tokens: Vec<&str> = batch.iter().map(|w| w.token.as_str()).collect();
+async fn check(state: &AppState, batch: &[Link]) -> Result<Signed> {
+    let tokens: Vec<&str> = batch.iter().map(|w| w.job.as_str()).collect();
     check_signatures(state, &tokens).await
 }
 
 /// Writes one batch. While its transaction commits, the writer takes the links that arrived
 /// meanwhile and runs their checks that need no transaction (two reads), so that the next
 /// transaction can begin as soon as this one is answered; it returns them.
-async fn write(state: &AppState, batch: Vec<Waiting>, signed: Result<Signed>) -> Option<Checked> {
-    let tokens: Vec<&str> = batch.iter().map(|w| w.token.as_str()).collect();
+async fn write(state: &AppState, batch: Vec<Link>, signed: Result<Signed>) -> Option<Checked> {
+    let tokens: Vec<&str> = batch.iter().map(|w| w.job.as_str()).collect();
     state.metrics.join_batch(tokens.len());
     let meanwhile = async {
-        let next = state.joins.waiting_now()?;
+        let next = state.joins.0.waiting_now()?;
         let signed = check(state, &next).await;
         Some((next, signed))
     };

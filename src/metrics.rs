@@ -27,6 +27,7 @@ pub struct Metrics {
     scheduler_lag: Histogram,
     join_batches: Histogram,
     join_fallbacks: IntCounter,
+    chat_batches: Histogram,
     realtime: IntGauge,
     outbox_depth: IntGauge,
     overdue: IntGauge,
@@ -119,6 +120,11 @@ impl Metrics {
                 "session_join_batch_fallbacks_total",
                 "Batches of session links that failed as a whole and were redone link by link",
             ),
+            chat_batches: m.histogram(
+                "chat_batch_size",
+                "Chat messages written together in one transaction by this node",
+                &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0],
+            ),
             realtime: m.gauge("realtime_connections", "Open realtime WebSockets on this node"),
             outbox_depth: m.gauge(
                 "outbox_depth",
@@ -175,6 +181,10 @@ impl Metrics {
     /// with a path that opens rooms without claiming their names) and was redone link by link.
     pub fn join_batch_fallback(&self) {
         self.join_fallbacks.inc();
+    }
+
+    pub fn chat_batch(&self, messages: usize) {
+        self.chat_batches.observe(messages as f64);
     }
 
     /// Counts an open realtime socket until the guard is dropped.

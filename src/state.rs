@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::{
     auth::{access_token::SigningKey, seal::Sealer},
     cached_reads::CachedReads,
+    chat_queue::ChatQueue,
     clock::Clock,
     config::Config,
     events::bus::EventBus,
@@ -42,6 +43,8 @@ pub struct Inner {
     pub reads: CachedReads,
     /// Session links waiting to be opened together.
     pub joins: JoinQueue,
+    /// Chat messages waiting to be written together (group commit).
+    pub chat_posts: ChatQueue,
     /// This process's identity as a delivery node (its leases name it; see
     /// `events::delivery`), new at every start.
     pub node_id: uuid::Uuid,

@@ -17,6 +17,7 @@ use super::{
     security::{ClientAuth, PeerAuth},
 };
 use crate::{
+    chat_queue,
     domain::chat::{self, MessageView},
     state::AppState,
 };
@@ -188,15 +189,14 @@ impl ChatApi {
         body: JsonBody<ClientMessage>,
     ) -> ApiResult<Posted> {
         auth.principal().require_org(org_id.0)?;
-        let m = chat::post_as_client(
-            &state,
+        let post = chat::client_post(
             org_id.0,
             &domain.0,
             &name.0,
             &body.0.display_name,
             &body.0.text,
-        )
-        .await?;
+        )?;
+        let m = chat_queue::post(&state, post).await?;
         let path = format!("/v1/orgs/{}/rooms/{}/messages", org_id.0, m.room);
         Ok(posted(&path, m))
     }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::{
     api::problem::ApiError,
     auth::python_json::{self, PyValue},
+    chat_queue,
     domain::{
         chat_bridge::{self, Caller},
         chat_bridge_auth,
@@ -212,7 +213,8 @@ async fn send(
             ));
         }
     };
-    let m = chat_bridge::send(state, caller, jid, user_name, message).await?;
+    let post = chat_bridge::bridge_post(caller, jid, user_name, message)?;
+    let m = chat_queue::post(state, post).await?;
     Ok(("message sent".into(), json!({"messageId": m.id})))
 }
 

@@ -5,7 +5,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
-use super::{chat_text::ChatText, domains, validate};
+use super::{
+    chat_batches::{Place, Post},
+    chat_text::ChatText,
+    domains, validate,
+};
 use crate::{
     error::{Error, Result},
     events::{EventKind, payloads, tx::WriteTx},
@@ -58,8 +62,7 @@ pub enum Sender {
     Xmpp { nick: String },
 }
 
-/// Store a message in a live room (locked by `tx`) and emit `chatMessage`. Returns the
-/// message and the event's id.
+/// Store a message in a live room (locked by `tx`) and emit `chatMessage`.
 pub(crate) async fn post_in(
     tx: &mut WriteTx,
     domain: &domain::Model,
@@ -70,6 +73,18 @@ pub(crate) async fn post_in(
     let bridged = store::chat::binding_of_room(tx.conn(), room.id)
         .await?
         .is_some();
+    post_known(tx, domain, room, bridged, sender, text).await
+}
+
+/// [`post_in`] when the caller knows whether the room is bridged to a MUC.
+pub(crate) async fn post_known(
+    tx: &mut WriteTx,
+    domain: &domain::Model,
+    room: &mut room::Model,
+    bridged: bool,
+    sender: Sender,
+    text: ChatText,
+) -> Result<MessageView> {
     let (kind, peer_id, display_name) = match sender {
         Sender::Peer { id, display_name } => ("peer", Some(id), display_name),
         Sender::Client { display_name } => ("client", None, display_name),
@@ -102,32 +117,26 @@ pub(crate) async fn post_in(
     Ok(message)
 }
 
-/// An API client of the org posts under a display name.
-pub async fn post_as_client(
-    state: &AppState,
+/// An API client of the org posts under a display name: the message, checked, for the
+/// chat queue (`crate::chat_queue`), which writes it.
+pub fn client_post(
     org_id: Uuid,
     domain_name: &str,
     name: &str,
     display_name: &str,
     text: &str,
-) -> Result<MessageView> {
+) -> Result<Post> {
     let display_name = validate::display_text("displayName", display_name, 128)?;
     let text = ChatText::parse("text", text)?;
-    let mut tx = WriteTx::begin(state).await?;
-    let domain = domains::find_model(tx.conn(), org_id, domain_name).await?;
-    let mut room = store::rooms::find_live(tx.conn(), domain.id, name, true)
-        .await?
-        .ok_or(Error::not_found("room"))?;
-    let m = post_in(
-        &mut tx,
-        &domain,
-        &mut room,
-        Sender::Client { display_name },
+    Ok(Post {
+        place: Place::OrgRoom {
+            org_id,
+            domain: domain_name.to_string(),
+            name: name.to_string(),
+        },
+        sender: Sender::Client { display_name },
         text,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(m)
+    })
 }
 
 /// A peer posts in its room.

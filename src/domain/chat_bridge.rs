@@ -10,6 +10,7 @@ use xmpp_parsers::jid::BareJid;
 
 use super::{
     chat::{self, MessageView, Sender},
+    chat_batches::{Place, Post},
     chat_text::ChatText,
     room_model::{Origin, RoomOptions},
     rooms::{self, RoomSpec},
@@ -281,24 +282,35 @@ async fn bound_room(
     Ok((domain, room))
 }
 
-/// A message from HTTP for the MUC: stored in the room's chat, sent to XMPP by the bridge.
-pub async fn send(
-    state: &AppState,
+/// A message from HTTP for the MUC, checked, for the chat queue (`crate::chat_queue`): it is
+/// stored in the room's chat and sent to XMPP by the bridge.
+pub fn bridge_post(
     caller: Caller,
     raw_jid: &str,
     user_name: &str,
     message: ChatText,
-) -> Result<MessageView> {
+) -> Result<Post> {
     let user_name = validate::display_text("user_name", user_name, 128)?;
-    let mut tx = WriteTx::begin(state).await?;
-    let binding = org_binding(&tx, caller, raw_jid, "jid").await?;
-    let (domain, mut room) = bound_room(&tx, &binding).await?;
-    let sender = Sender::Client {
-        display_name: user_name,
-    };
-    let m = chat::post_in(&mut tx, &domain, &mut room, sender, message).await?;
-    tx.commit().await?;
-    Ok(m)
+    Ok(Post {
+        place: Place::Bridged {
+            caller,
+            jid: raw_jid.to_string(),
+        },
+        sender: Sender::Client {
+            display_name: user_name,
+        },
+        text: message,
+    })
+}
+
+/// The room bridged to the caller's MUC `raw_jid`, locked for writing, with its domain.
+pub(super) async fn bound_room_of(
+    tx: &WriteTx,
+    caller: Caller,
+    raw_jid: &str,
+) -> Result<(store::entities::domain::Model, room::Model)> {
+    let binding = org_binding(tx, caller, raw_jid, "jid").await?;
+    bound_room(tx, &binding).await
 }
 
 /// A message that arrived from the MUC: stored in the room's chat and queued for the callback.

@@ -9,6 +9,7 @@ pub mod booking_schedule;
 pub mod bookings;
 pub mod bridge_status;
 pub mod chat;
+pub mod chat_batches;
 pub mod chat_bridge;
 pub mod chat_bridge_auth;
 pub mod chat_text;

@@ -8,6 +8,7 @@ mod bookings;
 mod browser;
 mod change_watch;
 mod chat;
+mod chat_batches;
 mod chat_bridge;
 mod cli;
 mod cli_beside_node;
