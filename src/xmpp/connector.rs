@@ -15,11 +15,12 @@ use std::{
 use chrono::{DateTime, Utc};
 use sasl::common::ChannelBinding;
 use tokio::sync::mpsc;
+use tokio::{io::BufStream, net::TcpStream};
 use tokio_xmpp::{
     Client, Error,
-    connect::{DnsConfig, ServerConnector, StartTlsServerConnector, TcpServerConnector},
+    connect::{DnsConfig, ServerConnector, StartTlsServerConnector},
     jid::Jid,
-    xmlstream::{PendingFeaturesRecv, Timeouts},
+    xmlstream::{PendingFeaturesRecv, StreamHeader, Timeouts, initiate_stream},
 };
 
 use super::StatusCell;
@@ -69,11 +70,7 @@ impl Dialer {
             Some(addr) => Client::new_with_connector(
                 jid,
                 password,
-                Reporting::new(
-                    self,
-                    generation,
-                    TcpServerConnector::from(DnsConfig::addr(addr)),
-                ),
+                Reporting::new(self, generation, NoDelayTcp(DnsConfig::addr(addr))),
                 Timeouts::tight(),
             ),
             None => {
@@ -157,5 +154,33 @@ impl<C: ServerConnector + Sync> ServerConnector for Reporting<C> {
                 .error(now, format!("cannot reach the XMPP server: {e}")),
         }
         result
+    }
+}
+
+/// Plain TCP to a named address (a server beside meetplane), like tokio-xmpp's
+/// `TcpServerConnector` but with Nagle's algorithm off: a chat message is one small write,
+/// and waiting for the previous one's ACK (delayed up to 40 ms) put that into every relay.
+/// (tokio-xmpp's STARTTLS connector opens its socket itself, so a remote server keeps Nagle.)
+#[derive(Debug, Clone)]
+struct NoDelayTcp(DnsConfig);
+
+impl ServerConnector for NoDelayTcp {
+    type Stream = BufStream<TcpStream>;
+
+    async fn connect(
+        &self,
+        jid: &Jid,
+        ns: &'static str,
+        timeouts: Timeouts,
+    ) -> Result<(PendingFeaturesRecv<Self::Stream>, ChannelBinding), Error> {
+        let socket = self.0.resolve().await?;
+        socket.set_nodelay(true)?;
+        let header = StreamHeader {
+            to: Some(jid.domain().as_str().to_owned().into()),
+            from: None,
+            id: None,
+        };
+        let stream = initiate_stream(BufStream::new(socket), ns, header, timeouts).await?;
+        Ok((stream, ChannelBinding::None))
     }
 }
