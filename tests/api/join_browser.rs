@@ -17,6 +17,44 @@ use crate::{
     site::Site,
 };
 
+/// The owner's peer token for session `sid` (its link's claims changed by `change` first).
+async fn owner_peer_token(app: &TestApp, sid: &str, change: impl FnOnce(&mut Value)) -> String {
+    let mut claims = owner_claims(app, sid, "r");
+    change(&mut claims);
+    let (s, admitted) = open(app, &pyjwt(&claims, &app.client.secret, "HS256")).await;
+    assert_eq!(s, StatusCode::OK, "{admitted}");
+    admitted["content"]["peerToken"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Whether `html` is the meeting page; a binary built without npm has none (CI: a failure).
+fn is_meeting_page(html: &str) -> bool {
+    let built = html.contains("id=\"meeting\"");
+    if !built {
+        assert!(
+            std::env::var("CI").is_err(),
+            "the meeting page is not built into this binary (needs npm at build time): {html}"
+        );
+        eprintln!("skipped: the meeting page was not built (npm missing at build time)");
+    }
+    built
+}
+
+async fn wait_in_meeting(b: &WebDriver) {
+    wait_for(
+        b,
+        "the meeting",
+        "return document.getElementById('status')?.textContent",
+        |v| {
+            v.as_str()
+                .is_some_and(|s| s.contains("You are in the meeting"))
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn leave_goes_to_the_links_return_url_not_the_querys() {
     if !browser::available() {
@@ -29,11 +67,7 @@ async fn leave_goes_to_the_links_return_url_not_the_querys() {
     let vouched = site.page("after-the-call", "<title>after</title>".into());
     let elsewhere = site.page("elsewhere", "<title>elsewhere</title>".into());
     // The owner's link: a guest's would wait in the lobby for a host.
-    let mut claims = owner_claims(&app, "s1", "r");
-    claims["rtn"] = vouched.clone().into();
-    let (s, admitted) = open(&app, &pyjwt(&claims, &app.client.secret, "HS256")).await;
-    assert_eq!(s, StatusCode::OK, "{admitted}");
-    let token = admitted["content"]["peerToken"].as_str().unwrap();
+    let token = owner_peer_token(&app, "s1", |c| c["rtn"] = vouched.clone().into()).await;
 
     // The page's headers: media allowed, no referrer, never framed.
     let page = app
@@ -46,13 +80,7 @@ async fn leave_goes_to_the_links_return_url_not_the_querys() {
     let csp = page.headers()["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("media-src 'self' blob: mediastream:"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-    let html = page.text().await.unwrap();
-    if !html.contains("id=\"meeting\"") {
-        assert!(
-            std::env::var("CI").is_err(),
-            "the meeting page is not built into this binary (needs npm at build time): {html}"
-        );
-        eprintln!("skipped: the meeting page was not built (npm missing at build time)");
+    if !is_meeting_page(&page.text().await.unwrap()) {
         return;
     }
 
@@ -95,16 +123,7 @@ async fn leave_goes_to_the_links_return_url_not_the_querys() {
     )
     .await
     .unwrap();
-    wait_for(
-        &b,
-        "the meeting",
-        "return document.getElementById('status')?.textContent",
-        |v| {
-            v.as_str()
-                .is_some_and(|s| s.contains("You are in the meeting"))
-        },
-    )
-    .await;
+    wait_in_meeting(&b).await;
     browser::screenshot(&b, "join-page-no-devices").await;
     b.execute(
         "document.getElementById('leave').click(); return true",
@@ -165,25 +184,9 @@ async fn the_meeting_fits_a_phone_and_runs_from_the_keyboard() {
     let app = TestApp::spawn_with_clock(Arc::new(SystemClock)).await;
     let t = app.token().await;
     subscribe(&app, &t, "r").await;
-    let claims = owner_claims(&app, "phone", "r");
-    let (s, admitted) = open(&app, &pyjwt(&claims, &app.client.secret, "HS256")).await;
-    assert_eq!(s, StatusCode::OK, "{admitted}");
-    let token = admitted["content"]["peerToken"].as_str().unwrap();
-    let html = app
-        .http
-        .get(app.url("/join/localhost/phone"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    if !html.contains("id=\"meeting\"") {
-        assert!(
-            std::env::var("CI").is_err(),
-            "the meeting page is not built"
-        );
-        eprintln!("skipped: the meeting page was not built (npm missing at build time)");
+    let token = owner_peer_token(&app, "phone", |_| {}).await;
+    let html = app.http.get(app.url("/join/localhost/phone")).send().await;
+    if !is_meeting_page(&html.unwrap().text().await.unwrap()) {
         return;
     }
     let mut driver = Driver::start().await;
@@ -198,8 +201,9 @@ async fn the_meeting_fits_a_phone_and_runs_from_the_keyboard() {
     .unwrap();
     wait_for(
         &b,
-        "the join button",
-        "return !!document.getElementById('join')",
+        "the join button, once the missing devices are explained",
+        "return !!document.getElementById('join') \
+            && document.querySelectorAll('.prejoin [role=alert]').length > 0",
         |v| v.as_bool() == Some(true),
     )
     .await;
@@ -210,22 +214,13 @@ async fn the_meeting_fits_a_phone_and_runs_from_the_keyboard() {
         &json!(true)
     );
 
-    tab_to(&b, "join", 15).await;
+    tab_to(&b, "join", 40).await;
     b.action_chain()
         .send_keys(Key::Enter)
         .perform()
         .await
         .unwrap();
-    wait_for(
-        &b,
-        "the meeting",
-        "return document.getElementById('status')?.textContent",
-        |v| {
-            v.as_str()
-                .is_some_and(|s| s.contains("You are in the meeting"))
-        },
-    )
-    .await;
+    wait_in_meeting(&b).await;
     // Without devices the page still shows this person a tile of their own.
     let me = wait_for(
         &b,
@@ -246,7 +241,7 @@ async fn the_meeting_fits_a_phone_and_runs_from_the_keyboard() {
     assert_eq!(unlabelled.json(), &json!([]), "controls without a name");
 
     // Chat from the keyboard: open the panel, type, Enter.
-    tab_to(&b, "chat-toggle", 20).await;
+    tab_to(&b, "chat-toggle", 40).await;
     b.action_chain()
         .send_keys(Key::Enter)
         .perform()
@@ -259,7 +254,7 @@ async fn the_meeting_fits_a_phone_and_runs_from_the_keyboard() {
         |v| v.as_bool() == Some(true),
     )
     .await;
-    tab_to(&b, "chat-text", 20).await;
+    tab_to(&b, "chat-text", 40).await;
     b.action_chain()
         .send_keys("hello from a phone")
         .send_keys(Key::Enter)
@@ -276,7 +271,7 @@ async fn the_meeting_fits_a_phone_and_runs_from_the_keyboard() {
     browser::screenshot(&b, "meeting-phone-width").await;
 
     // Lock from the keyboard; the page shows it.
-    tab_to(&b, "lock", 30).await;
+    tab_to(&b, "lock", 40).await;
     b.action_chain()
         .send_keys(Key::Enter)
         .perform()
