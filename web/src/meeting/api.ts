@@ -3,6 +3,7 @@
 import createClient from "openapi-fetch";
 import type { components, paths } from "../../generated/schema";
 import { must } from "../api/client";
+import type { JanusSetup } from "./janus";
 
 export type Schemas = components["schemas"];
 export type PeerState = "waiting" | "admitted" | "connected" | "away";
@@ -14,8 +15,13 @@ export type Room = Omit<Schemas["PeerRoom"], "peers" | "you"> & { peers: Peer[];
 
 export interface IceConfig {
   iceServers: RTCIceServer[];
-  mode: "mesh" | "sfu_required";
+  /** `sfu`: through the media server (Janus), with `janus` set; `sfu_required`: too many
+   * people for the mesh and no media server. */
+  mode: "mesh" | "sfu" | "sfu_required";
   meshMaxPeers?: number;
+  janus: JanusSetup | null;
+  /** A media server is configured but not answering. */
+  sfuUnavailable: boolean;
 }
 
 export type Message = Schemas["Message"];
@@ -76,7 +82,15 @@ export class PeerApi {
   /** ICE servers and the media mode. */
   async ice(): Promise<IceConfig> {
     const r = await must(this.client.GET("/v1/rooms/{domain}/{name}/ice-servers", { params: { path: this.path } }));
-    return { iceServers: r.iceServers as RTCIceServer[], mode: r.mode as IceConfig["mode"], meshMaxPeers: r.meshMaxPeers };
+    // Read loosely: servers without a media server leave `janus` and `sfuUnavailable` out.
+    const extra = r as { janus?: JanusSetup | null; sfuUnavailable?: boolean };
+    return {
+      iceServers: r.iceServers as RTCIceServer[],
+      mode: r.mode as IceConfig["mode"],
+      meshMaxPeers: r.meshMaxPeers,
+      janus: extra.janus ?? null,
+      sfuUnavailable: extra.sfuUnavailable ?? false,
+    };
   }
 
   admit(peerId: string) {
