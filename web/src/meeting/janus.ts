@@ -213,8 +213,10 @@ export class Sfu implements MediaPlane {
     }
   }
 
-  /** Janus offers a feed's streams; answer with `start`. */
+  /** Janus offers a feed's streams; answer with `start`. An offer with nothing left to
+   * receive (the publisher went away) ends the feed: it is subscribed again when published. */
   private async answer(sock: JanusSocket, feed: Feed, offer: RTCSessionDescriptionInit) {
+    if (!carriesMedia(offer.sdp ?? "")) return this.drop(feed.peerId);
     if (!feed.pc) {
       const pc = this.peerConnection(sock, feed.handle);
       pc.ontrack = ({ track }) => {
@@ -232,23 +234,28 @@ export class Sfu implements MediaPlane {
   private peerConnection(sock: JanusSocket, handle: number): RTCPeerConnection {
     const pc = new RTCPeerConnection(this.config);
     pc.onicecandidate = ({ candidate }) => sock.trickle(handle, candidate);
-    pc.onconnectionstatechange = () => this.onChange();
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed") this.failed(sock, handle);
+      this.onChange();
+    };
     return pc;
+  }
+
+  /** A media connection failed (or Janus hung it up): the publisher's needs a new session; a
+   * feed is subscribed again. */
+  private failed(sock: JanusSocket, handle: number) {
+    if (sock !== this.sock) return;
+    if (handle === this.publisher?.handle) return this.lost(sock, false);
+    const feed = [...this.feeds.values()].find((x) => x.handle === handle);
+    if (!feed) return;
+    this.drop(feed.peerId);
+    void this.subscribe(sock, feed.peerId);
   }
 
   private event(sock: JanusSocket, handle: number, f: Frame) {
     if (sock !== this.sock) return;
     const feed = [...this.feeds.values()].find((x) => x.handle === handle);
-    if (f.janus === "hangup") {
-      // Janus closed a media connection (ICE or DTLS failed): the publisher's needs a new
-      // session; a feed's is subscribed again.
-      if (handle === this.publisher?.handle) return this.lost(sock, false);
-      if (feed) {
-        this.drop(feed.peerId);
-        void this.subscribe(sock, feed.peerId);
-      }
-      return;
-    }
+    if (f.janus === "hangup") return this.failed(sock, handle);
     if (f.janus !== "event") return;
     const data = ((f.plugindata as Frame | undefined)?.data ?? {}) as Frame;
     const jsep = f.jsep as RTCSessionDescriptionInit | undefined;
@@ -290,4 +297,12 @@ export class Sfu implements MediaPlane {
     this.sock = null;
     sock?.close();
   }
+}
+
+/** Whether an SDP has an m-line that still carries something (not port 0, not inactive). */
+function carriesMedia(sdp: string): boolean {
+  return sdp
+    .split(/\r?\nm=/)
+    .slice(1)
+    .some((m) => !/^\S+ 0 /.test(m) && !/\na=inactive/.test(m));
 }
