@@ -71,6 +71,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
     // After the pool opened (and created) the database, which the SQLite watch needs.
     let watch = ChangeWatch::for_database(&config.database_url, config.log_sql).await;
     let reads = crate::cached_reads::CachedReads::new(watch);
+    let janus = config.janus.as_ref().map(crate::media::JanusPlane::new);
     Ok(AppState::new(Inner {
         db,
         writer,
@@ -86,6 +87,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
         reads,
         joins: Default::default(),
         node_id: uuid::Uuid::new_v4(),
+        janus,
     }))
 }
 
@@ -99,6 +101,10 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .at("/assets/*file", poem::get(api::dashboard::asset))
         .at("/openapi.json", poem::get(api::docs::openapi_document))
         .at("/v1/realtime", api::realtime::realtime)
+        .at(
+            "/v1/rooms/:domain/:room/janus",
+            poem::get(api::janus_socket::janus_socket),
+        )
         .at("/join/:domain/:room", api::join_page::join_page)
         .at(
             "/api/startChatForRoom",
@@ -213,6 +219,10 @@ impl Application {
                 tracing::warn!("the event listener is not listening yet; serving anyway");
             }
             workers.push(tokio::spawn(crate::xmpp::run(
+                self.state.clone(),
+                cancel.clone(),
+            )));
+            workers.push(tokio::spawn(crate::domain::media_rooms::run(
                 self.state.clone(),
                 cancel.clone(),
             )));

@@ -11,6 +11,7 @@ use crate::auth::seal::MasterKey;
 
 mod chat;
 mod database_url;
+mod janus;
 mod limits;
 mod media;
 mod presence;
@@ -19,6 +20,7 @@ mod values;
 pub use chat::{ChatConfig, SecretString, XmppConfig};
 pub use database_url::DatabaseUrl;
 use database_url::parse_database_url;
+pub use janus::JanusConfig;
 pub use limits::LimitsConfig;
 pub use media::{MediaConfig, is_turn_url};
 pub use presence::PresenceConfig;
@@ -79,6 +81,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub presence: PresenceConfig,
     pub media: MediaConfig,
+    /// The Janus SFU, when configured (`None`: browser mesh only).
+    pub janus: Option<JanusConfig>,
 }
 
 impl Config {
@@ -149,6 +153,7 @@ impl Config {
             limits: LimitsConfig::from_settings(s)?,
             presence: PresenceConfig::from_settings(s)?,
             media: MediaConfig::from_settings(s)?,
+            janus: JanusConfig::from_settings(s)?,
         })
     }
 }

@@ -38,6 +38,9 @@ pub enum Error {
     /// restarting): the same request may succeed in a moment.
     #[error("the database is briefly unavailable")]
     Unavailable { retry_after: u64 },
+    /// The media server (Janus) does not answer; the request may succeed once it is back.
+    #[error("the media server is unavailable: {message}")]
+    MediaUnavailable { message: String },
     #[error("database error")]
     Database(#[from] DbErr),
     #[error("internal error")]

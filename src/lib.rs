@@ -20,6 +20,7 @@ pub mod error;
 pub mod error_codes;
 pub mod events;
 pub mod join_queue;
+pub mod media;
 pub mod metrics;
 pub mod outbound;
 pub mod rate_limits;

@@ -45,6 +45,8 @@ pub struct Inner {
     /// This process's identity as a delivery node (its leases name it; see
     /// `events::delivery`), new at every start.
     pub node_id: uuid::Uuid,
+    /// The Janus SFU this node drives, when configured.
+    pub janus: Option<crate::media::JanusPlane>,
 }
 
 impl AppState {

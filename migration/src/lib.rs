@@ -20,6 +20,7 @@ mod m20261204_000015_event_secrets;
 mod m20261204_000016_credential_notices;
 mod m20261207_000017_delivery_nodes;
 mod m20261207_000018_peer_presence;
+mod m20261208_000019_media_rooms;
 
 pub use m20261201_000012_xroom_webhook_events::filter_xroom_webhooks;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000016_credential_notices::Migration),
             Box::new(m20261207_000017_delivery_nodes::Migration),
             Box::new(m20261207_000018_peer_presence::Migration),
+            Box::new(m20261208_000019_media_rooms::Migration),
         ]
     }
 }

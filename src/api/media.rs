@@ -6,7 +6,10 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Jso
 
 use super::{Tag, problem::ApiResult, security::PeerAuth};
 use crate::{
-    domain::ice_servers::{self, MediaMode},
+    domain::{
+        ice_servers::{self, MediaMode},
+        media_rooms::JanusRole,
+    },
     state::AppState,
 };
 
@@ -32,8 +35,34 @@ pub struct IceServer {
 pub enum Mode {
     /// Browser to browser, each peer sending to every other.
     Mesh,
-    /// More peers are present than `meshMaxPeers`: the room needs an SFU.
+    /// Through the Janus SFU: see `janus`.
+    Sfu,
+    /// More peers are present than `meshMaxPeers` and no SFU answers: the room needs one.
     SfuRequired,
+}
+
+/// How a peer takes part in its Janus room.
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum JanusRoleView {
+    /// Publishes its own media and subscribes to the others'.
+    Publisher,
+    /// Subscribes only (a webinar viewer); Janus refuses its publisher join.
+    Subscriber,
+}
+
+/// Where the peer's media goes on the Janus SFU.
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct JanusSetup {
+    /// The VideoRoom room to join (meetplane forces it on every join anyway).
+    pub room: String,
+    pub role: JanusRoleView,
+    /// The WebSocket to speak the Janus API over (subprotocol `janus-protocol`), opened with
+    /// `?token=<peer token>`; meetplane adds the secrets and relays to Janus.
+    pub socket_path: String,
+    /// This peer's publisher id in the room: its peerId.
+    pub feed_id: String,
 }
 
 /// What a peer's browser needs to set up media.
@@ -49,6 +78,12 @@ pub struct MediaSetup {
     /// The most present peers the browser mesh serves.
     pub mesh_max_peers: u32,
     pub mode: Mode,
+    /// With `mode` `sfu`: the Janus room to use; otherwise `null`.
+    #[oai(nullable)]
+    pub janus: Option<JanusSetup>,
+    /// Janus is configured but does not answer: the page uses the mesh (or, for a room too
+    /// large for it, says the meeting is too large for now).
+    pub sfu_unavailable: bool,
 }
 
 #[derive(ApiResponse)]
@@ -93,8 +128,19 @@ impl MediaApi {
             mesh_max_peers: setup.mesh_max_peers,
             mode: match setup.mode {
                 MediaMode::Mesh => Mode::Mesh,
+                MediaMode::Sfu => Mode::Sfu,
                 MediaMode::SfuRequired => Mode::SfuRequired,
             },
+            janus: setup.janus.map(|j| JanusSetup {
+                socket_path: format!("/v1/rooms/{}/{}/janus", j.domain, j.room_name),
+                room: j.room,
+                role: match j.role {
+                    JanusRole::Publisher => JanusRoleView::Publisher,
+                    JanusRole::Subscriber => JanusRoleView::Subscriber,
+                },
+                feed_id: j.feed_id,
+            }),
+            sfu_unavailable: setup.sfu_unavailable,
         };
         Ok(MediaSetupResponse::Ok(Json(body), "no-store".into()))
     }

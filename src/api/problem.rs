@@ -224,6 +224,16 @@ impl From<Error> for ApiError {
                 e.retry_after = Some(retry_after);
                 e
             }
+            Error::MediaUnavailable { message } => {
+                tracing::warn!(error = %message, "the media server is unreachable; answering 503");
+                let mut e = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "media_unavailable",
+                    "the media server is unavailable; retry after `Retry-After` seconds",
+                );
+                e.retry_after = Some(2);
+                e
+            }
             Error::Database(e) => match Error::Database(e.clone()).classify_db() {
                 Error::Database(_) => {
                     tracing::error!(error = %e, "database error");

@@ -386,7 +386,7 @@ fn outgoing(
 
 /// Whether `event` ends the presence of the peer holding this socket (its peer token then
 /// stops working too).
-fn peer_left(holder: &Holder, key: &str, event: &Event) -> Option<Ended> {
+pub(super) fn peer_left(holder: &Holder, key: &str, event: &Event) -> Option<Ended> {
     let Holder::Peer(p) = holder else {
         return None;
     };

@@ -1,5 +1,7 @@
-//! The command line: `serve` (default), `migrate`, `openapi`, and administration commands.
+//! The command line: `serve` (default), `migrate`, `openapi`, administration commands, and
+//! `janus config`.
 mod admin;
+mod janus;
 mod link;
 mod serve;
 
@@ -55,6 +57,11 @@ pub enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// The Janus SFU: write its configuration.
+    Janus {
+        #[command(subcommand)]
+        command: janus::JanusCommand,
     },
 }
 
@@ -142,6 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client { command } => client(config, command).await,
         Command::Admin { command } => admin::run(state(config).await?, command).await,
         Command::Link(args) => link::run(state(config).await?, args).await,
+        Command::Janus { command } => janus::run(&config, command),
     }
 }
 

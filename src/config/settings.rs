@@ -176,6 +176,47 @@ pub struct Settings {
     /// [default: 6].
     #[arg(long, env = "MEETPLANE_MESH_MAX_PEERS", global = true)]
     pub mesh_max_peers: Option<String>,
+    /// Janus's WebSocket API, e.g. `ws://127.0.0.1:8188` (its loopback or a private network);
+    /// set, every room's media goes through Janus and the other Janus settings are required;
+    /// unset: browser mesh only [default: none].
+    #[arg(long, env = "MEETPLANE_JANUS_WS_URL", global = true)]
+    pub janus_ws_url: Option<String>,
+    /// Janus's Admin API over HTTP, e.g. `http://127.0.0.1:7088/admin` [default: none].
+    #[arg(long, env = "MEETPLANE_JANUS_ADMIN_URL", global = true)]
+    pub janus_admin_url: Option<String>,
+    /// Janus's `api_secret` (at least 16 characters) [default: none].
+    #[arg(
+        long,
+        env = "MEETPLANE_JANUS_API_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub janus_api_secret: Option<String>,
+    /// Janus's `admin_secret` (at least 16 characters) [default: none].
+    #[arg(
+        long,
+        env = "MEETPLANE_JANUS_ADMIN_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub janus_admin_secret: Option<String>,
+    /// The VideoRoom plugin's `admin_key` (at least 16 characters) [default: none].
+    #[arg(
+        long,
+        env = "MEETPLANE_JANUS_ADMIN_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub janus_admin_key: Option<String>,
+    /// Password of Janus's event handler posting to /internal/janus/events (Basic auth, user
+    /// `janus`; at least 16 characters) [default: none].
+    #[arg(
+        long,
+        env = "MEETPLANE_JANUS_EVENTS_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub janus_events_secret: Option<String>,
 }
 
 /// Secrets that may also come from a file named by `NAME_FILE` (Docker and Kubernetes
@@ -187,6 +228,10 @@ const SECRET_FILES: &[&str] = &[
     "MEETPLANE_CHAT_SHARED_SECRET",
     "MEETPLANE_METRICS_TOKEN",
     "MEETPLANE_TURN_SECRET",
+    "MEETPLANE_JANUS_API_SECRET",
+    "MEETPLANE_JANUS_ADMIN_SECRET",
+    "MEETPLANE_JANUS_ADMIN_KEY",
+    "MEETPLANE_JANUS_EVENTS_SECRET",
 ];
 
 impl Settings {
@@ -197,6 +242,10 @@ impl Settings {
             "MEETPLANE_XMPP_PASSWORD" => &mut self.xmpp_password,
             "MEETPLANE_CHAT_SHARED_SECRET" => &mut self.chat_shared_secret,
             "MEETPLANE_TURN_SECRET" => &mut self.turn_secret,
+            "MEETPLANE_JANUS_API_SECRET" => &mut self.janus_api_secret,
+            "MEETPLANE_JANUS_ADMIN_SECRET" => &mut self.janus_admin_secret,
+            "MEETPLANE_JANUS_ADMIN_KEY" => &mut self.janus_admin_key,
+            "MEETPLANE_JANUS_EVENTS_SECRET" => &mut self.janus_events_secret,
             _ => &mut self.metrics_token,
         }
     }
@@ -275,4 +324,14 @@ pub(super) const KNOWN_ENV: &[&str] = &[
     "MEETPLANE_TURN_SECRET_FILE",
     "MEETPLANE_TURN_TTL",
     "MEETPLANE_MESH_MAX_PEERS",
+    "MEETPLANE_JANUS_WS_URL",
+    "MEETPLANE_JANUS_ADMIN_URL",
+    "MEETPLANE_JANUS_API_SECRET",
+    "MEETPLANE_JANUS_API_SECRET_FILE",
+    "MEETPLANE_JANUS_ADMIN_SECRET",
+    "MEETPLANE_JANUS_ADMIN_SECRET_FILE",
+    "MEETPLANE_JANUS_ADMIN_KEY",
+    "MEETPLANE_JANUS_ADMIN_KEY_FILE",
+    "MEETPLANE_JANUS_EVENTS_SECRET",
+    "MEETPLANE_JANUS_EVENTS_SECRET_FILE",
 ];

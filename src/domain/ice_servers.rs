@@ -4,8 +4,17 @@
 //! traffic goes to any STUN server unless an operator names one.
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::signalling;
-use crate::{auth::turn_credential, config::is_turn_url, error::Result, state::AppState, store};
+use super::{
+    media_rooms::{self, JanusRole},
+    signalling,
+};
+use crate::{
+    auth::turn_credential,
+    config::is_turn_url,
+    error::{Error, Result},
+    state::AppState,
+    store,
+};
 
 /// One entry of `RTCConfiguration.iceServers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +28,20 @@ pub struct IceServer {
 pub enum MediaMode {
     /// Each browser sends to every other (small rooms).
     Mesh,
-    /// More peers are present than the mesh serves.
+    /// Through the Janus SFU.
+    Sfu,
+    /// More peers are present than the mesh serves, and no SFU answers.
     SfuRequired,
+}
+
+/// Where the peer's media goes on Janus (the secrets stay on the server).
+#[derive(Debug, Clone)]
+pub struct JanusView {
+    pub domain: String,
+    pub room_name: String,
+    pub room: String,
+    pub role: JanusRole,
+    pub feed_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -30,6 +51,9 @@ pub struct MediaSetup {
     pub expires_at: Option<DateTime<Utc>>,
     pub mesh_max_peers: u32,
     pub mode: MediaMode,
+    pub janus: Option<JanusView>,
+    /// Janus is configured but does not answer.
+    pub sfu_unavailable: bool,
 }
 
 /// The media set-up for the peer holding `token` in the room `domain/name`.
@@ -39,22 +63,42 @@ pub async fn for_peer(
     name: &str,
     token: &str,
 ) -> Result<MediaSetup> {
-    let (_, room, peer) =
+    let (domain, room, peer) =
         super::peer_access::present_in(&state.db, domain_name, name, token).await?;
     signalling::check_participant(&peer)?;
-    let present = store::media::present_count(&state.db, room.id).await?;
     let media = &state.config.media;
     let (ice_servers, expires_at) = servers(state, &peer.id.to_string());
-    Ok(MediaSetup {
+    let mut setup = MediaSetup {
         ice_servers,
         expires_at,
         mesh_max_peers: media.mesh_max_peers,
-        mode: if present > u64::from(media.mesh_max_peers) {
-            MediaMode::SfuRequired
-        } else {
-            MediaMode::Mesh
-        },
-    })
+        mode: MediaMode::Mesh,
+        janus: None,
+        sfu_unavailable: false,
+    };
+    if state.janus.is_some() {
+        match media_rooms::seat(state, &room, &peer).await {
+            Ok(seat) => {
+                setup.mode = MediaMode::Sfu;
+                setup.janus = Some(JanusView {
+                    domain: domain.name,
+                    room_name: room.name,
+                    room: seat.room,
+                    role: seat.role,
+                    feed_id: peer.id.to_string(),
+                });
+                return Ok(setup);
+            }
+            // Without the SFU a small room still meets browser to browser.
+            Err(Error::MediaUnavailable { .. }) => setup.sfu_unavailable = true,
+            Err(e) => return Err(e),
+        }
+    }
+    let present = store::media::present_count(&state.db, room.id).await?;
+    if present > u64::from(media.mesh_max_peers) {
+        setup.mode = MediaMode::SfuRequired;
+    }
+    Ok(setup)
 }
 
 /// The configured servers: the STUN URLs as one entry, the TURN URLs as another with the

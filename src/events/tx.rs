@@ -262,6 +262,17 @@ impl WriteTx {
         if self.wake_bridge {
             self.state.bus.wake_bridge();
         }
+        // Janus learns of departures and closed rooms after they are committed.
+        if let Some(janus) = &self.state.janus {
+            let gone = [EventKind::ClientsRemoved, EventKind::RoomRemoved].map(|k| k.as_str());
+            if self
+                .recorded
+                .iter()
+                .any(|e| gone.contains(&e.kind.as_str()))
+            {
+                janus.wake();
+            }
+        }
         self.state.bus.committed(self.recorded, self.deliveries > 0);
         Ok(())
     }

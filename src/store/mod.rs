@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod key_pairs;
 pub mod leader_lock;
 pub mod media;
+pub mod media_rooms;
 pub mod orgs;
 pub mod peers;
 pub mod presence;

@@ -71,7 +71,8 @@ async fn no_servers_unless_configured() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body,
-        json!({"iceServers": [], "expiresAt": null, "meshMaxPeers": 6, "mode": "mesh"})
+        json!({"iceServers": [], "expiresAt": null, "meshMaxPeers": 6, "mode": "mesh",
+               "janus": null, "sfuUnavailable": false})
     );
 }
 

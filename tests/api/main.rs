@@ -24,6 +24,8 @@ mod housekeeping;
 mod ice_servers;
 mod idempotency;
 mod isolation;
+mod janus;
+mod janus_socket;
 mod join_browser;
 mod metrics;
 mod nodes;

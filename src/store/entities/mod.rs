@@ -15,6 +15,8 @@ pub mod domain;
 pub mod event;
 pub mod idempotency_key;
 pub mod link_revocation;
+pub mod media_peer;
+pub mod media_room;
 pub mod organisation;
 pub mod peer;
 pub mod peer_connection;

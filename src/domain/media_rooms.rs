@@ -1,0 +1,399 @@
+//! Media rooms on the Janus SFU. A meetplane room gets a VideoRoom room the first time one of
+//! its peers needs media (its ICE servers, its Janus socket), created with a secret of its
+//! own (and, in a webinar, a pin for viewers); each peer gets a Janus token of its own, and
+//! publishers a place on the room's allowed list. Webinar viewers get no place there: Janus
+//! refuses their publisher join (433), and they subscribe with the pin meetplane adds.
+//!
+//! Janus is told after the database: departures and closed rooms are committed first, then
+//! [`run_once`] (woken after such commits, and every few seconds) kicks, removes tokens and
+//! destroys rooms; what fails is retried by the next pass. Janus keeps rooms and tokens in
+//! memory only: provisioning checks `exists` and adds the token every time a peer asks, and
+//! the pass provisions again every room after Janus comes back.
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::{peer_access::PeerSession, room_model::RoomType};
+use crate::{
+    auth::random,
+    error::{Error, Result},
+    media::{
+        JanusPlane,
+        janus::{JanusError, RoomSpec},
+    },
+    state::AppState,
+    store::{
+        self,
+        entities::{media_peer, media_room, peer, room},
+    },
+};
+
+const ROOM_SECRET: &str = "janus-room-secret";
+const ROOM_PIN: &str = "janus-room-pin";
+const PEER_TOKEN: &str = "janus-peer-token";
+/// Publishers of a webinar: its hosts.
+pub const WEBINAR_HOST_SLOTS: i32 = 4;
+/// Largest number of publishers in a conference (Janus's own limit is far higher; this keeps
+/// one room's fan-out within reason).
+const MAX_PUBLISHERS: i32 = 100;
+/// Rows handled per pass.
+const PER_PASS: u64 = 200;
+
+/// How a peer takes part in its room's Janus room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JanusRole {
+    Publisher,
+    Subscriber,
+}
+
+/// What a peer's Janus socket needs: the room, the role, and (never shown to the browser)
+/// its token and the viewers' pin.
+#[derive(Debug, Clone)]
+pub struct JanusSeat {
+    pub room: String,
+    pub role: JanusRole,
+    pub peer_id: Uuid,
+    pub display: String,
+    pub token: String,
+    pub pin: Option<String>,
+}
+
+fn unavailable(e: JanusError) -> Error {
+    Error::MediaUnavailable {
+        message: e.to_string(),
+    }
+}
+
+fn sealed_garbage() -> Error {
+    Error::Internal(anyhow::anyhow!(
+        "a sealed Janus secret could not be opened (was the master key changed?)"
+    ))
+}
+
+/// Publishers and bitrate of a room's Janus room, from its type and capacity.
+fn room_options(room: &room::Model) -> (i32, i32) {
+    if room.room_type == RoomType::Webinar.code() {
+        return (WEBINAR_HOST_SLOTS, 1_000_000);
+    }
+    let publishers = room.capacity.clamp(1, MAX_PUBLISHERS);
+    // Every publisher's stream goes to every other: less each as the room grows.
+    let bitrate = match publishers {
+        ..=6 => 512_000,
+        7..=16 => 256_000,
+        _ => 128_000,
+    };
+    (publishers, bitrate)
+}
+
+/// The peer's role: webinar viewers (type 4) subscribe only.
+pub fn role_of(peer: &peer::Model) -> JanusRole {
+    if peer.peer_type == 4 {
+        JanusRole::Subscriber
+    } else {
+        JanusRole::Publisher
+    }
+}
+
+/// The room's media room row, made on first need.
+async fn room_row(state: &AppState, room: &room::Model) -> Result<media_room::Model> {
+    if let Some(row) = store::media_rooms::find_room(&state.db, room.id).await? {
+        return Ok(row);
+    }
+    let (publishers, bitrate) = room_options(room);
+    let webinar = room.room_type == RoomType::Webinar.code();
+    let row = media_room::Model {
+        room_id: room.id,
+        janus_room: room.id.to_string(),
+        secret_sealed: state.sealer.seal_str(ROOM_SECRET, &random::hex(32)),
+        pin_sealed: webinar.then(|| state.sealer.seal_str(ROOM_PIN, &random::hex(16))),
+        publishers,
+        bitrate,
+        created_at: state.now(),
+    };
+    Ok(store::media_rooms::insert_room(&state.writer, row).await?)
+}
+
+/// A media room's secret and pin, opened.
+fn secrets_of(state: &AppState, row: &media_room::Model) -> Result<(String, Option<String>)> {
+    let secret = state
+        .sealer
+        .open_str(ROOM_SECRET, &row.secret_sealed)
+        .map_err(|_| sealed_garbage())?;
+    let pin = match &row.pin_sealed {
+        Some(p) => Some(
+            state
+                .sealer
+                .open_str(ROOM_PIN, p)
+                .map_err(|_| sealed_garbage())?,
+        ),
+        None => None,
+    };
+    Ok((secret, pin))
+}
+
+/// Create the room in Janus unless it exists there.
+async fn provision_room(
+    plane: &JanusPlane,
+    row: &media_room::Model,
+    secret: &str,
+    pin: Option<&str>,
+) -> Result<(), JanusError> {
+    if plane.client.exists(&row.janus_room).await? {
+        return Ok(());
+    }
+    let spec = RoomSpec {
+        room: row.janus_room.clone(),
+        secret: secret.to_string(),
+        pin: pin.map(str::to_string),
+        publishers: row.publishers.max(1) as u32,
+        bitrate: row.bitrate.max(0) as u32,
+        description: format!("meetplane room {}", row.room_id),
+        require_pvtid: pin.is_none(),
+    };
+    match plane.client.create_room(&spec).await {
+        // Another node created it meanwhile (VideoRoom's "room exists", 427).
+        Err(e) if e.code() == Some(427) => Ok(()),
+        other => other,
+    }
+}
+
+/// Give Janus the peer's token (and a publisher its place on the allowed list).
+async fn provision_peer(
+    plane: &JanusPlane,
+    room: &str,
+    secret: &str,
+    token: &str,
+    role: JanusRole,
+) -> Result<(), JanusError> {
+    if let Err(e) = plane.client.add_token(token).await
+        && !plane.client.list_tokens().await?.iter().any(|t| t == token)
+    {
+        return Err(e);
+    }
+    if role == JanusRole::Publisher {
+        plane.client.allowed(room, secret, true, &[token]).await?;
+    }
+    Ok(())
+}
+
+/// The peer's seat in its room's Janus room, provisioned in Janus now (rooms and tokens do not
+/// survive a Janus restart, so every need checks). The peer must take part in the room's
+/// media (checked by the caller).
+pub async fn seat(state: &AppState, room: &room::Model, peer: &peer::Model) -> Result<JanusSeat> {
+    let plane = state
+        .janus
+        .as_ref()
+        .ok_or(Error::not_found("media server"))?;
+    let row = room_row(state, room).await?;
+    let (secret, pin) = secrets_of(state, &row)?;
+    let role = role_of(peer);
+    let token_row = match store::media_rooms::find_peer(&state.db, peer.id).await? {
+        Some(r) => r,
+        None => {
+            let row = media_peer::Model {
+                peer_id: peer.id,
+                room_id: room.id,
+                token_sealed: state.sealer.seal_str(PEER_TOKEN, &random::token("mpj_")),
+                publisher: role == JanusRole::Publisher,
+                created_at: Utc::now(),
+            };
+            store::media_rooms::insert_peer(&state.writer, row).await?
+        }
+    };
+    let token = state
+        .sealer
+        .open_str(PEER_TOKEN, &token_row.token_sealed)
+        .map_err(|_| sealed_garbage())?;
+    let provisioned = async {
+        provision_room(plane, &row, &secret, pin.as_deref()).await?;
+        provision_peer(plane, &row.janus_room, &secret, &token, role).await
+    };
+    let result = provisioned.await;
+    plane.set_up(!matches!(result, Err(JanusError::Unreachable(_))));
+    result.map_err(unavailable)?;
+    Ok(JanusSeat {
+        room: row.janus_room,
+        role,
+        peer_id: peer.id,
+        display: peer.display_name.clone(),
+        token,
+        pin,
+    })
+}
+
+/// For the Janus socket of the peer holding `token`, which must take part in the media of
+/// `domain_name/name`: who it is, and its seat (provisioned in Janus now).
+pub async fn socket_seat(
+    state: &AppState,
+    domain_name: &str,
+    name: &str,
+    token: &str,
+) -> Result<(PeerSession, JanusSeat)> {
+    if state.janus.is_none() {
+        return Err(Error::not_found("media server"));
+    }
+    let (domain, room, peer) =
+        super::peer_access::present_in(&state.db, domain_name, name, token).await?;
+    super::signalling::check_participant(&peer)?;
+    let seat = seat(state, &room, &peer).await?;
+    let session = PeerSession {
+        peer_id: peer.id,
+        org_id: domain.org_id,
+        domain: domain.name,
+        room: room.name,
+        state: peer.state,
+    };
+    Ok((session, seat))
+}
+
+/// Whether the peer is still present (a database error says yes: the next event decides).
+pub async fn still_present(state: &AppState, peer_id: Uuid) -> bool {
+    !matches!(
+        store::presence::find_present(&state.db, peer_id).await,
+        Ok(None)
+    )
+}
+
+/// Tell Janus about one peer that left: off the allowed list, kicked, its token removed.
+async fn forget_peer(state: &AppState, plane: &JanusPlane, row: &media_peer::Model) -> Result<()> {
+    let token = state
+        .sealer
+        .open_str(PEER_TOKEN, &row.token_sealed)
+        .map_err(|_| sealed_garbage())?;
+    if let Some(room) = store::media_rooms::find_room(&state.db, row.room_id).await? {
+        let (secret, _) = secrets_of(state, &room)?;
+        let id = row.peer_id.to_string();
+        let kicked = async {
+            if row.publisher {
+                match plane
+                    .client
+                    .allowed(&room.janus_room, &secret, false, &[&token])
+                    .await
+                {
+                    Err(e) if e.code() == Some(crate::media::janus::NO_SUCH_ROOM) => {}
+                    other => other?,
+                }
+            }
+            plane.client.kick(&room.janus_room, &secret, &id).await
+        };
+        kicked.await.map_err(unavailable)?;
+    }
+    plane
+        .client
+        .remove_token(&token)
+        .await
+        .map_err(unavailable)?;
+    store::media_rooms::delete_peer(&state.writer, row.peer_id).await?;
+    Ok(())
+}
+
+/// One pass: Janus forgets the peers that left and the rooms that closed (kick, token
+/// removal, room destruction); then, if Janus restarted (it no longer knows this node's
+/// sentinel token), every room still open is provisioned again. Returns how many rows were
+/// handled.
+pub async fn run_once(state: &AppState) -> Result<usize> {
+    let Some(plane) = &state.janus else {
+        return Ok(0);
+    };
+    let restarted = match plane.client.list_tokens().await {
+        Ok(tokens) => !tokens.contains(&plane.sentinel),
+        Err(e) => {
+            if plane.is_up() {
+                tracing::warn!(error = %e, "Janus does not answer");
+            }
+            plane.set_up(false);
+            return Ok(0);
+        }
+    };
+    plane.set_up(true);
+    let mut done = 0;
+    for row in store::media_rooms::peers_gone(&state.db, PER_PASS).await? {
+        match forget_peer(state, plane, &row).await {
+            Ok(()) => done += 1,
+            Err(e) => {
+                tracing::warn!(error = %e, peer = %row.peer_id, "Janus did not forget a peer; retrying later")
+            }
+        }
+    }
+    for row in store::media_rooms::rooms_closed(&state.db, PER_PASS).await? {
+        if !store::media_rooms::peers_of(&state.db, row.room_id)
+            .await?
+            .is_empty()
+        {
+            continue;
+        }
+        let (secret, _) = secrets_of(state, &row)?;
+        match plane.client.destroy_room(&row.janus_room, &secret).await {
+            Ok(()) => {
+                store::media_rooms::delete_room(&state.writer, row.room_id).await?;
+                done += 1;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, room = %row.room_id, "Janus did not destroy a room; retrying later")
+            }
+        }
+    }
+    // Also at this node's first pass: Janus may have restarted while it was down.
+    if restarted {
+        done += provision_again(state, plane).await?;
+        if let Err(e) = plane.client.add_token(&plane.sentinel).await {
+            tracing::warn!(error = %e, "Janus did not take this node's sentinel token");
+        }
+    }
+    Ok(done)
+}
+
+/// After Janus came back (restarted: its rooms and tokens are gone), provision every open
+/// room and its peers' tokens again, so pages reconnecting find them.
+async fn provision_again(state: &AppState, plane: &JanusPlane) -> Result<usize> {
+    let mut done = 0;
+    for row in store::media_rooms::all_rooms(&state.db).await? {
+        let (secret, pin) = secrets_of(state, &row)?;
+        if let Err(e) = provision_room(plane, &row, &secret, pin.as_deref()).await {
+            tracing::warn!(error = %e, room = %row.room_id, "provisioning a room again failed");
+            continue;
+        }
+        for p in store::media_rooms::peers_of(&state.db, row.room_id).await? {
+            let Ok(token) = state.sealer.open_str(PEER_TOKEN, &p.token_sealed) else {
+                continue;
+            };
+            let role = if p.publisher {
+                JanusRole::Publisher
+            } else {
+                JanusRole::Subscriber
+            };
+            match provision_peer(plane, &row.janus_room, &secret, &token, role).await {
+                Ok(()) => done += 1,
+                Err(e) => tracing::warn!(error = %e, "provisioning a peer again failed"),
+            }
+        }
+    }
+    if done > 0 {
+        tracing::info!(
+            peers = done,
+            "Janus is back: its rooms and tokens were provisioned again"
+        );
+    }
+    Ok(done)
+}
+
+/// How often the pass runs without being woken: it notices a Janus restart within this.
+const PASS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The loop around [`run_once`]: woken after commits that removed peers or closed rooms, and
+/// every [`PASS_EVERY`]; stops on `cancel`.
+pub async fn run(state: AppState, cancel: tokio_util::sync::CancellationToken) {
+    let Some(plane) = &state.janus else {
+        return;
+    };
+    while !cancel.is_cancelled() {
+        let pass = crate::background::guarded("the Janus pass", run_once(&state));
+        if let Some(Err(e)) = pass.await {
+            tracing::warn!(error = %e, "the Janus pass failed");
+        }
+        tokio::select! {
+            _ = plane.woken() => {}
+            _ = tokio::time::sleep(PASS_EVERY) => {}
+            _ = cancel.cancelled() => {}
+        }
+    }
+}
