@@ -3,7 +3,6 @@
 import createClient from "openapi-fetch";
 import type { components, paths } from "../../generated/schema";
 import { must } from "../api/client";
-import type { JanusSetup } from "./janus";
 
 export type Schemas = components["schemas"];
 export type PeerState = "waiting" | "admitted" | "connected" | "away";
@@ -19,7 +18,7 @@ export interface IceConfig {
    * people for the mesh and no media server. */
   mode: "mesh" | "sfu" | "sfu_required";
   meshMaxPeers?: number;
-  janus: JanusSetup | null;
+  janus: Schemas["JanusSetup"] | null;
   /** A media server is configured but not answering. */
   sfuUnavailable: boolean;
 }
@@ -82,14 +81,12 @@ export class PeerApi {
   /** ICE servers and the media mode. */
   async ice(): Promise<IceConfig> {
     const r = await must(this.client.GET("/v1/rooms/{domain}/{name}/ice-servers", { params: { path: this.path } }));
-    // Read loosely: servers without a media server leave `janus` and `sfuUnavailable` out.
-    const extra = r as { janus?: JanusSetup | null; sfuUnavailable?: boolean };
     return {
       iceServers: r.iceServers as RTCIceServer[],
       mode: r.mode as IceConfig["mode"],
       meshMaxPeers: r.meshMaxPeers,
-      janus: extra.janus ?? null,
-      sfuUnavailable: extra.sfuUnavailable ?? false,
+      janus: r.janus ?? null,
+      sfuUnavailable: r.sfuUnavailable,
     };
   }
 

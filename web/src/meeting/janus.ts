@@ -9,15 +9,11 @@
 // When the socket drops or Janus forgets the session (a Janus restart), everything is set up
 // again on a new session with a short backoff; after `giveUpMs` of failing, `onLost` lets the
 // room ask the server again (it may say mesh now).
+import type { Schemas } from "./api";
 import { JanusError, JanusSocket, type Frame } from "./janus_socket";
 import { type MediaPlane, type RemoteStats, type RemoteStream, connectionStats } from "./stats";
 
-export interface JanusSetup {
-  room: string;
-  role: "publisher" | "subscriber";
-  socketPath: string;
-  feedId: string;
-}
+export type JanusSetup = Schemas["JanusSetup"];
 
 interface Feed {
   peerId: string;
