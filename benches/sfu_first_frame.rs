@@ -9,7 +9,7 @@
 //! Like first_frame, everything runs in a private network namespace (root needed); Janus is
 //! configured with `meetplane janus config` (tests/media/janus_proc.rs). The viewers stay in the
 //! room; after the first round each join is a viewer leaving and coming back while the others
-//! watch. `MEETPLANE_BENCH_VIEWERS` (default 4: with the host, what two cores carry) and
+//! watch. `MEETPLANE_BENCH_VIEWERS` (default 6: with the host, about what two cores carry; at 10 the browsers saturate them) and
 //! `MEETPLANE_BENCH_JOINS` (default 20); `MEETPLANE_BENCH_DATABASE_URL` for Postgres.
 //! Run with `cargo bench --bench sfu_first_frame` (not with MEETPLANE_BUILD_SKIP_WEB).
 #[allow(dead_code)]
@@ -171,7 +171,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     meetplane::install_crypto_provider();
-    let viewers = common::env_number("MEETPLANE_BENCH_VIEWERS", 4).max(1);
+    let viewers = common::env_number("MEETPLANE_BENCH_VIEWERS", 6).max(1);
     let joins = common::env_number("MEETPLANE_BENCH_JOINS", 20).max(viewers);
     let dir = tempfile::tempdir()?;
     let bench_db = common::BenchDb::create(dir.path()).await?;
