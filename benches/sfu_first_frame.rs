@@ -9,8 +9,9 @@
 //! Like first_frame, everything runs in a private network namespace (root needed); Janus is
 //! configured with `meetplane janus config` (tests/media/janus_proc.rs). The viewers stay in the
 //! room; after the first round each join is a viewer leaving and coming back while the others
-//! watch. `MEETPLANE_BENCH_VIEWERS` (default 6: with the host, about what two cores carry; at 10 the browsers saturate them) and
-//! `MEETPLANE_BENCH_JOINS` (default 20); `MEETPLANE_BENCH_DATABASE_URL` for Postgres.
+//! watch. `MEETPLANE_BENCH_VIEWERS` (default 6: with the host, about what two cores carry; at
+//! 10 the browsers saturate them), `MEETPLANE_BENCH_JOINS` (default 20);
+//! `MEETPLANE_BENCH_DATABASE_URL` for Postgres.
 //! Run with `cargo bench --bench sfu_first_frame` (not with MEETPLANE_BUILD_SKIP_WEB).
 #[allow(dead_code)]
 #[path = "../tests/api/browser.rs"]
