@@ -102,6 +102,10 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .at("/openapi.json", poem::get(api::docs::openapi_document))
         .at("/v1/realtime", api::realtime::realtime)
         .at(
+            "/internal/janus/events",
+            poem::post(api::janus_events::janus_events),
+        )
+        .at(
             "/v1/rooms/:domain/:room/janus",
             poem::get(api::janus_socket::janus_socket),
         )

@@ -34,6 +34,9 @@ pub struct Metrics {
     bridge_connected: IntGauge,
     bridge_rooms: IntGauge,
     snapshot_queries: IntCounter,
+    janus_up: IntGauge,
+    media_rooms: IntGauge,
+    media_peers: IntGauge,
 }
 
 impl Default for Metrics {
@@ -142,6 +145,15 @@ impl Metrics {
                 "read_snapshot_queries_total",
                 "Snapshot queries the cached reads asked Postgres",
             ),
+            janus_up: m.gauge(
+                "janus_up",
+                "1 when the Janus SFU answered this node's last call, else 0 (0 without Janus)",
+            ),
+            media_rooms: m.gauge("media_rooms", "Rooms on the Janus SFU (all nodes)"),
+            media_peers: m.gauge(
+                "media_peers_connected",
+                "Peers with a PeerConnection up on the Janus SFU (all nodes)",
+            ),
             registry: m.0,
         }
     }
@@ -190,7 +202,18 @@ impl Metrics {
         now: chrono::DateTime<chrono::Utc>,
         bridge: &BridgeStatus,
         snapshot_queries: Option<u64>,
+        janus_up: Option<bool>,
     ) -> Result<String> {
+        if let Some(up) = janus_up {
+            self.janus_up.set(i64::from(up));
+            let rooms = store::media_rooms::room_count(db).await?;
+            self.media_rooms
+                .set(i64::try_from(rooms).unwrap_or(i64::MAX));
+            let peers =
+                store::presence::peers_on_node(db, crate::domain::presence::JANUS_NODE).await?;
+            self.media_peers
+                .set(i64::try_from(peers).unwrap_or(i64::MAX));
+        }
         if let Some(queries) = snapshot_queries {
             // The watch keeps a running total; the counter catches up to it.
             self.snapshot_queries

@@ -28,6 +28,10 @@ pub struct Readiness {
     /// The XMPP chat bridge, when configured. Informational: it does not affect readiness.
     #[oai(nullable)]
     pub xmpp_bridge: Option<XmppBridgeHealth>,
+    /// The Janus SFU, when configured: `up` or `down` (as this node's last call found it).
+    /// Informational: without it small rooms meet browser to browser.
+    #[oai(nullable)]
+    pub janus: Option<String>,
 }
 
 #[derive(Debug, Object)]
@@ -93,6 +97,10 @@ impl HealthApi {
                     last_error_at: b.last_error_at,
                 }
             }),
+            janus: state
+                .janus
+                .as_ref()
+                .map(|j| if j.is_up() { "up" } else { "down" }.to_string()),
         });
         if ready {
             ReadyResponse::Ready(body)

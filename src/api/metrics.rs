@@ -17,6 +17,8 @@ const OTHER_ROUTES: &[&str] = &[
     "/metrics",
     "/openapi.json",
     "/v1/realtime",
+    "/v1/rooms/{domain}/{room}/janus",
+    "/internal/janus/events",
     "/join/{domain}/{room}",
     "/api/startChatForRoom",
     "/api/endChatForRoom",
@@ -128,6 +130,7 @@ pub async fn metrics(req: &Request, state: Data<&AppState>) -> Response {
             state.now(),
             &state.bridge.get(),
             state.reads.snapshot_queries(),
+            state.janus.as_ref().map(|j| j.is_up()),
         )
         .await
     {

@@ -16,6 +16,7 @@ pub mod event_types;
 pub mod hal;
 pub mod health;
 pub mod idempotency;
+pub mod janus_events;
 pub mod janus_socket;
 pub mod join;
 pub mod join_page;

@@ -314,6 +314,9 @@ pub async fn run_once(state: &AppState) -> Result<usize> {
             }
         }
     }
+    if !restarted {
+        done += reconcile(state, plane).await?;
+    }
     for row in store::media_rooms::rooms_closed(&state.db, PER_PASS).await? {
         if !store::media_rooms::peers_of(&state.db, row.room_id)
             .await?
@@ -334,12 +337,47 @@ pub async fn run_once(state: &AppState) -> Result<usize> {
     }
     // Also at this node's first pass: Janus may have restarted while it was down.
     if restarted {
+        // Its PeerConnections went with it: their peers are away until their pages reconnect.
+        super::presence::janus_lost(state).await?;
         done += provision_again(state, plane).await?;
         if let Err(e) = plane.client.add_token(&plane.sentinel).await {
             tracing::warn!(error = %e, "Janus did not take this node's sentinel token");
         }
     }
     Ok(done)
+}
+
+/// Publishers with a media connection that Janus no longer lists in their room lose it
+/// (events may be lost; `listparticipants` is what Janus knows). Returns how many.
+async fn reconcile(state: &AppState, plane: &JanusPlane) -> Result<usize> {
+    let mut lost = 0;
+    for row in store::media_rooms::all_rooms(&state.db).await? {
+        let publishers: Vec<Uuid> = store::media_rooms::peers_of(&state.db, row.room_id)
+            .await?
+            .into_iter()
+            .filter(|p| p.publisher)
+            .map(|p| p.peer_id)
+            .collect();
+        let connections = store::presence::node_connections_of(
+            &state.db,
+            super::presence::JANUS_NODE,
+            &publishers,
+        )
+        .await?;
+        if connections.is_empty() {
+            continue;
+        }
+        let Ok(listed) = plane.client.participants(&row.janus_room).await else {
+            continue;
+        };
+        for c in connections {
+            if !listed.contains(&c.peer_id.to_string()) {
+                super::presence::disconnected(state, c.id).await?;
+                lost += 1;
+            }
+        }
+    }
+    Ok(lost)
 }
 
 /// After Janus came back (restarted: its rooms and tokens are gone), provision every open

@@ -21,6 +21,7 @@ pub mod housekeeping;
 pub mod ice_servers;
 pub mod idempotency;
 pub mod janus_frames;
+pub mod janus_presence;
 pub mod link_signatures;
 pub mod lobby;
 pub mod media_rooms;

@@ -78,6 +78,23 @@ async fn update(
 /// waiting peer stays waiting, its knock held while it is connected). Returns the
 /// connection's id for [`disconnected`], and the peer's state now.
 pub async fn connected(state: &AppState, peer_id: Uuid) -> Result<(Uuid, PeerState)> {
+    let id = Uuid::new_v4();
+    let peer_state = connected_as(state, peer_id, id, state.node_id).await?;
+    Ok((id, peer_state))
+}
+
+/// The node id under which a peer's media connections through Janus are recorded: Janus does
+/// not beat, so its connections end when Janus says (events, `listparticipants`, a restart).
+pub const JANUS_NODE: Uuid = Uuid::from_u128(0x6a61_6e75_7300_4000_8000_0000_0000_0001);
+
+/// Record connection `id` of `peer_id` served by `node_id` (a second record of the same id is
+/// one) and mark the peer connected; returns its state now.
+pub async fn connected_as(
+    state: &AppState,
+    peer_id: Uuid,
+    id: Uuid,
+    node_id: Uuid,
+) -> Result<PeerState> {
     let mut tx = WriteTx::begin(state).await?;
     let now = tx.now();
     let gone = || Error::unauthenticated(crate::error::Code::InvalidPeerToken, "the peer has left");
@@ -89,8 +106,7 @@ pub async fn connected(state: &AppState, peer_id: Uuid) -> Result<(Uuid, PeerSta
     let peer = store::presence::find_present(tx.conn(), peer_id)
         .await?
         .ok_or_else(gone)?;
-    let id = Uuid::new_v4();
-    store::presence::open_connection(tx.conn(), id, peer_id, state.node_id, now).await?;
+    store::presence::open_connection(tx.conn(), id, peer_id, node_id, now).await?;
     let now_state = match peer.state {
         PeerState::Waiting => {
             store::presence::set_state(tx.conn(), peer_id, PeerState::Waiting, None, None).await?;
@@ -104,7 +120,19 @@ pub async fn connected(state: &AppState, peer_id: Uuid) -> Result<(Uuid, PeerSta
         }
     };
     tx.commit().await?;
-    Ok((id, now_state))
+    Ok(now_state)
+}
+
+/// Janus lost every media connection (it restarted): their peers are away unless another
+/// connection holds them.
+pub async fn janus_lost(state: &AppState) -> Result<usize> {
+    let mut tx = WriteTx::begin(state).await?;
+    let peers = store::presence::drop_node_connections(tx.conn(), JANUS_NODE).await?;
+    for peer_id in &peers {
+        dropped(state, &mut tx, *peer_id).await?;
+    }
+    tx.commit().await?;
+    Ok(peers.len())
 }
 
 /// A socket recorded by [`connected`] closed. When it was the peer's last, the peer is away
@@ -146,9 +174,13 @@ pub async fn run_once(state: &AppState) -> Result<usize> {
     let now = state.now();
     let orphaned = {
         let mut tx = WriteTx::begin(state).await?;
-        let peers =
-            store::presence::drop_dead_connections(tx.conn(), state.node_id, now - NODE_SILENCE)
-                .await?;
+        let peers = store::presence::drop_dead_connections(
+            tx.conn(),
+            state.node_id,
+            JANUS_NODE,
+            now - NODE_SILENCE,
+        )
+        .await?;
         for peer_id in &peers {
             dropped(state, &mut tx, *peer_id).await?;
         }

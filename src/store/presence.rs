@@ -3,14 +3,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, sea_query::Expr,
+    QuerySelect, Set, TryInsertResult, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use super::entities::{
     delivery_node,
     peer::{self, PeerState},
-    peer_connection::{ActiveModel, Column, Entity},
+    peer_connection::{ActiveModel, Column, Entity, Model},
 };
 
 /// Record a live connection of `peer_id` served by `node_id`.
@@ -21,15 +21,63 @@ pub async fn open_connection(
     node_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    Entity::insert(ActiveModel {
+    // A connection recorded twice (Janus telling of one PeerConnection again) is one.
+    let _: TryInsertResult<_> = Entity::insert(ActiveModel {
         id: Set(id),
         peer_id: Set(peer_id),
         node_id: Set(node_id),
         opened_at: Set(now),
     })
-    .exec_without_returning(db)
+    .on_conflict_do_nothing()
+    .exec(db)
     .await?;
     Ok(())
+}
+
+/// Forget every connection served by `node_id`; returns the peers that had them.
+pub async fn drop_node_connections(
+    db: &impl ConnectionTrait,
+    node_id: Uuid,
+) -> Result<Vec<Uuid>, DbErr> {
+    let rows = Entity::find()
+        .filter(Column::NodeId.eq(node_id))
+        .all(db)
+        .await?;
+    Entity::delete_many()
+        .filter(Column::NodeId.eq(node_id))
+        .exec(db)
+        .await?;
+    let mut peers: Vec<Uuid> = rows.into_iter().map(|c| c.peer_id).collect();
+    peers.sort_unstable();
+    peers.dedup();
+    Ok(peers)
+}
+
+/// The connections served by `node_id` of the given peers.
+pub async fn node_connections_of(
+    db: &impl ConnectionTrait,
+    node_id: Uuid,
+    peer_ids: &[Uuid],
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::NodeId.eq(node_id))
+        .filter(Column::PeerId.is_in(peer_ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+/// How many peers hold a connection served by `node_id`.
+pub async fn peers_on_node(db: &impl ConnectionTrait, node_id: Uuid) -> Result<u64, DbErr> {
+    let mut peers: Vec<Uuid> = Entity::find()
+        .select_only()
+        .column(Column::PeerId)
+        .filter(Column::NodeId.eq(node_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    peers.sort_unstable();
+    peers.dedup();
+    Ok(peers.len() as u64)
 }
 
 /// Forget a connection; returns its peer (`None` when it was already gone).
@@ -50,10 +98,12 @@ pub async fn connection_count(db: &impl ConnectionTrait, peer_id: Uuid) -> Resul
 }
 
 /// Forget the connections of nodes that stopped beating (or never beat) since `alive_since`,
-/// other than `me`, opened before then; returns the peers that had them.
+/// other than `me` and `beatless` (a server that does not beat, whose connections end by its
+/// own word), opened before then; returns the peers that had them.
 pub async fn drop_dead_connections(
     db: &impl ConnectionTrait,
     me: Uuid,
+    beatless: Uuid,
     alive_since: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, DbErr> {
     let alive: Vec<Uuid> = delivery_node::Entity::find()
@@ -65,6 +115,7 @@ pub async fn drop_dead_connections(
         .await?;
     let dead = Entity::find()
         .filter(Column::NodeId.ne(me))
+        .filter(Column::NodeId.ne(beatless))
         .filter(Column::NodeId.is_not_in(alive))
         .filter(Column::OpenedAt.lt(alive_since))
         .all(db)

@@ -301,3 +301,91 @@ async fn after_a_janus_restart_rooms_and_tokens_are_provisioned_again() {
     let mut socket = open(&app, "/v1/rooms/localhost/conf/janus", &a).await;
     attach(&mut socket).await;
 }
+
+/// Post `events` as Janus's event handler would, with `password`.
+async fn post_events(app: &TestApp, password: &str, events: Value) -> StatusCode {
+    app.request(Method::POST, "/internal/janus/events")
+        .basic_auth("janus", Some(password))
+        .json(&events)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn peer_state(app: &TestApp, peer_id: &str) -> String {
+    let peer = meetplane::store::presence::find_present(&app.state.db, peer_id.parse().unwrap())
+        .await
+        .unwrap()
+        .expect("the peer is present");
+    peer.state.as_str().to_string()
+}
+
+async fn metric(app: &TestApp, name: &str) -> String {
+    let text = app
+        .request(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+        .to_string()
+}
+
+/// Janus's events make a peer's media connection count as presence (no Janus needed: the
+/// test posts what Janus's event handler posts).
+#[tokio::test]
+async fn janus_events_make_media_connections_count_as_presence() {
+    let ports = JanusPorts::pick();
+    let app = app_with_janus(&ports).await;
+    let t = app.token().await;
+    app.create_room(&t, json!({"domain": "localhost", "name": "ev"}))
+        .await;
+    let (peer_id, _) = join(&app, "ev", json!({"displayName": "A"})).await;
+    assert_eq!(peer_state(&app, &peer_id).await, "admitted");
+    let up = json!([
+        {"type": 2, "session_id": 1, "handle_id": 77, "opaque_id": peer_id,
+         "event": {"name": "attached", "plugin": "janus.plugin.videoroom"}},
+        {"type": 16, "subtype": 6, "session_id": 1, "handle_id": 77, "opaque_id": peer_id,
+         "event": {"connection": "webrtcup"}},
+    ]);
+    assert_eq!(
+        post_events(&app, "wrong-password", up.clone()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(peer_state(&app, &peer_id).await, "admitted");
+    assert_eq!(
+        post_events(&app, EVENTS_SECRET, up.clone()).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(peer_state(&app, &peer_id).await, "connected");
+    // Told twice, still one connection.
+    post_events(&app, EVENTS_SECRET, up).await;
+    assert_eq!(metric(&app, "meetplane_media_peers_connected").await, "1");
+    assert_eq!(
+        metric(&app, "meetplane_janus_up").await,
+        "0",
+        "no Janus runs"
+    );
+    let hangup = json!({"type": 16, "subtype": 6, "session_id": 1, "handle_id": 77,
+                        "opaque_id": peer_id, "event": {"connection": "hangup"}});
+    assert_eq!(
+        post_events(&app, EVENTS_SECRET, hangup).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(peer_state(&app, &peer_id).await, "away", "its grace runs");
+    assert_eq!(metric(&app, "meetplane_media_peers_connected").await, "0");
+    let ready = app
+        .request(Method::GET, "/readyz")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(ready["janus"], "down", "{ready}");
+}
