@@ -12,6 +12,12 @@ mod helpers;
 
 #[path = "media/controls.rs"]
 mod controls;
+#[path = "media/janus.rs"]
+mod janus;
+// The bench uses the rest (its process id).
+#[allow(dead_code)]
+#[path = "media/janus_proc.rs"]
+mod janus_proc;
 #[path = "media/mesh_limit.rs"]
 mod mesh_limit;
 #[path = "media/netns.rs"]

@@ -12,6 +12,12 @@ use meetplane::auth::seal::MasterKey;
 /// A `meetplane serve` process, killed when dropped.
 pub struct ServerProcess(Child);
 
+impl ServerProcess {
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -31,6 +37,17 @@ pub async fn spawn_server(
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
+    spawn_server_with(dir, database_url, key, port, &[]).await
+}
+
+/// `spawn_server` on `port`, with more settings (`env`).
+pub async fn spawn_server_with(
+    dir: &Path,
+    database_url: &str,
+    key: &MasterKey,
+    port: u16,
+    env: &[(&str, &str)],
+) -> anyhow::Result<(ServerProcess, String)> {
     let log_path = dir.join("server.log");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_meetplane"));
     // The bench's own environment (`MEETPLANE_BENCH_*`) must not reach the server, which
@@ -51,6 +68,7 @@ pub async fn spawn_server(
         // One load generator from one address: the rate limits would measure themselves.
         .env("MEETPLANE_RATE_LIMIT_ADDRESS", "0")
         .env("MEETPLANE_RATE_LIMIT_CLIENT", "0")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log_path)?);
     let mut server = ServerProcess(cmd.spawn()?);

@@ -12,21 +12,10 @@ use crate::{
     helpers::TestApp,
     in_netns,
     pages::{
-        STATUS, contains, media_browser, meeting_built, peer_id, press_join, stats_for,
+        STATUS, contains, join_by_name, media_browser, meeting_built, peer_id, stats_for,
         wait_in_meeting, wait_media_from,
     },
 };
-
-/// Open a room link (or a `#hostKey=` link), enter `name` in the entry form and join.
-async fn join_by_name(b: &WebDriver, url: &str, name: &str) {
-    b.goto(url).await.unwrap();
-    let fill = format!(
-        "const i = document.getElementById('display-name'); if (!i) return false; \
-         i.value = {name:?}; i.dispatchEvent(new Event('input', {{bubbles: true}})); return true"
-    );
-    wait_for(b, "the name field", &fill, |v| v == &json!(true)).await;
-    press_join(b).await;
-}
 
 /// The ids of this page's controls that are shown, out of `ids`.
 async fn shown(b: &WebDriver, ids: &[&str]) -> Value {

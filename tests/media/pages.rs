@@ -84,6 +84,17 @@ pub async fn open_and_join(b: &WebDriver, url: &str) {
     press_join(b).await;
 }
 
+/// Open a room link (or a `#hostKey=` link), enter `name` in the entry form and join.
+pub async fn join_by_name(b: &WebDriver, url: &str, name: &str) {
+    b.goto(url).await.unwrap();
+    let fill = format!(
+        "const i = document.getElementById('display-name'); if (!i) return false; \
+         i.value = {name:?}; i.dispatchEvent(new Event('input', {{bubbles: true}})); return true"
+    );
+    wait_for(b, "the name field", &fill, |v| v == &json!(true)).await;
+    press_join(b).await;
+}
+
 pub async fn press_join(b: &WebDriver) {
     wait_for(
         b,

@@ -14,8 +14,13 @@ export type Room = Omit<Schemas["PeerRoom"], "peers" | "you"> & { peers: Peer[];
 
 export interface IceConfig {
   iceServers: RTCIceServer[];
-  mode: "mesh" | "sfu_required";
+  /** `sfu`: through the media server (Janus), with `janus` set; `sfu_required`: too many
+   * people for the mesh and no media server. */
+  mode: "mesh" | "sfu" | "sfu_required";
   meshMaxPeers?: number;
+  janus: Schemas["JanusSetup"] | null;
+  /** A media server is configured but not answering. */
+  sfuUnavailable: boolean;
 }
 
 export type Message = Schemas["Message"];
@@ -76,7 +81,13 @@ export class PeerApi {
   /** ICE servers and the media mode. */
   async ice(): Promise<IceConfig> {
     const r = await must(this.client.GET("/v1/rooms/{domain}/{name}/ice-servers", { params: { path: this.path } }));
-    return { iceServers: r.iceServers as RTCIceServer[], mode: r.mode as IceConfig["mode"], meshMaxPeers: r.meshMaxPeers };
+    return {
+      iceServers: r.iceServers as RTCIceServer[],
+      mode: r.mode as IceConfig["mode"],
+      meshMaxPeers: r.meshMaxPeers,
+      janus: r.janus ?? null,
+      sfuUnavailable: r.sfuUnavailable,
+    };
   }
 
   admit(peerId: string) {

@@ -40,6 +40,8 @@ type Phase =
 declare global {
   interface Window {
     __meetplane?: Record<string, unknown>;
+    /** The media path in use once in the room: "mesh" or "sfu". */
+    __meetplaneMediaMode?: "mesh" | "sfu";
   }
 }
 
@@ -53,7 +55,13 @@ function App() {
 
   useEffect(() => {
     window.__meetplane = {
-      stats: async () => (await session.current?.mesh?.stats()) ?? [],
+      stats: async () => (await session.current?.media?.stats()) ?? [],
+      connections: () => session.current?.connections() ?? [],
+      // SFU only: Janus sessions set up (1 + reconnects), the last failure, and a publisher
+      // join attempt (a webinar viewer's is refused).
+      sfuSessions: () => session.current?.sfu?.sessions ?? 0,
+      sfuError: () => session.current?.sfu?.lastError ?? null,
+      tryPublish: () => session.current?.sfu?.tryPublisherJoin() ?? Promise.resolve(null),
       peerId: () => session.current?.me ?? null,
       state: () => session.current?.myState ?? null,
       interrupt: () => session.current?.interruptSocket(),

@@ -6,15 +6,10 @@
 // Who starts: a page connects to the peers already present when it (re)loads the room; the
 // others answer when its first signal arrives. A page with nothing to send asks to receive.
 
+import { type MediaPlane, type RemoteStats, type RemoteStream, connectionStats } from "./stats";
+
 export type Send = (to: string, data: Record<string, unknown>) => void;
 
-export interface RemoteStats {
-  peerId: string;
-  framesDecoded: number;
-  audioBytesReceived: number;
-  localCandidateType: string | null;
-  connectionState: string;
-}
 
 const newSession = () => crypto.randomUUID();
 
@@ -120,9 +115,10 @@ class Connection {
   }
 }
 
-export class Mesh {
+export class Mesh implements MediaPlane {
+  readonly kind = "mesh";
   readonly session = newSession();
-  private readonly connections = new Map<string, Connection>();
+  private readonly byPeer = new Map<string, Connection>();
   localStream: MediaStream | null = null;
 
   constructor(
@@ -145,24 +141,24 @@ export class Mesh {
   /** Connect to these peers (present now, sending or receiving with us) that have no connection yet. */
   connectTo(peerIds: string[]) {
     for (const id of peerIds) {
-      if (id !== this.me && !this.connections.has(id)) this.open(id, true);
+      if (id !== this.me && !this.byPeer.has(id)) this.open(id, true);
     }
   }
 
   /** Close connections to peers no longer in `present`. */
   keepOnly(present: Set<string>) {
-    for (const [id, c] of this.connections) {
+    for (const [id, c] of this.byPeer) {
       if (!present.has(id)) {
         c.close();
-        this.connections.delete(id);
+        this.byPeer.delete(id);
       }
     }
     this.onChange();
   }
 
   drop(peerId: string) {
-    this.connections.get(peerId)?.close();
-    this.connections.delete(peerId);
+    this.byPeer.get(peerId)?.close();
+    this.byPeer.delete(peerId);
     this.onChange();
   }
 
@@ -170,7 +166,7 @@ export class Mesh {
   receive(from: string, data: Record<string, unknown>, accept: (peerId: string) => boolean) {
     if (from === this.me) return;
     const session = typeof data.session === "string" ? data.session : null;
-    let c = this.connections.get(from);
+    let c = this.byPeer.get(from);
     if (c && session && c.remoteSession && c.remoteSession !== session) {
       // The other page reloaded: its old connection is gone.
       this.drop(from);
@@ -184,8 +180,8 @@ export class Mesh {
     void c.receive(data);
   }
 
-  streams(): { peerId: string; stream: MediaStream; state: string }[] {
-    return [...this.connections.values()].map((c) => ({
+  streams(): RemoteStream[] {
+    return [...this.byPeer.values()].map((c) => ({
       peerId: c.peerId,
       stream: c.stream,
       state: c.pc.connectionState,
@@ -193,50 +189,26 @@ export class Mesh {
   }
 
   async setVideo(track: MediaStreamTrack | null) {
-    await Promise.all([...this.connections.values()].map((c) => c.setVideo(track)));
+    await Promise.all([...this.byPeer.values()].map((c) => c.setVideo(track)));
   }
 
   async stats(): Promise<RemoteStats[]> {
-    return Promise.all([...this.connections.values()].map((c) => connectionStats(c.peerId, c.pc)));
+    return Promise.all([...this.byPeer.values()].map((c) => connectionStats(c.peerId, c.pc)));
+  }
+
+  connections(): RTCPeerConnection[] {
+    return [...this.byPeer.values()].map((c) => c.pc);
   }
 
   close() {
-    this.connections.forEach((c) => c.close());
-    this.connections.clear();
+    this.byPeer.forEach((c) => c.close());
+    this.byPeer.clear();
   }
 
   private open(peerId: string, initiator: boolean): Connection {
     const c = new Connection(peerId, this, this.me < peerId, initiator);
-    this.connections.set(peerId, c);
+    this.byPeer.set(peerId, c);
     this.onChange();
     return c;
   }
-}
-
-async function connectionStats(peerId: string, pc: RTCPeerConnection): Promise<RemoteStats> {
-  const report = await pc.getStats();
-  let framesDecoded = 0;
-  let audioBytesReceived = 0;
-  let pairId: string | undefined;
-  const byId = new Map<string, Record<string, unknown>>();
-  report.forEach((s: Record<string, unknown>) => {
-    byId.set(s.id as string, s);
-    if (s.type === "inbound-rtp" && s.kind === "video") framesDecoded += Number(s.framesDecoded ?? 0);
-    if (s.type === "inbound-rtp" && s.kind === "audio") audioBytesReceived += Number(s.bytesReceived ?? 0);
-    if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId as string;
-  });
-  if (!pairId) {
-    report.forEach((s: Record<string, unknown>) => {
-      if (s.type === "candidate-pair" && s.state === "succeeded" && s.nominated) pairId = s.id as string;
-    });
-  }
-  const pair = pairId ? byId.get(pairId) : undefined;
-  const local = pair ? byId.get(pair.localCandidateId as string) : undefined;
-  return {
-    peerId,
-    framesDecoded,
-    audioBytesReceived,
-    localCandidateType: (local?.candidateType as string | undefined) ?? null,
-    connectionState: pc.connectionState,
-  };
 }

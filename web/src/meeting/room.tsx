@@ -45,7 +45,7 @@ export function InRoom(props: { session: MeetingSession }) {
   const stopShare = async (track: MediaStreamTrack) => {
     track.stop();
     setScreen(null);
-    await s.mesh?.setVideo(camera ?? null);
+    await s.media?.setVideo(camera ?? null);
   };
   const toggleShare = async () => {
     if (screen) return stopShare(screen);
@@ -53,7 +53,7 @@ export function InRoom(props: { session: MeetingSession }) {
       const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
       const track = display.getVideoTracks()[0]!;
       track.onended = () => void stopShare(track);
-      await s.mesh?.setVideo(track);
+      await s.media?.setVideo(track);
       setScreen(track);
     } catch (e) {
       if (!(e instanceof DOMException && e.name === "NotAllowedError")) {
@@ -61,8 +61,8 @@ export function InRoom(props: { session: MeetingSession }) {
       }
     }
   };
-  const sends = !!s.mesh?.sends;
-  const remotes = s.mesh?.streams() ?? [];
+  const sends = !!s.media?.sends;
+  const remotes = s.media?.streams() ?? [];
   const viewerWatching = s.amViewer;
   const hostLike = s.amHost;
   const localView = useMemo(() => (screen ? new MediaStream([screen]) : local), [screen, local]);
@@ -124,7 +124,7 @@ export function InRoom(props: { session: MeetingSession }) {
             </button>
           </>
         )}
-        {!viewerWatching && s.mesh && "getDisplayMedia" in (navigator.mediaDevices ?? {}) && (
+        {!viewerWatching && s.media && "getDisplayMedia" in (navigator.mediaDevices ?? {}) && (
           <button type="button" id="share" aria-pressed={!!screen} aria-label={screen ? "Stop sharing your screen" : "Share your screen"} onClick={() => void toggleShare()}>
             {screen ? "Stop sharing" : "Share screen"}
           </button>

@@ -1,11 +1,14 @@
 // One peer's time in a meeting, without the UI: the realtime socket, the people and their
-// states, the lobby, chat, and the mesh. The UI renders it and calls its actions; it calls
+// states, the lobby, chat, and the media path (the mesh, or the SFU when the server says
+// `sfu`). The UI renders it and calls its actions; it calls
 // `onUpdate` after every change.
 import { ApiFailure } from "../api/client";
 import { type IceConfig, type Message, type Peer, type PeerApi, type PeerState, type Room, isHostType, isViewerType } from "./api";
+import { Sfu } from "./janus";
 import { Mesh } from "./mesh";
 import { stopAll } from "./media";
 import { RoomSocket } from "./socket";
+import type { MediaPlane } from "./stats";
 
 export interface Over {
   text: string;
@@ -38,7 +41,10 @@ export class MeetingSession {
   me: string | null;
   myState: PeerState;
   chat: ChatLine[] = [];
+  /** The media path in use: `mesh` or `sfu`. */
+  media: MediaPlane | null = null;
   mesh: Mesh | null = null;
+  sfu: Sfu | null = null;
   ice: IceConfig | null = null;
   notice: string | null = null;
   reconnecting = false;
@@ -159,7 +165,8 @@ export class MeetingSession {
     this.reconnecting = false;
     await this.refresh();
     if (this.waiting) return;
-    if (first || !this.mesh) return this.enter();
+    if (first || !this.media) return this.enter();
+    if (!this.mesh) return;
     // Back after a blip: drop connections to peers that left meanwhile, reach those that came.
     this.mesh.keepOnly(new Set(this.present.map((p) => p.id)));
     this.mesh.connectTo(this.targets());
@@ -167,25 +174,29 @@ export class MeetingSession {
 
   /** Admitted: media settings, then connect to whoever is here; chat. */
   private async enter() {
-    if (this.entering || this.mesh || this.over) return;
+    if (this.entering || this.media || this.over) return;
     this.entering = true;
     try {
       const ice = await this.api.ice();
       this.ice = ice;
       void this.loadChat();
+      this.notice = null;
       if (ice.mode === "sfu_required") {
-        this.update(() => (this.notice = "This room has more people than a mesh call can carry: it needs the SFU, which this server does not run yet. Chat still works."));
+        this.update(() => (this.notice = ice.sfuUnavailable
+          ? "The media server is unavailable, and this meeting has more people than direct connections can carry. Chat still works."
+          : "This room has more people than a mesh call can carry: it needs the SFU, which this server does not run yet. Chat still works."));
         return;
       }
+      if (ice.sfuUnavailable) this.notice = "The media server is unavailable: using direct connections.";
       const config: RTCConfiguration = { iceServers: ice.iceServers, iceTransportPolicy: this.relayOnly ? "relay" : "all" };
       const sends = !this.amViewer && !!this.local?.getTracks().length;
       if (this.amViewer) {
         stopAll(this.local);
         this.local = null;
       }
-      this.mesh = new Mesh(this.me!, config, (to, data) => this.socket.send({ type: "signal", to, data }), () => this.onUpdate(), sends);
-      this.mesh.localStream = this.local;
-      this.mesh.connectTo(this.targets());
+      if (ice.mode === "sfu" && ice.janus) this.startSfu(config, sends && ice.janus.role === "publisher");
+      else this.startMesh(config, sends);
+      window.__meetplaneMediaMode = this.media!.kind;
       this.onUpdate();
     } catch (e) {
       if (e instanceof ApiFailure && e.code === "peer_waiting") this.myState = "waiting";
@@ -193,6 +204,41 @@ export class MeetingSession {
     } finally {
       this.entering = false;
     }
+  }
+
+  private startMesh(config: RTCConfiguration, sends: boolean) {
+    const mesh = new Mesh(this.me!, config, (to, data) => this.socket.send({ type: "signal", to, data }), () => this.onUpdate(), sends);
+    mesh.localStream = this.local;
+    this.mesh = mesh;
+    this.media = mesh;
+    mesh.connectTo(this.targets());
+  }
+
+  private startSfu(config: RTCConfiguration, sends: boolean) {
+    const sfu = new Sfu(this.ice!.janus!, this.api.token, config, sends, () => this.onUpdate(), (ended) => {
+      // Ended: the realtime socket says why. Otherwise ask the server again (maybe mesh now).
+      if (ended || this.over || this.sfu !== sfu) return;
+      sfu.close();
+      this.sfu = null;
+      this.media = null;
+      void this.enter();
+    });
+    sfu.localStream = this.local;
+    this.sfu = sfu;
+    this.media = sfu;
+    this.watchFeeds();
+    sfu.start();
+  }
+
+  /** SFU viewers subscribe to the present people who send (the hosts). */
+  private watchFeeds() {
+    if (this.sfu?.setup.role !== "subscriber") return;
+    this.sfu.want(this.present.filter((p) => p.id !== this.me && !isViewerType(p.type)).map((p) => p.id));
+  }
+
+  /** Media connections (for tests): every RTCPeerConnection of this page. */
+  connections(): RTCPeerConnection[] {
+    return this.media?.connections() ?? [];
   }
 
   /** Peers to connect to now: connected (or, without presence states, present), and one of us sends. */
@@ -251,6 +297,7 @@ export class MeetingSession {
         this.update(() => gone.forEach((c) => {
           this.peers.delete(c.id);
           this.mesh?.drop(c.id);
+          this.sfu?.drop(c.id);
         }));
         break;
       }
@@ -291,13 +338,14 @@ export class MeetingSession {
   private finish(text: string) {
     if (this.over) return;
     this.socket.close();
-    this.mesh?.close();
+    this.media?.close();
     stopAll(this.local);
     this.update(() => (this.over = { text, returnUrl: this.room.returnUrl ?? null }));
   }
 
   private update(change: () => void) {
     change();
+    this.watchFeeds();
     this.onUpdate();
   }
 }
