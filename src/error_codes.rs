@@ -50,6 +50,7 @@ pub enum Code {
     PeerWaiting,
     HostRequired,
     PeerNotPresent,
+    NotPublishing,
     RateLimited,
     ReadOnly,
     ReplayedChecksum,
@@ -82,7 +83,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for the catalogue's own checks.
-    pub const ALL: [Code; 75] = [
+    pub const ALL: [Code; 76] = [
         Code::AdminDisabled,
         Code::AdminExists,
         Code::AlreadyExists,
@@ -130,6 +131,7 @@ impl Code {
         Code::PeerWaiting,
         Code::HostRequired,
         Code::PeerNotPresent,
+        Code::NotPublishing,
         Code::RateLimited,
         Code::ReadOnly,
         Code::ReplayedChecksum,
@@ -209,6 +211,7 @@ impl Code {
             Self::PeerWaiting => "peer_waiting",
             Self::HostRequired => "host_required",
             Self::PeerNotPresent => "peer_not_present",
+            Self::NotPublishing => "not_publishing",
             Self::RateLimited => "rate_limited",
             Self::ReadOnly => "read_only",
             Self::ReplayedChecksum => "replayed_checksum",

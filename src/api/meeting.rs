@@ -1,8 +1,9 @@
 //! A meeting's controls for its hosts, with their peer token (the meeting page): let knocking
-//! peers in or turn them away, kick, lock and unlock, end the meeting for everyone. The same
+//! peers in or turn them away, kick, mute on the media server, lock and unlock, end the
+//! meeting for everyone. The same
 //! rules as the org's API (`room_lobby.rs`, `room_peers.rs`, `rooms.rs`), acting as the host.
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{Enum, Object, OpenApi, param::Path, payload::Json};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -15,7 +16,7 @@ use super::{
 };
 use crate::{
     domain::{
-        lobby, peer_access, room_departures,
+        lobby, media_rooms, peer_access, room_departures,
         rooms::{self, KickTarget},
     },
     state::AppState,
@@ -37,8 +38,69 @@ pub struct RoomLockState {
     pub is_locked: bool,
 }
 
+/// What of a peer's media to mute or unmute on the media server.
+#[derive(Debug, Clone, Copy, Enum, Deserialize, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    Audio,
+    Video,
+}
+
+impl MediaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+        }
+    }
+}
+
+/// Mute or unmute what a peer sends through the Janus SFU.
+#[derive(Debug, Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct PeerMute {
+    pub kind: MediaKind,
+    pub muted: bool,
+}
+
 #[OpenApi(tag = "Tag::Join")]
 impl MeetingApi {
+    /// Mute or unmute a peer's audio or video (hosts)
+    ///
+    /// On the Janus SFU (VideoRoom `moderate`): the peer's stream stops reaching the others
+    /// until unmuted; its page hears of it from Janus. `404 media_server_not_found` without
+    /// Janus, `409 not_publishing` when the peer sends no such stream.
+    #[oai(
+        path = "/v1/rooms/:domain/:name/peers/:peerId/mute",
+        method = "post",
+        operation_id = "hostMutePeer"
+    )]
+    async fn mute(
+        &self,
+        state: Data<&AppState>,
+        auth: PeerAuth,
+        domain: Path<String>,
+        name: Path<String>,
+        #[oai(name = "peerId")] peer_id: Path<Uuid>,
+        body: JsonBody<PeerMute>,
+    ) -> ApiResult<Json<PeerMute>> {
+        let by = peer_access::acting_host(&state, &domain.0, &name.0, &auth.0.token).await?;
+        let PeerMute { kind, muted } = body.0;
+        media_rooms::moderate(
+            &state,
+            by.org_id,
+            &domain.0,
+            &name.0,
+            peer_id.0,
+            kind.as_str(),
+            muted,
+        )
+        .await?;
+        Ok(Json(PeerMute { kind, muted }))
+    }
+
     /// Let a knocking peer in (hosts)
     ///
     /// Capacity is checked now; the peer's page enters the meeting on its `clientAdded`.

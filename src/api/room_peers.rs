@@ -1,5 +1,5 @@
-//! Peers of a room on the org's authority: admit one (role chosen by the org's client) and
-//! kick one or everyone.
+//! Peers of a room on the org's authority: admit one (role chosen by the org's client),
+//! kick one or everyone, mute one on the media server.
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
 use serde::Deserialize;
@@ -9,13 +9,14 @@ use super::{
     Tag,
     body::JsonBody,
     hal::{Hal, links},
+    meeting::PeerMute,
     problem::ApiResult,
     rooms::{Peer, Removed},
     security::ClientAuth,
 };
 use crate::{
     domain::{
-        peers,
+        media_rooms, peers,
         rooms::{self, KickTarget, Role},
     },
     state::AppState,
@@ -98,6 +99,42 @@ pub fn admission(admitted: rooms::Admitted) -> Hal<Admission> {
 
 #[OpenApi(tag = "Tag::Rooms")]
 impl RoomPeersApi {
+    /// Mute or unmute a peer's audio or video
+    ///
+    /// On the Janus SFU (VideoRoom `moderate`), as a host of the meeting can. `404
+    /// media_server_not_found` without Janus, `409 not_publishing` when the peer sends no
+    /// such stream.
+    #[oai(
+        path = "/v1/orgs/:orgId/rooms/:domain/:name/peers/:peerId/mute",
+        method = "post",
+        operation_id = "mutePeer"
+    )]
+    #[allow(clippy::too_many_arguments)] // one per extractor
+    async fn mute(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        #[oai(name = "orgId")] org_id: Path<Uuid>,
+        domain: Path<String>,
+        name: Path<String>,
+        #[oai(name = "peerId")] peer_id: Path<Uuid>,
+        body: JsonBody<PeerMute>,
+    ) -> ApiResult<Json<PeerMute>> {
+        auth.principal().require_org(org_id.0)?;
+        let PeerMute { kind, muted } = body.0;
+        media_rooms::moderate(
+            &state,
+            org_id.0,
+            &domain.0,
+            &name.0,
+            peer_id.0,
+            kind.as_str(),
+            muted,
+        )
+        .await?;
+        Ok(Json(PeerMute { kind, muted }))
+    }
+
     /// Kick a peer, or everyone
     #[oai(
         path = "/v1/orgs/:orgId/rooms/:domain/:name/kick",

@@ -245,6 +245,63 @@ pub async fn socket_seat(
     Ok((session, seat))
 }
 
+/// Mute (`true`) or unmute what a publishing peer sends of `kind` (`audio` or `video`) in
+/// its room's Janus room (VideoRoom `moderate`): a host's or the org's decision, checked by
+/// the caller. The muted page learns of it from Janus (`moderation` events).
+pub async fn moderate(
+    state: &AppState,
+    org_id: Uuid,
+    domain_name: &str,
+    name: &str,
+    peer_id: Uuid,
+    kind: &str,
+    mute: bool,
+) -> Result<()> {
+    let plane = state
+        .janus
+        .as_ref()
+        .ok_or(Error::not_found("media server"))?;
+    let domain = super::domains::find_model(&state.db, org_id, domain_name).await?;
+    let room = store::rooms::find_live(&state.db, domain.id, name, false)
+        .await?
+        .ok_or(Error::not_found("room"))?;
+    let peer = store::presence::find_present(&state.db, peer_id)
+        .await?
+        .filter(|p| p.room_id == room.id)
+        .ok_or(Error::not_found("peer"))?;
+    let not_publishing = || {
+        Error::conflict(
+            crate::error::Code::NotPublishing,
+            format!("the peer sends no {kind} through the media server"),
+        )
+    };
+    let row = store::media_rooms::find_room(&state.db, room.id)
+        .await?
+        .ok_or_else(not_publishing)?;
+    let (secret, _) = secrets_of(state, &row)?;
+    let streams = plane
+        .client
+        .published_streams(&peer.id.to_string())
+        .await
+        .map_err(unavailable)?;
+    let mids: Vec<&String> = streams
+        .iter()
+        .filter(|(k, _)| k == kind)
+        .map(|(_, mid)| mid)
+        .collect();
+    if mids.is_empty() {
+        return Err(not_publishing());
+    }
+    for mid in mids {
+        plane
+            .client
+            .moderate(&row.janus_room, &secret, &peer.id.to_string(), mid, mute)
+            .await
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
 /// Whether the peer is still present (a database error says yes: the next event decides).
 pub async fn still_present(state: &AppState, peer_id: Uuid) -> bool {
     !matches!(

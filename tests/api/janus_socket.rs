@@ -205,6 +205,30 @@ async fn the_janus_socket_holds_peers_to_their_seat() {
         assert_eq!(answer["transaction"], "i", "{answer}");
     }
 
+    // Muting needs a host (or the org) and a stream to mute: the host joined but sends none.
+    let mute = |token: &str, peer: &str| {
+        app.request(
+            Method::POST,
+            &format!("/v1/rooms/localhost/web/peers/{peer}/mute"),
+        )
+        .bearer_auth(token.to_string())
+        .json(&json!({"kind": "audio", "muted": true}))
+        .send()
+    };
+    let (status, body) = read(mute(&viewer, &host_id).await.unwrap()).await;
+    crate::helpers::assert_problem(status, &body, StatusCode::FORBIDDEN, "host_required");
+    let (status, body) = read(mute(&host, &host_id).await.unwrap()).await;
+    crate::helpers::assert_problem(status, &body, StatusCode::CONFLICT, "not_publishing");
+    let (status, body) = app
+        .call(
+            &t,
+            Method::POST,
+            &app.org_path(&format!("/rooms/localhost/web/peers/{host_id}/mute")),
+            Some(json!({"kind": "video", "muted": false})),
+        )
+        .await;
+    crate::helpers::assert_problem(status, &body, StatusCode::CONFLICT, "not_publishing");
+
     // A kick closes the viewer's socket and Janus forgets its token.
     let (status, body) = app
         .call(

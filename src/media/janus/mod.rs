@@ -253,6 +253,51 @@ impl Janus {
         self.videoroom(request).await.map(|_| ())
     }
 
+    /// The streams (`type`, `mid`) the publisher handles of `opaque_id` send, read from the
+    /// Admin API's session and handle listings (moderation needs the mids; mutes are rare).
+    pub async fn published_streams(
+        &self,
+        opaque_id: &str,
+    ) -> Result<Vec<(String, String)>, JanusError> {
+        let ids = |v: &Value, key: &str| -> Vec<u64> {
+            v["data"][key]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default()
+        };
+        let sessions = self.admin(json!({"janus": "list_sessions"})).await?;
+        let mut streams = Vec::new();
+        for session in ids(&sessions, "sessions") {
+            let Ok(handles) = self
+                .admin(json!({"janus": "list_handles", "session_id": session}))
+                .await
+            else {
+                continue;
+            };
+            for handle in ids(&handles, "handles") {
+                let request = json!({"janus": "handle_info", "session_id": session,
+                                     "handle_id": handle});
+                let Ok(info) = self.admin(request).await else {
+                    continue;
+                };
+                let info = &info["info"];
+                let mine = info["opaque_id"] == opaque_id
+                    && info["plugin_specific"]["type"] == "publisher";
+                for s in info["plugin_specific"]["streams"]
+                    .as_array()
+                    .filter(|_| mine)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let (Some(kind), Some(mid)) = (s["type"].as_str(), s["mid"].as_str()) {
+                        streams.push((kind.to_string(), mid.to_string()));
+                    }
+                }
+            }
+        }
+        Ok(streams)
+    }
+
     /// The publisher ids in the room.
     pub async fn participants(&self, room: &str) -> Result<Vec<String>, JanusError> {
         let answer = self
