@@ -178,6 +178,32 @@ async fn a_conference_meets_through_janus() {
     )
     .await;
     screenshot(&pages[2], "janus-screen-share-seen").await;
+
+    // Host One mutes the guest's microphone from the people list: Janus mutes the stream
+    // (VideoRoom moderate) and tells the guest's page.
+    let mute = "const t = document.getElementById('people-toggle'); \
+        if (t.getAttribute('aria-pressed') === 'false') t.click(); \
+        const b = document.querySelector('button[aria-label=\"Mute Guest Three\\'s microphone\"]'); \
+        if (b) { b.click(); return true } return false";
+    wait_for(&pages[0], "the guest's Mute button", mute, |v| {
+        v == &json!(true)
+    })
+    .await;
+    wait_for(
+        &pages[0],
+        "the button saying Unmute",
+        "return !!document.querySelector('button[aria-label=\"Unmute Guest Three\\'s microphone\"]') || (document.querySelector('p.error')?.textContent ?? false)",
+        |v| v == &json!(true),
+    )
+    .await;
+    wait_for(
+        &pages[2],
+        "the guest told it is muted",
+        "return document.getElementById('notice')?.textContent ?? null",
+        contains("muted your microphone"),
+    )
+    .await;
+    screenshot(&pages[2], "janus-guest-muted").await;
     for b in pages {
         b.quit().await.unwrap();
     }
