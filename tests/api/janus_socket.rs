@@ -250,7 +250,7 @@ async fn the_janus_socket_holds_peers_to_their_seat() {
         }
     };
     assert_eq!(u16::from(closed.code), 4401, "{closed:?}");
-    meetplane::domain::media_rooms::run_once(&app.state)
+    meetplane::domain::media_sweep::run_once(&app.state)
         .await
         .unwrap();
     assert_eq!(janus.tokens().await.len(), 1, "the viewer's token is gone");
@@ -310,7 +310,7 @@ async fn after_a_janus_restart_rooms_and_tokens_are_provisioned_again() {
         }
     };
     assert_ne!(closed, Some(4401));
-    meetplane::domain::media_rooms::run_once(&app.state)
+    meetplane::domain::media_sweep::run_once(&app.state)
         .await
         .unwrap();
     assert_eq!(janus.tokens().await.len(), 2, "both peers' tokens are back");
