@@ -260,7 +260,7 @@ impl Janus {
         opaque_id: &str,
     ) -> Result<Vec<(String, String)>, JanusError> {
         let ids = |v: &Value, key: &str| -> Vec<u64> {
-            v["data"][key]
+            v[key]
                 .as_array()
                 .map(|a| a.iter().filter_map(Value::as_u64).collect())
                 .unwrap_or_default()
