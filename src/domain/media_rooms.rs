@@ -42,7 +42,7 @@ pub enum JanusRole {
 
 /// What a peer's Janus socket needs: the room, the role, and (never shown to the browser)
 /// its token and the viewers' pin.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct JanusSeat {
     pub room: String,
     pub role: JanusRole,
@@ -50,6 +50,17 @@ pub struct JanusSeat {
     pub display: String,
     pub token: String,
     pub pin: Option<String>,
+}
+
+/// Without the token and the pin.
+impl std::fmt::Debug for JanusSeat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JanusSeat")
+            .field("room", &self.room)
+            .field("role", &self.role)
+            .field("peer_id", &self.peer_id)
+            .finish_non_exhaustive()
+    }
 }
 
 pub(super) fn unavailable(e: JanusError) -> Error {

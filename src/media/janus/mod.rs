@@ -43,7 +43,7 @@ impl JanusError {
 }
 
 /// A VideoRoom room as meetplane creates it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RoomSpec {
     pub room: String,
     pub secret: String,
@@ -55,6 +55,17 @@ pub struct RoomSpec {
     /// Subscriber joins must name a publisher's `private_id` (off for webinars: viewers
     /// never publish, so they have none).
     pub require_pvtid: bool,
+}
+
+/// Without the secret and the pin.
+impl std::fmt::Debug for RoomSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomSpec")
+            .field("room", &self.room)
+            .field("publishers", &self.publishers)
+            .field("bitrate", &self.bitrate)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The Admin API of one Janus.
