@@ -318,3 +318,41 @@ pub async fn still_present(state: &AppState, peer_id: Uuid) -> bool {
         Ok(None)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    fn room(room_type: RoomType, capacity: i32) -> room::Model {
+        room::Model {
+            id: Uuid::new_v4(),
+            domain_id: Uuid::new_v4(),
+            name: "r".into(),
+            room_type: room_type.code(),
+            is_locked: false,
+            password_sealed: None,
+            host_key_sealed: None,
+            capacity,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            removed_at: None,
+            event_seq: 0,
+            kind: "room".into(),
+            present_count: 0,
+            lobby: false,
+        }
+    }
+
+    #[test]
+    fn publishers_and_bitrate_follow_type_and_capacity() {
+        assert_eq!(room_options(&room(RoomType::Webinar, 500)), (4, 1_000_000));
+        assert_eq!(room_options(&room(RoomType::Conference, 4)), (4, 512_000));
+        assert_eq!(room_options(&room(RoomType::Conference, 12)), (12, 256_000));
+        assert_eq!(
+            room_options(&room(RoomType::Conference, 256)),
+            (100, 128_000)
+        );
+    }
+}
