@@ -9,7 +9,13 @@
 //! a peer asks, and the sweep provisions again every room after Janus restarts.
 use uuid::Uuid;
 
-use super::{peer_access::PeerSession, room_model::RoomType};
+use serde_json::json;
+
+use super::{
+    audit::{self, Action, AuditAction, By},
+    peer_access::PeerSession,
+    room_model::RoomType,
+};
 use crate::{
     auth::random,
     error::{Error, Result},
@@ -259,7 +265,7 @@ pub async fn socket_seat(
 /// the caller. The muted page learns of it from Janus (`moderation` events).
 pub async fn moderate(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     domain_name: &str,
     name: &str,
     peer_id: Uuid,
@@ -270,7 +276,7 @@ pub async fn moderate(
         .janus
         .as_ref()
         .ok_or(Error::not_found("media server"))?;
-    let domain = super::domains::find_model(&state.db, org_id, domain_name).await?;
+    let domain = super::domains::find_model(&state.db, by.org_id, domain_name).await?;
     let room = store::rooms::find_live(&state.db, domain.id, name, false)
         .await?
         .ok_or(Error::not_found("room"))?;
@@ -308,7 +314,12 @@ pub async fn moderate(
             .await
             .map_err(unavailable)?;
     }
-    Ok(())
+    let action = Action::new(
+        AuditAction::RoomPeerMuted,
+        format!("{}/{}", domain.name, room.name),
+    )
+    .detail(json!({"peer": peer.id, "kind": kind, "muted": mute}));
+    audit::write(&state.writer, state.now(), by, action).await
 }
 
 /// Whether the peer is still present (a database error says yes: the next event decides).
