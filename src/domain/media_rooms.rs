@@ -9,7 +9,13 @@
 //! a peer asks, and the sweep provisions again every room after Janus restarts.
 use uuid::Uuid;
 
-use super::{peer_access::PeerSession, room_model::RoomType};
+use serde_json::json;
+
+use super::{
+    audit::{self, Action, AuditAction, By},
+    peer_access::PeerSession,
+    room_model::RoomType,
+};
 use crate::{
     auth::random,
     error::{Error, Result},
@@ -259,7 +265,7 @@ pub async fn socket_seat(
 /// the caller. The muted page learns of it from Janus (`moderation` events).
 pub async fn moderate(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     domain_name: &str,
     name: &str,
     peer_id: Uuid,
@@ -270,7 +276,7 @@ pub async fn moderate(
         .janus
         .as_ref()
         .ok_or(Error::not_found("media server"))?;
-    let domain = super::domains::find_model(&state.db, org_id, domain_name).await?;
+    let domain = super::domains::find_model(&state.db, by.org_id, domain_name).await?;
     let room = store::rooms::find_live(&state.db, domain.id, name, false)
         .await?
         .ok_or(Error::not_found("room"))?;
@@ -308,7 +314,12 @@ pub async fn moderate(
             .await
             .map_err(unavailable)?;
     }
-    Ok(())
+    let action = Action::new(
+        AuditAction::RoomPeerMuted,
+        format!("{}/{}", domain.name, room.name),
+    )
+    .detail(json!({"peer": peer.id, "kind": kind, "muted": mute}));
+    audit::write(&state.writer, state.now(), by, action).await
 }
 
 /// Whether the peer is still present (a database error says yes: the next event decides).
@@ -317,4 +328,42 @@ pub async fn still_present(state: &AppState, peer_id: Uuid) -> bool {
         store::presence::find_present(&state.db, peer_id).await,
         Ok(None)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    fn room(room_type: RoomType, capacity: i32) -> room::Model {
+        room::Model {
+            id: Uuid::new_v4(),
+            domain_id: Uuid::new_v4(),
+            name: "r".into(),
+            room_type: room_type.code(),
+            is_locked: false,
+            password_sealed: None,
+            host_key_sealed: None,
+            capacity,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            removed_at: None,
+            event_seq: 0,
+            kind: "room".into(),
+            present_count: 0,
+            lobby: false,
+        }
+    }
+
+    #[test]
+    fn publishers_and_bitrate_follow_type_and_capacity() {
+        assert_eq!(room_options(&room(RoomType::Webinar, 500)), (4, 1_000_000));
+        assert_eq!(room_options(&room(RoomType::Conference, 4)), (4, 512_000));
+        assert_eq!(room_options(&room(RoomType::Conference, 12)), (12, 256_000));
+        assert_eq!(
+            room_options(&room(RoomType::Conference, 256)),
+            (100, 128_000)
+        );
+    }
 }
