@@ -227,7 +227,7 @@ impl Application {
                 self.state.clone(),
                 cancel.clone(),
             )));
-            workers.push(tokio::spawn(crate::domain::media_rooms::run(
+            workers.push(tokio::spawn(crate::domain::media_sweep::run(
                 self.state.clone(),
                 cancel.clone(),
             )));

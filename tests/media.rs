@@ -14,6 +14,8 @@ mod helpers;
 mod controls;
 #[path = "media/janus.rs"]
 mod janus;
+#[path = "media/janus_recovery.rs"]
+mod janus_recovery;
 // The bench uses the rest (its process id).
 #[allow(dead_code)]
 #[path = "media/janus_proc.rs"]

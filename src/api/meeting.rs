@@ -90,7 +90,7 @@ impl MeetingApi {
         let PeerMute { kind, muted } = body.0;
         media_rooms::moderate(
             &state,
-            by.org_id,
+            &by,
             &domain.0,
             &name.0,
             peer_id.0,

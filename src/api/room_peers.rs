@@ -124,7 +124,7 @@ impl RoomPeersApi {
         let PeerMute { kind, muted } = body.0;
         media_rooms::moderate(
             &state,
-            org_id.0,
+            &auth.by(),
             &domain.0,
             &name.0,
             peer_id.0,

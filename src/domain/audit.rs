@@ -105,6 +105,7 @@ pub enum AuditAction {
     RoomUnlocked,
     RoomPasswordChanged,
     RoomKicked,
+    RoomPeerMuted,
     RoomHostEntered,
     BookingCreated,
     BookingUpdated,
@@ -132,6 +133,7 @@ impl AuditAction {
             Self::RoomUnlocked => "room.unlocked",
             Self::RoomPasswordChanged => "room.password_changed",
             Self::RoomKicked => "room.kicked",
+            Self::RoomPeerMuted => "room.peer_muted",
             Self::RoomHostEntered => "room.host_entered",
             Self::BookingCreated => "booking.created",
             Self::BookingUpdated => "booking.updated",
@@ -155,6 +157,7 @@ impl AuditAction {
             | Self::RoomUnlocked
             | Self::RoomPasswordChanged
             | Self::RoomKicked
+            | Self::RoomPeerMuted
             | Self::RoomHostEntered => "room",
             Self::BookingCreated | Self::BookingUpdated | Self::BookingCancelled => "booking",
             Self::WebhookCreated | Self::WebhookRemoved | Self::WebhookValidated => "webhook",

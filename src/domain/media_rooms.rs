@@ -4,15 +4,18 @@
 //! publishers a place on the room's allowed list. Webinar viewers get no place there: Janus
 //! refuses their publisher join (433), and they subscribe with the pin meetplane adds.
 //!
-//! Janus is told after the database: departures and closed rooms are committed first, then
-//! [`run_once`] (woken after such commits, and every few seconds) kicks, removes tokens and
-//! destroys rooms; what fails is retried by the next pass. Janus keeps rooms and tokens in
-//! memory only: provisioning checks `exists` and adds the token every time a peer asks, and
-//! the pass provisions again every room after Janus comes back.
-use chrono::Utc;
+//! Janus is told of departures and closed rooms after they commit (`media_sweep`). Janus keeps
+//! rooms and tokens in memory only: provisioning checks `exists` and adds the token every time
+//! a peer asks, and the sweep provisions again every room after Janus restarts.
 use uuid::Uuid;
 
-use super::{peer_access::PeerSession, room_model::RoomType};
+use serde_json::json;
+
+use super::{
+    audit::{self, Action, AuditAction, By},
+    peer_access::PeerSession,
+    room_model::RoomType,
+};
 use crate::{
     auth::random,
     error::{Error, Result},
@@ -29,14 +32,12 @@ use crate::{
 
 const ROOM_SECRET: &str = "janus-room-secret";
 const ROOM_PIN: &str = "janus-room-pin";
-const PEER_TOKEN: &str = "janus-peer-token";
+pub(super) const PEER_TOKEN: &str = "janus-peer-token";
 /// Publishers of a webinar: its hosts.
 pub const WEBINAR_HOST_SLOTS: i32 = 4;
 /// Largest number of publishers in a conference (Janus's own limit is far higher; this keeps
 /// one room's fan-out within reason).
 const MAX_PUBLISHERS: i32 = 100;
-/// Rows handled per pass.
-const PER_PASS: u64 = 200;
 
 /// How a peer takes part in its room's Janus room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub enum JanusRole {
 
 /// What a peer's Janus socket needs: the room, the role, and (never shown to the browser)
 /// its token and the viewers' pin.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct JanusSeat {
     pub room: String,
     pub role: JanusRole,
@@ -57,13 +58,24 @@ pub struct JanusSeat {
     pub pin: Option<String>,
 }
 
-fn unavailable(e: JanusError) -> Error {
+/// Without the token and the pin.
+impl std::fmt::Debug for JanusSeat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JanusSeat")
+            .field("room", &self.room)
+            .field("role", &self.role)
+            .field("peer_id", &self.peer_id)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(super) fn unavailable(e: JanusError) -> Error {
     Error::MediaUnavailable {
         message: e.to_string(),
     }
 }
 
-fn sealed_garbage() -> Error {
+pub(super) fn sealed_garbage() -> Error {
     Error::Internal(anyhow::anyhow!(
         "a sealed Janus secret could not be opened (was the master key changed?)"
     ))
@@ -113,7 +125,10 @@ async fn room_row(state: &AppState, room: &room::Model) -> Result<media_room::Mo
 }
 
 /// A media room's secret and pin, opened.
-fn secrets_of(state: &AppState, row: &media_room::Model) -> Result<(String, Option<String>)> {
+pub(super) fn secrets_of(
+    state: &AppState,
+    row: &media_room::Model,
+) -> Result<(String, Option<String>)> {
     let secret = state
         .sealer
         .open_str(ROOM_SECRET, &row.secret_sealed)
@@ -131,7 +146,7 @@ fn secrets_of(state: &AppState, row: &media_room::Model) -> Result<(String, Opti
 }
 
 /// Create the room in Janus unless it exists there.
-async fn provision_room(
+pub(super) async fn provision_room(
     plane: &JanusPlane,
     row: &media_room::Model,
     secret: &str,
@@ -157,7 +172,7 @@ async fn provision_room(
 }
 
 /// Give Janus the peer's token (and a publisher its place on the allowed list).
-async fn provision_peer(
+pub(super) async fn provision_peer(
     plane: &JanusPlane,
     room: &str,
     secret: &str,
@@ -194,7 +209,7 @@ pub async fn seat(state: &AppState, room: &room::Model, peer: &peer::Model) -> R
                 room_id: room.id,
                 token_sealed: state.sealer.seal_str(PEER_TOKEN, &random::token("mpj_")),
                 publisher: role == JanusRole::Publisher,
-                created_at: Utc::now(),
+                created_at: state.now(),
             };
             store::media_rooms::insert_peer(&state.writer, row).await?
         }
@@ -250,7 +265,7 @@ pub async fn socket_seat(
 /// the caller. The muted page learns of it from Janus (`moderation` events).
 pub async fn moderate(
     state: &AppState,
-    org_id: Uuid,
+    by: &By,
     domain_name: &str,
     name: &str,
     peer_id: Uuid,
@@ -261,7 +276,7 @@ pub async fn moderate(
         .janus
         .as_ref()
         .ok_or(Error::not_found("media server"))?;
-    let domain = super::domains::find_model(&state.db, org_id, domain_name).await?;
+    let domain = super::domains::find_model(&state.db, by.org_id, domain_name).await?;
     let room = store::rooms::find_live(&state.db, domain.id, name, false)
         .await?
         .ok_or(Error::not_found("room"))?;
@@ -299,7 +314,12 @@ pub async fn moderate(
             .await
             .map_err(unavailable)?;
     }
-    Ok(())
+    let action = Action::new(
+        AuditAction::RoomPeerMuted,
+        format!("{}/{}", domain.name, room.name),
+    )
+    .detail(json!({"peer": peer.id, "kind": kind, "muted": mute}));
+    audit::write(&state.writer, state.now(), by, action).await
 }
 
 /// Whether the peer is still present (a database error says yes: the next event decides).
@@ -310,185 +330,40 @@ pub async fn still_present(state: &AppState, peer_id: Uuid) -> bool {
     )
 }
 
-/// Tell Janus about one peer that left: off the allowed list, kicked, its token removed.
-async fn forget_peer(state: &AppState, plane: &JanusPlane, row: &media_peer::Model) -> Result<()> {
-    let token = state
-        .sealer
-        .open_str(PEER_TOKEN, &row.token_sealed)
-        .map_err(|_| sealed_garbage())?;
-    if let Some(room) = store::media_rooms::find_room(&state.db, row.room_id).await? {
-        let (secret, _) = secrets_of(state, &room)?;
-        let id = row.peer_id.to_string();
-        let kicked = async {
-            if row.publisher {
-                match plane
-                    .client
-                    .allowed(&room.janus_room, &secret, false, &[&token])
-                    .await
-                {
-                    Err(e) if e.code() == Some(crate::media::janus::NO_SUCH_ROOM) => {}
-                    other => other?,
-                }
-            }
-            plane.client.kick(&room.janus_room, &secret, &id).await
-        };
-        kicked.await.map_err(unavailable)?;
-    }
-    plane
-        .client
-        .remove_token(&token)
-        .await
-        .map_err(unavailable)?;
-    store::media_rooms::delete_peer(&state.writer, row.peer_id).await?;
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
 
-/// One pass: Janus forgets the peers that left and the rooms that closed (kick, token
-/// removal, room destruction); then, if Janus restarted (it no longer knows this node's
-/// sentinel token), every room still open is provisioned again. Returns how many rows were
-/// handled.
-pub async fn run_once(state: &AppState) -> Result<usize> {
-    let Some(plane) = &state.janus else {
-        return Ok(0);
-    };
-    let restarted = match plane.client.list_tokens().await {
-        Ok(tokens) => !tokens.contains(&plane.sentinel),
-        Err(e) => {
-            if plane.is_up() {
-                tracing::warn!(error = %e, "Janus does not answer");
-            }
-            plane.set_up(false);
-            return Ok(0);
-        }
-    };
-    plane.set_up(true);
-    let mut done = 0;
-    for row in store::media_rooms::peers_gone(&state.db, PER_PASS).await? {
-        match forget_peer(state, plane, &row).await {
-            Ok(()) => done += 1,
-            Err(e) => {
-                tracing::warn!(error = %e, peer = %row.peer_id, "Janus did not forget a peer; retrying later")
-            }
-        }
-    }
-    if !restarted {
-        done += reconcile(state, plane).await?;
-    }
-    for row in store::media_rooms::rooms_closed(&state.db, PER_PASS).await? {
-        if !store::media_rooms::peers_of(&state.db, row.room_id)
-            .await?
-            .is_empty()
-        {
-            continue;
-        }
-        let (secret, _) = secrets_of(state, &row)?;
-        match plane.client.destroy_room(&row.janus_room, &secret).await {
-            Ok(()) => {
-                store::media_rooms::delete_room(&state.writer, row.room_id).await?;
-                done += 1;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, room = %row.room_id, "Janus did not destroy a room; retrying later")
-            }
-        }
-    }
-    // Also at this node's first pass: Janus may have restarted while it was down.
-    if restarted {
-        // Its PeerConnections went with it: their peers are away until their pages reconnect.
-        super::presence::janus_lost(state).await?;
-        done += provision_again(state, plane).await?;
-        if let Err(e) = plane.client.add_token(&plane.sentinel).await {
-            tracing::warn!(error = %e, "Janus did not take this node's sentinel token");
-        }
-    }
-    Ok(done)
-}
+    use super::*;
 
-/// Publishers with a media connection that Janus no longer lists in their room lose it
-/// (events may be lost; `listparticipants` is what Janus knows). Returns how many.
-async fn reconcile(state: &AppState, plane: &JanusPlane) -> Result<usize> {
-    let mut lost = 0;
-    for row in store::media_rooms::all_rooms(&state.db).await? {
-        let publishers: Vec<Uuid> = store::media_rooms::peers_of(&state.db, row.room_id)
-            .await?
-            .into_iter()
-            .filter(|p| p.publisher)
-            .map(|p| p.peer_id)
-            .collect();
-        let connections = store::presence::node_connections_of(
-            &state.db,
-            super::presence::JANUS_NODE,
-            &publishers,
-        )
-        .await?;
-        if connections.is_empty() {
-            continue;
-        }
-        let Ok(listed) = plane.client.participants(&row.janus_room).await else {
-            continue;
-        };
-        for c in connections {
-            if !listed.contains(&c.peer_id.to_string()) {
-                super::presence::disconnected(state, c.id).await?;
-                lost += 1;
-            }
+    fn room(room_type: RoomType, capacity: i32) -> room::Model {
+        room::Model {
+            id: Uuid::new_v4(),
+            domain_id: Uuid::new_v4(),
+            name: "r".into(),
+            room_type: room_type.code(),
+            is_locked: false,
+            password_sealed: None,
+            host_key_sealed: None,
+            capacity,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            removed_at: None,
+            event_seq: 0,
+            kind: "room".into(),
+            present_count: 0,
+            lobby: false,
         }
     }
-    Ok(lost)
-}
 
-/// After Janus came back (restarted: its rooms and tokens are gone), provision every open
-/// room and its peers' tokens again, so pages reconnecting find them.
-async fn provision_again(state: &AppState, plane: &JanusPlane) -> Result<usize> {
-    let mut done = 0;
-    for row in store::media_rooms::all_rooms(&state.db).await? {
-        let (secret, pin) = secrets_of(state, &row)?;
-        if let Err(e) = provision_room(plane, &row, &secret, pin.as_deref()).await {
-            tracing::warn!(error = %e, room = %row.room_id, "provisioning a room again failed");
-            continue;
-        }
-        for p in store::media_rooms::peers_of(&state.db, row.room_id).await? {
-            let Ok(token) = state.sealer.open_str(PEER_TOKEN, &p.token_sealed) else {
-                continue;
-            };
-            let role = if p.publisher {
-                JanusRole::Publisher
-            } else {
-                JanusRole::Subscriber
-            };
-            match provision_peer(plane, &row.janus_room, &secret, &token, role).await {
-                Ok(()) => done += 1,
-                Err(e) => tracing::warn!(error = %e, "provisioning a peer again failed"),
-            }
-        }
-    }
-    if done > 0 {
-        tracing::info!(
-            peers = done,
-            "Janus is back: its rooms and tokens were provisioned again"
+    #[test]
+    fn publishers_and_bitrate_follow_type_and_capacity() {
+        assert_eq!(room_options(&room(RoomType::Webinar, 500)), (4, 1_000_000));
+        assert_eq!(room_options(&room(RoomType::Conference, 4)), (4, 512_000));
+        assert_eq!(room_options(&room(RoomType::Conference, 12)), (12, 256_000));
+        assert_eq!(
+            room_options(&room(RoomType::Conference, 256)),
+            (100, 128_000)
         );
-    }
-    Ok(done)
-}
-
-/// How often the pass runs without being woken: it notices a Janus restart within this.
-const PASS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// The loop around [`run_once`]: woken after commits that removed peers or closed rooms, and
-/// every [`PASS_EVERY`]; stops on `cancel`.
-pub async fn run(state: AppState, cancel: tokio_util::sync::CancellationToken) {
-    let Some(plane) = &state.janus else {
-        return;
-    };
-    while !cancel.is_cancelled() {
-        let pass = crate::background::guarded("the Janus pass", run_once(&state));
-        if let Some(Err(e)) = pass.await {
-            tracing::warn!(error = %e, "the Janus pass failed");
-        }
-        tokio::select! {
-            _ = plane.woken() => {}
-            _ = tokio::time::sleep(PASS_EVERY) => {}
-            _ = cancel.cancelled() => {}
-        }
     }
 }

@@ -26,6 +26,7 @@ pub mod janus_presence;
 pub mod link_signatures;
 pub mod lobby;
 pub mod media_rooms;
+pub mod media_sweep;
 pub mod orgs;
 pub mod peer_access;
 pub mod peers;

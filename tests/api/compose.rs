@@ -75,9 +75,13 @@ fn compose_file_matches_what_the_binary_reads() {
         "volume {name} is declared"
     );
 
+    // The nodes are the services that serve (the one-shot janus-config uses the image too).
     let nodes: Vec<&str> = services
         .iter()
-        .filter(|(_, s)| s.get("build").is_some())
+        .filter(|(_, s)| {
+            s.get("environment")
+                .is_some_and(|e| e.get("MEETPLANE_LISTEN").is_some())
+        })
         .map(|(k, _)| k.as_str().unwrap())
         .collect();
     assert_eq!(nodes, ["meetplane", "meetplane-replica"]);
@@ -145,6 +149,123 @@ fn compose_file_matches_what_the_binary_reads() {
 
 /// Run the real binary with exactly the service's environment (secret files replaced by
 /// local ones): it refuses unknown or malformed settings, so success means it reads them all.
+/// Janus and coturn are wired to the nodes: Janus runs the configuration `meetplane janus
+/// config` writes from the nodes' own Janus settings, its APIs are the ones the nodes dial, its
+/// events come back to a node, and coturn's secret is the one the nodes mint TURN credentials
+/// with.
+#[test]
+fn janus_and_coturn_are_wired_to_the_nodes() {
+    let c = compose();
+    let node = environment(&c["services"]["meetplane"]);
+    let config = &c["services"]["janus-config"];
+    let config_env = environment(config);
+    for (k, v) in node
+        .iter()
+        .filter(|(k, _)| k.starts_with("MEETPLANE_JANUS_"))
+    {
+        assert_eq!(
+            config_env.get(k),
+            Some(v),
+            "janus-config has the nodes' {k}"
+        );
+    }
+    let args: Vec<String> = config["command"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(args[..2], ["janus", "config"]);
+    let arg = |name: &str| args[args.iter().position(|a| a == name).unwrap() + 1].clone();
+    let out = arg("--out");
+    let events = url::Url::parse(&arg("--events-url")).unwrap();
+    assert_eq!(events.host_str(), Some("meetplane"));
+    assert_eq!(
+        events.port().unwrap().to_string(),
+        port_of(&node["MEETPLANE_LISTEN"])
+    );
+    assert_eq!(events.path(), "/internal/janus/events");
+    let janus = &c["services"]["janus"];
+    let command: Vec<String> = janus["command"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(text)
+        .collect();
+    let folder = &command[command.iter().position(|a| a == "-F").unwrap() + 1];
+    assert_eq!(folder, &out, "Janus reads the folder janus-config writes");
+    let volume = |s: &Value| {
+        text(&s["volumes"][0])
+            .split(':')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(volume(janus), volume(config), "through one volume");
+    assert_eq!(
+        text(&janus["depends_on"]["janus-config"]["condition"]),
+        "service_completed_successfully"
+    );
+    for key in ["MEETPLANE_JANUS_WS_URL", "MEETPLANE_JANUS_ADMIN_URL"] {
+        let url = url::Url::parse(&node[key]).unwrap();
+        assert_eq!(url.host_str(), Some("janus"), "{key}");
+    }
+    // The configuration command itself accepts the environment.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meetplane"));
+    cmd.env_clear();
+    for (k, v) in &config_env {
+        let file = dir.path().join(k);
+        std::fs::write(&file, "a-sample-secret-of-some-length\n").unwrap();
+        cmd.env(
+            k,
+            if k.ends_with("_FILE") {
+                file.display().to_string()
+            } else {
+                v.clone()
+            },
+        );
+    }
+    let written = dir.path().join("janus");
+    let out = cmd
+        .args(["janus", "config", "--out"])
+        .arg(&written)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(written.join("janus.jcfg").is_file());
+
+    // coturn: the secret the nodes mint with, on the port the ICE servers name.
+    let coturn: Vec<String> = c["services"]["coturn"]["command"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(text)
+        .collect();
+    let secret_var = text(&c["secrets"]["turn_secret"]["environment"]);
+    assert!(coturn.contains(&format!("--static-auth-secret=${{{secret_var}}}")));
+    assert_eq!(
+        node["MEETPLANE_TURN_SECRET_FILE"],
+        "/run/secrets/turn_secret"
+    );
+    let ice = interpolate(&node["MEETPLANE_ICE_SERVERS"]);
+    let port = ice.split(':').nth(2).unwrap().split('?').next().unwrap();
+    assert!(
+        coturn.contains(&format!("--listening-port={port}")),
+        "{ice}"
+    );
+    let published: Vec<String> = c["services"]["coturn"]["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(text)
+        .collect();
+    assert!(
+        published.contains(&format!("{port}:{port}/udp")),
+        "{published:?}"
+    );
+}
+
 fn binary_accepts(env: &BTreeMap<String, String>) {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_meetplane"));

@@ -257,6 +257,18 @@ async fn janus_config_writes_files_a_real_janus_runs_with() {
         assert_eq!(mode & 0o077, 0, "secrets are readable by their owner only");
     }
 
+    // The interface Janus gathers candidates on (a media test's veth), when named.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meetplane"));
+    cmd.args(["janus", "config", "--ice-enforce-list", "v0", "--out"])
+        .arg(dir.path().join("enforced"));
+    for (k, v) in ports.env() {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let enforced = std::fs::read_to_string(dir.path().join("enforced/janus.jcfg")).unwrap();
+    assert!(enforced.contains("ice_enforce_list = \"v0\""), "{enforced}");
+
     // Without Janus settings the command says what is missing.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_meetplane"));
     let out = cmd

@@ -250,7 +250,7 @@ async fn the_janus_socket_holds_peers_to_their_seat() {
         }
     };
     assert_eq!(u16::from(closed.code), 4401, "{closed:?}");
-    meetplane::domain::media_rooms::run_once(&app.state)
+    meetplane::domain::media_sweep::run_once(&app.state)
         .await
         .unwrap();
     assert_eq!(janus.tokens().await.len(), 1, "the viewer's token is gone");
@@ -273,6 +273,39 @@ async fn the_janus_socket_holds_peers_to_their_seat() {
         app.address.replace("http", "ws")
     );
     assert!(connect_async(url).await.is_err());
+
+    // Ending the meeting closes the host's socket, and Janus loses the room and the last token.
+    let (status, body) = read(
+        app.request(Method::POST, "/v1/rooms/localhost/web/end")
+            .bearer_auth(&host)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let closed = loop {
+        match tokio::time::timeout(Duration::from_secs(10), host_socket.next())
+            .await
+            .expect("closed within 10 s")
+        {
+            Some(Ok(Message::Close(Some(c)))) => break c,
+            Some(Ok(_)) => continue,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(u16::from(closed.code), 4401, "{closed:?}");
+    meetplane::domain::media_sweep::run_once(&app.state)
+        .await
+        .unwrap();
+    assert!(janus.tokens().await.is_empty());
+    let exists = janus
+        .admin(
+            json!({"janus": "message_plugin", "plugin": "janus.plugin.videoroom",
+                       "request": {"request": "exists", "room": room}}),
+        )
+        .await;
+    assert_eq!(exists["response"]["exists"], false, "{exists}");
 }
 
 #[tokio::test]
@@ -310,7 +343,7 @@ async fn after_a_janus_restart_rooms_and_tokens_are_provisioned_again() {
         }
     };
     assert_ne!(closed, Some(4401));
-    meetplane::domain::media_rooms::run_once(&app.state)
+    meetplane::domain::media_sweep::run_once(&app.state)
         .await
         .unwrap();
     assert_eq!(janus.tokens().await.len(), 2, "both peers' tokens are back");

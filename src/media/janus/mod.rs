@@ -43,7 +43,7 @@ impl JanusError {
 }
 
 /// A VideoRoom room as meetplane creates it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RoomSpec {
     pub room: String,
     pub secret: String,
@@ -55,6 +55,17 @@ pub struct RoomSpec {
     /// Subscriber joins must name a publisher's `private_id` (off for webinars: viewers
     /// never publish, so they have none).
     pub require_pvtid: bool,
+}
+
+/// Without the secret and the pin.
+impl std::fmt::Debug for RoomSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomSpec")
+            .field("room", &self.room)
+            .field("publishers", &self.publishers)
+            .field("bitrate", &self.bitrate)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The Admin API of one Janus.
@@ -260,7 +271,7 @@ impl Janus {
         opaque_id: &str,
     ) -> Result<Vec<(String, String)>, JanusError> {
         let ids = |v: &Value, key: &str| -> Vec<u64> {
-            v["data"][key]
+            v[key]
                 .as_array()
                 .map(|a| a.iter().filter_map(Value::as_u64).collect())
                 .unwrap_or_default()

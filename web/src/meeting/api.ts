@@ -99,6 +99,12 @@ export class PeerApi {
   kick(peerId: string) {
     return must(this.client.POST("/v1/rooms/{domain}/{name}/peers/{peerId}/kick", { params: { path: { ...this.path, peerId } } }));
   }
+  /** Hosts, on the SFU: mute (or unmute) a person's audio or video at the media server. */
+  mute(peerId: string, kind: Schemas["MediaKind"], muted: boolean) {
+    return must(
+      this.client.POST("/v1/rooms/{domain}/{name}/peers/{peerId}/mute", { params: { path: { ...this.path, peerId } }, body: { kind, muted } }),
+    );
+  }
   lock(locked: boolean) {
     return must(this.client.POST("/v1/rooms/{domain}/{name}/lock", { params: { path: this.path }, body: { locked } }));
   }

@@ -32,6 +32,8 @@ export class Sfu implements MediaPlane {
   /** How many Janus sessions were set up (1 + reconnects), and the last failure (tests). */
   sessions = 0;
   lastError: string | null = null;
+  /** A host muted (or unmuted) this page's audio or video at Janus (VideoRoom `moderate`). */
+  onModeration: (kind: string, muted: boolean) => void = () => {};
   private sock: JanusSocket | null = null;
   private publisher: { handle: number; pc: RTCPeerConnection | null; privateId?: unknown } | null = null;
   private readonly feeds = new Map<string, Feed>();
@@ -165,6 +167,12 @@ export class Sfu implements MediaPlane {
     await this.offer(sock, handle, pc);
   }
 
+  /** The kind of the published stream `mid` ("audio" when unknown). */
+  private kindOf(mid: string): string {
+    const t = this.publisher?.pc?.getTransceivers().find((x) => x.mid === mid);
+    return t?.sender.track?.kind ?? "audio";
+  }
+
   /** Offer what the connection sends; Janus answers `configured`. */
   private async offer(sock: JanusSocket, handle: number, pc: RTCPeerConnection) {
     await pc.setLocalDescription(await pc.createOffer());
@@ -260,6 +268,10 @@ export class Sfu implements MediaPlane {
       return;
     }
     if (handle !== this.publisher?.handle) return;
+    if (typeof data.moderation === "string" && (data.id === undefined || String(data.id) === this.setup.feedId)) {
+      const kind = this.kindOf(String(data.mid ?? ""));
+      this.onModeration(kind, data.moderation === "muted");
+    }
     this.publishers(sock, data.publishers);
     for (const key of ["unpublished", "leaving", "kicked"]) {
       const id = data[key];

@@ -70,7 +70,15 @@ export function PeoplePanel(props: { session: MeetingSession; onError: (text: st
       <h2 id="people-title">People ({s.present.length})</h2>
       <ul class="people-list">
         {s.present.map((p) => (
-          <PersonRow key={p.id} peer={p} me={p.id === s.me} canKick={s.amHost && p.id !== s.me} onKick={act("Removing", () => s.api.kick(p.id))} />
+          <PersonRow
+            key={p.id}
+            peer={p}
+            me={p.id === s.me}
+            canKick={s.amHost && p.id !== s.me}
+            onKick={act("Removing", () => s.api.kick(p.id))}
+            // On the SFU, hosts can mute a person's microphone at the media server.
+            mute={s.amHost && s.sfu && p.id !== s.me && !isViewerType(p.type) ? { muted: s.mutedByMe.has(p.id), toggle: act("Muting", () => s.hostMute(p.id)) } : undefined}
+          />
         ))}
       </ul>
     </section>
@@ -103,7 +111,7 @@ export function Knocks(props: { session: MeetingSession; onError: (text: string)
   );
 }
 
-function PersonRow(props: { peer: Peer; me: boolean; canKick: boolean; onKick: () => void }) {
+function PersonRow(props: { peer: Peer; me: boolean; canKick: boolean; onKick: () => void; mute?: { muted: boolean; toggle: () => void } }) {
   const p = props.peer;
   const role = isHostType(p.type) ? "host" : isViewerType(p.type) ? "viewer" : "";
   return (
@@ -118,6 +126,11 @@ function PersonRow(props: { peer: Peer; me: boolean; canKick: boolean; onKick: (
         <time class="muted" dateTime={p.connectedAt} title="connected at">
           {at(p.connectedAt)}
         </time>
+      )}
+      {props.mute && (
+        <button type="button" class="host-mute" aria-pressed={props.mute.muted} aria-label={`${props.mute.muted ? "Unmute" : "Mute"} ${p.displayName}'s microphone`} onClick={props.mute.toggle}>
+          {props.mute.muted ? "Unmute" : "Mute"}
+        </button>
       )}
       {props.canKick && (
         <button type="button" class="kick" aria-label={`Remove ${p.displayName} from the meeting`} onClick={props.onKick}>

@@ -146,6 +146,16 @@ export class MeetingSession {
     }
   }
 
+  /** People whose microphone this host muted at the media server (SFU). */
+  readonly mutedByMe = new Set<string>();
+
+  /** Hosts on the SFU: mute a person's microphone at Janus, or unmute it. */
+  async hostMute(peerId: string) {
+    const muted = !this.mutedByMe.has(peerId);
+    await this.api.mute(peerId, "audio", muted);
+    this.update(() => (muted ? this.mutedByMe.add(peerId) : this.mutedByMe.delete(peerId)));
+  }
+
   async setLocked(locked: boolean) {
     await this.api.lock(locked);
     await this.refresh();
@@ -224,6 +234,8 @@ export class MeetingSession {
       void this.enter();
     });
     sfu.localStream = this.local;
+    sfu.onModeration = (kind, muted) =>
+      this.update(() => (this.notice = muted ? `A host muted your ${kind === "audio" ? "microphone" : "camera"}.` : null));
     this.sfu = sfu;
     this.media = sfu;
     this.watchFeeds();
