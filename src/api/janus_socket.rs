@@ -105,10 +105,13 @@ async fn relay(
         Some(plane) => plane.api_secret.expose().to_string(),
         None => return,
     };
+    let budget = janus_frames::budget();
     let (code, reason) = loop {
         tokio::select! {
             incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => match janus_frames::admit(&seat, &api_secret, &text) {
+                Some(Ok(Message::Text(text))) => match janus_frames::over_budget(&budget, &text)
+                    .map_or_else(|| janus_frames::admit(&seat, &api_secret, &text), Err)
+                {
                     Ok(frame) => {
                         if up_sink.send(tungstenite::Message::text(frame)).await.is_err() {
                             break (CLOSED_UPSTREAM, "the media server closed the connection".to_string());

@@ -8,7 +8,7 @@
 //! token is not on the room's allowed list.
 use serde_json::{Value, json};
 
-use super::media_rooms::JanusSeat;
+use super::{media_rooms::JanusSeat, signalling::Budget};
 use crate::media::janus::VIDEOROOM;
 
 /// Janus API requests a page may send.
@@ -104,9 +104,31 @@ fn held_to_seat(seat: &JanusSeat, body: &mut Value, request: &str) {
     }
 }
 
+/// Frames a page may send to Janus per second, and in a burst: a join with its candidates and
+/// a subscription per feed are a few dozen; a keepalive every 25 s.
+pub const PER_SECOND: u32 = 50;
+pub const BURST: u32 = 300;
+
+/// What one page may still send to Janus.
+pub fn budget() -> Budget {
+    Budget::new(PER_SECOND, BURST, "frames to the media server")
+}
+
+/// The error frame answering `text` when the page's budget is spent (429, like Janus's own
+/// errors, with the request's transaction), or `None` while it lasts.
+pub fn over_budget(budget: &Budget, text: &str) -> Option<String> {
+    let refused = budget.take().err()?;
+    let frame: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    Some(error_frame(&frame, 429, &refused.to_string()))
+}
+
 /// A Janus-style error frame answering `frame`'s transaction.
 fn refusal(frame: &Value, reason: &str) -> String {
-    let mut error = json!({"janus": "error", "error": {"code": 403, "reason": reason}});
+    error_frame(frame, 403, reason)
+}
+
+fn error_frame(frame: &Value, code: u16, reason: &str) -> String {
+    let mut error = json!({"janus": "error", "error": {"code": code, "reason": reason}});
     if let Some(t) = frame.get("transaction") {
         error["transaction"] = t.clone();
     }
@@ -136,6 +158,23 @@ mod tests {
 
     fn admitted(seat: &JanusSeat, frame: Value) -> Value {
         serde_json::from_str(&admit(seat, "api", &frame.to_string()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_page_past_its_budget_is_answered_429_in_its_transaction() {
+        let budget = budget();
+        let frame = r#"{"janus": "trickle", "transaction": "t1"}"#;
+        for _ in 0..BURST {
+            assert_eq!(over_budget(&budget, frame), None);
+        }
+        let refused: Value = serde_json::from_str(&over_budget(&budget, frame).unwrap()).unwrap();
+        assert_eq!(
+            (
+                refused["error"]["code"].clone(),
+                refused["transaction"].clone()
+            ),
+            (json!(429), json!("t1"))
+        );
     }
 
     #[test]

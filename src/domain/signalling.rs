@@ -32,29 +32,43 @@ pub const MAX_DATA_BYTES: usize = 48 * 1024;
 pub const PER_SECOND: u32 = 50;
 pub const BURST: u32 = 200;
 
-/// What one socket may still send, so a peer cannot flood the others.
-pub struct Budget(DefaultDirectRateLimiter);
+/// What one socket may still send, so a peer cannot flood the others (or the SFU).
+pub struct Budget {
+    limiter: DefaultDirectRateLimiter,
+    per_second: u32,
+    burst: u32,
+    what: &'static str,
+}
 
 impl Default for Budget {
+    /// The budget of a realtime socket's signals.
     fn default() -> Self {
-        let per_second = NonZeroU32::new(PER_SECOND).expect("not zero");
-        let burst = NonZeroU32::new(BURST).expect("not zero");
-        Self(RateLimiter::direct(
-            Quota::per_second(per_second).allow_burst(burst),
-        ))
+        Self::new(PER_SECOND, BURST, "signals")
     }
 }
 
 impl Budget {
-    /// Spend one signal, or refuse it with the time until the next one may go.
+    /// `per_second` `what` a second, in bursts of up to `burst`.
+    pub fn new(per_second: u32, burst: u32, what: &'static str) -> Self {
+        let rate = NonZeroU32::new(per_second.max(1)).expect("not zero");
+        let most = NonZeroU32::new(burst.max(1)).expect("not zero");
+        Self {
+            limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(most)),
+            per_second,
+            burst,
+            what,
+        }
+    }
+
+    /// Spend one, or refuse it with the time until the next one may go.
     pub fn take(&self) -> Result<()> {
-        self.0.check().map_err(|not_until| {
+        self.limiter.check().map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             Error::TooManyRequests {
                 code: Code::RateLimited,
                 message: format!(
-                    "more than {PER_SECOND} signals a second (bursts of {BURST}); this one was \
-                     dropped"
+                    "more than {} {} a second (bursts of {}); this one was dropped",
+                    self.per_second, self.what, self.burst
                 ),
                 retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
             }
