@@ -446,3 +446,84 @@ async fn janus_events_make_media_connections_count_as_presence() {
         .unwrap();
     assert_eq!(ready["janus"], "down", "{ready}");
 }
+
+/// One Janus serves several nodes: its event handler posts to one of them, whichever node the
+/// peer joined through, and every node sees the peer's media connection (Postgres).
+#[tokio::test]
+async fn janus_events_posted_to_any_node_count_for_a_peer_of_another() {
+    use crate::{
+        helpers::TestDb,
+        nodes::{Cluster, postgres_url},
+        realtime::{connect, next, next_event_where, next_of, send},
+    };
+    let Some(admin_url) = postgres_url() else {
+        return;
+    };
+    let ports = JanusPorts::pick();
+    let (ws, admin) = (ports.ws_url(), ports.admin_url());
+    let settings = [
+        ("MEETPLANE_JANUS_WS_URL", ws.as_str()),
+        ("MEETPLANE_JANUS_ADMIN_URL", admin.as_str()),
+        ("MEETPLANE_JANUS_API_SECRET", API_SECRET),
+        ("MEETPLANE_JANUS_ADMIN_SECRET", ADMIN_SECRET),
+        ("MEETPLANE_JANUS_ADMIN_KEY", ADMIN_KEY),
+        ("MEETPLANE_JANUS_EVENTS_SECRET", EVENTS_SECRET),
+    ];
+    let cluster = Cluster::new(TestDb::create_postgres(&admin_url).await);
+    let a = cluster.start_with(&settings);
+    let b = cluster.start_with(&settings);
+    let client = cluster.client();
+    let org = client.org_id.to_string();
+    let ta = a.token(&client).await;
+    let rooms = format!("/v1/orgs/{org}/rooms");
+    let room = json!({"domain": "localhost", "name": "shared-sfu"});
+    a.call(&ta, Method::POST, &rooms, Some(room)).await;
+    let mut watch = connect(&a.address, &ta).await;
+    next(&mut watch).await;
+    send(&mut watch, json!({"type": "subscribe", "org": true})).await;
+    next_of(&mut watch, "subscribed").await;
+    let (s, admitted) = a
+        .call(
+            &ta,
+            Method::POST,
+            &format!("{rooms}/localhost/shared-sfu/peers"),
+            Some(json!({"displayName": "Far", "role": "user"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{admitted}");
+    let id = admitted["content"]["peer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let post = |node: &str, events: Value| {
+        reqwest::Client::new()
+            .post(format!("{node}/internal/janus/events"))
+            .basic_auth("janus", Some(EVENTS_SECRET))
+            .json(&events)
+            .send()
+    };
+    let up = json!([
+        {"type": 2, "session_id": 5, "handle_id": 9, "opaque_id": id,
+         "event": {"name": "attached", "plugin": "janus.plugin.videoroom"}},
+        {"type": 16, "subtype": 6, "session_id": 5, "handle_id": 9, "opaque_id": id,
+         "event": {"connection": "webrtcup"}},
+    ]);
+    // Admitted through node A; Janus tells node B.
+    assert_eq!(
+        post(&b.address, up).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    let state_of = |e: &Value| e["payload"]["client"]["state"].as_str().map(str::to_string);
+    let updated = |e: &Value| e["event"] == "clientUpdated" && e["payload"]["client"]["id"] == id;
+    let e = next_event_where(&mut watch, updated).await;
+    assert_eq!(state_of(&e).as_deref(), Some("connected"), "{e}");
+    // The hangup reaches node A this time: the same connection ends.
+    let hangup = json!({"type": 16, "subtype": 6, "session_id": 5, "handle_id": 9,
+                        "opaque_id": id, "event": {"connection": "hangup"}});
+    assert_eq!(
+        post(&a.address, hangup).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    let e = next_event_where(&mut watch, updated).await;
+    assert_eq!(state_of(&e).as_deref(), Some("away"), "{e}");
+}
