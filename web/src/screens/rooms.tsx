@@ -183,6 +183,16 @@ export function RoomDetail(props: { params: string[] }) {
       );
     }
   };
+  // Through the Janus SFU only; without it the server answers that no media server runs.
+  const mute = (peerId: string, who: string, kind: "audio" | "video") =>
+    act(kind === "audio" ? `${who}'s microphone was muted.` : `${who}'s camera was stopped.`, () =>
+      must(
+        api.POST("/v1/orgs/{orgId}/rooms/{domain}/{name}/peers/{peerId}/mute", {
+          params: { path: { ...path, peerId } },
+          body: { kind, muted: true },
+        }),
+      ),
+    );
   const decide = (peerId: string, who: string, admit: boolean) => {
     const peerPath = { ...path, peerId };
     act(admit ? `${who} was let in.` : `${who} was turned away.`, () =>
@@ -311,9 +321,21 @@ export function RoomDetail(props: { params: string[] }) {
                                   </button>
                                 </>
                               ) : (
-                                <button type="button" class="danger" disabled={action.busy} onClick={() => kick(p.id, p.displayName)}>
-                                  Kick
-                                </button>
+                                <>
+                                  {p.state === "connected" && (
+                                    <>
+                                      <button type="button" disabled={action.busy} aria-label={`Mute ${p.displayName}'s microphone`} onClick={() => mute(p.id, p.displayName, "audio")}>
+                                        Mute
+                                      </button>{" "}
+                                      <button type="button" disabled={action.busy} aria-label={`Stop ${p.displayName}'s camera`} onClick={() => mute(p.id, p.displayName, "video")}>
+                                        Stop video
+                                      </button>{" "}
+                                    </>
+                                  )}
+                                  <button type="button" class="danger" disabled={action.busy} onClick={() => kick(p.id, p.displayName)}>
+                                    Kick
+                                  </button>
+                                </>
                               )}
                             </td>
                           )}
