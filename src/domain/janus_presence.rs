@@ -15,9 +15,18 @@ const WEBRTC: u64 = 16;
 /// The WebRTC subtype of PeerConnection state (`webrtcup`, `hangup`).
 const CONNECTION: u64 = 6;
 
+/// Marks the connection ids made from Janus handles.
+const HANDLE_PREFIX: u64 = 0x6a61_6e75_7300_0000;
+
 /// The connection id of a Janus handle's PeerConnection: the same for every event of it.
 pub fn connection_id(handle_id: u64) -> Uuid {
-    Uuid::from_u64_pair(0x6a61_6e75_7300_0000, handle_id)
+    Uuid::from_u64_pair(HANDLE_PREFIX, handle_id)
+}
+
+/// The Janus handle a connection id was made from, if it was.
+pub fn handle_of(connection_id: Uuid) -> Option<u64> {
+    let (prefix, handle_id) = connection_id.as_u64_pair();
+    (prefix == HANDLE_PREFIX).then_some(handle_id)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -110,5 +119,7 @@ mod tests {
             assert_eq!(change_of(&other), None, "{other}");
         }
         assert_ne!(connection_id(7), connection_id(8));
+        assert_eq!(handle_of(connection_id(7)), Some(7));
+        assert_eq!(handle_of(Uuid::new_v4()), None);
     }
 }

@@ -18,6 +18,8 @@ use crate::{
 
 /// Rows handled per pass.
 const PER_PASS: u64 = 200;
+/// How often Janus's live handles are compared with the media connections on record.
+const HANDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Tell Janus about one peer that left: off the allowed list, kicked, its token removed.
 async fn forget_peer(state: &AppState, plane: &JanusPlane, row: &media_peer::Model) -> Result<()> {
@@ -82,6 +84,7 @@ pub async fn run_once(state: &AppState) -> Result<usize> {
     }
     if !restarted {
         done += reconcile(state, plane).await?;
+        done += reconcile_handles(state, plane).await?;
     }
     for row in store::media_rooms::rooms_closed(&state.db, PER_PASS).await? {
         if !store::media_rooms::peers_of(&state.db, row.room_id)
@@ -141,6 +144,30 @@ async fn reconcile(state: &AppState, plane: &JanusPlane) -> Result<usize> {
                 super::presence::disconnected(state, c.id).await?;
                 lost += 1;
             }
+        }
+    }
+    Ok(lost)
+}
+
+/// Media connections whose Janus handle is gone lose it: subscribers too, whom
+/// `listparticipants` does not list (a lost `hangup` or `detached` would otherwise leave a
+/// viewer present for good). The connections are read before Janus is asked, so a handle
+/// created meanwhile is not mistaken for a gone one. At most every `HANDLE_CHECK`.
+async fn reconcile_handles(state: &AppState, plane: &JanusPlane) -> Result<usize> {
+    let node = super::presence::JANUS_NODE;
+    let connections = store::presence::connections_of_node(&state.db, node).await?;
+    if connections.is_empty() || !plane.handle_check_due(HANDLE_CHECK) {
+        return Ok(0);
+    }
+    let Ok(live) = plane.client.live_handles().await else {
+        return Ok(0);
+    };
+    let mut lost = 0;
+    for c in connections {
+        let handle = super::janus_presence::handle_of(c.id);
+        if handle.is_some_and(|h| !live.contains(&h)) {
+            super::presence::disconnected(state, c.id).await?;
+            lost += 1;
         }
     }
     Ok(lost)

@@ -3,7 +3,13 @@
 //! is `domain::media_rooms`).
 pub mod janus;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::{
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use tokio::sync::Notify;
 use url::Url;
@@ -25,6 +31,8 @@ pub struct JanusPlane {
     /// A token this node keeps in Janus: when Janus no longer knows it, Janus restarted (and
     /// lost every room and token).
     pub sentinel: String,
+    /// When Janus's live handles were last compared with the media connections on record.
+    handles_checked: Mutex<Option<Instant>>,
 }
 
 impl JanusPlane {
@@ -37,6 +45,7 @@ impl JanusPlane {
             wake: Notify::new(),
             up: AtomicBool::new(false),
             sentinel: crate::auth::random::token("mpsentinel_"),
+            handles_checked: Mutex::new(None),
         }
     }
 
@@ -52,6 +61,20 @@ impl JanusPlane {
 
     pub fn is_up(&self) -> bool {
         self.up.load(Ordering::Relaxed)
+    }
+
+    /// Whether `every` has passed since the last comparison of handles (and if so, it starts
+    /// now): listing every session's handles is a call per session, too many for each pass.
+    pub fn handle_check_due(&self, every: Duration) -> bool {
+        let mut last = self
+            .handles_checked
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let due = last.is_none_or(|at| at.elapsed() >= every);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
     }
 
     /// Record whether Janus answered.

@@ -66,6 +66,17 @@ pub async fn node_connections_of(
         .await
 }
 
+/// Every connection served by `node_id`.
+pub async fn connections_of_node(
+    db: &impl ConnectionTrait,
+    node_id: Uuid,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::NodeId.eq(node_id))
+        .all(db)
+        .await
+}
+
 /// How many peers hold a connection served by `node_id`.
 pub async fn peers_on_node(db: &impl ConnectionTrait, node_id: Uuid) -> Result<u64, DbErr> {
     let mut peers: Vec<Uuid> = Entity::find()

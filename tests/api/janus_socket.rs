@@ -527,3 +527,66 @@ async fn janus_events_posted_to_any_node_count_for_a_peer_of_another() {
     let e = next_event_where(&mut watch, updated).await;
     assert_eq!(state_of(&e).as_deref(), Some("away"), "{e}");
 }
+
+/// A media connection whose Janus handle is gone ends even when its `hangup` never arrived
+/// (Janus's event post lost): the pass compares the handles Janus holds with the connections
+/// on record. A live handle's connection stays.
+#[tokio::test]
+async fn a_media_connection_whose_handle_janus_no_longer_holds_ends() {
+    if !janus_installed("the Janus handle reconcile test") {
+        return;
+    }
+    let ports = JanusPorts::pick();
+    let app = app_with_janus(&ports).await;
+    let janus = JanusProcess::start_on(ports, &app.url("/internal/janus/events")).await;
+    // Until meetplane has met this Janus (its sentinel token placed), it takes Janus for one
+    // that restarted, whose media connections are all gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let met = || async {
+        let tokens = janus.admin(json!({"janus": "list_tokens"})).await;
+        tokens["data"]["tokens"].to_string().contains("mpsentinel_")
+    };
+    while !met().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "meetplane never met Janus"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let t = app.token().await;
+    app.create_room(&t, json!({"domain": "localhost", "name": "gone"}))
+        .await;
+    let (live_peer, a) = join(&app, "gone", json!({"displayName": "Here"})).await;
+    let (lost_peer, b) = join(&app, "gone", json!({"displayName": "Gone"})).await;
+    ice(&app, "gone", &a).await;
+    ice(&app, "gone", &b).await;
+    let mut socket = open(&app, "/v1/rooms/localhost/gone/janus", &a).await;
+    let (session, handle) = attach(&mut socket).await;
+    let joined = join_as_publisher(&mut socket, session, handle).await;
+    assert_eq!(
+        joined["plugindata"]["data"]["videoroom"], "joined",
+        "{joined}"
+    );
+    // Both PeerConnections came up; the second's handle is not (or no longer) in Janus.
+    let up = |peer: &str, handle: u64| {
+        json!({"type": 16, "subtype": 6, "session_id": session, "handle_id": handle,
+               "opaque_id": peer, "event": {"connection": "webrtcup"}})
+    };
+    let events = json!([up(&live_peer, handle), up(&lost_peer, handle + 1_000_000)]);
+    assert_eq!(
+        post_events(&app, EVENTS_SECRET, events).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(peer_state(&app, &live_peer).await, "connected");
+    assert_eq!(peer_state(&app, &lost_peer).await, "connected");
+    // The scheduler's pass compares handles at most every 10 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(25);
+    while peer_state(&app, &lost_peer).await != "away" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lost handle's connection still counts"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(peer_state(&app, &live_peer).await, "connected");
+}

@@ -6,7 +6,7 @@
 //! WebSocket API through `api::janus_socket`.
 pub mod config_files;
 
-use std::time::Duration;
+use std::{collections::HashSet, time::Duration};
 
 use serde_json::{Value, json};
 use url::Url;
@@ -264,28 +264,39 @@ impl Janus {
         self.videoroom(request).await.map(|_| ())
     }
 
+    /// Every session's handles, from the Admin API's listings (a session that ended between
+    /// the two listings is left out).
+    async fn handles_by_session(&self) -> Result<Vec<(u64, Vec<u64>)>, JanusError> {
+        let sessions = self.admin(json!({"janus": "list_sessions"})).await?;
+        let mut all = Vec::new();
+        for session in ids(&sessions, "sessions") {
+            match self
+                .admin(json!({"janus": "list_handles", "session_id": session}))
+                .await
+            {
+                Ok(handles) => all.push((session, ids(&handles, "handles"))),
+                Err(e) if e.code().is_some() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(all)
+    }
+
+    /// The ids of every handle Janus holds now.
+    pub async fn live_handles(&self) -> Result<HashSet<u64>, JanusError> {
+        let all = self.handles_by_session().await?;
+        Ok(all.into_iter().flat_map(|(_, handles)| handles).collect())
+    }
+
     /// The streams (`type`, `mid`) the publisher handles of `opaque_id` send, read from the
     /// Admin API's session and handle listings (moderation needs the mids; mutes are rare).
     pub async fn published_streams(
         &self,
         opaque_id: &str,
     ) -> Result<Vec<(String, String)>, JanusError> {
-        let ids = |v: &Value, key: &str| -> Vec<u64> {
-            v[key]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_u64).collect())
-                .unwrap_or_default()
-        };
-        let sessions = self.admin(json!({"janus": "list_sessions"})).await?;
         let mut streams = Vec::new();
-        for session in ids(&sessions, "sessions") {
-            let Ok(handles) = self
-                .admin(json!({"janus": "list_handles", "session_id": session}))
-                .await
-            else {
-                continue;
-            };
-            for handle in ids(&handles, "handles") {
+        for (session, handles) in self.handles_by_session().await? {
+            for handle in handles {
                 let request = json!({"janus": "handle_info", "session_id": session,
                                      "handle_id": handle});
                 let Ok(info) = self.admin(request).await else {
@@ -323,4 +334,12 @@ impl Janus {
             })
             .unwrap_or_default())
     }
+}
+
+/// The ids listed under `key` of an Admin API answer.
+fn ids(v: &Value, key: &str) -> Vec<u64> {
+    v[key]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default()
 }
