@@ -16,6 +16,10 @@ UNREACHABLE = {
     "POST /v1/orgs/{orgId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",
     # Session entries are made by sessions of people in rooms, which no request makes.
     "GET /v1/orgs/{orgId}/sessions/{sessionId}",
+    # Muting goes through the Janus SFU, which the fuzzed server does not drive: every call
+    # answers 404 media_server_not_found (tests/api/dashboard_browser.rs; the media tests mute
+    # through a real Janus).
+    "POST /v1/orgs/{orgId}/rooms/{domain}/{name}/peers/{peerId}/mute",
 }
 MISMATCHED = {
     # Session links are JWTs only the server signs, and no operation returns one.
