@@ -161,6 +161,12 @@ export function RoomDetail(props: { params: string[] }) {
   const { orgId, canChange } = useSession();
   const path = { orgId, domain: domain ?? "", name: name ?? "" };
   const room = useLoad(() => must(api.GET("/v1/orgs/{orgId}/rooms/{domain}/{name}", { params: { path } })), [domain, name]);
+  // Muting goes through the Janus SFU: without one (the server's readiness names none) the
+  // buttons would only ever be refused.
+  const sfu = useLoad(async () => {
+    const r = await api.GET("/readyz");
+    return (r.data ?? r.error)?.janus != null;
+  }, []);
   const socket = useOrgEvents((e) => {
     if (e.domain === domain && e.room === name) room.reload();
   });
@@ -322,7 +328,7 @@ export function RoomDetail(props: { params: string[] }) {
                                 </>
                               ) : (
                                 <>
-                                  {p.state === "connected" && (
+                                  {p.state === "connected" && sfu.state === "ready" && sfu.data && (
                                     <>
                                       <button type="button" disabled={action.busy} aria-label={`Mute ${p.displayName}'s microphone`} onClick={() => mute(p.id, p.displayName, "audio")}>
                                         Mute
