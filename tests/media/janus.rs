@@ -15,8 +15,8 @@ use crate::{
     in_netns,
     janus_proc::{self, Janus},
     pages::{
-        STATUS, admit_if_knocking, contains, join_by_name, media_browser, meeting_built, peer_id,
-        wait_in_meeting, wait_media_from,
+        STATUS, admit_if_knocking, contains, join_all, join_by_name, media_browser, meeting_built,
+        peer_id, wait_in_meeting, wait_media_from,
     },
     turn::{self, Coturn},
 };
@@ -108,13 +108,12 @@ async fn a_conference_meets_through_janus() {
     .await;
     let room_url = format!("{}/join/localhost/standup", app.address);
     let mut driver = Driver::start().await;
-    let mut pages = Vec::new();
-    for name in ["Host One", "Host Two"] {
-        let b = media_browser(&mut driver).await;
-        join_by_name(&b, &format!("{room_url}#hostKey={host_key}"), name).await;
-        wait_in_meeting(&b).await;
-        pages.push(b);
-    }
+    let mut pages = join_all(
+        &mut driver,
+        &format!("{room_url}#hostKey={host_key}"),
+        &["Host One", "Host Two"],
+    )
+    .await;
     let guest = media_browser(&mut driver).await;
     join_by_name(&guest, &room_url, "Guest Three").await;
     assert!(
@@ -383,18 +382,12 @@ async fn relay_only_pages_reach_janus_through_coturn() {
     )
     .await;
     let mut driver = Driver::start().await;
-    let mut pages = Vec::new();
-    for name in ["Near", "Far"] {
-        let b = media_browser(&mut driver).await;
-        join_by_name(
-            &b,
-            &format!("{}/join/localhost/relayed?ice=relay", app.address),
-            name,
-        )
-        .await;
-        wait_in_meeting(&b).await;
-        pages.push(b);
-    }
+    let pages = join_all(
+        &mut driver,
+        &format!("{}/join/localhost/relayed?ice=relay", app.address),
+        &["Near", "Far"],
+    )
+    .await;
     let ids = vec![peer_id(&pages[0]).await, peer_id(&pages[1]).await];
     for (i, b) in pages.iter().enumerate() {
         wait_sfu(b).await;

@@ -14,8 +14,8 @@ use crate::{
     janus::{assert_through_janus, others, room, start, wait_sfu},
     janus_proc,
     pages::{
-        contains, join_by_name, media_browser, meeting_built, org_events, peer_id, press_join,
-        removal_of, wait_in_meeting, wait_media_from,
+        contains, join_all, meeting_built, org_events, peer_id, press_join, removal_of,
+        wait_in_meeting, wait_media_from,
     },
 };
 
@@ -31,13 +31,12 @@ async fn pages_get_media_back_after_janus_restarts() {
     )
     .await;
     let mut driver = Driver::start().await;
-    let mut pages = Vec::new();
-    for name in ["Alpha", "Beta"] {
-        let b = media_browser(&mut driver).await;
-        join_by_name(&b, &format!("{}/join/localhost/sturdy", app.address), name).await;
-        wait_in_meeting(&b).await;
-        pages.push(b);
-    }
+    let pages = join_all(
+        &mut driver,
+        &format!("{}/join/localhost/sturdy", app.address),
+        &["Alpha", "Beta"],
+    )
+    .await;
     let ids = vec![peer_id(&pages[0]).await, peer_id(&pages[1]).await];
     for (i, b) in pages.iter().enumerate() {
         wait_sfu(b).await;
@@ -92,13 +91,12 @@ async fn through_janus_a_reload_keeps_the_seat_and_a_closed_tab_frees_it() {
     )
     .await;
     let mut driver = Driver::start().await;
-    let mut pages = Vec::new();
-    for name in ["Stayer", "Leaver"] {
-        let b = media_browser(&mut driver).await;
-        join_by_name(&b, &format!("{}/join/localhost/seats", app.address), name).await;
-        wait_in_meeting(&b).await;
-        pages.push(b);
-    }
+    let mut pages = join_all(
+        &mut driver,
+        &format!("{}/join/localhost/seats", app.address),
+        &["Stayer", "Leaver"],
+    )
+    .await;
     let (s, l) = (peer_id(&pages[0]).await, peer_id(&pages[1]).await);
     wait_sfu(&pages[0]).await;
     wait_media_from(&pages[0], "the stayer decoding the leaver", &[&l]).await;
@@ -161,18 +159,12 @@ async fn without_an_answering_janus_a_small_room_meets_over_the_mesh_and_says_so
     )
     .await;
     let mut driver = Driver::start().await;
-    let mut pages = Vec::new();
-    for name in ["Left", "Right"] {
-        let b = media_browser(&mut driver).await;
-        join_by_name(
-            &b,
-            &format!("{}/join/localhost/fallback", app.address),
-            name,
-        )
-        .await;
-        wait_in_meeting(&b).await;
-        pages.push(b);
-    }
+    let pages = join_all(
+        &mut driver,
+        &format!("{}/join/localhost/fallback", app.address),
+        &["Left", "Right"],
+    )
+    .await;
     let ids = vec![peer_id(&pages[0]).await, peer_id(&pages[1]).await];
     for (i, b) in pages.iter().enumerate() {
         wait_media_from(b, "media over the mesh", &others(&ids, i)).await;

@@ -262,3 +262,15 @@ pub async fn removal_of(socket: &mut Socket, peer: &str, limit: Duration) -> Str
     .await;
     found.unwrap_or_else(|_| panic!("no clientsRemoved for {peer} within {limit:?}"))
 }
+
+/// A browser per name, each joined under its name at `url` and in the meeting.
+pub async fn join_all(driver: &mut Driver, url: &str, names: &[&str]) -> Vec<WebDriver> {
+    let mut pages = Vec::new();
+    for name in names {
+        let b = media_browser(driver).await;
+        join_by_name(&b, url, name).await;
+        wait_in_meeting(&b).await;
+        pages.push(b);
+    }
+    pages
+}
