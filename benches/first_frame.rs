@@ -24,32 +24,10 @@ mod netns;
 
 use std::time::{Duration, Instant};
 
-use meetplane::{
-    app::Application,
-    auth::session_link,
-    domain::{audit::By, clients, orgs},
-};
+use common::browser_media::{MEDIA_FLAGS, seed};
+use meetplane::auth::session_link;
 use serde_json::{Value, json};
 use thirtyfour::WebDriver;
-
-const MEDIA_FLAGS: &[&str] = &[
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-];
-
-/// The org's API client, written before the server starts.
-async fn seed(config: meetplane::config::Config) -> anyhow::Result<(uuid::Uuid, String, String)> {
-    let app = Application::build(config).await?;
-    let state = app.state().clone();
-    drop(app);
-    let org = orgs::resolve(&state.db, "Default").await?.id;
-    let client = clients::create(&state, &By::cli(org), "bench").await?;
-    state.db.clone().close().await?;
-    Ok((org, client.client.api_key, client.secret))
-}
 
 fn link(address: &str, key: &str, secret: &str, role: &str, name: &str) -> String {
     let now = chrono::Utc::now().timestamp();

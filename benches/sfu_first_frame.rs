@@ -26,20 +26,10 @@ mod netns;
 
 use std::time::{Duration, Instant};
 
-use meetplane::{
-    app::Application,
-    domain::{audit::By, clients, orgs},
-};
+use common::browser_media::{MEDIA_FLAGS, seed};
 use serde_json::{Value, json};
 use thirtyfour::WebDriver;
 
-const MEDIA_FLAGS: &[&str] = &[
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-];
 /// How long all viewers watch while meetplane's steady CPU is measured.
 const STEADY: Duration = Duration::from_secs(10);
 
@@ -150,17 +140,6 @@ impl CpuWindow {
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
     sorted[rank.min(sorted.len()) - 1]
-}
-
-/// The org's API client, written before the server starts.
-async fn seed(config: meetplane::config::Config) -> anyhow::Result<(uuid::Uuid, String, String)> {
-    let app = Application::build(config).await?;
-    let state = app.state().clone();
-    drop(app);
-    let org = orgs::resolve(&state.db, "Default").await?.id;
-    let client = clients::create(&state, &By::cli(org), "bench").await?;
-    state.db.clone().close().await?;
-    Ok((org, client.client.api_key, client.secret))
 }
 
 #[tokio::main]

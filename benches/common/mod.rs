@@ -4,6 +4,7 @@
 // Each bench compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
+pub mod browser_media;
 pub mod pgbench;
 pub mod server;
 pub mod wrk;
