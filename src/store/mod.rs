@@ -36,6 +36,10 @@ pub mod tokens;
 pub mod webhooks;
 pub mod widgets;
 
+/// The database handle, connection trait and error as the layers above name them: only
+/// `store/` (and the migrations) use sea-orm and sqlx directly (`.ci/run` checks it).
+pub use sea_orm::{ConnectionTrait as Conn, DatabaseConnection as Db, DbErr as DbError};
+
 /// One page of a list query: `offset`/`limit` rows, fetched as `limit + 1` so the caller
 /// knows whether another page follows without counting.
 #[derive(Debug, Clone, Copy)]
