@@ -31,11 +31,11 @@ use crate::{
         dialogs::{self, DialogMessageView, DialogView},
         socket_access::{Credential, Watch},
         widget_users::{self, SiteUser},
-        widgets,
+        widgets::{self, Widget},
     },
     error::Error,
     state::AppState,
-    store::{Window, entities::widget},
+    store::Window,
 };
 
 /// The widget's script, served as is (hand-written, no build step).
@@ -44,7 +44,7 @@ const MAX_PAGE: u64 = 100;
 
 /// The widget and the site user a request speaks for.
 pub struct WidgetUser {
-    pub widget: widget::Model,
+    pub widget: Widget,
     pub user_id: String,
 }
 
@@ -56,7 +56,7 @@ fn bearer(req: &Request) -> Option<&str> {
         .map(str::trim)
 }
 
-async fn widget_of(state: &AppState, req: &Request) -> Result<widget::Model, ApiError> {
+async fn widget_of(state: &AppState, req: &Request) -> Result<Widget, ApiError> {
     // `nest` strips the prefix from `uri()`; the original keeps it.
     let id = req
         .original_uri()
@@ -70,7 +70,7 @@ async fn widget_of(state: &AppState, req: &Request) -> Result<widget::Model, Api
 /// Authenticate the site user of a widget call by their token.
 pub fn user_of(
     state: &AppState,
-    widget: widget::Model,
+    widget: Widget,
     token: Option<&str>,
 ) -> Result<WidgetUser, ApiError> {
     let token = token.ok_or_else(|| {
@@ -157,7 +157,7 @@ pub async fn script(req: &Request, Data(state): Data<&AppState>) -> Result<Respo
 pub(super) fn caller(state: &AppState, req: &Request) -> Result<WidgetUser, ApiError> {
     let widget = req
         .extensions()
-        .get::<widget::Model>()
+        .get::<Widget>()
         .cloned()
         .ok_or_else(|| ApiError::from(Error::not_found("widget")))?;
     user_of(state, widget, bearer(req))
@@ -312,7 +312,7 @@ pub async fn socket(
 ) -> poem::Result<impl IntoResponse> {
     let widget = req
         .extensions()
-        .get::<widget::Model>()
+        .get::<Widget>()
         .cloned()
         .ok_or_else(|| ApiError::from(Error::not_found("widget")))?;
     let token = q.token.as_deref().or_else(|| bearer(req));

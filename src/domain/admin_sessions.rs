@@ -8,8 +8,6 @@
 //! within `FAILURE_WINDOW` are refused with 429 until the oldest ages out.
 use crate::error::Code;
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::ActiveValue::Set;
-use uuid::Uuid;
 
 use super::{
     admins::{self, AdminView, Role},
@@ -22,7 +20,7 @@ use crate::{
     state::AppState,
     store::{
         self,
-        entities::{admin_login_failure, admin_session},
+        admins::{FailuresOf, NewSession},
     },
 };
 
@@ -59,19 +57,11 @@ fn wrong_credentials() -> Error {
 async fn check_not_throttled(state: &AppState, email: &str, address: &str) -> Result<()> {
     let now = state.now();
     let since = now - FAILURE_WINDOW;
-    for (column, value, max) in [
-        (
-            admin_login_failure::Column::Email,
-            email,
-            MAX_FAILURES_PER_EMAIL,
-        ),
-        (
-            admin_login_failure::Column::SourceIp,
-            address,
-            MAX_FAILURES_PER_ADDRESS,
-        ),
+    for (of, max) in [
+        (FailuresOf::Email(email), MAX_FAILURES_PER_EMAIL),
+        (FailuresOf::Address(address), MAX_FAILURES_PER_ADDRESS),
     ] {
-        let failures = store::admins::recent_failures(&state.db, column, value, since).await?;
+        let failures = store::admins::recent_failures(&state.db, of, since).await?;
         if failures.len() >= max {
             // The window reopens when enough of the oldest failures age out.
             let reopens = failures[failures.len() - max] + FAILURE_WINDOW;
@@ -139,13 +129,12 @@ pub async fn sign_in(
     let token = random::token("mpas_");
     let session = store::admins::insert_session(
         &state.db,
-        admin_session::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            admin_id: Set(user.id),
-            token_hash: Set(random::digest(&token)),
-            created_at: Set(now),
-            expires_at: Set(now + SESSION_TTL),
-            source_ip: Set(Some(address.to_string())),
+        NewSession {
+            admin_id: user.id,
+            token_hash: random::digest(&token),
+            created_at: now,
+            expires_at: now + SESSION_TTL,
+            source_ip: Some(address.to_string()),
         },
     )
     .await?;

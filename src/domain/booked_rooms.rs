@@ -1,6 +1,5 @@
 //! The room a booking holds: its holder initialising it while the booking is active, and the
 //! booking's options applied to the live room (on activation and on a booking's change).
-use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use super::{
@@ -48,10 +47,8 @@ pub(super) async fn init_booked_room(
     )?;
     if opts.add_host_key && host_key.is_none() {
         let key = rooms::new_host_key();
-        let id = booking.id;
-        let mut b: booking::ActiveModel = booking.clone().into();
-        b.host_key_sealed = Set(Some(state.sealer.seal_str(&host_key_purpose(id), &key)));
-        store::bookings::update(tx.conn(), b).await?;
+        let sealed = state.sealer.seal_str(&host_key_purpose(booking.id), &key);
+        store::bookings::set_host_key(tx.conn(), booking.clone(), sealed).await?;
         host_key = Some(key);
     }
     // The holder may have closed the room meanwhile: it opens again with the booking's options.
@@ -95,21 +92,18 @@ pub(super) async fn apply_to_room(
     change: RoomChange<'_>,
 ) -> Result<room::Model> {
     let id = room.id;
-    let seal = |purpose: String, value: &str| Some(state.sealer.seal_str(&purpose, value));
-    let mut active: room::ActiveModel = room.into();
-    if let Some(p) = change.password {
-        let p = validate::password("key", p)?;
-        active.password_sealed = Set(seal(rooms::password_purpose(id), &p));
-    }
-    if let Some(lock) = change.lock {
-        active.is_locked = Set(lock);
-    }
-    if let Some(k) = change.host_key {
-        active.host_key_sealed = Set(seal(rooms::host_key_purpose(id), k));
-    }
-    if let Some(capacity) = change.capacity {
-        active.capacity = Set(capacity);
-    }
-    active.updated_at = Set(tx.now());
-    Ok(store::rooms::update(tx.conn(), active).await?)
+    let seal = |purpose: String, value: &str| state.sealer.seal_str(&purpose, value);
+    let password = change
+        .password
+        .map(|p| validate::password("key", p))
+        .transpose()?;
+    let options = store::bookings::RoomOptions {
+        password_sealed: password.map(|p| seal(rooms::password_purpose(id), &p)),
+        is_locked: change.lock,
+        host_key_sealed: change
+            .host_key
+            .map(|k| seal(rooms::host_key_purpose(id), k)),
+        capacity: change.capacity,
+    };
+    Ok(store::bookings::set_room_options(tx.conn(), room, options, tx.now()).await?)
 }

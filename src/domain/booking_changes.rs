@@ -1,7 +1,6 @@
 //! Changing and cancelling bookings.
 use crate::error::Code;
 use chrono::{DateTime, Utc};
-use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use serde_json::json;
@@ -63,8 +62,8 @@ pub async fn update(
     let new_host_key = (changed.add_host_key && host_key.is_none()).then(rooms::new_host_key);
     let active = b.state == BookingState::Active;
     let room_id = b.room_id;
-    let row = changed_row(state, b, &changed, new_host_key.as_deref(), now);
-    let updated = store::bookings::update(tx.conn(), row).await?;
+    let row = changed_row(state, b.id, &changed, new_host_key.as_deref(), now);
+    let updated = store::bookings::change(tx.conn(), b, row).await?;
     let due = if active {
         let change = RoomChange {
             password: changed.password.as_deref(),
@@ -76,9 +75,7 @@ pub async fn update(
     } else {
         changed.start
     };
-    let mut row: booking::ActiveModel = updated.into();
-    row.due_at = Set(Some(due));
-    let updated = store::bookings::update(tx.conn(), row).await?;
+    let updated = store::bookings::set_due(tx.conn(), updated, due, None).await?;
     let view = bookings::view(&state.sealer, updated, &domain.name)?;
     let action = Action::new(AuditAction::BookingUpdated, view.id)
         .detail(json!({"startTime": view.start_time, "endTime": view.end_time}));
@@ -180,33 +177,29 @@ fn new_capacity(state: &AppState, b: &booking::Model, capacity: Option<i64>) -> 
     }
 }
 
-/// The booking's row with the change applied (secrets sealed).
+/// The columns the change writes to booking `id` (secrets sealed).
 fn changed_row(
     state: &AppState,
-    b: booking::Model,
+    id: i64,
     changed: &Changed,
     new_host_key: Option<&str>,
     now: DateTime<Utc>,
-) -> booking::ActiveModel {
-    let id = b.id;
-    let mut row: booking::ActiveModel = b.into();
-    row.start_time = Set(changed.start);
-    row.end_time = Set(changed.end);
-    row.duration_minutes = Set(changed.duration as i32);
-    row.grace_minutes = Set(changed.grace as i32);
-    row.room_type = Set(changed.room_type);
-    row.capacity = Set(changed.capacity);
-    if let Some(lock) = changed.lock {
-        row.is_locked = Set(lock);
+) -> store::bookings::Changes {
+    store::bookings::Changes {
+        start_time: changed.start,
+        end_time: changed.end,
+        duration_minutes: changed.duration as i32,
+        grace_minutes: changed.grace as i32,
+        room_type: changed.room_type,
+        capacity: changed.capacity,
+        is_locked: changed.lock,
+        password_sealed: changed
+            .password
+            .as_ref()
+            .map(|p| state.sealer.seal_str(&password_purpose(id), p)),
+        host_key_sealed: new_host_key.map(|k| state.sealer.seal_str(&host_key_purpose(id), k)),
+        now,
     }
-    if let Some(p) = &changed.password {
-        row.password_sealed = Set(Some(state.sealer.seal_str(&password_purpose(id), p)));
-    }
-    if let Some(k) = new_host_key {
-        row.host_key_sealed = Set(Some(state.sealer.seal_str(&host_key_purpose(id), k)));
-    }
-    row.updated_at = Set(now);
-    row
 }
 
 /// An active booking's live room (`room_id`) takes the change; returns when the booking is
@@ -263,12 +256,7 @@ pub async fn cancel(state: &AppState, by: &By, id: i64) -> Result<BookingView> {
         rooms::close_in(&mut tx, &domain, room, present, "booking_cancelled").await?;
     }
     let now = tx.now();
-    let mut row: booking::ActiveModel = b.into();
-    row.state = Set(BookingState::Cancelled);
-    row.due_at = Set(None);
-    row.finished_at = Set(Some(now));
-    row.updated_at = Set(now);
-    let b = store::bookings::update(tx.conn(), row).await?;
+    let b = store::bookings::finish(tx.conn(), b, BookingState::Cancelled, now).await?;
     bookings::emit(state, &mut tx, &domain, &b, EventKind::BookingCancelled).await?;
     let view = bookings::view(&state.sealer, b, &domain.name)?;
     audit::write(

@@ -2,8 +2,6 @@
 //! nobody came within the grace, complete it at its end. Each runs in one transaction that
 //! holds the booking row locked (`FOR UPDATE SKIP LOCKED` on Postgres), so with several nodes
 //! every transition happens exactly once; missed ones are caught up in order of due time.
-use sea_orm::ActiveValue::Set;
-
 use super::{
     booked_rooms::{self, RoomChange},
     bookings::{self, BookingState},
@@ -83,13 +81,7 @@ async fn activate(
     let now = tx.now();
     let id = b.id;
     let due = bookings::active_due(&b);
-    let mut row: booking::ActiveModel = b.into();
-    row.state = Set(BookingState::Active);
-    row.room_id = Set(Some(room.id));
-    row.activated_at = Set(Some(now));
-    row.due_at = Set(Some(due));
-    row.updated_at = Set(now);
-    let b = store::bookings::update(tx.conn(), row).await?;
+    let b = store::bookings::activate(tx.conn(), b, room.id, due, now).await?;
     bookings::emit(state, tx, domain, &b, EventKind::BookingActivated).await?;
     Ok(Transition::Activated(id))
 }
@@ -110,10 +102,7 @@ async fn check_attendance(
     }
     let id = b.id;
     let end = b.end_time;
-    let mut row: booking::ActiveModel = b.into();
-    row.due_at = Set(Some(end));
-    row.updated_at = Set(tx.now());
-    store::bookings::update(tx.conn(), row).await?;
+    store::bookings::set_due(tx.conn(), b, end, Some(tx.now())).await?;
     Ok(Transition::Attended(id))
 }
 
@@ -134,12 +123,7 @@ async fn finish(
     }
     let now = tx.now();
     let id = b.id;
-    let mut row: booking::ActiveModel = b.into();
-    row.state = Set(end_state);
-    row.due_at = Set(None);
-    row.finished_at = Set(Some(now));
-    row.updated_at = Set(now);
-    let b = store::bookings::update(tx.conn(), row).await?;
+    let b = store::bookings::finish(tx.conn(), b, end_state, now).await?;
     let (kind, done) = if end_state == BookingState::Expired {
         (EventKind::BookingExpired, Transition::Expired(id))
     } else {

@@ -4,7 +4,6 @@
 //! holds the room (scheduled or active), nobody else may initialise it.
 use crate::error::Code;
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use serde_json::json;
@@ -238,41 +237,32 @@ pub async fn add(state: &AppState, principal: &Principal, new: NewBooking) -> Re
     refuse_overlap(&tx, &domain, &room_name, new.start_time, end, None).await?;
     let model = store::bookings::insert(
         tx.conn(),
-        booking::ActiveModel {
-            org_id: Set(principal.org_id),
-            domain_id: Set(domain.id),
-            room_name: Set(room_name),
-            client_id: Set(principal.client_id()),
-            start_time: Set(new.start_time),
-            end_time: Set(end),
-            duration_minutes: Set(duration as i32),
-            grace_minutes: Set(grace as i32),
-            room_type: Set(spec.room_type.code()),
-            is_locked: Set(spec.lock),
-            capacity: Set(spec.capacity),
-            password_sealed: Set(None),
-            host_key_sealed: Set(None),
-            state: Set(BookingState::Scheduled),
-            due_at: Set(Some(new.start_time)),
-            room_id: Set(None),
-            activated_at: Set(None),
-            finished_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
+        store::bookings::NewBooking {
+            org_id: principal.org_id,
+            domain_id: domain.id,
+            room_name,
+            client_id: principal.client_id(),
+            start_time: new.start_time,
+            end_time: end,
+            duration_minutes: duration as i32,
+            grace_minutes: grace as i32,
+            room_type: spec.room_type.code(),
+            is_locked: spec.lock,
+            capacity: spec.capacity,
+            due_at: new.start_time,
+            now,
         },
     )
     .await?;
     // Sealed values are bound to the row id, known only now.
     let id = model.id;
-    let mut active: booking::ActiveModel = model.into();
-    active.password_sealed = Set(spec
+    let password = spec
         .password
-        .map(|p| state.sealer.seal_str(&password_purpose(id), &p)));
-    active.host_key_sealed = Set(spec
+        .map(|p| state.sealer.seal_str(&password_purpose(id), &p));
+    let host_key = spec
         .host_key
-        .map(|k| state.sealer.seal_str(&host_key_purpose(id), &k)));
-    let model = store::bookings::update(tx.conn(), active).await?;
+        .map(|k| state.sealer.seal_str(&host_key_purpose(id), &k));
+    let model = store::bookings::set_sealed(tx.conn(), model, password, host_key).await?;
     let view = view(&state.sealer, model, &domain.name)?;
     let room = format!("{}/{}", view.domain, view.room_name);
     let action = Action::new(AuditAction::BookingCreated, view.id)

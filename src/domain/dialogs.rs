@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::ActiveValue::Set;
 use serde_json::{Value, json};
 
 use super::{
     chat_text::ChatText,
     widget_users::{self, SiteUser},
+    widgets::Widget,
 };
 use crate::{
     auth::widget_token::user_id_of,
@@ -19,7 +19,7 @@ use crate::{
     state::AppState,
     store::{
         self, Window,
-        entities::{dialog, dialog_message, widget},
+        entities::{dialog, dialog_message},
     },
 };
 
@@ -122,12 +122,7 @@ async fn dialog_views(
 }
 
 /// Create or get the dialog of `me` with `other` (ImbaChat's `openDialog(userId)`).
-pub async fn open(
-    state: &AppState,
-    w: &widget::Model,
-    me: &str,
-    other_raw: &Value,
-) -> Result<DialogView> {
+pub async fn open(state: &AppState, w: &Widget, me: &str, other_raw: &Value) -> Result<DialogView> {
     let other = user_id_of(other_raw).ok_or_else(|| {
         Error::invalid(
             "userId",
@@ -146,21 +141,7 @@ pub async fn open(
         (other.as_str(), me)
     };
     let now = state.now();
-    store::dialogs::insert_if_absent(
-        &state.db,
-        dialog::ActiveModel {
-            widget_id: Set(w.id.clone()),
-            user_low: Set(low.to_string()),
-            user_high: Set(high.to_string()),
-            read_low: Set(0),
-            read_high: Set(0),
-            last_message_id: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        },
-    )
-    .await?;
+    store::dialogs::insert_if_absent(&state.db, &w.id, low, high, now).await?;
     let d = store::dialogs::find_pair(&state.db, &w.id, low, high)
         .await?
         .ok_or_else(|| anyhow::anyhow!("dialog {low}/{high} vanished after insert"))?;
@@ -174,7 +155,7 @@ pub async fn open(
 /// The dialogs of `me`, most recently active first.
 pub async fn list(
     state: &AppState,
-    w: &widget::Model,
+    w: &Widget,
     me: &str,
     window: Window,
 ) -> Result<(Vec<DialogView>, bool)> {
@@ -188,7 +169,7 @@ pub async fn list(
 
 async fn participant(
     state: &AppState,
-    w: &widget::Model,
+    w: &Widget,
     me: &str,
     id: i64,
 ) -> Result<(dialog::Model, bool)> {
@@ -202,7 +183,7 @@ async fn participant(
 /// A page of a dialog's messages, newest first, and whether older ones exist.
 pub async fn messages(
     state: &AppState,
-    w: &widget::Model,
+    w: &Widget,
     me: &str,
     id: i64,
     before: Option<i64>,
@@ -227,7 +208,7 @@ pub async fn messages(
 /// `me` writes in a dialog.
 pub async fn post(
     state: &AppState,
-    w: &widget::Model,
+    w: &Widget,
     me: &str,
     id: i64,
     text: &str,
@@ -241,17 +222,7 @@ pub async fn post(
         .ok_or_else(|| anyhow::anyhow!("org {} has no default domain", w.org_id))?;
     let mut tx = WriteTx::begin(state).await?;
     let now = tx.now();
-    let m = store::dialogs::insert_message(
-        tx.conn(),
-        dialog_message::ActiveModel {
-            dialog_id: Set(d.id),
-            sender_user_id: Set(me.to_string()),
-            text: Set(text),
-            created_at: Set(now),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let m = store::dialogs::insert_message(tx.conn(), d.id, me, text, now).await?;
     store::dialogs::touch(tx.conn(), &d, m.id, low, now).await?;
     let view = message_view(m, from_name);
     tx.emit_domain(&domain, EventKind::DialogMessage, payload(w, &d, &view))
@@ -260,7 +231,7 @@ pub async fn post(
     Ok(view)
 }
 
-fn payload(w: &widget::Model, d: &dialog::Model, m: &DialogMessageView) -> Value {
+fn payload(w: &Widget, d: &dialog::Model, m: &DialogMessageView) -> Value {
     json!({
         "widgetId": w.id,
         "dialogId": d.id,
@@ -279,7 +250,7 @@ fn payload(w: &widget::Model, d: &dialog::Model, m: &DialogMessageView) -> Value
 /// `me` has read up to `up_to` (default: everything); returns what is still unread.
 pub async fn mark_read(
     state: &AppState,
-    w: &widget::Model,
+    w: &Widget,
     me: &str,
     id: i64,
     up_to: Option<i64>,

@@ -4,13 +4,12 @@
 //! the server's side may be retried with its key.
 use crate::error::Code;
 use chrono::TimeDelta;
-use sea_orm::ActiveValue::{NotSet, Set};
 use sha2::{Digest, Sha256};
 
 use crate::{
     error::{Error, Result},
     state::AppState,
-    store::{self, entities::idempotency_key},
+    store::{self, idempotency::Answer},
 };
 
 pub const HEADER: &str = "idempotency-key";
@@ -75,18 +74,7 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
     let now = state.now();
     // Twice at most: once more after clearing an expired or abandoned claim.
     for _ in 0..2 {
-        let row = idempotency_key::ActiveModel {
-            id: NotSet,
-            scope: Set(scope.to_string()),
-            key: Set(key.to_string()),
-            request_hash: Set(hash.to_string()),
-            status_code: Set(None),
-            content_type: Set(None),
-            location: Set(None),
-            body: Set(None),
-            created_at: Set(now),
-        };
-        match store::idempotency::insert(&state.writer, row).await {
+        match store::idempotency::insert(&state.writer, scope, key, hash, now).await {
             Ok(claimed) => return Ok(Begin::Fresh(Claim { id: claimed.id })),
             Err(e) if Error::is_unique_violation(&e) => {}
             Err(e) => return Err(e.into()),
@@ -137,15 +125,13 @@ pub async fn finish(state: &AppState, claim: Claim, answer: &StoredAnswer) -> Re
     if answer.status >= 500 {
         return release(state, claim).await;
     }
-    let row = idempotency_key::ActiveModel {
-        id: Set(claim.id),
-        status_code: Set(Some(i32::from(answer.status))),
-        content_type: Set(answer.content_type.clone()),
-        location: Set(answer.location.clone()),
-        body: Set(Some(state.sealer.seal(SEAL_PURPOSE, &answer.body))),
-        ..Default::default()
+    let kept = Answer {
+        status_code: i32::from(answer.status),
+        content_type: answer.content_type.clone(),
+        location: answer.location.clone(),
+        body: state.sealer.seal(SEAL_PURPOSE, &answer.body),
     };
-    store::idempotency::complete(&state.db, row).await?;
+    store::idempotency::complete(&state.db, claim.id, kept).await?;
     Ok(())
 }
 

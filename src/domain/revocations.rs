@@ -2,7 +2,6 @@
 //! a session or subscription issued before a cutoff. Checked at join time from the database,
 //! so a revocation holds on every node at once.
 use chrono::{DateTime, Utc};
-use sea_orm::ActiveValue::Set;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -12,7 +11,7 @@ use crate::{
     auth::random,
     error::{Error, Result},
     state::AppState,
-    store::{self, Window, entities::link_revocation},
+    store::{self, Window, entities::link_revocation, revocations::NewRevocation},
 };
 
 #[derive(Debug, Clone)]
@@ -31,23 +30,55 @@ pub enum Target {
     },
 }
 
-pub type RevocationView = link_revocation::Model;
+/// A revocation as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationView {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub link_hash: Option<String>,
+    pub jti: Option<String>,
+    pub session_id: Option<String>,
+    pub subscription_id: Option<Uuid>,
+    pub issued_before: Option<DateTime<Utc>>,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<link_revocation::Model> for RevocationView {
+    fn from(m: link_revocation::Model) -> Self {
+        Self {
+            id: m.id,
+            org_id: m.org_id,
+            link_hash: m.link_hash,
+            jti: m.jti,
+            session_id: m.session_id,
+            subscription_id: m.subscription_id,
+            issued_before: m.issued_before,
+            reason: m.reason,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// A revocation naming nothing yet, made by `org_id` at `now` for `reason`.
+fn new_revocation(org_id: Uuid, reason: &str, now: DateTime<Utc>) -> NewRevocation {
+    NewRevocation {
+        org_id,
+        link_hash: None,
+        jti: None,
+        session_id: None,
+        subscription_id: None,
+        issued_before: None,
+        reason: reason.to_string(),
+        created_at: now,
+    }
+}
 
 pub async fn revoke(state: &AppState, by: &By, target: Target) -> Result<RevocationView> {
     let (org_id, now) = (by.org_id, state.now());
-    let mut row = link_revocation::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        org_id: Set(org_id),
-        link_hash: Set(None),
-        jti: Set(None),
-        session_id: Set(None),
-        subscription_id: Set(None),
-        issued_before: Set(None),
-        reason: Set("revoked".to_string()),
-        created_at: Set(now),
-    };
+    let mut row = new_revocation(org_id, "revoked", now);
     match target {
-        Target::Link(link) => row.link_hash = Set(Some(random::digest(link.trim()))),
+        Target::Link(link) => row.link_hash = Some(random::digest(link.trim())),
         Target::LinkHash(hash) => {
             let hash = hash.trim().to_ascii_lowercase();
             if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -56,19 +87,19 @@ pub async fn revoke(state: &AppState, by: &By, target: Target) -> Result<Revocat
                     "must be the 64-hex SHA-256 of the link",
                 ));
             }
-            row.link_hash = Set(Some(hash));
+            row.link_hash = Some(hash);
         }
-        Target::Jti(jti) => row.jti = Set(Some(jti)),
+        Target::Jti(jti) => row.jti = Some(jti),
         Target::Session { sid, before } => {
-            row.session_id = Set(Some(sid));
-            row.issued_before = Set(Some(before.unwrap_or(now)));
+            row.session_id = Some(sid);
+            row.issued_before = Some(before.unwrap_or(now));
         }
         Target::Subscription { id, before } => {
             store::subscriptions::find_in_org(&state.db, org_id, id)
                 .await?
                 .ok_or(Error::not_found("subscription"))?;
-            row.subscription_id = Set(Some(id));
-            row.issued_before = Set(Some(before.unwrap_or(now)));
+            row.subscription_id = Some(id);
+            row.issued_before = Some(before.unwrap_or(now));
         }
     }
     let txn = store::connect::begin_write(&state.writer).await?;
@@ -79,7 +110,7 @@ pub async fn revoke(state: &AppState, by: &By, target: Target) -> Result<Revocat
     }));
     audit::write(&txn, now, by, action).await?;
     txn.commit().await?;
-    Ok(r)
+    Ok(r.into())
 }
 
 pub async fn list(
@@ -88,12 +119,13 @@ pub async fn list(
     window: Window,
 ) -> Result<(Vec<RevocationView>, bool)> {
     let rows = store::revocations::list(&state.db, org_id, window).await?;
-    Ok(window.split(rows))
+    let (rows, more) = window.split(rows);
+    Ok((rows.into_iter().map(Into::into).collect(), more))
 }
 
 /// Refuse the links of kicked peers again, unless the org lets kicked peers rejoin.
 pub(super) async fn after_kick(
-    db: &impl sea_orm::ConnectionTrait,
+    db: &impl store::Conn,
     org_id: Uuid,
     link_hashes: Vec<String>,
     now: DateTime<Utc>,
@@ -108,21 +140,11 @@ pub(super) async fn after_kick(
         return Ok(());
     }
     for hash in link_hashes {
-        store::revocations::insert(
-            db,
-            link_revocation::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                org_id: Set(org_id),
-                link_hash: Set(Some(hash)),
-                jti: Set(None),
-                session_id: Set(None),
-                subscription_id: Set(None),
-                issued_before: Set(None),
-                reason: Set("kicked".to_string()),
-                created_at: Set(now),
-            },
-        )
-        .await?;
+        let row = NewRevocation {
+            link_hash: Some(hash),
+            ..new_revocation(org_id, "kicked", now)
+        };
+        store::revocations::insert(db, row).await?;
     }
     Ok(())
 }

@@ -2,14 +2,13 @@
 //! user, unique among its active subscriptions. Deleting one deactivates it (`ended` set).
 use crate::error::Code;
 use chrono::{DateTime, Utc};
-use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use super::{admins::normalise_email, validate};
 use crate::{
     error::{Error, Result},
     state::AppState,
-    store::{self, Window, entities::subscription},
+    store::{self, Window, entities::subscription, subscriptions::NewSubscription},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,15 +66,12 @@ pub async fn create(
     }
     let model = store::subscriptions::insert(
         &state.db,
-        subscription::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            org_id: Set(org_id),
-            reference: Set(reference.clone()),
-            email: Set(email),
-            name: Set(name),
-            active: Set(true),
-            started_at: Set(state.now()),
-            ended_at: Set(None),
+        NewSubscription {
+            org_id,
+            reference: reference.clone(),
+            email,
+            name,
+            started_at: state.now(),
         },
     )
     .await

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::{
     chat::{self, MessageView, Sender},
     chat_text::ChatText,
+    widgets::Widget,
 };
 use crate::{
     error::{Error, Result},
@@ -16,7 +17,7 @@ use crate::{
     state::AppState,
     store::{
         self,
-        entities::{domain, peer, room, widget},
+        entities::{domain, peer, room},
     },
 };
 
@@ -30,7 +31,7 @@ pub struct WidgetRoom {
 
 async fn memberships(
     state: &AppState,
-    w: &widget::Model,
+    w: &Widget,
     me: &str,
 ) -> Result<Vec<(peer::Model, room::Model, domain::Model)>> {
     let peers = store::peers::active_for_site_user(&state.db, me).await?;
@@ -52,7 +53,7 @@ async fn memberships(
 }
 
 /// The rooms whose chat the user sees.
-pub async fn list(state: &AppState, w: &widget::Model, me: &str) -> Result<Vec<WidgetRoom>> {
+pub async fn list(state: &AppState, w: &Widget, me: &str) -> Result<Vec<WidgetRoom>> {
     Ok(memberships(state, w, me)
         .await?
         .into_iter()
@@ -74,7 +75,7 @@ pub struct LiveRooms {
 }
 
 impl LiveRooms {
-    pub async fn load(state: &AppState, w: &widget::Model, me: &str) -> Result<Self> {
+    pub async fn load(state: &AppState, w: &Widget, me: &str) -> Result<Self> {
         let rooms = list(state, w, me).await?;
         Ok(Self {
             peers: rooms.iter().map(|r| r.peer_id).collect(),
@@ -92,7 +93,7 @@ impl LiveRooms {
     pub async fn follow(
         &mut self,
         state: &AppState,
-        w: &widget::Model,
+        w: &Widget,
         me: &str,
         event: &Event,
     ) -> Result<()> {
@@ -124,7 +125,7 @@ impl LiveRooms {
 
 async fn membership(
     state: &AppState,
-    w: &widget::Model,
+    w: &Widget,
     me: &str,
     domain_name: &str,
     name: &str,
@@ -140,7 +141,7 @@ async fn membership(
 /// A page of the room's messages, newest first (only while the user is a peer there).
 pub async fn messages(
     state: &AppState,
-    w: &widget::Model,
+    w: &Widget,
     me: &str,
     domain_name: &str,
     name: &str,
@@ -154,7 +155,7 @@ pub async fn messages(
 /// The user writes in the room as their peer.
 pub async fn post(
     state: &AppState,
-    w: &widget::Model,
+    w: &Widget,
     me: &str,
     domain_name: &str,
     name: &str,

@@ -7,18 +7,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::ActiveValue::Set;
 use serde_json::{Map, Value};
 
-use super::widgets;
+use super::widgets::{self, Widget};
 use crate::{
     auth::widget_token::user_id_of,
     error::Result,
     state::AppState,
-    store::{
-        self,
-        entities::{widget, widget_user},
-    },
+    store::{self, entities::widget_user},
 };
 
 /// Ids per request to the site.
@@ -163,11 +159,7 @@ fn parse_answer(bytes: &[u8]) -> Result<Fetched, LookupError> {
 }
 
 /// Ask the site about `ids` (one request; at most `BATCH` ids).
-async fn request(
-    state: &AppState,
-    w: &widget::Model,
-    ids: &[String],
-) -> Result<Fetched, LookupError> {
+async fn request(state: &AppState, w: &Widget, ids: &[String]) -> Result<Fetched, LookupError> {
     let base = w
         .users_info_url
         .as_deref()
@@ -233,7 +225,7 @@ pub fn parse_ids(raw: &[String]) -> Result<Vec<String>> {
 /// widget. An error of any batch is the outcome.
 pub async fn fetch(
     state: &AppState,
-    w: &widget::Model,
+    w: &Widget,
     ids: &[String],
 ) -> Result<Result<Fetched, LookupError>> {
     let mut all = Fetched::default();
@@ -255,12 +247,12 @@ pub async fn fetch(
         &state.db,
         all.users
             .iter()
-            .map(|u| widget_user::ActiveModel {
-                widget_id: Set(w.id.clone()),
-                user_id: Set(u.user_id.clone()),
-                name: Set(u.name.clone()),
-                info: Set(Value::Object(u.info.clone()).to_string()),
-                fetched_at: Set(now),
+            .map(|u| widget_user::Model {
+                widget_id: w.id.clone(),
+                user_id: u.user_id.clone(),
+                name: u.name.clone(),
+                info: Value::Object(u.info.clone()).to_string(),
+                fetched_at: now,
             })
             .collect(),
     )
@@ -280,7 +272,7 @@ pub async fn fetch(
 
 async fn record(
     state: &AppState,
-    w: &widget::Model,
+    w: &Widget,
     now: DateTime<Utc>,
     e: Option<&LookupError>,
 ) -> Result<()> {
@@ -299,7 +291,7 @@ async fn record(
 /// Names for `ids`: fresh cache entries, else the site, else stale entries, else `User {id}`.
 pub async fn resolve(
     state: &AppState,
-    w: &widget::Model,
+    w: &Widget,
     ids: &[String],
 ) -> Result<HashMap<String, SiteUser>> {
     let mut ids: Vec<String> = ids.to_vec();
@@ -345,7 +337,7 @@ pub async fn resolve(
 }
 
 /// One user's name (see `resolve`).
-pub async fn resolve_one(state: &AppState, w: &widget::Model, id: &str) -> Result<SiteUser> {
+pub async fn resolve_one(state: &AppState, w: &Widget, id: &str) -> Result<SiteUser> {
     let mut all = resolve(state, w, &[id.to_string()]).await?;
     Ok(all.remove(id).unwrap_or_else(|| SiteUser::fallback(id)))
 }

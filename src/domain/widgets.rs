@@ -3,7 +3,6 @@
 //! its Basic-auth login and password (sealed, never shown), and the origins allowed to embed it.
 use crate::error::Code;
 use chrono::{DateTime, Utc};
-use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use super::{socket_access::Notice, validate};
@@ -12,7 +11,7 @@ use crate::{
     error::{Error, Result},
     outbound::{TargetError, check_target},
     state::AppState,
-    store::{self, Window, entities::widget},
+    store::{self, Window, entities::widget, widgets::Settings},
 };
 
 const MAX_ORIGINS: usize = 50;
@@ -39,8 +38,37 @@ pub struct WidgetView {
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn origins_of(m: &widget::Model) -> Vec<String> {
+/// A widget as its surface (and the users-info lookup) uses it. The key and the site's
+/// password stay sealed here; only `authenticate` and `api_password` open them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Widget {
+    pub id: String,
+    pub org_id: Uuid,
+    pub api_login: Option<String>,
+    pub users_info_url: Option<String>,
+    pub users_info_failed_at: Option<DateTime<Utc>>,
+    pub allowed_origins: Vec<String>,
+    secret_sealed: String,
+    api_password_sealed: Option<String>,
+}
+
+fn origins_of(m: &widget::Model) -> Vec<String> {
     serde_json::from_str(&m.allowed_origins).unwrap_or_default()
+}
+
+impl From<widget::Model> for Widget {
+    fn from(m: widget::Model) -> Self {
+        Self {
+            allowed_origins: origins_of(&m),
+            id: m.id,
+            org_id: m.org_id,
+            api_login: m.api_login,
+            users_info_url: m.users_info_url,
+            users_info_failed_at: m.users_info_failed_at,
+            secret_sealed: m.secret_sealed,
+            api_password_sealed: m.api_password_sealed,
+        }
+    }
 }
 
 impl From<widget::Model> for WidgetView {
@@ -169,18 +197,14 @@ fn optional(field: &str, v: &str, max: usize) -> Result<Option<String>> {
     }
 }
 
-/// Apply settings to a widget row (new or loaded).
-async fn apply(
-    state: &AppState,
-    w: &mut widget::ActiveModel,
-    id: &str,
-    s: WidgetSettings,
-) -> Result<()> {
+/// The columns settings write to a widget row (new or loaded), checked and sealed.
+async fn columns(state: &AppState, id: &str, s: WidgetSettings) -> Result<Settings> {
+    let mut w = Settings::default();
     if let Some(name) = s.name {
-        w.name = Set(validate::display_text("name", &name, 128)?);
+        w.name = Some(validate::display_text("name", &name, 128)?);
     }
     if let Some(login) = s.api_login {
-        w.api_login = Set(optional("apiLogin", &login, 128)?);
+        w.api_login = Some(optional("apiLogin", &login, 128)?);
     }
     if let Some(password) = s.api_password {
         if password.chars().count() > 256 {
@@ -189,17 +213,17 @@ async fn apply(
                 "must be at most 256 characters",
             ));
         }
-        w.api_password_sealed =
-            Set((!password.is_empty())
-                .then(|| state.sealer.seal_str(&password_purpose(id), &password)));
+        w.api_password_sealed = Some(
+            (!password.is_empty()).then(|| state.sealer.seal_str(&password_purpose(id), &password)),
+        );
     }
     if let Some(url) = s.users_info_url {
-        w.users_info_url = Set(users_info_url(state, &url).await?);
+        w.users_info_url = Some(users_info_url(state, &url).await?);
     }
     if let Some(list) = s.allowed_origins {
-        w.allowed_origins = Set(origins(list)?);
+        w.allowed_origins = Some(origins(list)?);
     }
-    Ok(())
+    Ok(w)
 }
 
 /// Create a widget; returns it and its secret key, which is shown this once.
@@ -219,23 +243,13 @@ pub async fn create(
     }
     let secret = check_secret(secret_key)?;
     let now = state.now();
-    let mut w = widget::ActiveModel {
-        id: Set(id.clone()),
-        org_id: Set(org_id),
-        secret_sealed: Set(state.sealer.seal_str(&secret_purpose(&id), &secret)),
-        api_login: Set(None),
-        api_password_sealed: Set(None),
-        users_info_url: Set(None),
-        allowed_origins: Set("[]".into()),
-        users_info_ok_at: Set(None),
-        users_info_failed_at: Set(None),
-        users_info_error_code: Set(None),
-        users_info_error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+    let w = store::widgets::NewWidget {
+        id: id.clone(),
+        org_id,
+        secret_sealed: state.sealer.seal_str(&secret_purpose(&id), &secret),
+        settings: columns(state, &id, settings).await?,
+        now,
     };
-    apply(state, &mut w, &id, settings).await?;
     let model = store::widgets::insert(&state.writer, w)
         .await
         .map_err(|e| {
@@ -251,14 +265,19 @@ pub async fn create(
     Ok((model.into(), secret))
 }
 
-pub async fn find_in_org(state: &AppState, org_id: Uuid, id: &str) -> Result<widget::Model> {
+/// The org's widget row.
+async fn load(state: &AppState, org_id: Uuid, id: &str) -> Result<widget::Model> {
     store::widgets::find_in_org(&state.db, org_id, id)
         .await?
         .ok_or(Error::not_found("widget"))
 }
 
+pub async fn find_in_org(state: &AppState, org_id: Uuid, id: &str) -> Result<Widget> {
+    Ok(load(state, org_id, id).await?.into())
+}
+
 pub async fn get(state: &AppState, org_id: Uuid, id: &str) -> Result<WidgetView> {
-    Ok(find_in_org(state, org_id, id).await?.into())
+    Ok(load(state, org_id, id).await?.into())
 }
 
 pub async fn list(
@@ -277,21 +296,16 @@ pub async fn update(
     id: &str,
     settings: WidgetSettings,
 ) -> Result<WidgetView> {
-    let model = find_in_org(state, org_id, id).await?;
+    let model = load(state, org_id, id).await?;
     let old_url = model.users_info_url.clone();
+    // New site settings: forget the old outcome so the next lookup tries at once.
     let site_settings = settings.users_info_url.is_some()
         || settings.api_login.is_some()
         || settings.api_password.is_some();
-    let mut w: widget::ActiveModel = model.into();
-    apply(state, &mut w, id, settings).await?;
-    w.updated_at = Set(state.now());
-    if site_settings {
-        // New site settings: forget the old outcome so the next lookup tries at once.
-        w.users_info_failed_at = Set(None);
-        w.users_info_error_code = Set(None);
-        w.users_info_error = Set(None);
-    }
-    let model = store::widgets::update(&state.writer, w).await?;
+    let columns = columns(state, id, settings).await?;
+    let model =
+        store::widgets::update_settings(&state.writer, model, columns, site_settings, state.now())
+            .await?;
     // Only another site may name its users differently; new credentials for the same site
     // keep the names, which carry chat through a site that now refuses them.
     if model.users_info_url != old_url {
@@ -308,12 +322,12 @@ pub async fn rotate_secret(
     id: &str,
     secret_key: Option<String>,
 ) -> Result<(WidgetView, String)> {
-    let model = find_in_org(state, org_id, id).await?;
+    let model = load(state, org_id, id).await?;
     let secret = check_secret(secret_key)?;
-    let mut w: widget::ActiveModel = model.into();
-    w.secret_sealed = Set(state.sealer.seal_str(&secret_purpose(id), &secret));
-    w.updated_at = Set(state.now());
-    let view = store::widgets::update(&state.writer, w).await?.into();
+    let sealed = state.sealer.seal_str(&secret_purpose(id), &secret);
+    let view = store::widgets::set_secret(&state.writer, model, sealed, state.now())
+        .await?
+        .into();
     state
         .bus
         .credentials_changed(Notice::Widget(id.to_string()));
@@ -321,7 +335,7 @@ pub async fn rotate_secret(
 }
 
 pub async fn delete(state: &AppState, org_id: Uuid, id: &str) -> Result<()> {
-    find_in_org(state, org_id, id).await?;
+    load(state, org_id, id).await?;
     store::widgets::delete(&state.writer, id).await?;
     state
         .bus
@@ -330,29 +344,30 @@ pub async fn delete(state: &AppState, org_id: Uuid, id: &str) -> Result<()> {
 }
 
 /// The widget an embedding page names, for the widget surface.
-pub async fn find_public(state: &AppState, id: &str) -> Result<widget::Model> {
+pub async fn find_public(state: &AppState, id: &str) -> Result<Widget> {
     store::widgets::find(&state.db, id)
         .await?
+        .map(Into::into)
         .ok_or(Error::not_found("widget"))
 }
 
 /// Whether a page on `origin` may use the widget.
-pub fn origin_allowed(m: &widget::Model, origin: &str) -> bool {
+pub fn origin_allowed(m: &Widget, origin: &str) -> bool {
     let origin = origin.trim_end_matches('/');
-    origins_of(m)
+    m.allowed_origins
         .iter()
         .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
 }
 
 /// Check a site user token; returns the site user id.
-pub fn authenticate(state: &AppState, m: &widget::Model, token: &str) -> Result<String> {
+pub fn authenticate(state: &AppState, m: &Widget, token: &str) -> Result<String> {
     Ok(authenticate_until(state, m, token)?.0)
 }
 
 /// [`authenticate`], with the token's expiry (for the widget's socket).
 pub fn authenticate_until(
     state: &AppState,
-    m: &widget::Model,
+    m: &Widget,
     token: &str,
 ) -> Result<(String, DateTime<Utc>)> {
     let secret = state
@@ -364,7 +379,7 @@ pub fn authenticate_until(
 }
 
 /// The site's Basic-auth password, when set.
-pub fn api_password(state: &AppState, m: &widget::Model) -> Result<Option<String>> {
+pub fn api_password(state: &AppState, m: &Widget) -> Result<Option<String>> {
     m.api_password_sealed
         .as_deref()
         .map(|sealed| {

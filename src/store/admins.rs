@@ -58,11 +58,30 @@ pub async fn disable(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) ->
     Ok(())
 }
 
+/// A new dashboard session (the id is new); only the token's digest is kept.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub admin_id: Uuid,
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub source_ip: Option<String>,
+}
+
 pub async fn insert_session(
     db: &impl ConnectionTrait,
-    session: admin_session::ActiveModel,
+    s: NewSession,
 ) -> Result<admin_session::Model, DbErr> {
-    session.insert(db).await
+    admin_session::ActiveModel {
+        id: sea_orm::ActiveValue::Set(Uuid::new_v4()),
+        admin_id: sea_orm::ActiveValue::Set(s.admin_id),
+        token_hash: sea_orm::ActiveValue::Set(s.token_hash),
+        created_at: sea_orm::ActiveValue::Set(s.created_at),
+        expires_at: sea_orm::ActiveValue::Set(s.expires_at),
+        source_ip: sea_orm::ActiveValue::Set(s.source_ip),
+    }
+    .insert(db)
+    .await
 }
 
 /// A session by the digest of its cookie value, with its admin user.
@@ -119,14 +138,24 @@ pub async fn record_failure(
     Ok(())
 }
 
-/// Failures since `since` for this email and for this address, with the oldest of each (the
-/// window reopens when it ages out).
+/// Whose failed sign-ins to count: an email's, or an address's.
+#[derive(Debug, Clone, Copy)]
+pub enum FailuresOf<'a> {
+    Email(&'a str),
+    Address(&'a str),
+}
+
+/// Failures since `since` of one email or address, oldest first (the window reopens when the
+/// oldest ages out).
 pub async fn recent_failures(
     db: &impl ConnectionTrait,
-    column: admin_login_failure::Column,
-    value: &str,
+    of: FailuresOf<'_>,
     since: DateTime<Utc>,
 ) -> Result<Vec<DateTime<Utc>>, DbErr> {
+    let (column, value) = match of {
+        FailuresOf::Email(email) => (admin_login_failure::Column::Email, email),
+        FailuresOf::Address(address) => (admin_login_failure::Column::SourceIp, address),
+    };
     admin_login_failure::Entity::find()
         .select_only()
         .column(admin_login_failure::Column::At)

@@ -1,22 +1,207 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
     sea_query::{LockBehavior, LockType},
 };
 use uuid::Uuid;
 
 use super::{
     Window,
-    entities::booking::{ActiveModel, BookingState, Column, Entity, Model},
+    entities::{
+        booking::{ActiveModel, BookingState, Column, Entity, Model},
+        room,
+    },
 };
 
-pub async fn insert(db: &impl ConnectionTrait, b: ActiveModel) -> Result<Model, DbErr> {
-    b.insert(db).await
+/// A new booking, scheduled; its secrets are sealed to its id, so they are set after
+/// (`set_sealed`).
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub org_id: Uuid,
+    pub domain_id: Uuid,
+    pub room_name: String,
+    pub client_id: Option<Uuid>,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub grace_minutes: i32,
+    pub room_type: i16,
+    pub is_locked: bool,
+    pub capacity: i32,
+    pub due_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
 }
 
-pub async fn update(db: &impl ConnectionTrait, b: ActiveModel) -> Result<Model, DbErr> {
-    b.update(db).await
+pub async fn insert(db: &impl ConnectionTrait, b: NewBooking) -> Result<Model, DbErr> {
+    ActiveModel {
+        org_id: Set(b.org_id),
+        domain_id: Set(b.domain_id),
+        room_name: Set(b.room_name),
+        client_id: Set(b.client_id),
+        start_time: Set(b.start_time),
+        end_time: Set(b.end_time),
+        duration_minutes: Set(b.duration_minutes),
+        grace_minutes: Set(b.grace_minutes),
+        room_type: Set(b.room_type),
+        is_locked: Set(b.is_locked),
+        capacity: Set(b.capacity),
+        password_sealed: Set(None),
+        host_key_sealed: Set(None),
+        state: Set(BookingState::Scheduled),
+        due_at: Set(Some(b.due_at)),
+        room_id: Set(None),
+        activated_at: Set(None),
+        finished_at: Set(None),
+        created_at: Set(b.now),
+        updated_at: Set(b.now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// A new booking's sealed password and host key (either may be absent).
+pub async fn set_sealed(
+    db: &impl ConnectionTrait,
+    b: Model,
+    password_sealed: Option<String>,
+    host_key_sealed: Option<String>,
+) -> Result<Model, DbErr> {
+    let mut row: ActiveModel = b.into();
+    row.password_sealed = Set(password_sealed);
+    row.host_key_sealed = Set(host_key_sealed);
+    row.update(db).await
+}
+
+pub async fn set_host_key(
+    db: &impl ConnectionTrait,
+    b: Model,
+    host_key_sealed: String,
+) -> Result<Model, DbErr> {
+    let mut row: ActiveModel = b.into();
+    row.host_key_sealed = Set(Some(host_key_sealed));
+    row.update(db).await
+}
+
+/// A booking's new times and options; the `Option` ones are left as they are when `None`.
+#[derive(Debug, Clone)]
+pub struct Changes {
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub grace_minutes: i32,
+    pub room_type: i16,
+    pub capacity: i32,
+    pub is_locked: Option<bool>,
+    pub password_sealed: Option<String>,
+    pub host_key_sealed: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn change(db: &impl ConnectionTrait, b: Model, c: Changes) -> Result<Model, DbErr> {
+    let mut row: ActiveModel = b.into();
+    row.start_time = Set(c.start_time);
+    row.end_time = Set(c.end_time);
+    row.duration_minutes = Set(c.duration_minutes);
+    row.grace_minutes = Set(c.grace_minutes);
+    row.room_type = Set(c.room_type);
+    row.capacity = Set(c.capacity);
+    if let Some(lock) = c.is_locked {
+        row.is_locked = Set(lock);
+    }
+    if let Some(sealed) = c.password_sealed {
+        row.password_sealed = Set(Some(sealed));
+    }
+    if let Some(sealed) = c.host_key_sealed {
+        row.host_key_sealed = Set(Some(sealed));
+    }
+    row.updated_at = Set(c.now);
+    row.update(db).await
+}
+
+/// When the scheduler looks at the booking next; `now` also stamps the row (`None` when the
+/// same change stamped it already).
+pub async fn set_due(
+    db: &impl ConnectionTrait,
+    b: Model,
+    due: DateTime<Utc>,
+    now: Option<DateTime<Utc>>,
+) -> Result<Model, DbErr> {
+    let mut row: ActiveModel = b.into();
+    row.due_at = Set(Some(due));
+    if let Some(now) = now {
+        row.updated_at = Set(now);
+    }
+    row.update(db).await
+}
+
+/// The booking is active in `room_id` from `now`, next due at `due`.
+pub async fn activate(
+    db: &impl ConnectionTrait,
+    b: Model,
+    room_id: Uuid,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Model, DbErr> {
+    let mut row: ActiveModel = b.into();
+    row.state = Set(BookingState::Active);
+    row.room_id = Set(Some(room_id));
+    row.activated_at = Set(Some(now));
+    row.due_at = Set(Some(due));
+    row.updated_at = Set(now);
+    row.update(db).await
+}
+
+/// The booking ends as `state` (cancelled, expired, completed) at `now`; nothing is due.
+pub async fn finish(
+    db: &impl ConnectionTrait,
+    b: Model,
+    state: BookingState,
+    now: DateTime<Utc>,
+) -> Result<Model, DbErr> {
+    let mut row: ActiveModel = b.into();
+    row.state = Set(state);
+    row.due_at = Set(None);
+    row.finished_at = Set(Some(now));
+    row.updated_at = Set(now);
+    row.update(db).await
+}
+
+/// A booking's options as they reach its live room; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RoomOptions {
+    pub password_sealed: Option<String>,
+    pub is_locked: Option<bool>,
+    pub host_key_sealed: Option<String>,
+    pub capacity: Option<i32>,
+}
+
+/// Apply a booking's options to its live room. (Here rather than in `rooms`, with the other
+/// writes bookings make.)
+pub async fn set_room_options(
+    db: &impl ConnectionTrait,
+    room: room::Model,
+    o: RoomOptions,
+    now: DateTime<Utc>,
+) -> Result<room::Model, DbErr> {
+    let mut active: room::ActiveModel = room.into();
+    if let Some(sealed) = o.password_sealed {
+        active.password_sealed = Set(Some(sealed));
+    }
+    if let Some(lock) = o.is_locked {
+        active.is_locked = Set(lock);
+    }
+    if let Some(sealed) = o.host_key_sealed {
+        active.host_key_sealed = Set(Some(sealed));
+    }
+    if let Some(capacity) = o.capacity {
+        active.capacity = Set(capacity);
+    }
+    active.updated_at = Set(now);
+    active.update(db).await
 }
 
 pub async fn find_in_org(

@@ -3,8 +3,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, sea_query::Expr,
 };
 
 use super::{
@@ -29,8 +29,26 @@ pub async fn find_pair(
         .await
 }
 
-/// Insert a dialog unless the pair has one already (two users opening it at once).
-pub async fn insert_if_absent(db: &impl ConnectionTrait, d: ActiveModel) -> Result<(), DbErr> {
+/// Insert the dialog of the pair `low` < `high` unless it has one already (two users opening
+/// it at once); a new dialog has no messages and nothing read.
+pub async fn insert_if_absent(
+    db: &impl ConnectionTrait,
+    widget_id: &str,
+    low: &str,
+    high: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let d = ActiveModel {
+        widget_id: Set(widget_id.to_string()),
+        user_low: Set(low.to_string()),
+        user_high: Set(high.to_string()),
+        read_low: Set(0),
+        read_high: Set(0),
+        last_message_id: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
     Entity::insert(d)
         .on_conflict_do_nothing_on([Column::WidgetId, Column::UserLow, Column::UserHigh])
         .exec_without_returning(db)
@@ -73,9 +91,20 @@ pub async fn list_for_user(
 
 pub async fn insert_message(
     db: &impl ConnectionTrait,
-    m: dialog_message::ActiveModel,
+    dialog_id: i64,
+    sender_user_id: &str,
+    text: String,
+    now: DateTime<Utc>,
 ) -> Result<dialog_message::Model, DbErr> {
-    m.insert(db).await
+    dialog_message::ActiveModel {
+        dialog_id: Set(dialog_id),
+        sender_user_id: Set(sender_user_id.to_string()),
+        text: Set(text),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
 }
 
 /// After a message: the dialog's last message and activity time, and the sender has read it.

@@ -1,6 +1,7 @@
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -9,8 +10,33 @@ use super::{
     entities::link_revocation::{ActiveModel, Column, Entity, Model},
 };
 
-pub async fn insert(db: &impl ConnectionTrait, r: ActiveModel) -> Result<Model, DbErr> {
-    r.insert(db).await
+/// A revocation as the domain decides it: what it names, why and when (the id is new).
+#[derive(Debug, Clone)]
+pub struct NewRevocation {
+    pub org_id: Uuid,
+    pub link_hash: Option<String>,
+    pub jti: Option<String>,
+    pub session_id: Option<String>,
+    pub subscription_id: Option<Uuid>,
+    pub issued_before: Option<DateTime<Utc>>,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, r: NewRevocation) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: Set(Uuid::new_v4()),
+        org_id: Set(r.org_id),
+        link_hash: Set(r.link_hash),
+        jti: Set(r.jti),
+        session_id: Set(r.session_id),
+        subscription_id: Set(r.subscription_id),
+        issued_before: Set(r.issued_before),
+        reason: Set(r.reason),
+        created_at: Set(r.created_at),
+    }
+    .insert(db)
+    .await
 }
 
 pub async fn list(

@@ -11,8 +11,29 @@ use super::{
     key_pairs,
 };
 
-pub async fn insert(db: &impl ConnectionTrait, s: ActiveModel) -> Result<Model, DbErr> {
-    s.insert(db).await
+/// A new subscription (active from `started_at`; the id is new).
+#[derive(Debug, Clone)]
+pub struct NewSubscription {
+    pub org_id: Uuid,
+    pub reference: String,
+    pub email: String,
+    pub name: String,
+    pub started_at: DateTime<Utc>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, s: NewSubscription) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: Set(Uuid::new_v4()),
+        org_id: Set(s.org_id),
+        reference: Set(s.reference),
+        email: Set(s.email),
+        name: Set(s.name),
+        active: Set(true),
+        started_at: Set(s.started_at),
+        ended_at: Set(None),
+    }
+    .insert(db)
+    .await
 }
 
 pub async fn find_in_org(
