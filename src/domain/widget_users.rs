@@ -188,7 +188,7 @@ async fn request(
         if e.is_timeout() {
             LookupError::Timeout(timeout.as_millis())
         } else {
-            LookupError::Unreachable(crate::events::delivery::describe(e))
+            LookupError::Unreachable(crate::events::webhook_post::describe(e))
         }
     };
     let mut resp = req.send().await.map_err(failed)?;
