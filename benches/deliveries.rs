@@ -19,8 +19,8 @@ use meetplane::{
     app::Application,
     auth::xroom_hmac,
     domain::audit::By,
+    domain::delivery_worker as delivery,
     domain::{clients, domains, orgs, peers, rooms, webhooks},
-    events::delivery,
     store,
 };
 use poem::{

@@ -18,13 +18,12 @@ use crate::{
         orgs::{self, OrgView},
         server_keys,
     },
-    events::{bus::EventBus, delivery, listener},
+    events::{bus::EventBus, listener},
     outbound::Outbound,
     scheduler,
     state::{AppState, Inner},
     store::{change_watch::ChangeWatch, connect},
 };
-use sea_orm::DbBackend;
 use tokio_util::sync::CancellationToken;
 
 /// Open the database, apply migrations, load the master and signing keys. Used by `serve`
@@ -65,7 +64,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
     let now = clock.now();
     server_keys::check_master_key(&db, &sealer, now).await?;
     let signing_key = server_keys::signing_key(&db, &sealer, now).await?;
-    let bus = EventBus::new(db.get_database_backend() == DbBackend::Postgres);
+    let bus = EventBus::new(connect::is_postgres(&db));
     let outbound = Outbound::new(config.allow_private_targets, config.webhook_timeout);
     let limits = crate::rate_limits::RateLimits::new(&config.limits);
     // After the pool opened (and created) the database, which the SQLite watch needs.
@@ -205,7 +204,7 @@ impl Application {
                     .await
                     .map_err(std::io::Error::other)?,
             );
-            workers.push(tokio::spawn(delivery::run(
+            workers.push(tokio::spawn(crate::domain::delivery_worker::run(
                 self.state.clone(),
                 cancel.clone(),
             )));

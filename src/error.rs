@@ -1,7 +1,10 @@
 //! The one error type of meetplane's domain. Every surface maps it to its wire format in one
 //! place (`api::problem` for the native API); domain code never knows about HTTP.
 pub use crate::error_codes::Code;
-use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, SqlErr, sqlx};
+use crate::store::{
+    DbError,
+    db_errors::{self, Violation},
+};
 
 /// Seconds a client is asked to wait when the database is unreachable: connections are
 /// re-established within about that.
@@ -42,7 +45,7 @@ pub enum Error {
     #[error("the media server is unavailable: {message}")]
     MediaUnavailable { message: String },
     #[error("database error")]
-    Database(#[from] DbErr),
+    Database(#[from] DbError),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -88,105 +91,48 @@ impl Error {
     /// so they become 409/422 rather than internal errors; a lost or unobtainable connection
     /// is the database's passing state, so it becomes `Unavailable`.
     pub fn classify_db(self) -> Self {
-        match &self {
-            Error::Database(e) if is_connection_lost(e) => Error::Unavailable {
+        let Error::Database(e) = &self else {
+            return self;
+        };
+        if db_errors::is_connection_lost(e) {
+            return Error::Unavailable {
                 retry_after: UNAVAILABLE_RETRY_AFTER,
-            },
-            Error::Database(e) => match e.sql_err() {
-                Some(SqlErr::UniqueConstraintViolation(_)) => Error::conflict(
-                    Code::AlreadyExists,
-                    "a resource with these values already exists",
-                ),
-                Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
-                    Error::invalid("reference", "refers to a resource that does not exist")
-                }
-                _ => self,
-            },
-            _ => self,
+            };
+        }
+        match db_errors::violation(e) {
+            Some(Violation::Unique) => Error::conflict(
+                Code::AlreadyExists,
+                "a resource with these values already exists",
+            ),
+            Some(Violation::ForeignKey) => {
+                Error::invalid("reference", "refers to a resource that does not exist")
+            }
+            None => self,
         }
     }
 
     /// True for a unique-constraint violation (used where a duplicate means something specific,
     /// such as a replayed salt).
-    pub fn is_unique_violation(err: &DbErr) -> bool {
-        matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-    }
-}
-
-/// Whether a database error says the connection (not the statement) failed: the pool timed
-/// out or closed, the socket broke, or the server ended the session (Postgres SQLSTATE class
-/// 08, and 57P01-57P03: terminated by an administrator, crash, server starting up), or SQLite
-/// stayed busy. Nothing is wrong with the request, so the client may retry it (a commit cut
-/// before its answer may have been made: the `Idempotency-Key` makes a retried change safe).
-pub fn is_connection_lost(err: &DbErr) -> bool {
-    match err {
-        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed) => {
-            true
-        }
-        DbErr::Conn(RuntimeErr::SqlxError(e))
-        | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e)) => is_sqlx_connection_lost(e),
-        _ => false,
-    }
-}
-
-fn is_sqlx_connection_lost(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(e) => e.code().is_some_and(|code| {
-            code.starts_with("08")
-                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
-                // SQLite: SQLITE_BUSY with any extended code (the busy timeout ran out).
-                || code.parse::<i64>().is_ok_and(|c| c & 0xff == 5)
-        }),
-        _ => false,
+    pub fn is_unique_violation(err: &DbError) -> bool {
+        db_errors::violation(err) == Some(Violation::Unique)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
-    fn sqlx_err(e: sqlx::Error) -> DbErr {
-        DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
-    }
-
+    /// Which errors count as a lost connection is tested in `store::db_errors`.
     #[test]
-    fn connection_failures_are_unavailable_and_nothing_else_is() {
-        for lost in [
-            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
-            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
-            sqlx_err(sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into())),
-            sqlx_err(sqlx::Error::PoolTimedOut),
-            sqlx_err(sqlx::Error::WorkerCrashed),
-        ] {
-            assert!(
-                matches!(
-                    Error::Database(lost.clone()).classify_db(),
-                    Error::Unavailable { retry_after: 1 }
-                ),
-                "{lost}"
-            );
-        }
+    fn a_database_error_that_is_neither_lost_nor_a_violation_stays_a_database_error() {
         for other in [
-            sqlx_err(sqlx::Error::RowNotFound),
-            sqlx_err(sqlx::Error::Protocol("bad".into())),
-            DbErr::Custom("boom".into()),
-            DbErr::RecordNotFound("x".into()),
+            DbError::Custom("boom".into()),
+            DbError::RecordNotFound("x".into()),
         ] {
-            assert!(
-                matches!(
-                    Error::Database(other.clone()).classify_db(),
-                    Error::Database(_)
-                ),
-                "{other}"
-            );
+            assert!(matches!(
+                Error::Database(other).classify_db(),
+                Error::Database(_)
+            ));
         }
     }
 }

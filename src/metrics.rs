@@ -5,7 +5,6 @@ use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
-use sea_orm::DatabaseConnection;
 
 use crate::{error::Result, store, xmpp::BridgeStatus};
 
@@ -208,7 +207,7 @@ impl Metrics {
     /// The text exposition, after reading the figures kept in the database.
     pub async fn render(
         &self,
-        db: &DatabaseConnection,
+        db: &store::Db,
         now: chrono::DateTime<chrono::Utc>,
         bridge: &BridgeStatus,
         snapshot_queries: Option<u64>,

@@ -13,7 +13,6 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::DbBackend;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::{
@@ -43,7 +42,7 @@ pub async fn run_once(state: &AppState) -> Result<usize> {
 /// Concurrent passes: Postgres lets several transactions claim different bookings; SQLite
 /// serialises writers anyway.
 fn workers(state: &AppState) -> usize {
-    if state.db.get_database_backend() == DbBackend::Postgres {
+    if store::connect::is_postgres(&state.db) {
         4
     } else {
         1

@@ -2,7 +2,6 @@
 use std::{ops::Deref, sync::Arc};
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::{access_token::SigningKey, seal::Sealer},
@@ -15,6 +14,7 @@ use crate::{
     metrics::Metrics,
     outbound::Outbound,
     rate_limits::RateLimits,
+    store,
     xmpp::StatusCell,
 };
 
@@ -23,10 +23,10 @@ pub struct AppState(Arc<Inner>);
 
 #[derive(Debug)]
 pub struct Inner {
-    pub db: DatabaseConnection,
+    pub db: store::Db,
     /// Where write transactions run (`store::connect::connect_writer`): on SQLite one
     /// connection this process's writers queue for; on Postgres the same pool as `db`.
-    pub writer: DatabaseConnection,
+    pub writer: store::Db,
     pub config: Config,
     pub sealer: Sealer,
     pub signing_key: SigningKey,
@@ -46,7 +46,7 @@ pub struct Inner {
     /// Chat messages waiting to be written together (group commit).
     pub chat_posts: ChatQueue,
     /// This process's identity as a delivery node (its leases name it; see
-    /// `events::delivery`), new at every start.
+    /// `domain::delivery_worker`), new at every start.
     pub node_id: uuid::Uuid,
     /// The Janus SFU this node drives, when configured.
     pub janus: Option<crate::media::JanusPlane>,

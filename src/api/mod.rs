@@ -30,6 +30,7 @@ pub mod orgs;
 pub mod problem;
 mod problem_answers;
 pub mod realtime;
+mod realtime_commands;
 mod realtime_signals;
 pub mod rendered_json;
 pub mod request_id;

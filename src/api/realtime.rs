@@ -16,7 +16,7 @@
 //! from `GET` of the room, which carries `seq`). Peers also signal each other over it
 //! (`realtime_signals`).
 use crate::error::Code;
-use std::{collections::HashSet, sync::Arc};
+use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use poem::{
@@ -33,10 +33,11 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::problem::ApiError;
+use super::realtime_commands::{Subscriptions, command, error};
 use super::realtime_signals::{self as signals, Budget};
 use crate::{
     domain::{
-        domains, presence,
+        presence,
         redaction::{self, Reader},
         socket_access::{CLOSED_UNAUTHENTICATED, Credential, Ended, Holder, Watch},
     },
@@ -48,13 +49,6 @@ use crate::{
 #[derive(Debug, Deserialize)]
 pub struct RealtimeQuery {
     token: Option<String>,
-}
-
-#[derive(Default)]
-struct Subscriptions {
-    org: bool,
-    rooms: HashSet<String>,
-    robots: HashSet<i64>,
 }
 
 #[handler]
@@ -143,30 +137,15 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
     let access = watch.access().clone();
     // A peer's socket is its presence: recorded now, forgotten when this task ends however
     // it ends (the guard's drop), so the peer is away from then on.
-    let mut _presence = None;
-    let welcome = match &access.holder {
-        Holder::Peer(p) => {
-            subs.rooms.insert(format!("{}/{}", p.domain, p.room));
-            let peer_state = match presence::connected(&state, p.peer_id).await {
-                Ok((connection, peer_state)) => {
-                    _presence = Some(Connection {
-                        state: state.clone(),
-                        id: connection,
-                    });
-                    peer_state
-                }
-                Err(e) => {
-                    let ended = Ended::new(CLOSED_UNAUTHENTICATED, &e.to_string());
-                    let _ = sink
-                        .send(Message::close_with(ended.code, ended.reason))
-                        .await;
-                    return;
-                }
-            };
-            json!({"type": "welcome", "orgId": p.org_id, "as": "peer", "peerId": p.peer_id,
-                   "room": format!("{}/{}", p.domain, p.room), "state": peer_state.as_str()})
+    let (welcome, _presence) = match welcome(&state, &access.holder, access.org_id, &mut subs).await
+    {
+        Ok(welcomed) => welcomed,
+        Err(ended) => {
+            let _ = sink
+                .send(Message::close_with(ended.code, ended.reason))
+                .await;
+            return;
         }
-        _ => json!({"type": "welcome", "orgId": access.org_id, "as": "client"}),
     };
     if sink.send(Message::Text(welcome.to_string())).await.is_err() {
         return;
@@ -225,6 +204,32 @@ async fn run(state: AppState, mut watch: Watch, socket: WebSocketStream) {
         .await;
 }
 
+/// The socket's first message; for a peer, also its presence (subscribed to its own room).
+async fn welcome(
+    state: &AppState,
+    holder: &Holder,
+    org_id: Uuid,
+    subs: &mut Subscriptions,
+) -> Result<(Value, Option<Connection>), Ended> {
+    let Holder::Peer(p) = holder else {
+        return Ok((
+            json!({"type": "welcome", "orgId": org_id, "as": "client"}),
+            None,
+        ));
+    };
+    subs.rooms.insert(format!("{}/{}", p.domain, p.room));
+    let (connection, peer_state) = presence::connected(state, p.peer_id)
+        .await
+        .map_err(|e| Ended::new(CLOSED_UNAUTHENTICATED, &e.to_string()))?;
+    let welcome = json!({"type": "welcome", "orgId": p.org_id, "as": "peer", "peerId": p.peer_id,
+           "room": format!("{}/{}", p.domain, p.room), "state": peer_state.as_str()});
+    let connection = Connection {
+        state: state.clone(),
+        id: connection,
+    };
+    Ok((welcome, Some(connection)))
+}
+
 /// A peer's live connection; dropping it records that the socket closed.
 struct Connection {
     state: AppState,
@@ -246,102 +251,6 @@ impl Drop for Connection {
             }
         });
     }
-}
-
-fn error(code: &str, message: impl Into<String>) -> Value {
-    json!({"type": "error", "code": code, "message": message.into()})
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Command {
-    #[serde(rename = "type")]
-    kind: String,
-    room: Option<String>,
-    #[serde(default)]
-    org: bool,
-    robot_id: Option<i64>,
-    /// A signal's recipient and payload.
-    to: Option<String>,
-    data: Option<Value>,
-}
-
-/// The answer to one message from the socket, if it gets one.
-async fn command(
-    state: &AppState,
-    holder: &Holder,
-    org_id: Uuid,
-    budget: &Budget,
-    subs: &mut Subscriptions,
-    text: &str,
-) -> Option<Value> {
-    let Ok(cmd) = serde_json::from_str::<Command>(text) else {
-        return Some(error(
-            "malformed_message",
-            "expected {\"type\": \"subscribe\", …} as JSON",
-        ));
-    };
-    if let Some(field) = super::body::nul_field(text.as_bytes()) {
-        return Some(error(
-            "invalid_message",
-            format!("{field} must not contain the NUL character (U+0000)"),
-        ));
-    }
-    let subscribe = match cmd.kind.as_str() {
-        "subscribe" => true,
-        "unsubscribe" => false,
-        "signal" => {
-            let refused = signals::relay(state, holder, budget, cmd.to, cmd.data).await;
-            return refused.map(|(code, message)| error(&code, message));
-        }
-        other => return Some(error("unknown_message", format!("unknown type {other:?}"))),
-    };
-    Some(subscription(state, holder, org_id, subs, cmd, subscribe).await)
-}
-
-async fn subscription(
-    state: &AppState,
-    holder: &Holder,
-    org_id: Uuid,
-    subs: &mut Subscriptions,
-    cmd: Command,
-    subscribe: bool,
-) -> Value {
-    if matches!(holder, Holder::Peer(_) | Holder::WidgetUser { .. }) {
-        return error("forbidden", "a peer is subscribed to its own room only");
-    }
-    if let Some(room) = cmd.room {
-        let Some((domain, name)) = room.split_once('/') else {
-            return error("invalid_room", "room must be domain/name");
-        };
-        let domain = match domains::find_model(&state.db, org_id, domain).await {
-            Ok(d) => d.name,
-            Err(_) => return error("domain_not_found", "no such domain in this organisation"),
-        };
-        let key = format!("{domain}/{name}");
-        if subscribe {
-            subs.rooms.insert(key.clone());
-        } else {
-            subs.rooms.remove(&key);
-        }
-        return json!({"type": if subscribe {"subscribed"} else {"unsubscribed"}, "room": key});
-    }
-    if let Some(robot) = cmd.robot_id {
-        if subscribe {
-            subs.robots.insert(robot);
-        } else {
-            subs.robots.remove(&robot);
-        }
-        return json!({"type": if subscribe {"subscribed"} else {"unsubscribed"}, "robotId": robot});
-    }
-    if cmd.org {
-        subs.org = subscribe;
-        return json!({"type": if subscribe {"subscribed"} else {"unsubscribed"}, "org": true});
-    }
-    error(
-        "invalid_subscription",
-        "name a room, org: true or a robotId",
-    )
 }
 
 /// Messages for this socket about one event, and why it closes after them, if it does.

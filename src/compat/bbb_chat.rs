@@ -18,7 +18,7 @@ use crate::{
     chat_queue,
     domain::{
         chat_bridge::{self, Caller},
-        chat_bridge_auth,
+        chat_bridge_auth::{self, AcceptedChecksum},
         chat_text::{ChatText, TextError},
     },
     error::Error,
@@ -77,13 +77,25 @@ fn respond(result: Result<(String, Value), Failure>) -> Response {
     }
 }
 
-/// Parse the body and check its checksum for `call`.
+/// Parse the body and check its checksum for `call`, remembering it as used.
 async fn authenticate(
     state: &AppState,
     req: &Request,
     call: &str,
     body: &[u8],
 ) -> Result<(PyValue, Caller), Failure> {
+    let (parsed, caller, checksum) = identify(state, req, call, body).await?;
+    chat_bridge_auth::remember(&state.writer, &checksum, state.now()).await?;
+    Ok((parsed, caller))
+}
+
+/// Parse the body and check its checksum for `call`: whose it is; not yet remembered as used.
+async fn identify(
+    state: &AppState,
+    req: &Request,
+    call: &str,
+    body: &[u8],
+) -> Result<(PyValue, Caller, AcceptedChecksum), Failure> {
     let parsed = python_json::loads(body).map_err(|e| {
         Failure(
             StatusCode::BAD_REQUEST,
@@ -114,8 +126,9 @@ async fn authenticate(
     };
     let auth_id = req.headers().get("x-auth-id").and_then(|v| v.to_str().ok());
     let covered = chat_bridge_auth::covered_json(&parsed);
-    let caller = chat_bridge_auth::verify(state, call, &covered, checksum, auth_id).await?;
-    Ok((parsed, caller))
+    let (caller, checksum) =
+        chat_bridge_auth::identify(state, call, &covered, checksum, auth_id).await?;
+    Ok((parsed, caller, checksum))
 }
 
 /// An optional string field; present but not a string is an error.
@@ -187,7 +200,8 @@ async fn send(
     jid: &str,
     body: &[u8],
 ) -> Result<(String, Value), Failure> {
-    let (body, caller) = authenticate(state, req, "sendChatMessage", body).await?;
+    // The checksum is remembered with the message, in its transaction.
+    let (body, caller, checksum) = identify(state, req, "sendChatMessage", body).await?;
     let required = || {
         Failure(
             StatusCode::BAD_REQUEST,
@@ -213,7 +227,7 @@ async fn send(
             ));
         }
     };
-    let post = chat_bridge::bridge_post(caller, jid, user_name, message)?;
+    let post = chat_bridge::bridge_post(caller, checksum, jid, user_name, message)?;
     let m = chat_queue::post(state, post).await?;
     Ok(("message sent".into(), json!({"messageId": m.id})))
 }

@@ -136,6 +136,7 @@ pub fn client_post(
         },
         sender: Sender::Client { display_name },
         text,
+        checksum: None,
     })
 }
 

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::{
     chat::{self, MessageView, Sender},
     chat_bridge::{self, Caller},
+    chat_bridge_auth::{self, AcceptedChecksum},
     chat_text::ChatText,
     domains,
 };
@@ -42,6 +43,8 @@ pub struct Post {
     pub place: Place,
     pub sender: Sender,
     pub text: ChatText,
+    /// A chat-bridge checksum to remember as used with the message (`sendChatMessage`).
+    pub checksum: Option<AcceptedChecksum>,
 }
 
 /// Write `posts` together; one result per post, in order.
@@ -89,6 +92,16 @@ async fn post_together(state: &AppState, posts: &[Post]) -> Result<Vec<Result<Me
     let mut rooms = Rooms::default();
     let mut results = Vec::with_capacity(posts.len());
     for post in posts {
+        if let Some(checksum) = &post.checksum {
+            match chat_bridge_auth::remember(tx.conn(), checksum, tx.now()).await {
+                Ok(()) => {}
+                Err(e @ Error::Database(_)) => return Err(e),
+                Err(replayed) => {
+                    results.push(Err(replayed));
+                    continue;
+                }
+            }
+        }
         let slot = match locate(&tx, &mut rooms, &post.place).await {
             Ok(slot) => slot,
             Err(e @ Error::Database(_)) => return Err(e),

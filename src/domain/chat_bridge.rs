@@ -11,6 +11,7 @@ use xmpp_parsers::jid::BareJid;
 use super::{
     chat::{self, MessageView, Sender},
     chat_batches::{Place, Post},
+    chat_bridge_auth::AcceptedChecksum,
     chat_text::ChatText,
     room_model::{Origin, RoomOptions},
     rooms::{self, RoomSpec},
@@ -286,6 +287,7 @@ async fn bound_room(
 /// stored in the room's chat and sent to XMPP by the bridge.
 pub fn bridge_post(
     caller: Caller,
+    checksum: AcceptedChecksum,
     raw_jid: &str,
     user_name: &str,
     message: ChatText,
@@ -300,6 +302,7 @@ pub fn bridge_post(
             display_name: user_name,
         },
         text: message,
+        checksum: Some(checksum),
     })
 }
 

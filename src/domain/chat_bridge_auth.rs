@@ -2,6 +2,7 @@
 //! body, so the server finds the secret: with an `x-auth-id` header only that API client's
 //! secret is tried; otherwise the configured shared secret, then every active API client's.
 use crate::error::Code;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{chat_bridge::Caller, clients};
@@ -12,8 +13,34 @@ use crate::{
     store,
 };
 
-/// Check `checksum` over `call` and the body (`python_json::dumps` of it without the checksum),
-/// and that it was not accepted before.
+/// A checksum that matched, not yet remembered as used. `sendChatMessage` remembers it in the
+/// message's own transaction (`chat_batches`), so a message and the burning of its checksum
+/// commit together; the other calls [`remember`] it at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedChecksum {
+    /// The same digits in either case are one checksum.
+    digest: String,
+}
+
+/// Check `checksum` over `call` and the body (`python_json::dumps` of it without the checksum):
+/// whose secret made it. Whether it was used before is for [`remember`] to say.
+pub async fn identify(
+    state: &AppState,
+    call: &str,
+    body_json: &str,
+    checksum: Option<&str>,
+    auth_id: Option<&str>,
+) -> Result<(Caller, AcceptedChecksum)> {
+    let checksum = checksum
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| Error::unauthenticated(Code::MissingChecksum, "the body has no checksum"))?;
+    let caller = caller_of(state, call, body_json, checksum, auth_id).await?;
+    // Only a matching checksum is recorded, so nobody without the secret can burn one.
+    let digest = random::digest(&checksum.trim().to_ascii_lowercase());
+    Ok((caller, AcceptedChecksum { digest }))
+}
+
+/// [`identify`], then [`remember`] the checksum at once: the calls that store nothing else.
 pub async fn verify(
     state: &AppState,
     call: &str,
@@ -21,20 +48,24 @@ pub async fn verify(
     checksum: Option<&str>,
     auth_id: Option<&str>,
 ) -> Result<Caller> {
-    let checksum = checksum
-        .filter(|c| !c.trim().is_empty())
-        .ok_or_else(|| Error::unauthenticated(Code::MissingChecksum, "the body has no checksum"))?;
-    let caller = caller_of(state, call, body_json, checksum, auth_id).await?;
-    // Only a matching checksum is recorded, so nobody without the secret can burn one; the
-    // same digits in either case are one checksum.
-    let digest = random::digest(&checksum.trim().to_ascii_lowercase());
-    if !store::checksums::record(&state.writer, digest, state.now()).await? {
+    let (caller, checksum) = identify(state, call, body_json, checksum, auth_id).await?;
+    remember(&state.writer, &checksum, state.now()).await?;
+    Ok(caller)
+}
+
+/// Record `checksum` as used, in `db`'s transaction; refused if it was used before.
+pub async fn remember(
+    db: &impl store::Conn,
+    checksum: &AcceptedChecksum,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if !store::checksums::record(db, checksum.digest.clone(), now).await? {
         return Err(Error::unauthenticated(
             Code::ReplayedChecksum,
             "this checksum was used before: every request needs its own (a body sent again needs another second's timestamp)",
         ));
     }
-    Ok(caller)
+    Ok(())
 }
 
 /// How long an accepted checksum is remembered: one made for the latest second of the window

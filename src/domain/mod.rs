@@ -16,6 +16,7 @@ pub mod chat_text;
 pub mod clients;
 pub mod csv_export;
 pub mod deliveries;
+pub mod delivery_worker;
 pub mod dialogs;
 pub mod domains;
 pub mod housekeeping;

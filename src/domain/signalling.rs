@@ -9,9 +9,10 @@ use governor::{
     DefaultDirectRateLimiter, Quota, RateLimiter,
     clock::{Clock, DefaultClock},
 };
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
+
+pub use crate::events::signal_wire::Signal;
 
 use super::peer_access::PeerSession;
 use crate::{
@@ -74,19 +75,6 @@ impl Budget {
             }
         })
     }
-}
-
-/// A signal on its way to the sockets of peer `to`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Signal {
-    #[serde(rename = "o")]
-    pub org_id: Uuid,
-    #[serde(rename = "f")]
-    pub from: Uuid,
-    #[serde(rename = "t")]
-    pub to: Uuid,
-    #[serde(rename = "d")]
-    pub data: Value,
 }
 
 fn not_present(message: &str) -> Error {

@@ -15,45 +15,17 @@ use super::{
     redaction::Reader,
     tokens, widgets,
 };
+pub use crate::events::notices::{NOTICE_CHANNEL, Notice};
 use crate::{
     error::{Error, Result},
     state::AppState,
 };
 
-/// The Postgres channel the credential triggers notify (see the migration
-/// `credential_notices`), with payloads `client:<id>`, `family:<id>`, `admin:<id>`,
-/// `widget:<id>`.
-pub const NOTICE_CHANNEL: &str = "meetplane_credentials";
 /// The close code of a socket whose credential ended (like HTTP 401, in the application's
 /// range of WebSocket codes).
 pub const CLOSED_UNAUTHENTICATED: u16 = 4401;
 /// The close code when the credential could not be checked (WebSocket's internal error).
 pub const CLOSED_UNCHECKED: u16 = 1011;
-
-/// A change that may have ended the credentials it names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
-    Client(Uuid),
-    Family(Uuid),
-    Admin(Uuid),
-    Widget(String),
-    /// Notices may have been missed: every socket checks its credential again.
-    All,
-}
-
-impl Notice {
-    pub fn parse(payload: &str) -> Option<Self> {
-        let (kind, id) = payload.split_once(':')?;
-        let uuid = || Uuid::parse_str(id).ok();
-        match kind {
-            "client" => uuid().map(Notice::Client),
-            "family" => uuid().map(Notice::Family),
-            "admin" => uuid().map(Notice::Admin),
-            "widget" => Some(Notice::Widget(id.to_string())),
-            _ => None,
-        }
-    }
-}
 
 /// What a socket was opened with.
 #[derive(Debug, Clone)]
@@ -295,30 +267,6 @@ impl Watch {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn notices_parse_as_the_triggers_write_them() {
-        let id = Uuid::new_v4();
-        assert_eq!(
-            Notice::parse(&format!("client:{id}")),
-            Some(Notice::Client(id))
-        );
-        assert_eq!(
-            Notice::parse(&format!("family:{id}")),
-            Some(Notice::Family(id))
-        );
-        assert_eq!(
-            Notice::parse(&format!("admin:{id}")),
-            Some(Notice::Admin(id))
-        );
-        assert_eq!(
-            Notice::parse("widget:site_1"),
-            Some(Notice::Widget("site_1".into()))
-        );
-        assert_eq!(Notice::parse("client:nope"), None);
-        assert_eq!(Notice::parse("other:1"), None);
-        assert_eq!(Notice::parse("plain"), None);
-    }
 
     #[test]
     fn close_reasons_fit_a_close_frame() {

@@ -14,7 +14,7 @@ use super::{
 use crate::{
     auth::{random, xroom_hmac},
     error::{Error, Result},
-    events::{EventKind, delivery},
+    events::{EventKind, webhook_post},
     outbound::{self, TargetError},
     state::AppState,
     store::{self, Window, entities::webhook, webhooks::Filter},
@@ -306,7 +306,7 @@ pub async fn validate(state: &AppState, by: &By, id: i64) -> Result<(WebhookView
     let body = serde_json::json!({"event": "validation", "signThis": sign_this}).to_string();
     let message_id = format!("msg_{}", Uuid::new_v4().simple());
     let expected = xroom_hmac::sign(&key, &sign_this);
-    let reason = match delivery::post_signed(state, &url, &key, &message_id, &body).await {
+    let reason = match webhook_post::post_signed(state, &url, &key, &message_id, &body).await {
         Err(e) => Some(e),
         Ok(resp) if !(200..300).contains(&resp.status) => {
             Some(format!("the receiver answered HTTP {}", resp.status))

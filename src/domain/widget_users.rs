@@ -180,7 +180,7 @@ async fn request(state: &AppState, w: &Widget, ids: &[String]) -> Result<Fetched
         if e.is_timeout() {
             LookupError::Timeout(timeout.as_millis())
         } else {
-            LookupError::Unreachable(crate::events::delivery::describe(e))
+            LookupError::Unreachable(crate::events::webhook_post::describe(e))
         }
     };
     let mut resp = req.send().await.map_err(failed)?;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::sync::{Notify, broadcast};
 
 use super::Event;
-use crate::domain::{signalling::Signal, socket_access::Notice};
+use super::{notices::Notice, signal_wire::Signal};
 
 #[derive(Debug, Clone)]
 pub struct EventBus {

@@ -13,21 +13,17 @@ use std::{
 };
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{DbBackend, sqlx::postgres::PgListener};
 use tokio::{sync::oneshot, time::Instant};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{
     Event,
+    notices::{NOTICE_CHANNEL, Notice},
     signal_wire::{Reassembly, SIGNAL_CHANNEL},
     tx::CHANNEL,
 };
-use crate::{
-    domain::socket_access::{NOTICE_CHANNEL, Notice},
-    state::AppState,
-    store,
-};
+use crate::{state::AppState, store};
 
 /// How far before the loss replay starts: an event's time is taken before its transaction
 /// commits, so one committed just after the loss may carry a slightly earlier time.
@@ -62,7 +58,7 @@ impl Published {
 
 pub async fn run(state: AppState, cancel: CancellationToken, listening: oneshot::Sender<()>) {
     let mut listening = Some(listening);
-    if state.db.get_database_backend() != DbBackend::Postgres {
+    if !store::connect::is_postgres(&state.db) {
         let _ = listening.take().map(|tx| tx.send(()));
         return;
     }
@@ -102,14 +98,11 @@ async fn listen(
     published: &mut Published,
     lost_at: &mut Option<DateTime<Utc>>,
 ) -> anyhow::Result<()> {
-    // A connection of its own, not one of the pool's: it stays open for as long as this
-    // node listens, and must not shrink the pool the requests share.
-    let mut listener = PgListener::connect(state.config.database_url.expose()).await?;
-    // A loss is handled below (replay, then a new listener), not reconnected inside.
-    listener.eager_reconnect(false);
-    listener
-        .listen_all([CHANNEL, NOTICE_CHANNEL, SIGNAL_CHANNEL])
-        .await?;
+    let mut listener = store::notifications::Listener::connect(
+        state.config.database_url.expose(),
+        &[CHANNEL, NOTICE_CHANNEL, SIGNAL_CHANNEL],
+    )
+    .await?;
     let mut signals = Reassembly::default();
     let _ = listening.take().map(|tx| tx.send(()));
     if let Some(since) = *lost_at {
@@ -133,23 +126,22 @@ async fn listen(
     loop {
         let notification = tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
-            // Not `recv`, which reconnects without a word: a loss must replay what it missed.
-            n = listener.try_recv() => n?.ok_or_else(|| anyhow::anyhow!("the listening connection was lost"))?,
+            n = listener.next() => n?,
         };
-        if notification.channel() == NOTICE_CHANNEL {
-            if let Some(notice) = Notice::parse(notification.payload()) {
+        if notification.channel == NOTICE_CHANNEL {
+            if let Some(notice) = Notice::parse(&notification.payload) {
                 state.bus.publish_notice(notice);
             }
             continue;
         }
-        if notification.channel() == SIGNAL_CHANNEL {
-            if let Some(signal) = signals.accept(notification.payload(), Instant::now()) {
+        if notification.channel == SIGNAL_CHANNEL {
+            if let Some(signal) = signals.accept(&notification.payload, Instant::now()) {
                 state.bus.publish_signal(Arc::new(signal));
             }
             continue;
         }
         state.bus.wake_delivery();
-        let Ok(id) = Uuid::parse_str(notification.payload()) else {
+        let Ok(id) = Uuid::parse_str(&notification.payload) else {
             continue;
         };
         if !published.first_time(id) {

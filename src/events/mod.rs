@@ -1,9 +1,9 @@
 //! Events: what happened to a room, recorded in the outbox (the `events` table) in the same
 //! transaction as the change, then delivered to webhooks and pushed to realtime sockets.
 pub mod bus;
-pub mod delivery;
 pub mod legacy;
 pub mod listener;
+pub mod notices;
 pub mod payloads;
 pub mod signal_wire;
 pub mod tx;

@@ -6,10 +6,23 @@
 //! negotiation starts again (as after any network blip).
 use std::{collections::HashMap, time::Duration};
 
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::domain::signalling::Signal;
+/// A signal on its way to the sockets of peer `to`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    #[serde(rename = "o")]
+    pub org_id: Uuid,
+    #[serde(rename = "f")]
+    pub from: Uuid,
+    #[serde(rename = "t")]
+    pub to: Uuid,
+    #[serde(rename = "d")]
+    pub data: Value,
+}
 
 /// The Postgres channel signals travel on.
 pub const SIGNAL_CHANNEL: &str = "meetplane_signals";

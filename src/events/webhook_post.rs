@@ -9,7 +9,6 @@ use url::Url;
 use super::Event;
 use crate::{
     auth::{chat_checksum, webhook_signature},
-    domain::chat_bridge,
     state::AppState,
     store::entities::webhook,
 };
@@ -59,10 +58,11 @@ pub async fn post_signed(
 
 /// POST a chat message to a chat-bridge callback: `{"user_name", "message", "checksum"}` with
 /// the seed's checksum under the callback secret, made now (the receiver checks its clock).
-pub(super) async fn post_callback(
+pub async fn post_callback(
     state: &AppState,
     hook: &webhook::Model,
     event: &Event,
+    secret: &str,
 ) -> std::result::Result<Answer, String> {
     let url = hook
         .url
@@ -70,9 +70,6 @@ pub(super) async fn post_callback(
         .and_then(|u| Url::parse(u).ok())
         .ok_or("the callback has no valid url")?;
     state.outbound.vet(&url).map_err(|e| e.to_string())?;
-    let secret = chat_bridge::callback_secret(state, hook)
-        .map_err(|e| e.to_string())?
-        .ok_or("the callback has no secret")?;
     let message = &event.payload["message"];
     let fields = [
         (
@@ -84,7 +81,7 @@ pub(super) async fn post_callback(
         ("message", message["text"].as_str().unwrap_or_default()),
     ];
     let body =
-        chat_checksum::signed_body("sendChatMessage", &fields, &secret, Utc::now().timestamp());
+        chat_checksum::signed_body("sendChatMessage", &fields, secret, Utc::now().timestamp());
     send(state, &url, body, &[]).await
 }
 

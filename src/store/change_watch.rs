@@ -4,33 +4,27 @@
 //!
 //! SQLite: `PRAGMA data_version` on a connection of the watch's own moves whenever another
 //! connection (of this process or another, the CLI included) committed since it was last
-//! asked; the watch's connection never writes, so it moves on every commit. A cached read is
-//! tagged with the version taken *before* it was loaded and served while the version is still
-//! that one: then no commit finished since the load began. As on Postgres, a version asked
-//! for after a request arrived answers for all of that request, so its second cached read
-//! (the token check's is the first) usually needs no statement of its own.
-//!
-//! Postgres: the transaction snapshot, one query shared by the requests waiting for it (see
-//! `snapshot_watch`).
+//! asked; the watch's connection never writes, so it moves on every commit. Postgres: the
+//! transaction snapshot. Either is asked in shared rounds (`snapshot_watch`): one statement
+//! answers every request queued for it, and a version asked for after a request arrived
+//! answers for all of that request, so its second cached read (the token check's is the
+//! first) usually waits for nothing. A cached read is tagged with the version taken *before*
+//! it was loaded and served while the version is still that one.
 use std::{
     path::Path,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use rusqlite::{Connection, OpenFlags};
 use sea_orm::DatabaseConnection;
 
-use super::snapshot_watch::{QUERIES_AT_ONCE, SnapshotWatch};
+use super::snapshot_watch::{QUERIES_AT_ONCE, SnapshotWatch, Source};
 use crate::config::DatabaseUrl;
 
 #[derive(Debug, Default)]
 pub struct ChangeWatch {
-    /// SQLite: the connection asked for `PRAGMA data_version`.
-    conn: Option<Mutex<Connection>>,
-    /// SQLite: when the latest answer was asked for, and what it was.
-    latest: Mutex<Option<(Instant, i64)>>,
-    snapshots: Option<SnapshotWatch>,
+    rounds: Option<SnapshotWatch>,
 }
 
 impl ChangeWatch {
@@ -66,8 +60,9 @@ impl ChangeWatch {
             .and_then(|conn| conn.busy_timeout(Duration::ZERO).map(|()| conn));
         match opened {
             Ok(conn) => Self {
-                conn: Some(Mutex::new(conn)),
-                ..Self::default()
+                rounds: Some(SnapshotWatch::spawn(Source::Sqlite(Arc::new(Mutex::new(
+                    conn,
+                ))))),
             },
             Err(e) => {
                 tracing::warn!(error = %e, "cannot watch the database for changes; reads are not cached");
@@ -80,14 +75,13 @@ impl ChangeWatch {
     /// `snapshot_watch`).
     pub fn postgres(db: DatabaseConnection) -> Self {
         Self {
-            snapshots: Some(SnapshotWatch::spawn(db)),
-            ..Self::default()
+            rounds: Some(SnapshotWatch::spawn(Source::Postgres(db))),
         }
     }
 
-    /// Postgres: the snapshot queries answered so far.
+    /// The rounds answered so far (one statement each).
     pub fn snapshot_queries(&self) -> Option<u64> {
-        self.snapshots.as_ref().map(SnapshotWatch::queries)
+        self.rounds.as_ref().map(SnapshotWatch::queries)
     }
 
     /// A number that differs from any earlier one once a commit happened, or `None` when that
@@ -100,31 +94,8 @@ impl ChangeWatch {
     /// The version as seen at `since` or later: it tells every commit that finished before
     /// `since`, and may (on Postgres) have been read after `since` for someone else.
     pub async fn version_since(&self, since: Instant) -> Option<i64> {
-        if let Some(snapshots) = &self.snapshots {
-            return snapshots.version_since(since).await;
-        }
-        if let Ok(latest) = self.latest.lock()
-            && let Some((asked, version)) = *latest
-            && asked >= since
-        {
-            return Some(version);
-        }
-        // Taken before the statement runs: its answer tells every commit finished by then.
-        let asked = Instant::now();
-        let version = data_version(&*self.conn.as_ref()?.lock().ok()?)?;
-        if let Ok(mut latest) = self.latest.lock()
-            && latest.is_none_or(|(newest, _)| newest < asked)
-        {
-            *latest = Some((asked, version));
-        }
-        Some(version)
+        self.rounds.as_ref()?.version_since(since).await
     }
-}
-
-fn data_version(conn: &Connection) -> Option<i64> {
-    conn.prepare_cached("PRAGMA data_version")
-        .and_then(|mut s| s.query_row([], |row| row.get(0)))
-        .ok()
 }
 
 #[cfg(test)]

@@ -155,3 +155,8 @@ pub fn pool_state(db: &DatabaseConnection) -> (i64, i64, i64) {
         _ => (0, 0, 0),
     }
 }
+
+/// Whether the database is Postgres (several nodes may share it) rather than SQLite.
+pub fn is_postgres(db: &DatabaseConnection) -> bool {
+    db.get_database_backend() == sea_orm::DbBackend::Postgres
+}

@@ -1,4 +1,8 @@
-//! Whether a Postgres database changed since a moment, told by its transaction snapshot.
+//! Whether the database changed since a moment, asked in shared rounds: a task takes every
+//! request queued so far, asks the database once and answers them all.
+//!
+//! SQLite: `PRAGMA data_version` on a read-only connection of the watch's own (see
+//! `change_watch`). Postgres: the transaction snapshot, as follows.
 //!
 //! `pg_current_snapshot()` names which transactions a new statement sees: every transaction
 //! id below `xmax` that is not in the in-progress list, where `xmax` is one past the latest
@@ -34,6 +38,33 @@ use std::{
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
 use tokio::sync::{mpsc, oneshot};
 
+/// What a round asks: a text that changes (and never comes back) once a commit happened.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// `pg_current_snapshot()` on a pool of `QUERIES_AT_ONCE` connections.
+    Postgres(DatabaseConnection),
+    /// `PRAGMA data_version` on one connection that never writes. Its answers are comparable
+    /// only on that connection, so the rounds share it.
+    Sqlite(Arc<Mutex<rusqlite::Connection>>),
+}
+
+impl Source {
+    async fn read(&self) -> anyhow::Result<String> {
+        match self {
+            Source::Postgres(db) => Ok(snapshot(db).await?),
+            Source::Sqlite(conn) => {
+                let conn = conn
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("the watch's connection was poisoned"))?;
+                let version: i64 = conn
+                    .prepare_cached("PRAGMA data_version")
+                    .and_then(|mut s| s.query_row([], |row| row.get(0)))?;
+                Ok(version.to_string())
+            }
+        }
+    }
+}
+
 type Answer = oneshot::Sender<Option<i64>>;
 
 /// Queries that may run at once. With one, a request that asks just after a query began
@@ -64,9 +95,8 @@ struct Latest {
 }
 
 impl SnapshotWatch {
-    /// Starts the tasks that read snapshots on `db` (a pool of `QUERIES_AT_ONCE`
-    /// connections); they end when the watch is dropped.
-    pub fn spawn(db: DatabaseConnection) -> Self {
+    /// Starts the tasks that ask `source`; they end when the watch is dropped.
+    pub fn spawn(source: Source) -> Self {
         let (asks, queued) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             queued: tokio::sync::Mutex::new(queued),
@@ -76,7 +106,7 @@ impl SnapshotWatch {
             queries: AtomicU64::new(0),
         });
         for _ in 0..QUERIES_AT_ONCE {
-            tokio::spawn(answer_rounds(db.clone(), Arc::clone(&shared)));
+            tokio::spawn(answer_rounds(source.clone(), Arc::clone(&shared)));
         }
         Self { asks, shared }
     }
@@ -101,7 +131,7 @@ impl SnapshotWatch {
     }
 }
 
-async fn answer_rounds(db: DatabaseConnection, shared: Arc<Shared>) {
+async fn answer_rounds(source: Source, shared: Arc<Shared>) {
     let mut round = Vec::new();
     loop {
         let began = {
@@ -116,7 +146,7 @@ async fn answer_rounds(db: DatabaseConnection, shared: Arc<Shared>) {
             // Everyone taken above asked before the query below starts.
             Instant::now()
         };
-        let version = match snapshot(&db).await {
+        let version = match source.read().await {
             Ok(text) => {
                 shared.failing.store(false, Ordering::Relaxed);
                 shared.queries.fetch_add(1, Ordering::Relaxed);
@@ -133,7 +163,7 @@ async fn answer_rounds(db: DatabaseConnection, shared: Arc<Shared>) {
             Err(e) => {
                 // Once per outage, not once per round: the pool logs the reconnects.
                 if !shared.failing.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(error = %e, "cannot read the database snapshot; reads are not cached until it answers");
+                    tracing::warn!(error = %e, "cannot ask the database whether it changed; reads are not cached until it answers");
                 }
                 None
             }

@@ -21,7 +21,10 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     domain::bridge_status,
     state::AppState,
-    store::leader_lock::{self, Leadership},
+    store::{
+        self,
+        leader_lock::{self, Leadership},
+    },
 };
 
 mod connector;
@@ -35,7 +38,7 @@ mod storage;
 pub const LEADER_LOCK: i64 = 0x6d70_786d_7070;
 
 /// Become the bridging node, if no other node is.
-async fn lead(state: &AppState) -> Result<Option<Leadership>, sea_orm::DbErr> {
+async fn lead(state: &AppState) -> Result<Option<Leadership>, store::DbError> {
     leader_lock::try_lead(&state.db, LEADER_LOCK).await
 }
 /// Pause before trying to become leader again, or after a lost lock connection.

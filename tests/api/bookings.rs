@@ -48,7 +48,7 @@ async fn clocked() -> (ManualClock, TestApp) {
 
 /// Deliver everything that is due.
 async fn deliver(app: &TestApp) {
-    while meetplane::events::delivery::run_once(&app.state)
+    while meetplane::domain::delivery_worker::run_once(&app.state)
         .await
         .unwrap()
         > 0

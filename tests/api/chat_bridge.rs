@@ -410,6 +410,49 @@ async fn a_checksum_is_accepted_once() {
     assert_eq!(page["content"].as_array().unwrap().len(), 2, "{page}");
 }
 
+/// The same signed `sendChatMessage` sent many times at once (the requests share a batch
+/// transaction): one is stored, every other is refused as a replay, each with its own answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_checksum_sent_many_times_at_once_is_accepted_once() {
+    let app = TestApp::spawn().await;
+    let secret = app.client.secret.clone();
+    let start = r#"{"jid_room": "burst@conference.localhost"}"#;
+    expect(
+        post(
+            &app,
+            "/api/startChatForRoom",
+            body(start, "startChatForRoom", &secret, now()),
+        )
+        .await,
+        StatusCode::OK,
+        true,
+    );
+    let path = "/api/sendChatMessage/burst@conference.localhost";
+    let send = r#"{"user_name": "Bob", "message": "only once"}"#;
+    let signed = body(send, "sendChatMessage", &secret, now());
+    let answers =
+        futures_util::future::join_all((0..12).map(|_| post(&app, path, signed.clone()))).await;
+    let accepted = answers.iter().filter(|(s, _)| s.is_success()).count();
+    assert_eq!(accepted, 1, "{answers:?}");
+    for (status, b) in answers.iter().filter(|(s, _)| !s.is_success()) {
+        assert_eq!(*status, StatusCode::BAD_REQUEST, "{b}");
+        assert!(
+            b["message"].as_str().unwrap().contains("used before"),
+            "{b}"
+        );
+    }
+    let token = app.token().await;
+    let (_, page) = app
+        .call(
+            &token,
+            Method::GET,
+            &app.org_path("/rooms/localhost/burst/messages"),
+            None,
+        )
+        .await;
+    assert_eq!(page["content"].as_array().unwrap().len(), 1, "{page}");
+}
+
 /// A message with a character XML cannot carry would block the bridged MUC: refused with
 /// 422, like every other chat surface; a user name with one is a bad field (400).
 #[tokio::test]

@@ -459,7 +459,7 @@ async fn an_admin_runs_meetplane_from_the_dashboard() {
     let id = hooks["content"][0]["webhookId"].as_i64().unwrap();
     app.create_room(&t, json!({"domain": "localhost", "name": "after-hook"}))
         .await;
-    meetplane::events::delivery::run_once(&app.state)
+    meetplane::domain::delivery_worker::run_once(&app.state)
         .await
         .unwrap();
     open(&b, &app, &format!("webhooks/{id}"), "").await;

@@ -545,12 +545,12 @@ async fn retry_after_is_honoured() {
     assert_eq!((next - clock.now()).num_seconds(), 120);
 
     clock.advance(TimeDelta::seconds(60));
-    meetplane::events::delivery::run_once(&app.state)
+    meetplane::domain::delivery_worker::run_once(&app.state)
         .await
         .unwrap();
     assert_eq!(receiver.received().len(), 2, "not before Retry-After");
     clock.advance(TimeDelta::seconds(61));
-    meetplane::events::delivery::run_once(&app.state)
+    meetplane::domain::delivery_worker::run_once(&app.state)
         .await
         .unwrap();
     let got = receiver.wait_for(3).await;
@@ -639,7 +639,7 @@ async fn a_webhook_failing_for_days_is_disabled() {
     clock.advance(TimeDelta::days(6));
     // Every retry of the first event fails; the streak began 6 days ago.
     for _ in 0..10 {
-        meetplane::events::delivery::run_once(&app.state)
+        meetplane::domain::delivery_worker::run_once(&app.state)
             .await
             .unwrap();
         clock.advance(TimeDelta::hours(11));

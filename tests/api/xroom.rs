@@ -617,7 +617,7 @@ async fn booking_and_webhook_methods_with_the_seed_shapes() {
         Some(json!({"id": "localhost/evented"})),
     )
     .await);
-    while meetplane::events::delivery::run_once(&app.state)
+    while meetplane::domain::delivery_worker::run_once(&app.state)
         .await
         .unwrap()
         > 0

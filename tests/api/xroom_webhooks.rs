@@ -5,7 +5,7 @@ use std::{collections::BTreeSet, sync::Arc};
 use chrono::{TimeDelta, Utc};
 use meetplane::{
     clock::{Clock, ManualClock},
-    events::delivery,
+    domain::delivery_worker as delivery,
     store::entities::webhook,
 };
 use migration::MigratorTrait;

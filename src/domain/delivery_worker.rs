@@ -16,22 +16,23 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 use uuid::Uuid;
 
-use super::{Event, webhook_post::post_callback};
+use super::{
+    chat_bridge,
+    deliveries::{self, Decision, DeliveryStatus, NODE_HEARTBEAT, NODE_SILENCE, Outcome},
+    domains,
+};
 use crate::{
-    domain::{
-        chat_bridge,
-        deliveries::{self, Decision, DeliveryStatus, NODE_HEARTBEAT, NODE_SILENCE, Outcome},
-        domains,
-    },
     error::Result,
+    events::{
+        Event,
+        webhook_post::{post_callback, post_signed},
+    },
     state::AppState,
     store::{
         self,
         entities::{delivery, event, webhook},
     },
 };
-
-pub use super::webhook_post::{Answer, describe, post_signed};
 
 /// Deliveries claimed per pass at most.
 pub const BATCH: u64 = 512;
@@ -247,7 +248,11 @@ async fn attempt(
 ) -> Attempted {
     let event = Event::from_model(e, &state.sealer);
     let answer = if hook.kind == chat_bridge::CALLBACK {
-        post_callback(state, &hook, &event).await
+        match chat_bridge::callback_secret(state, &hook) {
+            Ok(Some(secret)) => post_callback(state, &hook, &event, &secret).await,
+            Ok(None) => Err("the callback has no secret".to_string()),
+            Err(e) => Err(e.to_string()),
+        }
     } else {
         let body = event.webhook_body(hook.id).to_string();
         match (key, hook.url.as_deref().map(Url::parse)) {
