@@ -3,7 +3,6 @@ use crate::error::Code;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use serde_json::json;
@@ -98,14 +97,12 @@ pub async fn create_user(
     let txn = store::connect::begin_write(&state.writer).await?;
     let model = store::admins::insert(
         &txn,
-        admin_user::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            org_id: Set(org_id),
-            email: Set(email),
-            password_hash: Set(hash),
-            role: Set(role.as_str().to_string()),
-            created_at: Set(state.now()),
-            disabled_at: Set(None),
+        store::admins::NewAdmin {
+            org_id,
+            email,
+            password_hash: hash,
+            role: role.as_str().to_string(),
+            created_at: state.now(),
         },
     )
     .await

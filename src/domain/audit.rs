@@ -3,10 +3,6 @@
 //! a change's entry in the change's own transaction ([`write`]), whichever surface asked for
 //! it (native API, xroom, dashboard, CLI): both commit or neither does.
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveValue::{NotSet, Set},
-    ConnectionTrait,
-};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -14,7 +10,7 @@ use super::principal::{Actor, Principal};
 use crate::{
     error::{Error, Result},
     state::AppState,
-    store::{self, Window, entities::audit_entry},
+    store::{self, Window, audit::NewAuditEntry, entities::audit_entry},
 };
 
 pub use crate::store::audit::AuditFilter;
@@ -193,7 +189,7 @@ impl Action {
 
 /// Append the entry for a change inside the change's own transaction `db`.
 pub async fn write(
-    db: &impl ConnectionTrait,
+    db: &impl store::Conn,
     at: DateTime<Utc>,
     by: &By,
     action: Action,
@@ -211,24 +207,18 @@ pub async fn write(
     Ok(())
 }
 
-fn entry(
-    org_id: Uuid,
-    at: DateTime<Utc>,
-    actor: &AuditActor,
-    action: &Action,
-) -> audit_entry::ActiveModel {
-    audit_entry::ActiveModel {
-        id: NotSet,
-        org_id: Set(org_id),
-        at: Set(at),
-        actor_type: Set(actor.kind.to_string()),
-        actor_id: Set(actor.id.clone()),
-        actor_name: Set(actor.name.clone()),
-        action: Set(action.action.to_string()),
-        target_type: Set(action.target_type.to_string()),
-        target_id: Set(action.target_id.clone()),
-        detail: Set(action.detail.as_ref().map(Value::to_string)),
-        source_ip: Set(actor.source_ip.clone()),
+fn entry(org_id: Uuid, at: DateTime<Utc>, actor: &AuditActor, action: &Action) -> NewAuditEntry {
+    NewAuditEntry {
+        org_id,
+        at,
+        actor_type: actor.kind.to_string(),
+        actor_id: actor.id.clone(),
+        actor_name: actor.name.clone(),
+        action: action.action.to_string(),
+        target_type: action.target_type.to_string(),
+        target_id: action.target_id.clone(),
+        detail: action.detail.as_ref().map(Value::to_string),
+        source_ip: actor.source_ip.clone(),
     }
 }
 

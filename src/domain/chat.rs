@@ -2,7 +2,6 @@
 //! a bridged XMPP room. Each message is a `chatMessage` event (webhooks, realtime); in a room
 //! bridged to XMPP it also waits, durably, to be sent to the MUC.
 use chrono::{DateTime, Utc};
-use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use super::{
@@ -16,6 +15,7 @@ use crate::{
     state::AppState,
     store::{
         self,
+        chat::NewChatMessage,
         entities::{
             chat_message::{self, XmppState},
             domain, room,
@@ -94,16 +94,15 @@ pub(crate) async fn post_known(
     let xmpp_state = (bridged && kind != "xmpp").then_some(XmppState::Pending);
     let model = store::chat::insert(
         tx.conn(),
-        chat_message::ActiveModel {
-            org_id: Set(domain.org_id),
-            room_id: Set(room.id),
-            sender_kind: Set(kind.to_string()),
-            peer_id: Set(peer_id),
-            display_name: Set(display_name),
-            text: Set(text.into_string()),
-            xmpp_state: Set(xmpp_state),
-            created_at: Set(tx.now()),
-            ..Default::default()
+        NewChatMessage {
+            org_id: domain.org_id,
+            room_id: room.id,
+            sender_kind: kind.to_string(),
+            peer_id,
+            display_name,
+            text: text.into_string(),
+            xmpp_state,
+            created_at: tx.now(),
         },
     )
     .await?;

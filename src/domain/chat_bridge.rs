@@ -4,7 +4,6 @@
 //! and wait there, durably, until the XMPP bridge has sent them to the MUC.
 use crate::error::Code;
 use chrono::{DateTime, Utc};
-use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 use xmpp_parsers::jid::BareJid;
 
@@ -122,13 +121,12 @@ pub async fn start(
     };
     let binding = store::chat::insert_binding(
         tx.conn(),
-        chat_binding::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            org_id: Set(caller.org_id),
-            room_id: Set(room.id),
-            jid: Set(jid.clone()),
-            webhook_id: Set(webhook_id),
-            created_at: Set(now),
+        store::chat::NewBinding {
+            org_id: caller.org_id,
+            room_id: room.id,
+            jid: jid.clone(),
+            webhook_id,
+            created_at: now,
         },
     )
     .await
@@ -204,23 +202,17 @@ async fn insert_callback(
     let purpose = secret_purpose(domain.id, name);
     let hook = store::webhooks::insert(
         tx.conn(),
-        webhook::ActiveModel {
-            org_id: Set(caller.org_id),
-            domain_id: Set(domain.id),
-            room_name: Set(Some(name.to_string())),
-            kind: Set(CALLBACK.to_string()),
-            url: Set(Some(url.clone())),
-            robot_id: Set(None),
-            events: Set(None),
-            validated: Set(true),
-            status: Set(webhook::WebhookStatus::Active),
-            disabled_reason: Set(None),
-            disabled_at: Set(None),
-            failing_since: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            secret_sealed: Set(Some(state.sealer.seal_str(&purpose, secret))),
-            ..Default::default()
+        store::webhooks::NewWebhook {
+            org_id: caller.org_id,
+            domain_id: domain.id,
+            room_name: Some(name.to_string()),
+            kind: CALLBACK.to_string(),
+            url: Some(url.clone()),
+            robot_id: None,
+            events: None,
+            validated: true,
+            secret_sealed: Some(state.sealer.seal_str(&purpose, secret)),
+            created_at: now,
         },
     )
     .await?;

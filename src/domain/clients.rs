@@ -1,7 +1,6 @@
 //! API clients: an `api_key` (public) and a secret shown once. The secret is kept sealed
 //! because meetplane needs it in clear to check HMAC signatures and HS256 session links.
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -68,14 +67,12 @@ pub async fn create(state: &AppState, by: &By, name: &str) -> Result<NewClient> 
     let txn = store::connect::begin_write(&state.writer).await?;
     let model = store::clients::insert(
         &txn,
-        api_client::ActiveModel {
-            id: Set(id),
-            org_id: Set(org_id),
-            name: Set(name),
-            api_key: Set(Uuid::new_v4().to_string()),
-            secret_sealed: Set(state.sealer.seal_str(&secret_purpose(id), &secret)),
-            created_at: Set(state.now()),
-            revoked_at: Set(None),
+        store::clients::NewClient {
+            id,
+            org_id,
+            name,
+            secret_sealed: state.sealer.seal_str(&secret_purpose(id), &secret),
+            created_at: state.now(),
         },
     )
     .await
@@ -90,10 +87,7 @@ pub async fn create(state: &AppState, by: &By, name: &str) -> Result<NewClient> 
     })
 }
 
-pub async fn find_by_api_key(
-    db: &impl ConnectionTrait,
-    api_key: &str,
-) -> Result<api_client::Model> {
+pub async fn find_by_api_key(db: &impl store::Conn, api_key: &str) -> Result<api_client::Model> {
     store::clients::find_by_api_key(db, api_key.trim())
         .await?
         .ok_or(Error::not_found("api client"))

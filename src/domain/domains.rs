@@ -3,7 +3,6 @@
 //! verify what meetplane sends.
 use crate::error::Code;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -13,7 +12,11 @@ use crate::{
     auth::{random, seal::Sealer},
     error::{Error, Result},
     state::AppState,
-    store::{self, Window, entities::domain},
+    store::{
+        self, Window,
+        domains::{DomainChanges, NewDomain},
+        entities::domain,
+    },
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +63,7 @@ pub fn canonical_name(raw: &str) -> String {
 }
 
 /// Any org's domain by name: public links and peer tokens name rooms by global domain name.
-pub async fn find_global(db: &impl ConnectionTrait, raw: &str) -> Result<Option<domain::Model>> {
+pub async fn find_global(db: &impl store::Conn, raw: &str) -> Result<Option<domain::Model>> {
     Ok(store::domains::find_by_name(db, &canonical_name(raw)).await?)
 }
 
@@ -91,7 +94,7 @@ pub fn normalise_name(raw: &str) -> Result<String> {
 
 /// Create a domain inside a caller's transaction (org creation makes its first one).
 pub async fn create_in(
-    db: &impl ConnectionTrait,
+    db: &impl store::Conn,
     sealer: &Sealer,
     org_id: Uuid,
     name: &str,
@@ -109,15 +112,14 @@ pub async fn create_in(
     let id = Uuid::new_v4();
     let model = store::domains::insert(
         db,
-        domain::ActiveModel {
-            id: Set(id),
-            org_id: Set(org_id),
-            name: Set(name),
-            webhook_key_sealed: Set(sealer.seal_str(&key_purpose(id), &new_webhook_key())),
-            forbid_non_api_rooms: Set(forbid_non_api_rooms),
-            is_default: Set(is_default),
-            created_at: Set(now),
-            updated_at: Set(now),
+        NewDomain {
+            id,
+            org_id,
+            name,
+            webhook_key_sealed: sealer.seal_str(&key_purpose(id), &new_webhook_key()),
+            forbid_non_api_rooms,
+            is_default,
+            created_at: now,
         },
     )
     .await
@@ -142,11 +144,7 @@ pub async fn create(
 }
 
 /// The org's domain of that name; another org's domain is reported as not found.
-pub async fn find_model(
-    db: &impl ConnectionTrait,
-    org_id: Uuid,
-    name: &str,
-) -> Result<domain::Model> {
+pub async fn find_model(db: &impl store::Conn, org_id: Uuid, name: &str) -> Result<domain::Model> {
     store::domains::find_in_org(db, org_id, &canonical_name(name))
         .await?
         .ok_or(Error::not_found("domain"))
@@ -178,12 +176,11 @@ pub async fn update(
 ) -> Result<DomainView> {
     let txn = store::connect::begin_write(&state.writer).await?;
     let model = find_model(&txn, by.org_id, name).await?;
-    let mut active: domain::ActiveModel = model.into();
-    if let Some(forbid) = forbid_non_api_rooms {
-        active.forbid_non_api_rooms = Set(forbid);
-    }
-    active.updated_at = Set(state.now());
-    let model = store::domains::update(&txn, active).await?;
+    let changes = DomainChanges {
+        forbid_non_api_rooms,
+        ..DomainChanges::default()
+    };
+    let model = store::domains::update(&txn, model, changes, state.now()).await?;
     let action = Action::new(AuditAction::DomainUpdated, &model.name)
         .detail(json!({"forbidNonApiRooms": forbid_non_api_rooms}));
     audit::write(&txn, state.now(), by, action).await?;
@@ -195,11 +192,15 @@ pub async fn update(
 pub async fn rotate_key(state: &AppState, by: &By, name: &str) -> Result<DomainView> {
     let txn = store::connect::begin_write(&state.writer).await?;
     let model = find_model(&txn, by.org_id, name).await?;
-    let id = model.id;
-    let mut active: domain::ActiveModel = model.into();
-    active.webhook_key_sealed = Set(state.sealer.seal_str(&key_purpose(id), &new_webhook_key()));
-    active.updated_at = Set(state.now());
-    let model = store::domains::update(&txn, active).await?;
+    let changes = DomainChanges {
+        webhook_key_sealed: Some(
+            state
+                .sealer
+                .seal_str(&key_purpose(model.id), &new_webhook_key()),
+        ),
+        ..DomainChanges::default()
+    };
+    let model = store::domains::update(&txn, model, changes, state.now()).await?;
     let action = Action::new(AuditAction::DomainKeyRotated, &model.name);
     audit::write(&txn, state.now(), by, action).await?;
     txn.commit().await?;

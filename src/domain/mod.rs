@@ -38,6 +38,7 @@ pub mod request_auth;
 pub mod revocations;
 pub mod room_departures;
 pub mod room_model;
+mod room_settings;
 pub mod rooms;
 pub mod server_keys;
 mod session_admissions;

@@ -1,14 +1,17 @@
 //! Organisations: the tenants. Each is created with its first (default) domain.
 use crate::error::Code;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
 use super::{domains, domains::DomainView, validate};
 use crate::{
     error::{Error, Result},
     state::AppState,
-    store::{self, entities::organisation},
+    store::{
+        self,
+        entities::organisation,
+        orgs::{NewOrg, OrgSettings},
+    },
 };
 
 /// Seats in a session (Coviu's default) until the org changes it.
@@ -50,13 +53,12 @@ pub async fn create(state: &AppState, name: &str, domain: &str) -> Result<(OrgVi
     }
     let org = store::orgs::insert(
         &txn,
-        organisation::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            name: Set(name),
-            session_capacity: Set(DEFAULT_SESSION_CAPACITY),
-            allow_rejoin_after_kick: Set(false),
-            guest_lobby: Set(true),
-            created_at: Set(now),
+        NewOrg {
+            name,
+            session_capacity: DEFAULT_SESSION_CAPACITY,
+            allow_rejoin_after_kick: false,
+            guest_lobby: true,
+            created_at: now,
         },
     )
     .await
@@ -67,7 +69,7 @@ pub async fn create(state: &AppState, name: &str, domain: &str) -> Result<(OrgVi
 }
 
 /// An org by id or, failing that, by name (the CLI accepts either).
-pub async fn resolve(db: &impl ConnectionTrait, id_or_name: &str) -> Result<OrgView> {
+pub async fn resolve(db: &impl store::Conn, id_or_name: &str) -> Result<OrgView> {
     let found = match Uuid::parse_str(id_or_name.trim()) {
         Ok(id) => store::orgs::find(db, id).await?,
         Err(_) => store::orgs::find_by_name(db, id_or_name.trim()).await?,
@@ -109,21 +111,20 @@ pub async fn update_settings(
         .await?
         .ok_or(Error::not_found("organisation"))?;
     let max = i64::from(state.config.max_room_capacity);
-    let mut active: organisation::ActiveModel = org.into();
-    if let Some(cap) = session_capacity {
-        if !(1..=max).contains(&cap) {
-            return Err(Error::invalid(
-                "sessionCapacity",
-                format!("must be between 1 and {max}"),
-            ));
-        }
-        active.session_capacity = Set(cap as i32);
+    if let Some(cap) = session_capacity
+        && !(1..=max).contains(&cap)
+    {
+        return Err(Error::invalid(
+            "sessionCapacity",
+            format!("must be between 1 and {max}"),
+        ));
     }
-    if let Some(allow) = allow_rejoin_after_kick {
-        active.allow_rejoin_after_kick = Set(allow);
-    }
-    if let Some(lobby) = guest_lobby {
-        active.guest_lobby = Set(lobby);
-    }
-    Ok(store::orgs::update(&state.writer, active).await?.into())
+    let changes = OrgSettings {
+        session_capacity: session_capacity.map(|cap| cap as i32),
+        allow_rejoin_after_kick,
+        guest_lobby,
+    };
+    Ok(store::orgs::update_settings(&state.writer, org, changes)
+        .await?
+        .into())
 }

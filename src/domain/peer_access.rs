@@ -69,7 +69,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<PeerSession> 
 /// The present peer holding `token`, which must be in the room `domain_name/name`, with its
 /// domain and room (not locked).
 pub(super) async fn present_in(
-    db: &impl sea_orm::ConnectionTrait,
+    db: &impl store::Conn,
     domain_name: &str,
     name: &str,
     token: &str,

@@ -5,11 +5,9 @@
 //! webinar only hosts speak: everyone else joins as a viewer. Every change to one room runs
 //! in a write transaction that locks the room row, so capacity holds under concurrent joins.
 use crate::error::Code;
-use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
 pub(super) use super::room_departures::{close_in, end_presence};
-use serde_json::json;
 
 use super::{
     audit::{self, Action, AuditAction, By},
@@ -18,6 +16,7 @@ use super::{
 pub use super::{
     room_departures::{destroy, kick},
     room_model::*,
+    room_settings::{set_lock, set_password},
 };
 use crate::{
     auth::{random, seal::Sealer},
@@ -72,7 +71,7 @@ pub(super) fn view(
 }
 
 pub(super) async fn view_with_peers(
-    db: &impl ConnectionTrait,
+    db: &impl store::Conn,
     sealer: &Sealer,
     domain: &str,
     r: room::Model,
@@ -216,28 +215,24 @@ async fn create_in(
     let now = tx.now();
     let id = Uuid::new_v4();
     let seal = |purpose: String, value: &str| state.sealer.seal_str(&purpose, value);
-    let row = room::ActiveModel {
-        id: Set(id),
-        domain_id: Set(domain.id),
-        name: Set(name.to_string()),
-        room_type: Set(spec.room_type.code()),
-        is_locked: Set(spec.lock),
-        password_sealed: Set(spec
+    let row = store::rooms::NewRoom {
+        id,
+        domain_id: domain.id,
+        name: name.to_string(),
+        room_type: spec.room_type.code(),
+        is_locked: spec.lock,
+        password_sealed: spec
             .password
             .as_deref()
-            .map(|p| seal(password_purpose(id), p))),
-        host_key_sealed: Set(spec
+            .map(|p| seal(password_purpose(id), p)),
+        host_key_sealed: spec
             .host_key
             .as_deref()
-            .map(|k| seal(host_key_purpose(id), k))),
-        capacity: Set(spec.capacity),
-        created_at: Set(now),
-        updated_at: Set(now),
-        removed_at: Set(None),
-        event_seq: Set(0),
-        kind: Set(if spec.session { "session" } else { "room" }.to_string()),
-        present_count: Set(0),
-        lobby: Set(spec.lobby),
+            .map(|k| seal(host_key_purpose(id), k)),
+        capacity: spec.capacity,
+        kind: if spec.session { "session" } else { "room" }.to_string(),
+        lobby: spec.lobby,
+        created_at: now,
     };
     // Two concurrent inits both pass the check above; the partial unique index stops one.
     let mut model = store::rooms::insert(tx.conn(), row).await.map_err(|e| {
@@ -347,69 +342,4 @@ pub async fn list(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((views, more))
-}
-
-/// Change a room's settings inside the room's lock; `audited` is the audit entry's action and
-/// detail. Emits `roomUpdated` (not an xroom event: xroom webhooks never see it).
-async fn update_settings(
-    state: &AppState,
-    by: &By,
-    domain_name: &str,
-    name: &str,
-    audited: (AuditAction, Option<serde_json::Value>),
-    change: impl FnOnce(&mut room::ActiveModel, Uuid),
-) -> Result<RoomView> {
-    let (mut tx, domain, room) = lock_room(state, by.org_id, domain_name, name).await?;
-    let id = room.id;
-    let mut action = Action::new(audited.0, format!("{}/{}", domain.name, room.name));
-    action.detail = audited.1;
-    let mut active: room::ActiveModel = room.into();
-    change(&mut active, id);
-    active.updated_at = Set(state.now());
-    let mut room = store::rooms::update(tx.conn(), active).await?;
-    audit::write(tx.conn(), tx.now(), by, action).await?;
-    let view = view_with_peers(tx.conn(), &state.sealer, &domain.name, room.clone()).await?;
-    let payload = payloads::room_updated(&view);
-    tx.emit_room(&domain, &mut room, EventKind::RoomUpdated, payload)
-        .await?;
-    tx.commit().await?;
-    Ok(view)
-}
-
-pub async fn set_lock(
-    state: &AppState,
-    by: &By,
-    domain_name: &str,
-    name: &str,
-    lock: bool,
-) -> Result<RoomView> {
-    let action = if lock {
-        AuditAction::RoomLocked
-    } else {
-        AuditAction::RoomUnlocked
-    };
-    update_settings(state, by, domain_name, name, (action, None), |room, _| {
-        room.is_locked = Set(lock);
-    })
-    .await
-}
-
-/// Set the room password, or remove it with `None`.
-pub async fn set_password(
-    state: &AppState,
-    by: &By,
-    domain_name: &str,
-    name: &str,
-    password: Option<&str>,
-) -> Result<RoomView> {
-    let password = password
-        .map(|p| validate::password("password", p))
-        .transpose()?;
-    let sealer = state.sealer.clone();
-    let detail = json!({"passwordSet": password.as_deref().is_some_and(|p| !p.is_empty())});
-    let audited = (AuditAction::RoomPasswordChanged, Some(detail));
-    update_settings(state, by, domain_name, name, audited, move |room, id| {
-        room.password_sealed = Set(password.map(|p| sealer.seal_str(&password_purpose(id), &p)));
-    })
-    .await
 }

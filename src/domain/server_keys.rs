@@ -1,7 +1,6 @@
 //! Keys the server keeps in its own database: a check value proving the master key is the
 //! one the database was sealed with, and the access-token signing key shared by all nodes.
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -16,7 +15,7 @@ const SIGNING_KEY: &str = "access_token_signing_key";
 /// Fail start-up if this database was sealed under another master key: running on would
 /// make every sealed secret unreadable and mix two keys in one database.
 pub async fn check_master_key(
-    db: &DatabaseConnection,
+    db: &store::Db,
     sealer: &Sealer,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
@@ -44,7 +43,7 @@ struct StoredSigningKey {
 
 /// Load the access-token signing key, creating it on first start.
 pub async fn signing_key(
-    db: &DatabaseConnection,
+    db: &store::Db,
     sealer: &Sealer,
     now: DateTime<Utc>,
 ) -> anyhow::Result<SigningKey> {

@@ -4,7 +4,6 @@ use crate::error::Code;
 use std::collections::{HashMap, HashSet, hash_map};
 
 use chrono::{DateTime, Utc};
-use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use super::{
@@ -21,7 +20,8 @@ use crate::{
     state::AppState,
     store::{
         self,
-        entities::{peer, peer::PeerState, room, session_entry, subscription},
+        entities::{peer, peer::PeerState, room, subscription},
+        session_entries::NewSessionEntry,
     },
 };
 
@@ -32,7 +32,7 @@ pub(super) struct Admissions {
     pub(super) rooms: HashMap<(Uuid, String), room::Model>,
     pub(super) owners_live: HashSet<(Uuid, String)>,
     pub(super) new_peers: Vec<peer::Model>,
-    pub(super) entries: Vec<session_entry::ActiveModel>,
+    pub(super) entries: Vec<NewSessionEntry>,
 }
 
 impl Admissions {
@@ -183,22 +183,21 @@ fn entry_row(
     room_id: Uuid,
     entered: &Entered,
     now: DateTime<Utc>,
-) -> session_entry::ActiveModel {
+) -> NewSessionEntry {
     let link = &checked.link;
-    session_entry::ActiveModel {
-        id: Set(entered.entry_id),
-        org_id: Set(link.org.id),
-        client_id: Set(link.client.id),
-        session_id: Set(entered.session_id.clone()),
-        room_id: Set(room_id),
-        subscription_id: Set(checked.subscription.id),
-        peer_id: Set(entered.peer.id),
-        role: Set(entered.role.to_string()),
-        name: Set(entered.peer.display_name.clone()),
+    NewSessionEntry {
+        id: entered.entry_id,
+        org_id: link.org.id,
+        client_id: link.client.id,
+        session_id: entered.session_id.clone(),
+        room_id,
+        subscription_id: checked.subscription.id,
+        peer_id: entered.peer.id,
+        role: entered.role.to_string(),
+        name: entered.peer.display_name.clone(),
         // The id of the issued peer token, never the token itself.
-        access_token_id: Set(format!("tok_{}", Uuid::new_v4().simple())),
-        link_hash: Set(checked.hash.clone()),
-        entry_time: Set(now),
-        outcome: Set(None),
+        access_token_id: format!("tok_{}", Uuid::new_v4().simple()),
+        link_hash: checked.hash.clone(),
+        entry_time: now,
     }
 }

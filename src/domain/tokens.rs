@@ -7,7 +7,6 @@ use crate::error::Code;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
 use super::{
@@ -21,10 +20,7 @@ use crate::{
     },
     error::{Error, Result},
     state::AppState,
-    store::{
-        self,
-        entities::{api_client, refresh_token, token_family},
-    },
+    store::{self, entities::api_client, tokens::NewRefreshToken},
 };
 
 #[derive(Debug, Clone)]
@@ -44,8 +40,8 @@ pub enum GrantError {
     Internal(#[from] Error),
 }
 
-impl From<sea_orm::DbErr> for GrantError {
-    fn from(e: sea_orm::DbErr) -> Self {
+impl From<store::DbError> for GrantError {
+    fn from(e: store::DbError) -> Self {
         GrantError::Internal(e.into())
     }
 }
@@ -53,17 +49,7 @@ impl From<sea_orm::DbErr> for GrantError {
 pub async fn client_credentials(state: &AppState, client: &api_client::Model) -> Result<TokenSet> {
     let now = state.now();
     let txn = store::connect::begin_write(&state.writer).await?;
-    let family = store::tokens::insert_family(
-        &txn,
-        token_family::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            client_id: Set(client.id),
-            created_at: Set(now),
-            revoked_at: Set(None),
-            revoke_reason: Set(None),
-        },
-    )
-    .await?;
+    let family = store::tokens::insert_family(&txn, client.id, now).await?;
     let set = issue(state, &txn, client, family.id).await?;
     txn.commit().await?;
     Ok(set)
@@ -113,7 +99,7 @@ pub async fn refresh(
 
 async fn issue(
     state: &AppState,
-    db: &impl ConnectionTrait,
+    db: &impl store::Conn,
     client: &api_client::Model,
     family_id: Uuid,
 ) -> Result<TokenSet> {
@@ -122,13 +108,11 @@ async fn issue(
     let refresh = random::token("mprt_");
     store::tokens::insert_refresh(
         db,
-        refresh_token::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            family_id: Set(family_id),
-            token_hash: Set(random::digest(&refresh)),
-            created_at: Set(now),
-            expires_at: Set(now + Duration::from_std(config.refresh_token_ttl).unwrap_or_default()),
-            used_at: Set(None),
+        NewRefreshToken {
+            family_id,
+            token_hash: random::digest(&refresh),
+            created_at: now,
+            expires_at: now + Duration::from_std(config.refresh_token_ttl).unwrap_or_default(),
         },
     )
     .await?;
@@ -179,7 +163,7 @@ pub async fn grant(state: &AppState, token: &str) -> Result<Grant> {
     let found = state
         .reads
         .token_family(claims.fam, async {
-            Ok::<_, sea_orm::DbErr>(Arc::new(
+            Ok::<_, store::DbError>(Arc::new(
                 store::tokens::family_with_client(&state.db, claims.fam).await?,
             ))
         })

@@ -2,7 +2,6 @@
 //! validation handshake) or `robot` (events over the realtime socket, valid from the start).
 use crate::error::Code;
 use chrono::{DateTime, Utc};
-use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
 use serde_json::json;
@@ -188,22 +187,17 @@ pub async fn add(state: &AppState, by: &By, new: NewWebhook) -> Result<WebhookVi
     let txn = store::connect::begin_write(&state.writer).await?;
     let model = store::webhooks::insert(
         &txn,
-        webhook::ActiveModel {
-            org_id: Set(org_id),
-            domain_id: Set(domain.id),
-            room_name: Set(room_name),
-            kind: Set(new.kind),
-            url: Set(url),
-            robot_id: Set(robot_id),
-            events: Set(events.map(|e| serde_json::to_string(&e).unwrap_or_default())),
-            validated: Set(validated),
-            status: Set(webhook::WebhookStatus::Active),
-            disabled_reason: Set(None),
-            disabled_at: Set(None),
-            failing_since: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
+        store::webhooks::NewWebhook {
+            org_id,
+            domain_id: domain.id,
+            room_name,
+            kind: new.kind,
+            url,
+            robot_id,
+            events: events.map(|e| serde_json::to_string(&e).unwrap_or_default()),
+            validated,
+            secret_sealed: None,
+            created_at: now,
         },
     )
     .await?;
@@ -321,17 +315,8 @@ pub async fn validate(state: &AppState, by: &By, id: i64) -> Result<(WebhookView
     };
     let validated = reason.is_none();
     let now = state.now();
-    let mut active: webhook::ActiveModel = hook.into();
-    active.validated = Set(validated);
-    if validated {
-        active.status = Set(webhook::WebhookStatus::Active);
-        active.disabled_reason = Set(None);
-        active.disabled_at = Set(None);
-        active.failing_since = Set(None);
-    }
-    active.updated_at = Set(now);
     let txn = store::connect::begin_write(&state.writer).await?;
-    let hook = store::webhooks::update(&txn, active).await?;
+    let hook = store::webhooks::set_validated(&txn, hook, validated, now).await?;
     let action = Action::new(AuditAction::WebhookValidated, hook.id)
         .detail(serde_json::json!({"validated": validated}));
     audit::write(&txn, now, by, action).await?;

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseTransaction};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -16,7 +15,9 @@ use crate::{
     store::{
         self,
         connect::begin_write,
-        entities::{delivery, domain, event, room, webhook},
+        deliveries::NewDelivery,
+        entities::{domain, room, webhook},
+        events::NewEvent,
     },
 };
 
@@ -25,7 +26,7 @@ use crate::{
 pub const CHANNEL: &str = "meetplane_events";
 
 pub struct WriteTx {
-    txn: DatabaseTransaction,
+    txn: store::Tx,
     state: AppState,
     recorded: Vec<Event>,
     deliveries: usize,
@@ -39,8 +40,8 @@ pub struct WriteTx {
 struct Deferred {
     /// The latest counters of each room an event was emitted for.
     rooms: HashMap<Uuid, room::Model>,
-    events: Vec<event::ActiveModel>,
-    deliveries: Vec<delivery::ActiveModel>,
+    events: Vec<NewEvent>,
+    deliveries: Vec<NewDelivery>,
     /// Webhooks by domain, read once per transaction (nothing in a batch changes them).
     hooks: HashMap<Uuid, Vec<webhook::Model>>,
 }
@@ -65,7 +66,7 @@ impl WriteTx {
         Ok(tx)
     }
 
-    pub fn conn(&self) -> &DatabaseTransaction {
+    pub fn conn(&self) -> &store::Tx {
         &self.txn
     }
 
@@ -164,22 +165,22 @@ impl WriteTx {
         };
         // Room passwords and host keys are sealed like everywhere else they are kept.
         let (stored, secrets) = super::seal_secrets(event.id, &event.payload, &self.state.sealer);
-        let row = event::ActiveModel {
-            id: Set(event.id),
-            org_id: Set(event.org_id),
-            domain_id: Set(event.domain_id),
-            domain_name: Set(event.domain.clone()),
-            room_id: Set(event.room_id),
-            room_name: Set(event.room.clone()),
-            seq: Set(event.seq),
-            kind: Set(event.kind.clone()),
-            payload: Set(stored),
-            secrets: Set(secrets),
-            robots: Set(serde_json::to_string(&event.robots).unwrap_or_else(|_| "[]".into())),
-            created_at: Set(now),
+        let row = NewEvent {
+            id: event.id,
+            org_id: event.org_id,
+            domain_id: event.domain_id,
+            domain_name: event.domain.clone(),
+            room_id: event.room_id,
+            room_name: event.room.clone(),
+            seq: event.seq,
+            kind: event.kind.clone(),
+            payload: stored,
+            secrets,
+            robots: serde_json::to_string(&event.robots).unwrap_or_else(|_| "[]".into()),
+            created_at: now,
         };
         let order_key = event.order_key();
-        let rows: Vec<delivery::ActiveModel> = hooks
+        let rows: Vec<NewDelivery> = hooks
             .iter()
             .filter(|w| w.url.is_some())
             .map(|w| new_delivery(w.id, event.id, &order_key, now))
@@ -278,28 +279,16 @@ impl WriteTx {
     }
 }
 
-pub fn new_delivery(
+fn new_delivery(
     webhook_id: i64,
     event_id: Uuid,
     order_key: &str,
     now: DateTime<Utc>,
-) -> delivery::ActiveModel {
-    delivery::ActiveModel {
-        message_id: Set(format!("msg_{}", Uuid::new_v4().simple())),
-        webhook_id: Set(webhook_id),
-        event_id: Set(event_id),
-        order_key: Set(order_key.to_string()),
-        status: Set(crate::domain::deliveries::DeliveryStatus::Pending),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        lease_until: Set(None),
-        lease_owner: Set(None),
-        last_attempt_at: Set(None),
-        last_status_code: Set(None),
-        last_latency_ms: Set(None),
-        last_error: Set(None),
-        delivered_at: Set(None),
-        created_at: Set(now),
-        ..Default::default()
+) -> NewDelivery {
+    NewDelivery {
+        webhook_id,
+        event_id,
+        order_key: order_key.to_string(),
+        created_at: now,
     }
 }

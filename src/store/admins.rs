@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -10,8 +10,28 @@ use super::entities::{
     admin_user::{ActiveModel, Column, Entity, Model},
 };
 
-pub async fn insert(db: &impl ConnectionTrait, user: ActiveModel) -> Result<Model, DbErr> {
-    user.insert(db).await
+/// An admin user to create, enabled, with the argon2id hash of its password.
+#[derive(Debug, Clone)]
+pub struct NewAdmin {
+    pub org_id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, user: NewAdmin) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: Set(Uuid::new_v4()),
+        org_id: Set(user.org_id),
+        email: Set(user.email),
+        password_hash: Set(user.password_hash),
+        role: Set(user.role),
+        created_at: Set(user.created_at),
+        disabled_at: Set(None),
+    }
+    .insert(db)
+    .await
 }
 
 pub async fn find_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<Model>, DbErr> {

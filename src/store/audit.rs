@@ -1,8 +1,10 @@
 //! The audit log: inserts and reads only.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 use uuid::Uuid;
 
@@ -11,8 +13,37 @@ use super::{
     entities::audit_entry::{ActiveModel, Column, Entity, Model},
 };
 
-pub async fn insert(db: &impl ConnectionTrait, e: ActiveModel) -> Result<Model, DbErr> {
-    e.insert(db).await
+/// An entry to append; its id is the table's next. `detail` is JSON.
+#[derive(Debug, Clone)]
+pub struct NewAuditEntry {
+    pub org_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor_type: String,
+    pub actor_id: String,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub detail: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, e: NewAuditEntry) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: NotSet,
+        org_id: Set(e.org_id),
+        at: Set(e.at),
+        actor_type: Set(e.actor_type),
+        actor_id: Set(e.actor_id),
+        actor_name: Set(e.actor_name),
+        action: Set(e.action),
+        target_type: Set(e.target_type),
+        target_id: Set(e.target_id),
+        detail: Set(e.detail),
+        source_ip: Set(e.source_ip),
+    }
+    .insert(db)
+    .await
 }
 
 /// Which entries to list: within `[from, to)`, and of one action (`room.locked`) or of every

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -10,8 +10,34 @@ use super::entities::{
     chat_message::{ActiveModel, Column, Entity, Model, XmppState},
 };
 
-pub async fn insert(db: &impl ConnectionTrait, m: ActiveModel) -> Result<Model, DbErr> {
-    m.insert(db).await
+/// A chat message to store; its id is the table's next.
+#[derive(Debug, Clone)]
+pub struct NewChatMessage {
+    pub org_id: Uuid,
+    pub room_id: Uuid,
+    /// `peer`, `client` or `xmpp`.
+    pub sender_kind: String,
+    pub peer_id: Option<Uuid>,
+    pub display_name: String,
+    pub text: String,
+    pub xmpp_state: Option<XmppState>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, m: NewChatMessage) -> Result<Model, DbErr> {
+    ActiveModel {
+        org_id: Set(m.org_id),
+        room_id: Set(m.room_id),
+        sender_kind: Set(m.sender_kind),
+        peer_id: Set(m.peer_id),
+        display_name: Set(m.display_name),
+        text: Set(m.text),
+        xmpp_state: Set(m.xmpp_state),
+        created_at: Set(m.created_at),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
 }
 
 /// A room's messages, newest first: older than `before`, newer than `since`, at most `limit + 1`.
@@ -83,11 +109,30 @@ pub async fn mark_failed(db: &impl ConnectionTrait, id: i64, why: &str) -> Resul
     Ok(())
 }
 
+/// A binding of an XMPP room (`jid`) to a room, with its callback webhook if any.
+#[derive(Debug, Clone)]
+pub struct NewBinding {
+    pub org_id: Uuid,
+    pub room_id: Uuid,
+    pub jid: String,
+    pub webhook_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
 pub async fn insert_binding(
     db: &impl ConnectionTrait,
-    b: chat_binding::ActiveModel,
+    b: NewBinding,
 ) -> Result<chat_binding::Model, DbErr> {
-    b.insert(db).await
+    chat_binding::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        org_id: Set(b.org_id),
+        room_id: Set(b.room_id),
+        jid: Set(b.jid),
+        webhook_id: Set(b.webhook_id),
+        created_at: Set(b.created_at),
+    }
+    .insert(db)
+    .await
 }
 
 pub async fn binding_by_jid(

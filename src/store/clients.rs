@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -10,8 +10,28 @@ use super::{
     entities::api_client::{ActiveModel, Column, Entity, Model},
 };
 
-pub async fn insert(db: &impl ConnectionTrait, client: ActiveModel) -> Result<Model, DbErr> {
-    client.insert(db).await
+/// An API client to create, its secret sealed already; it gets a fresh api key.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub secret_sealed: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, client: NewClient) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: Set(client.id),
+        org_id: Set(client.org_id),
+        name: Set(client.name),
+        api_key: Set(Uuid::new_v4().to_string()),
+        secret_sealed: Set(client.secret_sealed),
+        created_at: Set(client.created_at),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {

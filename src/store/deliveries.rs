@@ -2,9 +2,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    RelationTrait,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
     sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Query},
 };
 use uuid::Uuid;
@@ -18,11 +19,47 @@ use super::{
     },
 };
 
-pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<ActiveModel>) -> Result<(), DbErr> {
+/// A delivery of an event to one webhook, due at once.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub webhook_id: i64,
+    pub event_id: Uuid,
+    /// Deliveries of one key reach a webhook in order (`domain/room`, or the domain).
+    pub order_key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<NewDelivery> for ActiveModel {
+    fn from(d: NewDelivery) -> Self {
+        ActiveModel {
+            message_id: Set(format!("msg_{}", Uuid::new_v4().simple())),
+            webhook_id: Set(d.webhook_id),
+            event_id: Set(d.event_id),
+            order_key: Set(d.order_key),
+            status: Set(DeliveryStatus::Pending),
+            attempts: Set(0),
+            next_attempt_at: Set(d.created_at),
+            lease_until: Set(None),
+            lease_owner: Set(None),
+            last_attempt_at: Set(None),
+            last_status_code: Set(None),
+            last_latency_ms: Set(None),
+            last_error: Set(None),
+            delivered_at: Set(None),
+            created_at: Set(d.created_at),
+            ..Default::default()
+        }
+    }
+}
+
+/// Many deliveries in one statement.
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<NewDelivery>) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
-    Entity::insert_many(rows).exec_without_returning(db).await?;
+    Entity::insert_many(rows.into_iter().map(ActiveModel::from))
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

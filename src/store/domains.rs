@@ -1,6 +1,7 @@
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -9,12 +10,56 @@ use super::{
     entities::domain::{ActiveModel, Column, Entity, Model},
 };
 
-pub async fn insert(db: &impl ConnectionTrait, domain: ActiveModel) -> Result<Model, DbErr> {
-    domain.insert(db).await
+/// A domain to register, its webhook key sealed already.
+#[derive(Debug, Clone)]
+pub struct NewDomain {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub webhook_key_sealed: String,
+    pub forbid_non_api_rooms: bool,
+    pub is_default: bool,
+    pub created_at: DateTime<Utc>,
 }
 
-pub async fn update(db: &impl ConnectionTrait, domain: ActiveModel) -> Result<Model, DbErr> {
-    domain.update(db).await
+pub async fn insert(db: &impl ConnectionTrait, domain: NewDomain) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: Set(domain.id),
+        org_id: Set(domain.org_id),
+        name: Set(domain.name),
+        webhook_key_sealed: Set(domain.webhook_key_sealed),
+        forbid_non_api_rooms: Set(domain.forbid_non_api_rooms),
+        is_default: Set(domain.is_default),
+        created_at: Set(domain.created_at),
+        updated_at: Set(domain.created_at),
+    }
+    .insert(db)
+    .await
+}
+
+/// Changes to a domain; `None` leaves a column as it is.
+#[derive(Debug, Clone, Default)]
+pub struct DomainChanges {
+    pub forbid_non_api_rooms: Option<bool>,
+    pub webhook_key_sealed: Option<String>,
+}
+
+/// Change the domain, and its `updated_at` to `now`.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    domain: Model,
+    changes: DomainChanges,
+    now: DateTime<Utc>,
+) -> Result<Model, DbErr> {
+    let mut active: ActiveModel = domain.into();
+    if let Some(forbid) = changes.forbid_non_api_rooms {
+        active.forbid_non_api_rooms = Set(forbid);
+    }
+    if let Some(sealed) = changes.webhook_key_sealed {
+        active.webhook_key_sealed = Set(sealed);
+    }
+    active.updated_at = Set(now);
+    active.update(db).await
 }
 
 pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> Result<Option<Model>, DbErr> {

@@ -1,21 +1,61 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use super::entities::event::{ActiveModel, Column, Entity, Model};
 
-pub async fn insert(db: &impl ConnectionTrait, event: ActiveModel) -> Result<Model, DbErr> {
-    event.insert(db).await
+/// An event as the write transaction records it: `payload` without its secrets, which are
+/// in `secrets`, sealed; `robots` the JSON list of robot webhooks it goes to.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub domain_id: Uuid,
+    pub domain_name: String,
+    pub room_id: Option<Uuid>,
+    pub room_name: Option<String>,
+    pub seq: i64,
+    pub kind: String,
+    pub payload: String,
+    pub secrets: Option<String>,
+    pub robots: String,
+    pub created_at: DateTime<Utc>,
 }
 
-pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<ActiveModel>) -> Result<(), DbErr> {
+impl From<NewEvent> for ActiveModel {
+    fn from(e: NewEvent) -> Self {
+        ActiveModel {
+            id: Set(e.id),
+            org_id: Set(e.org_id),
+            domain_id: Set(e.domain_id),
+            domain_name: Set(e.domain_name),
+            room_id: Set(e.room_id),
+            room_name: Set(e.room_name),
+            seq: Set(e.seq),
+            kind: Set(e.kind),
+            payload: Set(e.payload),
+            secrets: Set(e.secrets),
+            robots: Set(e.robots),
+            created_at: Set(e.created_at),
+        }
+    }
+}
+
+pub async fn insert(db: &impl ConnectionTrait, event: NewEvent) -> Result<Model, DbErr> {
+    ActiveModel::from(event).insert(db).await
+}
+
+/// Many events in one statement.
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<NewEvent>) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
-    Entity::insert_many(rows).exec_without_returning(db).await?;
+    Entity::insert_many(rows.into_iter().map(ActiveModel::from))
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

@@ -42,6 +42,9 @@ pub mod widgets;
 /// `store/` (and the migrations) use sea-orm and sqlx directly (`.ci/run` checks it).
 pub use sea_orm::{ConnectionTrait as Conn, DatabaseConnection as Db, DbErr as DbError};
 
+/// A write transaction ([`connect::begin_write`]), as the layers above hold one.
+pub type Tx = sea_orm::DatabaseTransaction;
+
 /// One page of a list query: `offset`/`limit` rows, fetched as `limit + 1` so the caller
 /// knows whether another page follows without counting.
 #[derive(Debug, Clone, Copy)]

@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, Statement,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, Select, Statement,
     sea_query::{Expr, LockBehavior, LockType},
 };
 use sha2::{Digest, Sha256};
@@ -16,8 +18,69 @@ use super::{
     key_pairs,
 };
 
-pub async fn insert(db: &impl ConnectionTrait, room: ActiveModel) -> Result<Model, DbErr> {
-    room.insert(db).await
+/// A live room about to open, its secrets sealed already; counters start at zero.
+#[derive(Debug, Clone)]
+pub struct NewRoom {
+    pub id: Uuid,
+    pub domain_id: Uuid,
+    pub name: String,
+    pub room_type: i16,
+    pub is_locked: bool,
+    pub password_sealed: Option<String>,
+    pub host_key_sealed: Option<String>,
+    pub capacity: i32,
+    /// `room`, or `session` for a session link's room.
+    pub kind: String,
+    pub lobby: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, room: NewRoom) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: Set(room.id),
+        domain_id: Set(room.domain_id),
+        name: Set(room.name),
+        room_type: Set(room.room_type),
+        is_locked: Set(room.is_locked),
+        password_sealed: Set(room.password_sealed),
+        host_key_sealed: Set(room.host_key_sealed),
+        capacity: Set(room.capacity),
+        created_at: Set(room.created_at),
+        updated_at: Set(room.created_at),
+        removed_at: Set(None),
+        event_seq: Set(0),
+        kind: Set(room.kind),
+        present_count: Set(0),
+        lobby: Set(room.lobby),
+    }
+    .insert(db)
+    .await
+}
+
+/// Settings of a room to change; `None` leaves one as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RoomSettings {
+    pub is_locked: Option<bool>,
+    /// The sealed password, `Some(None)` to remove it.
+    pub password_sealed: Option<Option<String>>,
+}
+
+/// Change the room's settings, and its `updated_at` to `now`.
+pub async fn update_settings(
+    db: &impl ConnectionTrait,
+    room: Model,
+    changes: RoomSettings,
+    now: DateTime<Utc>,
+) -> Result<Model, DbErr> {
+    let mut active: ActiveModel = room.into();
+    if let Some(locked) = changes.is_locked {
+        active.is_locked = Set(locked);
+    }
+    if let Some(sealed) = changes.password_sealed {
+        active.password_sealed = Set(sealed);
+    }
+    active.updated_at = Set(now);
+    active.update(db).await
 }
 
 pub async fn update(db: &impl ConnectionTrait, room: ActiveModel) -> Result<Model, DbErr> {

@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, RelationDef,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, RelationDef,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use uuid::Uuid;
@@ -18,11 +20,55 @@ pub async fn insert(db: &impl ConnectionTrait, e: ActiveModel) -> Result<Model, 
     e.insert(db).await
 }
 
-pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<ActiveModel>) -> Result<(), DbErr> {
+/// The entry of a peer admitted through a session link; `access_token_id` names the peer
+/// token issued (never the token itself).
+#[derive(Debug, Clone)]
+pub struct NewSessionEntry {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub client_id: Uuid,
+    pub session_id: String,
+    pub room_id: Uuid,
+    pub subscription_id: Uuid,
+    pub peer_id: Uuid,
+    pub role: String,
+    pub name: String,
+    pub access_token_id: String,
+    pub link_hash: String,
+    pub entry_time: DateTime<Utc>,
+}
+
+impl From<NewSessionEntry> for ActiveModel {
+    fn from(e: NewSessionEntry) -> Self {
+        ActiveModel {
+            id: Set(e.id),
+            org_id: Set(e.org_id),
+            client_id: Set(e.client_id),
+            session_id: Set(e.session_id),
+            room_id: Set(e.room_id),
+            subscription_id: Set(e.subscription_id),
+            peer_id: Set(e.peer_id),
+            role: Set(e.role),
+            name: Set(e.name),
+            access_token_id: Set(e.access_token_id),
+            link_hash: Set(e.link_hash),
+            entry_time: Set(e.entry_time),
+            outcome: Set(None),
+        }
+    }
+}
+
+/// Many entries in one statement.
+pub async fn insert_many(
+    db: &impl ConnectionTrait,
+    rows: Vec<NewSessionEntry>,
+) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
-    Entity::insert_many(rows).exec_without_returning(db).await?;
+    Entity::insert_many(rows.into_iter().map(ActiveModel::from))
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -10,18 +10,46 @@ use super::entities::{
     token_family::{self, Column, Entity},
 };
 
+/// Start a token family of the client (a client_credentials grant), not revoked.
 pub async fn insert_family(
     db: &impl ConnectionTrait,
-    family: token_family::ActiveModel,
+    client_id: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<token_family::Model, DbErr> {
-    family.insert(db).await
+    token_family::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        client_id: Set(client_id),
+        created_at: Set(now),
+        revoked_at: Set(None),
+        revoke_reason: Set(None),
+    }
+    .insert(db)
+    .await
+}
+
+/// A refresh token of a family, unspent, kept as its digest.
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    pub family_id: Uuid,
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 pub async fn insert_refresh(
     db: &impl ConnectionTrait,
-    token: refresh_token::ActiveModel,
+    token: NewRefreshToken,
 ) -> Result<refresh_token::Model, DbErr> {
-    token.insert(db).await
+    refresh_token::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        family_id: Set(token.family_id),
+        token_hash: Set(token.token_hash),
+        created_at: Set(token.created_at),
+        expires_at: Set(token.expires_at),
+        used_at: Set(None),
+    }
+    .insert(db)
+    .await
 }
 
 /// The refresh token with this digest and its family.

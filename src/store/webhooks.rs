@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -13,12 +13,63 @@ use super::{
 /// Chat-bridge callbacks live in this table for their deliveries, but are not webhooks.
 const CALLBACK: &str = "callback";
 
-pub async fn insert(db: &impl ConnectionTrait, hook: ActiveModel) -> Result<Model, DbErr> {
-    hook.insert(db).await
+/// A webhook (or a chat-bridge callback) to add, active from the start; `events` is the
+/// JSON list of the event names it wants (`None`: all).
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub org_id: Uuid,
+    pub domain_id: Uuid,
+    pub room_name: Option<String>,
+    pub kind: String,
+    pub url: Option<String>,
+    pub robot_id: Option<i64>,
+    pub events: Option<String>,
+    pub validated: bool,
+    pub secret_sealed: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
-pub async fn update(db: &impl ConnectionTrait, hook: ActiveModel) -> Result<Model, DbErr> {
-    hook.update(db).await
+pub async fn insert(db: &impl ConnectionTrait, hook: NewWebhook) -> Result<Model, DbErr> {
+    ActiveModel {
+        org_id: Set(hook.org_id),
+        domain_id: Set(hook.domain_id),
+        room_name: Set(hook.room_name),
+        kind: Set(hook.kind),
+        url: Set(hook.url),
+        robot_id: Set(hook.robot_id),
+        events: Set(hook.events),
+        validated: Set(hook.validated),
+        status: Set(WebhookStatus::Active),
+        disabled_reason: Set(None),
+        disabled_at: Set(None),
+        failing_since: Set(None),
+        created_at: Set(hook.created_at),
+        updated_at: Set(hook.created_at),
+        secret_sealed: Set(hook.secret_sealed),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// Store the outcome of a validation handshake: a validated webhook is also active again,
+/// with its failures forgotten.
+pub async fn set_validated(
+    db: &impl ConnectionTrait,
+    hook: Model,
+    validated: bool,
+    now: DateTime<Utc>,
+) -> Result<Model, DbErr> {
+    let mut active: ActiveModel = hook.into();
+    active.validated = Set(validated);
+    if validated {
+        active.status = Set(WebhookStatus::Active);
+        active.disabled_reason = Set(None);
+        active.disabled_at = Set(None);
+        active.failing_since = Set(None);
+    }
+    active.updated_at = Set(now);
+    active.update(db).await
 }
 
 pub async fn find_in_org(

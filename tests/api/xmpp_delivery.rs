@@ -9,7 +9,6 @@ use std::{
 use meetplane::{clock::SystemClock, store};
 use reqwest::{Method, StatusCode};
 use sea_orm::{
-    ActiveValue::Set,
     DbBackend,
     sqlx::{self, Connection},
 };
@@ -186,15 +185,15 @@ async fn an_unsendable_message_fails_and_the_others_go_on() {
         .clone();
     store::chat::insert(
         &unbridged.state.db,
-        store::entities::chat_message::ActiveModel {
-            org_id: Set(binding.org_id),
-            room_id: Set(binding.room_id),
-            sender_kind: Set("client".into()),
-            display_name: Set("Bob".into()),
-            text: Set("a\u{1}b".into()),
-            xmpp_state: Set(Some(store::entities::chat_message::XmppState::Pending)),
-            created_at: Set(chrono::Utc::now()),
-            ..Default::default()
+        store::chat::NewChatMessage {
+            org_id: binding.org_id,
+            room_id: binding.room_id,
+            sender_kind: "client".into(),
+            peer_id: None,
+            display_name: "Bob".into(),
+            text: "a\u{1}b".into(),
+            xmpp_state: Some(store::entities::chat_message::XmppState::Pending),
+            created_at: chrono::Utc::now(),
         },
     )
     .await
