@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{
     audit::{self, Action, AuditAction, By},
-    domains,
+    domains, event_payloads,
     principal::Principal,
     room_model::{RoomOptions, RoomType},
     rooms::{self, RoomSpec},
@@ -19,7 +19,7 @@ use super::{
 use crate::{
     auth::seal::Sealer,
     error::{Error, Result},
-    events::{EventKind, payloads, tx::WriteTx},
+    events::{EventKind, tx::WriteTx},
     state::AppState,
     store::{
         self, Window,
@@ -392,6 +392,6 @@ pub(super) async fn emit(
     kind: EventKind,
 ) -> Result<()> {
     let v = view(&state.sealer, b.clone(), &domain.name)?;
-    tx.emit_unsequenced(domain, &b.room_name, kind, payloads::booking(&v))
+    tx.emit_unsequenced(domain, &b.room_name, kind, event_payloads::booking(&v))
         .await
 }

@@ -7,11 +7,11 @@ use uuid::Uuid;
 use super::{
     chat_batches::{Place, Post},
     chat_text::ChatText,
-    domains, validate,
+    domains, event_payloads, validate,
 };
 use crate::{
     error::{Error, Result},
-    events::{EventKind, payloads, tx::WriteTx},
+    events::{EventKind, tx::WriteTx},
     state::AppState,
     store::{
         self,
@@ -107,7 +107,7 @@ pub(crate) async fn post_known(
     )
     .await?;
     let message = view(&domain.name, &room.name, model);
-    let payload = payloads::chat_message(&room.name, &message);
+    let payload = event_payloads::chat_message(&room.name, &message);
     tx.emit_room(domain, room, EventKind::ChatMessage, payload)
         .await?;
     if bridged {

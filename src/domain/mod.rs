@@ -19,6 +19,7 @@ pub mod deliveries;
 pub mod delivery_worker;
 pub mod dialogs;
 pub mod domains;
+pub mod event_payloads;
 pub mod housekeeping;
 pub mod ice_servers;
 pub mod idempotency;

@@ -5,7 +5,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::{
-    domains,
+    domains, event_payloads,
     room_model::{Origin, RoomOptions},
     rooms::{
         self, Admitted, HeldRoom, PeerView, Role, RoomSpec, RoomType, end_presence,
@@ -16,7 +16,7 @@ use super::{
 use crate::{
     auth::random,
     error::{Error, Result},
-    events::{EventKind, payloads, tx::WriteTx},
+    events::{EventKind, tx::WriteTx},
     state::AppState,
     store::{
         self,
@@ -197,13 +197,13 @@ pub(super) async fn admitted(
 ) -> Result<PeerView> {
     let peer = PeerView::from(peer);
     if peer.state == PeerState::Waiting {
-        let payload = payloads::client_presence(&room.name, &peer);
+        let payload = event_payloads::client_presence(&room.name, &peer);
         tx.emit_room(domain, room, EventKind::ClientWaiting, payload)
             .await?;
         return Ok(peer);
     }
     room.present_count += 1;
-    let payload = payloads::client_added(&room.name, &peer);
+    let payload = event_payloads::client_added(&room.name, &peer);
     tx.emit_room(domain, room, EventKind::ClientAdded, payload)
         .await?;
     Ok(peer)

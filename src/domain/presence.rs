@@ -7,10 +7,10 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
-use super::{room_departures::end_presence, room_model::PeerView};
+use super::{event_payloads, room_departures::end_presence, room_model::PeerView};
 use crate::{
     error::{Error, Result},
-    events::{EventKind, payloads, tx::WriteTx},
+    events::{EventKind, tx::WriteTx},
     state::AppState,
     store::{
         self,
@@ -69,7 +69,7 @@ async fn update(
     }
     peer.state = to;
     peer.connected_at = connected_at.or(peer.connected_at);
-    let payload = payloads::client_presence(&room.name, &PeerView::from(peer));
+    let payload = event_payloads::client_presence(&room.name, &PeerView::from(peer));
     tx.emit_room(domain, room, EventKind::ClientUpdated, payload)
         .await
 }

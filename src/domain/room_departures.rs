@@ -7,11 +7,12 @@ use serde_json::json;
 
 use super::{
     audit::{self, Action, AuditAction, By},
+    event_payloads,
     rooms::{KickTarget, PeerView, lock_room},
 };
 use crate::{
     error::{Error, Result},
-    events::{EventKind, payloads, tx::WriteTx},
+    events::{EventKind, tx::WriteTx},
     state::AppState,
     store::{
         self,
@@ -88,7 +89,7 @@ pub(super) async fn end_presence(
             ..PeerView::from(p)
         })
         .collect();
-    let payload = payloads::clients_removed(&room.name, &removed, reason);
+    let payload = event_payloads::clients_removed(&room.name, &removed, reason);
     tx.emit_room(domain, room, EventKind::ClientsRemoved, payload)
         .await?;
     Ok(removed)
@@ -133,7 +134,7 @@ pub(super) async fn close_in(
     reason: &str,
 ) -> Result<Vec<PeerView>> {
     let removed = end_presence(tx, domain, &mut room, present, reason).await?;
-    let payload = payloads::room_removed(&room.name);
+    let payload = event_payloads::room_removed(&room.name);
     tx.emit_room(domain, &mut room, EventKind::RoomRemoved, payload)
         .await?;
     super::sessions::on_close(tx, domain, &mut room).await?;

@@ -9,8 +9,9 @@ use super::{
     validate,
 };
 use crate::{
+    domain::event_payloads,
     error::Result,
-    events::{EventKind, payloads},
+    events::EventKind,
     state::AppState,
     store::{self, rooms::RoomSettings},
 };
@@ -33,7 +34,7 @@ async fn update_settings(
     let mut room = store::rooms::update_settings(tx.conn(), room, changes, state.now()).await?;
     audit::write(tx.conn(), tx.now(), by, action).await?;
     let view = view_with_peers(tx.conn(), &state.sealer, &domain.name, room.clone()).await?;
-    let payload = payloads::room_updated(&view);
+    let payload = event_payloads::room_updated(&view);
     tx.emit_room(&domain, &mut room, EventKind::RoomUpdated, payload)
         .await?;
     tx.commit().await?;

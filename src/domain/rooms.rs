@@ -11,7 +11,7 @@ pub(super) use super::room_departures::{close_in, end_presence};
 
 use super::{
     audit::{self, Action, AuditAction, By},
-    domains, validate,
+    domains, event_payloads, validate,
 };
 pub use super::{
     room_departures::{destroy, kick},
@@ -21,7 +21,7 @@ pub use super::{
 use crate::{
     auth::{random, seal::Sealer},
     error::{Error, Result},
-    events::{EventKind, payloads, tx::WriteTx},
+    events::{EventKind, tx::WriteTx},
     state::AppState,
     store::{
         self, Window,
@@ -243,7 +243,7 @@ async fn create_in(
         }
     })?;
     let created = view(&state.sealer, &domain.name, model.clone(), Vec::new())?;
-    let payload = payloads::room_created(&created, spec.host_key.as_deref());
+    let payload = event_payloads::room_created(&created, spec.host_key.as_deref());
     tx.emit_room(domain, &mut model, EventKind::RoomCreated, payload)
         .await?;
     Ok(model)

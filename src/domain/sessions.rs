@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
+    event_payloads,
     room_model::{Origin, PeerView, RoomType},
     rooms::{self, RoomSpec},
     validate,
@@ -17,7 +18,7 @@ use crate::{
         session_link::{LinkClaims, LinkError},
     },
     error::{Error, Result},
-    events::{EventKind, payloads, tx::WriteTx},
+    events::{EventKind, tx::WriteTx},
     state::AppState,
     store::{
         self,
@@ -85,7 +86,7 @@ pub(super) async fn open_session_room(
     };
     let origin = Origin::Client(client_id);
     let mut room = rooms::open_new(state, tx, domain, name, origin, spec).await?;
-    let payload = payloads::session(&claims.sid, name);
+    let payload = event_payloads::session(&claims.sid, name);
     tx.emit_room(domain, &mut room, EventKind::SessionStarted, payload)
         .await?;
     Ok(room)
@@ -116,7 +117,7 @@ pub(super) async fn on_close(
     let sid = store::session_entries::session_of_room(tx.conn(), room.id)
         .await?
         .unwrap_or_else(|| room.name.clone());
-    let payload = payloads::session(&sid, &room.name);
+    let payload = event_payloads::session(&sid, &room.name);
     tx.emit_room(domain, room, EventKind::SessionEnded, payload)
         .await
 }

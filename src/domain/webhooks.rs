@@ -13,7 +13,7 @@ use super::{
 use crate::{
     auth::{random, xroom_hmac},
     error::{Error, Result},
-    events::{EventKind, webhook_post},
+    events::{EventKind, routing, webhook_post},
     outbound::{self, TargetError},
     state::AppState,
     store::{self, Window, entities::webhook, webhooks::Filter},
@@ -59,26 +59,9 @@ pub struct Validation {
     pub reason: Option<String>,
 }
 
-fn event_filter(w: &webhook::Model) -> Option<Vec<String>> {
-    w.events
-        .as_deref()
-        .and_then(|e| serde_json::from_str(e).ok())
-}
-
-/// Whether an event of `kind` in `room` (None: domain-wide) goes to this webhook.
-pub fn matches(w: &webhook::Model, room: Option<&str>, kind: EventKind) -> bool {
-    let room_ok = match (&w.room_name, room) {
-        (None, _) => true,
-        (Some(wanted), Some(room)) => wanted == room,
-        (Some(_), None) => false,
-    };
-    let kind_ok = event_filter(w).is_none_or(|names| names.iter().any(|n| n == kind.as_str()));
-    w.status == webhook::WebhookStatus::Active && w.validated && room_ok && kind_ok
-}
-
 fn view(w: webhook::Model, domain: String) -> WebhookView {
     WebhookView {
-        events: event_filter(&w),
+        events: routing::subscribed_events(&w),
         id: w.id,
         org_id: w.org_id,
         domain,

@@ -5,6 +5,7 @@ pub mod legacy;
 pub mod listener;
 pub mod notices;
 pub mod payloads;
+pub mod routing;
 pub mod signal_wire;
 pub mod tx;
 pub mod webhook_post;

@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use super::{Event, EventKind, RobotTarget};
 use crate::{
-    domain::webhooks,
     error::Result,
     state::AppState,
     store::{
@@ -211,7 +210,7 @@ impl WriteTx {
         let matching = |hooks: &[webhook::Model]| -> Vec<webhook::Model> {
             hooks
                 .iter()
-                .filter(|w| webhooks::matches(w, room_name, kind))
+                .filter(|w| super::routing::goes_to(w, room_name, kind))
                 .cloned()
                 .collect()
         };
