@@ -591,14 +591,27 @@ async fn nodes_on_one_postgres_deliver_each_attempt_once_and_share_realtime() {
         sorted.sort();
         assert_eq!(seqs, sorted, "events of {room} arrived in order");
     }
-    let (_, log) = a
-        .call(
-            &ta,
-            Method::GET,
-            &format!("/v1/orgs/{org}/webhooks/{hook}/deliveries?count=500"),
-            None,
-        )
-        .await;
+    // The receiver answers before the node records the answer: wait for the last records.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let log = loop {
+        let (_, log) = a
+            .call(
+                &ta,
+                Method::GET,
+                &format!("/v1/orgs/{org}/webhooks/{hook}/deliveries?count=500"),
+                None,
+            )
+            .await;
+        let settled = log["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] != "pending");
+        if settled || tokio::time::Instant::now() > deadline {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert!(
         log["content"]
             .as_array()
