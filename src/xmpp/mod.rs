@@ -26,6 +26,7 @@ use crate::{
 
 mod connector;
 mod incoming;
+mod link;
 mod outbox;
 mod rooms;
 mod session;
