@@ -4,7 +4,8 @@
 //! connection) and with 8 concurrent clients, p50/p99 of HTTP request → MUC arrival, and how
 //! many messages reached the MUC more than once (none should).
 //! Run with `cargo bench --bench chat_bridge` (SQLite) or with `MEETPLANE_BENCH_DATABASE_URL`
-//! pointing at Postgres; `MEETPLANE_BENCH_MESSAGES` changes the count (default 2000).
+//! pointing at Postgres; `MEETPLANE_BENCH_MESSAGES` changes the count (default 2000);
+//! `MEETPLANE_BENCH_LOG=1` logs the bridge (reconnects, errors) to stderr, `RUST_LOG` filters.
 //!
 //! PROTOCOLS.md measured the original bridge on a 2-core machine at ~230/s sequential, ~360/s
 //! with 8 clients and an HTTP → MUC p99 of 9 ms.
@@ -112,6 +113,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     meetplane::install_crypto_provider();
+    if std::env::var_os("MEETPLANE_BENCH_LOG").is_some() {
+        meetplane::telemetry::init(
+            meetplane::config::LogFormat::Text,
+            "warn,meetplane::xmpp=info",
+        );
+    }
     if Command::new("prosody").arg("--help").output().is_err() {
         println!("skipped: the chat-bridge benchmark needs Prosody (apt-get install -y prosody)");
         return Ok(());

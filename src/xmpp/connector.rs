@@ -17,13 +17,13 @@ use sasl::common::ChannelBinding;
 use tokio::sync::mpsc;
 use tokio::{io::BufStream, net::TcpStream};
 use tokio_xmpp::{
-    Client, Error,
+    Error,
     connect::{DnsConfig, ServerConnector, StartTlsServerConnector},
     jid::Jid,
     xmlstream::{PendingFeaturesRecv, StreamHeader, Timeouts, initiate_stream},
 };
 
-use super::StatusCell;
+use super::{StatusCell, link::Link};
 use crate::{clock::Clock, config::XmppConfig};
 
 /// Signing in takes a round trip or three once the server is reached; an attempt still not
@@ -62,12 +62,12 @@ impl Dialer {
     }
 
     /// A new client and its generation; it connects (and reconnects) in the background.
-    pub(super) fn client(&self, xmpp: &XmppConfig) -> (Client, u64) {
+    pub(super) fn client(&self, xmpp: &XmppConfig) -> (Link, u64) {
         let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
         let jid = Jid::from(xmpp.jid.clone());
         let password = xmpp.password.expose().to_string();
         let client = match &xmpp.server {
-            Some(addr) => Client::new_with_connector(
+            Some(addr) => Link::new(
                 jid,
                 password,
                 Reporting::new(self, generation, NoDelayTcp(DnsConfig::addr(addr))),
@@ -75,7 +75,7 @@ impl Dialer {
             ),
             None => {
                 let dns = DnsConfig::srv_default_client(xmpp.jid.domain().as_str());
-                Client::new_with_connector(
+                Link::new(
                     jid,
                     password,
                     Reporting::new(self, generation, StartTlsServerConnector::from(dns)),

@@ -3,7 +3,7 @@
 //! joins and leaves).
 use std::time::Instant;
 
-use tokio_xmpp::{IqRequest, IqResponse, minidom::Element};
+use tokio_xmpp::minidom::Element;
 use xmpp_parsers::{
     jid::{BareJid, Jid},
     message::{Message, MessageType},
@@ -15,6 +15,7 @@ use xmpp_parsers::{
 };
 
 use super::{
+    link::Asked,
     rooms::own_id,
     session::{INSTANT_ROOM, Phase, SEND_TIMEOUT, Session},
     storage::Write,
@@ -163,25 +164,28 @@ impl Session<'_> {
         self.publish_rooms();
     }
 
-    /// Unlock a room the bridge just created, with the default configuration.
+    /// Unlock a room the bridge just created, with the default configuration; the answer is
+    /// heard by the session (`Asked::Configure`).
     async fn configure_instant(&mut self, room: &BareJid) {
         let Ok(form) = INSTANT_ROOM.parse::<Element>() else {
             return;
         };
-        let token = self
-            .client
-            .send_iq(Some(Jid::from(room.clone())), IqRequest::Set(form))
-            .await;
-        let state = self.state.clone();
-        let room = room.to_string();
-        tokio::spawn(async move {
-            match tokio::time::timeout(SEND_TIMEOUT, token).await {
-                Ok(Ok(IqResponse::Result(_))) => {}
-                other => state.bridge.error(
-                    state.now(),
-                    format!("could not configure {room}: {other:?}"),
-                ),
-            }
-        });
+        let to = Some(Jid::from(room.clone()));
+        let ask = self.client.ask(
+            to,
+            false,
+            form,
+            Asked::Configure(room.to_string()),
+            SEND_TIMEOUT,
+        );
+        let why = match tokio::time::timeout(SEND_TIMEOUT, ask).await {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("not sent within {} s", SEND_TIMEOUT.as_secs()),
+        };
+        self.state.bridge.error(
+            self.state.now(),
+            format!("could not configure {room}: {why}"),
+        );
     }
 }

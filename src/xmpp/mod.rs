@@ -29,6 +29,7 @@ use crate::{
 
 mod connector;
 mod incoming;
+mod link;
 mod outbox;
 mod rooms;
 mod session;

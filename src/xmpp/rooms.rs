@@ -179,9 +179,10 @@ impl Session<'_> {
         self.flush_room(jid).await;
     }
 
-    /// Deadlines: histories that never ended, messages never reflected, retries.
+    /// Deadlines: IQ answers, histories that never ended, messages never reflected, retries.
     pub(super) async fn on_tick(&mut self) {
         let now = Instant::now();
+        self.answers_overdue(now);
         let ended: Vec<BareJid> = self
             .rooms
             .iter()

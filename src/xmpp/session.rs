@@ -14,11 +14,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures_util::StreamExt;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_xmpp::{
-    Client, Event, IqRequest, Stanza,
+    Stanza,
     minidom::Element,
     stanzastream::{StanzaStage, StanzaToken},
 };
@@ -28,6 +27,7 @@ use xmpp_parsers::{jid::BareJid, ping::Ping};
 use super::{
     Leadership,
     connector::{Dialer, SIGN_IN_GRACE},
+    link::{Asked, Heard, Link},
     outbox::{Outbox, Outcome},
     storage::{self, Snapshot, Write},
 };
@@ -72,7 +72,7 @@ pub(super) struct Session<'a> {
     pub(super) state: &'a AppState,
     pub(super) xmpp: &'a XmppConfig,
     pub(super) nick: String,
-    pub(super) client: Client,
+    pub(super) client: Link,
     /// Of the current client, so that news about an old one is ignored.
     pub(super) generation: u64,
     pub(super) dialer: Dialer,
@@ -83,8 +83,6 @@ pub(super) struct Session<'a> {
     pub(super) writes: mpsc::UnboundedSender<Write>,
     read_now: Arc<Notify>,
 }
-
-type Pong = (u64, Result<(), String>);
 
 pub(super) async fn run(
     state: &AppState,
@@ -124,12 +122,11 @@ pub(super) async fn run(
     };
     let mut tick = tokio::time::interval(TICK_EVERY);
     let mut ping = tokio::time::interval(PING_EVERY);
-    let (pong_tx, mut pong_rx) = mpsc::channel::<Pong>(4);
     loop {
         tokio::select! {
             _ = term.cancelled() => break,
-            event = session.client.next() => match event {
-                Some(event) => session.on_event(event).await,
+            heard = session.client.next() => match heard {
+                Some(heard) => session.on_heard(heard).await,
                 None => {
                     state.bridge.error(state.now(), "the XMPP client stopped");
                     break;
@@ -140,13 +137,12 @@ pub(super) async fn run(
                 session.follow(&bound).await;
             }
             Some(generation) = dials.recv() => session.on_dial(generation),
-            Some((generation, pong)) = pong_rx.recv() => session.on_pong(generation, pong),
             _ = tick.tick() => session.on_tick().await,
-            _ = ping.tick() => session.on_ping_tick(pong_tx.clone()).await,
+            _ = ping.tick() => session.on_ping_tick().await,
         }
     }
     session.leave_all().await;
-    let _ = tokio::time::timeout(SEND_TIMEOUT, session.client.send_end()).await;
+    let _ = tokio::time::timeout(SEND_TIMEOUT, session.client.close()).await;
     state.bridge.update(|s| {
         s.state = "disconnected".into();
         s.rooms_joined.clear();
@@ -173,7 +169,7 @@ pub(super) enum Unsent {
 impl Session<'_> {
     /// Send a stanza; the connection is taken as down when it cannot be written in time.
     pub(super) async fn send(&mut self, stanza: impl Into<Stanza>) -> Result<StanzaToken, Unsent> {
-        match tokio::time::timeout(SEND_TIMEOUT, self.client.send_stanza(stanza.into())).await {
+        match tokio::time::timeout(SEND_TIMEOUT, self.client.send(stanza.into())).await {
             Ok(Ok(token)) => Ok(token),
             Ok(Err(e)) if e.kind() == io::ErrorKind::NotConnected => {
                 self.set_offline(format!("sending failed: {e}"));
@@ -202,11 +198,10 @@ impl Session<'_> {
         }
     }
 
-    async fn on_event(&mut self, event: Event) {
-        match event {
-            Event::Online {
-                bound_jid, resumed, ..
-            } => {
+    async fn on_heard(&mut self, heard: Heard) {
+        match heard {
+            Heard::Online { bound_jid, resumed } => {
+                let bound_jid = bound_jid.map(|j| j.to_string()).unwrap_or_default();
                 tracing::info!(%bound_jid, resumed, "xmpp bridge online");
                 self.online = true;
                 self.dialer.online();
@@ -222,10 +217,14 @@ impl Session<'_> {
                 self.read_now.notify_one();
                 self.join_all(false).await;
             }
-            Event::Disconnected(e) => self.set_offline(format!("disconnected: {e}")),
-            Event::Stanza(Stanza::Message(m)) => self.on_message(m).await,
-            Event::Stanza(Stanza::Presence(p)) => self.on_presence(p).await,
-            Event::Stanza(Stanza::Iq(_)) => {}
+            Heard::Message(m) => self.on_message(m).await,
+            Heard::Presence(p) => self.on_presence(p).await,
+            // Any answer shows the connection alive.
+            Heard::Answer(Asked::Ping, _) | Heard::Answer(Asked::Configure(_), Ok(())) => {}
+            Heard::Answer(Asked::Configure(room), Err(why)) => self.state.bridge.error(
+                self.state.now(),
+                format!("could not configure {room}: {why}"),
+            ),
         }
     }
 
@@ -266,9 +265,9 @@ impl Session<'_> {
         });
     }
 
-    async fn on_ping_tick(&mut self, pong: mpsc::Sender<Pong>) {
+    async fn on_ping_tick(&mut self) {
         if self.online {
-            self.ping(pong).await;
+            self.ping().await;
             self.join_all(true).await;
         } else if self.dialer.sign_in_overdue() {
             self.state.bridge.error(self.state.now(), format!(
@@ -278,33 +277,36 @@ impl Session<'_> {
         }
     }
 
-    /// Ping the server; the answer (or its absence) arrives through `pong`, tagged with the
-    /// client generation it is about.
-    async fn ping(&mut self, pong: mpsc::Sender<Pong>) {
-        let generation = self.generation;
-        let request = self
-            .client
-            .send_iq(None, IqRequest::Get(Element::from(Ping)));
-        let Ok(token) = tokio::time::timeout(SEND_TIMEOUT, request).await else {
-            self.set_offline("could not queue a ping".into());
+    /// Ping the server, unless a ping still awaits its answer; `answers_overdue` gives up on
+    /// the connection when none comes within `SEND_TIMEOUT`.
+    async fn ping(&mut self) {
+        if self.client.pinging() {
             return;
-        };
-        tokio::spawn(async move {
-            let result = match tokio::time::timeout(SEND_TIMEOUT, token).await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) => Err(format!("ping failed: {e:?}")),
-                Err(_) => Err("no answer to ping".to_string()),
-            };
-            let _ = pong.send((generation, result)).await;
-        });
+        }
+        let ask = self
+            .client
+            .ask(None, true, Element::from(Ping), Asked::Ping, SEND_TIMEOUT);
+        match tokio::time::timeout(SEND_TIMEOUT, ask).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.set_offline(format!("ping failed: {e}")),
+            Err(_) => self.set_offline("could not queue a ping".into()),
+        }
     }
 
-    fn on_pong(&mut self, generation: u64, pong: Result<(), String>) {
-        if let Err(why) = pong
-            && self.online
-            && generation == self.generation
-        {
-            self.set_offline(why);
+    /// IQs left unanswered: for a ping, the connection is gone.
+    pub(super) fn answers_overdue(&mut self, now: Instant) {
+        for asked in self.client.overdue(now) {
+            match asked {
+                Asked::Ping if self.online => self.set_offline("no answer to ping".into()),
+                Asked::Ping => {}
+                Asked::Configure(room) => self.state.bridge.error(
+                    self.state.now(),
+                    format!(
+                        "could not configure {room}: no answer within {} s",
+                        SEND_TIMEOUT.as_secs()
+                    ),
+                ),
+            }
         }
     }
 }
