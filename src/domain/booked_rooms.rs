@@ -97,13 +97,13 @@ pub(super) async fn apply_to_room(
         .password
         .map(|p| validate::password("key", p))
         .transpose()?;
-    let options = store::bookings::RoomOptions {
-        password_sealed: password.map(|p| seal(rooms::password_purpose(id), &p)),
+    let options = store::rooms::RoomSettings {
+        password_sealed: password.map(|p| Some(seal(rooms::password_purpose(id), &p))),
         is_locked: change.lock,
         host_key_sealed: change
             .host_key
             .map(|k| seal(rooms::host_key_purpose(id), k)),
         capacity: change.capacity,
     };
-    Ok(store::bookings::set_room_options(tx.conn(), room, options, tx.now()).await?)
+    Ok(store::rooms::update_settings(tx.conn(), room, options, tx.now()).await?)
 }

@@ -10,10 +10,7 @@ use uuid::Uuid;
 
 use super::{
     Window,
-    entities::{
-        booking::{ActiveModel, BookingState, Column, Entity, Model},
-        room,
-    },
+    entities::booking::{ActiveModel, BookingState, Column, Entity, Model},
 };
 
 /// A new booking, scheduled; its secrets are sealed to its id, so they are set after
@@ -168,40 +165,6 @@ pub async fn finish(
     row.finished_at = Set(Some(now));
     row.updated_at = Set(now);
     row.update(db).await
-}
-
-/// A booking's options as they reach its live room; `None` leaves a setting as it is.
-#[derive(Debug, Clone, Default)]
-pub struct RoomOptions {
-    pub password_sealed: Option<String>,
-    pub is_locked: Option<bool>,
-    pub host_key_sealed: Option<String>,
-    pub capacity: Option<i32>,
-}
-
-/// Apply a booking's options to its live room. (Here rather than in `rooms`, with the other
-/// writes bookings make.)
-pub async fn set_room_options(
-    db: &impl ConnectionTrait,
-    room: room::Model,
-    o: RoomOptions,
-    now: DateTime<Utc>,
-) -> Result<room::Model, DbErr> {
-    let mut active: room::ActiveModel = room.into();
-    if let Some(sealed) = o.password_sealed {
-        active.password_sealed = Set(Some(sealed));
-    }
-    if let Some(lock) = o.is_locked {
-        active.is_locked = Set(lock);
-    }
-    if let Some(sealed) = o.host_key_sealed {
-        active.host_key_sealed = Set(Some(sealed));
-    }
-    if let Some(capacity) = o.capacity {
-        active.capacity = Set(capacity);
-    }
-    active.updated_at = Set(now);
-    active.update(db).await
 }
 
 pub async fn find_in_org(

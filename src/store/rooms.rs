@@ -63,6 +63,8 @@ pub struct RoomSettings {
     pub is_locked: Option<bool>,
     /// The sealed password, `Some(None)` to remove it.
     pub password_sealed: Option<Option<String>>,
+    pub host_key_sealed: Option<String>,
+    pub capacity: Option<i32>,
 }
 
 /// Change the room's settings, and its `updated_at` to `now`.
@@ -79,12 +81,14 @@ pub async fn update_settings(
     if let Some(sealed) = changes.password_sealed {
         active.password_sealed = Set(sealed);
     }
+    if let Some(sealed) = changes.host_key_sealed {
+        active.host_key_sealed = Set(Some(sealed));
+    }
+    if let Some(capacity) = changes.capacity {
+        active.capacity = Set(capacity);
+    }
     active.updated_at = Set(now);
     active.update(db).await
-}
-
-pub async fn update(db: &impl ConnectionTrait, room: ActiveModel) -> Result<Model, DbErr> {
-    room.update(db).await
 }
 
 /// The live room of that name in the domain. With `for_update`, the row is locked until the

@@ -1,6 +1,5 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, RelationDef,
@@ -15,10 +14,6 @@ use super::{
         session_entry::{ActiveModel, Column, Entity, Model},
     },
 };
-
-pub async fn insert(db: &impl ConnectionTrait, e: ActiveModel) -> Result<Model, DbErr> {
-    e.insert(db).await
-}
 
 /// The entry of a peer admitted through a session link; `access_token_id` names the peer
 /// token issued (never the token itself).
